@@ -1,0 +1,1 @@
+"""Command-line front ends (installed as the `admfit_cli` package)."""
