@@ -1,0 +1,250 @@
+"""fit_instances: one ADM pseudo-label per annotated point, for many videos at once (paper eq. 13)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import numba
+import numpy as np
+
+from . import _kernels as K
+from .config import ADMConfig
+from .errors import InputError
+from .grid import SnippetGrid
+from .signal import background_mask, prepare_signal
+
+
+@dataclass(frozen=True, slots=True)
+class PseudoLabel:
+    """One pseudo-label. Snippet fields are first-level snippet indices (floats where fractional).
+
+    video: the video's key; point: the annotated snippet t_i; label: class index; t_star: the
+    peak snippet (eq. 8); b_s, b_e: the background bracket beta; sigma: the Gaussian's standard
+    deviation and omega: the uniform half-width (snippets); start, end: the interval
+    I = [t* - Delta, t* + Delta] clipped to [0, T - 1] (snippets); start_s, end_s: the same in
+    seconds (centres of those snippet positions) when a SnippetGrid was given, else None;
+    score: the class probability at the peak, s[t*], in [0, 1].
+    """
+
+    video: str
+    point: int
+    label: int
+    t_star: int
+    b_s: int
+    b_e: int
+    sigma: float
+    omega: float
+    start: float
+    end: float
+    start_s: float | None
+    end_s: float | None
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Video:
+    key: str
+    signal: np.ndarray      # (T, C) float64, prepared
+    background: np.ndarray  # (T,) bool
+    points: np.ndarray      # (N,) int64 snippets
+    labels: np.ndarray      # (N,) int64 class indices
+
+
+def _as_mapping(name: str, value, keys: list[str] | None) -> dict:
+    """Ragged inputs come as a dict keyed by video or as a sequence aligned with `keys`."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, np.ndarray) and keys is not None and len(keys) == 1 and value.dtype != object:
+        return {keys[0]: value}
+    if isinstance(value, Sequence) or isinstance(value, np.ndarray):
+        if keys is None:
+            return {str(i): item for i, item in enumerate(value)}
+        if len(value) != len(keys):
+            raise InputError(f"has {len(value)} entries for {len(keys)} videos", field=name)
+        return dict(zip(keys, value))
+    raise InputError(f"must be a dict keyed by video or a list aligned with probs, got {type(value).__name__}",
+                     field=name)
+
+
+def _check_probs(video: str, field: str, array, ndim: int) -> np.ndarray:
+    try:
+        values = np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("is not numeric", video=video, field=field) from None
+    if values.ndim != ndim or values.shape[0] == 0 or (ndim == 2 and values.shape[1] == 0):
+        raise InputError(f"must be a non-empty {ndim}-D array, got shape {values.shape}", video=video, field=field)
+    if not np.all(np.isfinite(values)):
+        raise InputError("holds NaN or inf", video=video, field=field)
+    if values.min() < 0.0 or values.max() > 1.0:
+        raise InputError(f"holds values outside [0, 1] (min {values.min():.4g}, max {values.max():.4g})",
+                         video=video, field=field)
+    return values
+
+
+def _check_points(video: str, points, num_snippets: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    array = np.asarray(points)
+    if array.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise InputError(f"must be (N, 2) rows of (snippet, class), got shape {array.shape}", video=video,
+                         field="points")
+    if not np.issubdtype(array.dtype, np.integer):
+        if not np.all(np.isfinite(array.astype(np.float64))) or np.any(array != np.round(array)):
+            raise InputError("snippet and class indices must be integers", video=video, field="points")
+    snippets, labels = array[:, 0].astype(np.int64), array[:, 1].astype(np.int64)
+    if snippets.min() < 0 or snippets.max() >= num_snippets:
+        bad = snippets[(snippets < 0) | (snippets >= num_snippets)][0]
+        raise InputError(f"point at snippet {bad} is outside the video [0, {num_snippets - 1}]", video=video,
+                         field="points")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        bad = labels[(labels < 0) | (labels >= num_classes)][0]
+        raise InputError(f"class index {bad} is outside [0, {num_classes - 1}]", video=video, field="points")
+    return snippets, labels
+
+
+def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig) -> _Video:
+    signal = _check_probs(key, "probs", probs, 2)
+    if mask is not None:
+        background = np.asarray(mask)
+        if background.ndim != 1 or background.size == 0 or background.dtype != np.bool_:
+            raise InputError(f"must be a non-empty 1-D bool array, got {background.dtype} {background.shape}",
+                             video=key, field="background")
+    elif bg_probs is not None:
+        background = _check_probs(key, "bg_probs", bg_probs, 1)
+    else:
+        raise InputError("no background given: pass background (mask) or bg_probs", video=key, field="background")
+    length = background.shape[0]
+    if signal.shape[0] > length:
+        raise InputError(f"has {signal.shape[0]} steps, more than the {length} background snippets", video=key,
+                         field="probs")
+    signal = prepare_signal(signal, length, config.smoothing_sigma)
+    snippets, labels = _check_points(key, points, length, signal.shape[1])
+    if mask is None:
+        background = background_mask(background, config.bg_threshold, snippets, config.point_radius)
+    return _Video(key, signal, background, snippets, labels)
+
+
+@contextmanager
+def _threads(num_threads: int | None) -> Iterator[None]:
+    if num_threads is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(num_threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None,
+                gauss_mode: int, uniform_mode: int | None) -> np.ndarray:
+    num_classes = videos[0].signal.shape[1]
+    for video in videos:
+        if video.signal.shape[1] != num_classes:
+            raise InputError(f"has {video.signal.shape[1]} classes, other videos {num_classes}", video=video.key,
+                             field="probs")
+    signals = np.ascontiguousarray(np.concatenate([v.signal for v in videos]).T)
+    background = np.concatenate([v.background for v in videos])
+    lengths = np.array([v.signal.shape[0] for v in videos], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    counts = np.array([v.points.shape[0] for v in videos])
+    solver = K.SOLVER_EXACT if config.uniform_solver == "exact" else K.SOLVER_BRENT
+    if uniform_mode is None:
+        uniform_mode = K.UNIFORM_LITERAL
+    with _threads(num_threads):
+        return K.fit_batch(signals, background, np.repeat(starts, counts), np.repeat(lengths, counts),
+                           np.concatenate([v.points for v in videos]), np.concatenate([v.labels for v in videos]),
+                           config.delta, config.g1, config.g2, config.xatol, config.maxiter, solver,
+                           gauss_mode, uniform_mode)
+
+
+def _grid_of(grid, key: str) -> SnippetGrid | None:
+    if isinstance(grid, Mapping):
+        if key not in grid:
+            raise InputError("has no snippet grid (fps, stride)", video=key, field="grid")
+        return grid[key]
+    return grid
+
+
+def _to_labels(videos: list[_Video], rows: np.ndarray, grid) -> list[PseudoLabel]:
+    labels = []
+    row = 0
+    for video in videos:
+        video_grid = _grid_of(grid, video.key) if grid is not None else None
+        for point, label in zip(video.points.tolist(), video.labels.tolist()):
+            values = rows[row]
+            start, end = float(values[K.COL_START]), float(values[K.COL_END])
+            start_s = end_s = None
+            if video_grid is not None:
+                start_s = float(video_grid.snippet_to_seconds(start))
+                end_s = float(video_grid.snippet_to_seconds(end))
+            labels.append(PseudoLabel(
+                video=video.key, point=point, label=label, t_star=int(values[K.COL_T_STAR]),
+                b_s=int(values[K.COL_B_S]), b_e=int(values[K.COL_B_E]), sigma=float(values[K.COL_SIGMA]),
+                omega=float(values[K.COL_OMEGA]), start=start, end=end, start_s=start_s, end_s=end_s,
+                score=float(values[K.COL_SCORE])))
+            row += 1
+    return labels
+
+
+def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,
+                  grid: SnippetGrid | Mapping[str, SnippetGrid] | None = None,
+                  num_threads: int | None = None) -> list[PseudoLabel]:
+    """Fit one ADM pseudo-label per annotated point (paper section 3.4.1, SPEC section 1).
+
+    Parameters
+    ----------
+    probs : dict video -> (T_l, C) array, or a list of them
+        Class probabilities in [0, 1] (float32 or float64), e.g. the fused score of eq. 1. When
+        T_l is shorter than the background (a detector's last pyramid level), the signal is
+        smoothed (``config.smoothing_sigma``, in its own steps) and linearly upsampled to T;
+        otherwise it is only smoothed.
+    points : dict video -> (N, 2) integer rows (snippet index in [0, T), class index in [0, C)),
+        or a list aligned with ``probs``.
+    background : dict video -> (T,) bool mask of background snippets, or a list; or
+    bg_probs : dict video -> (T,) background probabilities; background = bg_probs >
+        ``config.bg_threshold``, except within ``config.point_radius`` snippets of any point.
+    config : ADMConfig, optional
+    grid : SnippetGrid, or dict video -> SnippetGrid, optional
+        Snippet timing; when given, ``start_s`` and ``end_s`` are filled in (seconds).
+    num_threads : int, optional
+        Numba threads for the fit (default: numba's setting). Results do not depend on it.
+
+    Returns
+    -------
+    list of PseudoLabel, one per input point, in input order (videos in the order of ``points``,
+    points in the order given within each video). Raises InputError on bad input.
+    """
+    return _fit(probs, points, background, bg_probs, config or ADMConfig(), grid, num_threads,
+                K.GAUSS_RECURRENCE, None)
+
+
+def _fit(probs, points, background, bg_probs, config, grid, num_threads, gauss_mode, uniform_mode):
+    if background is not None and bg_probs is not None:
+        raise InputError("give either background or bg_probs, not both", field="background")
+    probs_by_video = _as_mapping("probs", probs, None)
+    keys = [str(key) for key in probs_by_video]
+    probs_by_video = dict(zip(keys, probs_by_video.values()))
+    points_by_video = _as_mapping("points", points, keys)
+    masks = _as_mapping("background", background, keys)
+    bgs = _as_mapping("bg_probs", bg_probs, keys)
+    for key in points_by_video:
+        if str(key) not in probs_by_video:
+            raise InputError("has points but no probs", video=str(key), field="points")
+    points_by_video = {str(key): value for key, value in points_by_video.items()}
+    # Output follows the order of the points, the user's list of annotations.
+    videos = [_prepare_video(key, probs_by_video[key], points_by_video[key], masks.get(key), bgs.get(key), config)
+              for key in points_by_video]
+    videos = [video for video in videos if video.points.size]
+    if not videos:
+        return []
+    rows = _run_kernel(videos, config, num_threads, gauss_mode, uniform_mode)
+    return _to_labels(videos, rows, grid)

@@ -1,0 +1,34 @@
+"""ADMConfig: every option of the ADM pseudo-label fit, validated.
+
+Units: ``delta`` is a fraction of the bracket length; ``smoothing_sigma`` is in steps of the
+signal as given (the detector's last pyramid level when it is coarser than the background);
+``point_radius`` is in first-level snippets. Defaults and why: docs/adm.md.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UniformSolver = Literal["exact", "brent"]
+
+
+class ADMConfig(BaseModel):
+    """Options of :func:`admfit.fit_instances` (paper section 3.4.1, SPEC section 1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    delta: float = Field(0.5, gt=0.0, le=1.0,
+                         description="peak-search half-window as a fraction of the bracket length d (eq. 8)")
+    g1: float = Field(1.0, ge=0.0, description="weight of the Gaussian sigma in the interval half-width (eq. 13)")
+    g2: float = Field(0.5, ge=0.0, description="weight of the uniform half-width omega in the interval half-width (eq. 13)")
+    uniform_solver: UniformSolver = Field(
+        "exact", description="'exact': global optimum over integer widths; 'brent': bounded Brent as in the paper")
+    xatol: float = Field(1e-5, gt=0.0, description="absolute tolerance of bounded Brent on sigma / omega (snippets)")
+    maxiter: int = Field(500, ge=1, description="most loss evaluations per bounded Brent fit")
+    smoothing_sigma: float = Field(
+        1.0, ge=0.0, description="Gaussian filter sigma applied to the class signal, in steps of the signal as given; 0 = none")
+    bg_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="a snippet is background when its background probability exceeds this")
+    point_radius: int = Field(
+        2, ge=0, description="snippets within this radius of any annotated point are never background (r_a)")
