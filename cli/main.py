@@ -17,6 +17,11 @@ app = typer.Typer(
 _TORCH_ONLY = {"torch_main"}
 
 
+@app.callback()
+def _root() -> None:
+    """Pseudo-labels from point annotations by Actionness Distribution Modeling (ADM-Loc), and their evaluation."""
+
+
 def _register_commands() -> None:
     package = importlib.import_module(__package__)
     for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
