@@ -1,0 +1,153 @@
+"""The SPEC section 1 corner cases, each worked out by hand."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from admfit import (ADMConfig, InputError, background_mask, find_bracket, find_peak, fit_gaussian, fit_instances,
+                    fit_uniform, prepare_signal, upsample_signal)
+
+
+def mask(length, *indices):
+    out = np.zeros(length, dtype=bool)
+    out[list(indices)] = True
+    return out
+
+
+def test_bracket_is_strict_and_defaults_to_video_ends():
+    bg = mask(10, 2, 7)
+    assert find_bracket(bg, 5) == (2, 7)
+    # A point on a background snippet keeps its neighbours' bracket (strict inequalities).
+    assert find_bracket(bg, 2) == (0, 7)
+    assert find_bracket(bg, 7) == (2, 9)
+    assert find_bracket(np.zeros(6, bool), 3) == (0, 5)
+
+
+def test_peak_window_rounds_outward_and_breaks_ties_to_the_smallest_index():
+    s = np.array([0.9, 0.1, 0.2, 0.5, 0.5, 0.1, 0.1, 0.1, 0.1, 0.9])
+    # beta = [0, 9], d = 9, delta = 0.25: window [floor(4 - 2.25), ceil(4 + 2.25)] = [1, 7]:
+    # the 0.9 at both ends stays outside; the tie 0.5/0.5 at 3 and 4 goes to 3.
+    assert find_peak(s, 4, 0, 9, delta=0.25) == 3
+    # delta = 0.5: window [floor(-0.5), ceil(8.5)] clipped to [0, 9]: the first 0.9 wins.
+    assert find_peak(s, 4, 0, 9, delta=0.5) == 0
+
+
+def test_zero_width_bracket_returns_the_lower_bound():
+    fit = fit_instances({"v": np.array([[0.7]])}, {"v": [[0, 0]]}, background={"v": mask(1)},
+                        config=ADMConfig(smoothing_sigma=0))[0]
+    # T = 1: b_s = b_e = t* = 0, ub = max(0, 0) floored at 1e-6 = lb, so both fits return lb.
+    assert (fit.b_s, fit.b_e, fit.t_star) == (0, 0, 0)
+    assert fit.sigma == fit.omega == 1e-6
+    assert fit.start == fit.end == 0.0
+
+
+def test_exact_uniform_finds_a_plateau_and_prefers_the_smallest_width():
+    s = np.zeros(21)
+    s[7:14] = 0.8  # plateau of half-width 3 around t* = 10
+    fit = fit_uniform(s, 10, 0, 20, solver="exact")
+    assert fit.x == 3.0 and fit.fun == pytest.approx(0.0)
+    # Outside beta nothing changes: widths 10..20 all cover [0, 20]; ties go to the smallest.
+    flat = np.full(21, 0.5)
+    assert fit_uniform(flat, 10, 0, 20, solver="exact").x == 10.0
+
+
+def test_gaussian_fit_recovers_a_gaussian():
+    t = np.arange(101)
+    s = 0.9 * np.exp(-0.5 * ((t - 50) / 7.5) ** 2)
+    fit = fit_gaussian(s, 50, 0, 100)
+    assert fit.success and fit.x == pytest.approx(7.5, abs=1e-4)
+    assert 1e-6 == fit.lower and fit.upper == 50
+
+
+def test_interval_uses_g1_g2_and_is_clipped_to_the_video():
+    t = np.arange(40)
+    s = 0.9 * np.exp(-0.5 * ((t - 3) / 4.0) ** 2)
+    config = ADMConfig(g1=2.0, g2=0.0, smoothing_sigma=0)
+    fit = fit_instances({"v": s[:, None]}, {"v": [[3, 0]]}, background={"v": np.zeros(40, bool)},
+                        config=config)[0]
+    assert fit.sigma == pytest.approx(4.0, abs=1e-4)
+    assert fit.start == 0.0  # 3 - 2 * 4 < 0
+    assert fit.end == pytest.approx(3 + 2 * fit.sigma)
+    wide = fit_instances({"v": s[:, None]}, {"v": [[3, 0]]}, background={"v": np.zeros(40, bool)},
+                         config=config.model_copy(update={"g1": 100.0}))[0]
+    assert wide.end == 39.0
+
+
+def test_background_from_probabilities_excludes_points_radius():
+    bg = np.array([0.9, 0.9, 0.9, 0.9, 0.9, 0.1])
+    assert background_mask(bg, 0.5, [2], radius=1).tolist() == [True, False, False, False, True, False]
+    assert background_mask(bg, 0.95).tolist() == [False] * 6
+
+
+def test_upsampling_keeps_window_centres():
+    coarse = np.array([[0.0], [1.0]])
+    # length 4: positions (i + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25 -> clamped 0, 0.25, 0.75, 1.
+    assert upsample_signal(coarse, 4)[:, 0].tolist() == [0.0, 0.25, 0.75, 1.0]
+    assert prepare_signal(coarse, 2, 0.0).tolist() == coarse.tolist()
+
+
+def test_upsampling_matches_torch_linear_interpolation():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    coarse = rng.random((37, 3))
+    ours = upsample_signal(coarse, 296)
+    theirs = torch.nn.functional.interpolate(torch.from_numpy(coarse.T[None]), size=296, mode="linear",
+                                             align_corners=False)[0].numpy().T
+    np.testing.assert_allclose(ours, theirs, atol=1e-12)
+
+
+def test_coarse_signal_is_upsampled_to_the_background_length():
+    coarse = np.zeros((10, 1))
+    coarse[4:6, 0] = 0.9
+    fits = fit_instances({"v": coarse}, {"v": [[40, 0]]}, background={"v": np.zeros(80, bool)},
+                         config=ADMConfig(smoothing_sigma=0))
+    # Coarse steps 4 and 5 cover first-level snippets 32..47; the peak lies there.
+    assert 32 <= fits[0].t_star <= 47
+
+
+@pytest.mark.parametrize("probs,points,field", [
+    (np.array([[np.nan], [0.5]]), [[0, 0]], "probs"),
+    (np.array([[1.5], [0.5]]), [[0, 0]], "probs"),
+    (np.array([[0.5], [0.5]]), [[2, 0]], "points"),
+    (np.array([[0.5], [0.5]]), [[-1, 0]], "points"),
+    (np.array([[0.5], [0.5]]), [[0, 1]], "points"),
+    (np.array([[0.5], [0.5]]), [[0.5, 0]], "points"),
+    (np.zeros((0, 1)), [[0, 0]], "probs"),
+    (np.array([0.5, 0.5]), [[0, 0]], "probs"),
+])
+def test_bad_input_names_video_and_field(probs, points, field):
+    with pytest.raises(InputError) as error:
+        fit_instances({"vid": probs}, {"vid": points}, background={"vid": np.zeros(2, bool)})
+    assert error.value.video == "vid" and error.value.field == field
+    assert "vid" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_missing_background_and_unknown_video_are_errors():
+    probs = {"a": np.full((3, 1), 0.5)}
+    with pytest.raises(InputError, match="background"):
+        fit_instances(probs, {"a": [[0, 0]]})
+    with pytest.raises(InputError, match="no probs"):
+        fit_instances(probs, {"b": [[0, 0]]}, background={"a": np.zeros(3, bool)})
+    with pytest.raises(InputError, match="classes"):
+        fit_instances({"a": np.full((3, 1), 0.5), "b": np.full((3, 2), 0.5)}, {"a": [[0, 0]], "b": [[0, 0]]},
+                      background={"a": np.zeros(3, bool), "b": np.zeros(3, bool)})
+
+
+def test_config_rejects_out_of_range_values():
+    from pydantic import ValidationError
+    for bad in ({"delta": 0.0}, {"delta": 1.5}, {"g1": -1}, {"xatol": 0}, {"smoothing_sigma": -1},
+                {"uniform_solver": "newton"}, {"bg_threshold": 2}, {"unknown": 1}):
+        with pytest.raises(ValidationError):
+            ADMConfig(**bad)
+
+
+def test_building_blocks_validate_arguments():
+    s = np.linspace(0, 1, 10)
+    with pytest.raises(ValueError):
+        find_peak(s, 12, 0, 9)
+    with pytest.raises(ValueError):
+        fit_gaussian(s, 5, 6, 9)
+    with pytest.raises(ValueError):
+        fit_uniform(s, 5, 0, 9, solver="newton")
+    with pytest.raises(ValueError):
+        fit_gaussian(np.array([np.nan, 1.0]), 0, 0, 1)
