@@ -119,12 +119,14 @@ def _check_videos(signals: SignalSet, points: list[RawPoint], signals_path: Path
                              field="probs")
 
 
-def _resolve(signals: SignalSet, points: list[RawPoint], classes, grids, points_path: Path) -> dict[str, list]:
+def _resolve(signals: SignalSet, points: list[RawPoint], classes, grids, signals_path: Path,
+             points_path: Path) -> dict[str, list]:
     by_video: dict[str, list] = {}
     for point in points:
         probs = signals.probs[point.video]
         if probs.ndim != 2:
-            raise InputError(f"must be (T, C), got shape {probs.shape}", video=point.video, field="probs")
+            raise InputError(f"must be (T, C), got shape {probs.shape}", file=str(signals_path), video=point.video,
+                             field="probs")
         background = signals.background.get(point.video, signals.bg_probs.get(point.video))
         length = background.shape[0] if background is not None and background.ndim == 1 else probs.shape[0]
         snippet = _snippet(point, grids[point.video], length, points_path)
@@ -182,7 +184,7 @@ def fit_command(
     _check_videos(signals, points, signals_path, points_path)
     classes = _class_names(signals, point_classes, points_path)
     grids = {video: _grid(signals, video, fps, stride, num_frames) for video in signals.probs}
-    rows_by_video = _resolve(signals, points, classes, grids, points_path)
+    rows_by_video = _resolve(signals, points, classes, grids, signals_path, points_path)
     try:
         labels = _fit_all(signals, rows_by_video, config, grids, threads, quiet)
     except InputError as error:

@@ -1,0 +1,188 @@
+"""`admfit fit` end to end, and every bad input it must reject in one line with exit code 2."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from admfit.fit_io import save_signals
+from admfit.grid import SnippetGrid
+from admfit_cli.main import app
+
+CLASSES = ["Jump", "Throw"]
+
+
+def _signals(length=120):
+    t = np.arange(length)
+    probs = np.zeros((length, 2), np.float32)
+    probs[:, 0] = 0.9 * np.exp(-0.5 * ((t - 30) / 5.0) ** 2)
+    probs[:, 1] = 0.8 * (np.abs(t - 80) <= 10)
+    return probs, 1 - probs.max(axis=1)
+
+
+@pytest.fixture()
+def files(tmp_path):
+    probs, bg = _signals()
+    signals = tmp_path / "signals.npz"
+    save_signals(signals, {"v1": probs, "v2": probs}, classes=CLASSES, bg_probs={"v1": bg, "v2": bg},
+                 grids={"v1": SnippetGrid(fps=30.0), "v2": SnippetGrid(fps=25.0)})
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps({"points": {
+        "v1": [{"snippet": 31, "label": "Jump"}, {"snippet": 79, "label": 1}],
+        "v2": [{"time_s": 2.0, "label": "Throw"}]}}))
+    return tmp_path, signals, points
+
+
+def run(*args):
+    result = CliRunner().invoke(app, ["fit", *map(str, args)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_fit_writes_activitynet_json_in_input_order(files):
+    folder, signals, points = files
+    out = folder / "pl.json"
+    code, _, err = run(signals, points, "-o", out)
+    assert code == 0, err
+    assert "3 instances, 2 videos" in err
+    doc = json.loads(out.read_text())
+    assert doc["meta"]["segment_units"] == "seconds"
+    first, second = doc["results"]["v1"]
+    assert first["label"] == "Jump" and first["t_star"] == 30 and second["label"] == "Throw"
+    # v1 at 30 fps, stride 4, 16 frames: snippet i is centred at (4 i + 8) / 30 s.
+    assert first["segment"][0] == pytest.approx((4 * first["start"] + 8) / 30)
+    # v2's point at 2.0 s on the 25 fps grid: position 2 * 25 / 4 - 2 = 10.5 -> snippet 10 (round half even).
+    assert doc["results"]["v2"][0]["point"] == 10
+
+
+def test_fit_csv_and_config(files):
+    folder, signals, points = files
+    config = folder / "cfg.yaml"
+    config.write_text("g1: 0.0\ng2: 1.0\nsmoothing_sigma: 0\n")
+    out = folder / "pl.csv"
+    code, _, err = run(signals, points, "-o", out, "--format", "csv", "--config", config, "-q")
+    assert code == 0, err
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 3
+    # g1 = 0, g2 = 1: the interval is exactly t* +- omega.
+    for row in rows:
+        assert float(row["end"]) - float(row["t_star"]) == pytest.approx(min(float(row["omega"]),
+                                                                             119 - float(row["t_star"])))
+
+
+V2_OK = [{"snippet": 3, "label": 0}]
+
+
+def _write_points(folder, document):
+    path = folder / "bad_points.json"
+    if isinstance(document, dict) and "v1" in document.get("points", {}):
+        document = {"points": {**document["points"], "v2": document["points"].get("v2", V2_OK)}}
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    return path
+
+
+BAD_POINTS = {
+    "malformed": ("{not json", "malformed JSON"),
+    "no_points_key": ({"videos": {}}, "'points'"),
+    "unknown_class_name": ({"points": {"v1": [{"snippet": 3, "label": "Swim"}]}}, "unknown class 'Swim'"),
+    "class_index_out_of_range": ({"points": {"v1": [{"snippet": 3, "label": 7}]}}, "class index 7"),
+    "snippet_outside_video": ({"points": {"v1": [{"snippet": 500, "label": 0}]}}, "outside the video"),
+    "negative_time": ({"points": {"v1": [{"time_s": -3.0, "label": 0}]}}, "outside the video"),
+    "video_missing_from_signals": ({"points": {"v1": [{"snippet": 3, "label": 0}], "v2": [{"snippet": 3, "label": 0}],
+                                               "v9": [{"snippet": 3, "label": 0}]}}, "missing from the signals"),
+    "signals_video_without_points": ({"points": {"v2": [{"snippet": 3, "label": 0}]}}, "no points"),
+    "both_snippet_and_time": ({"points": {"v1": [{"snippet": 3, "time_s": 1.0, "label": 0}]}}, "exactly one"),
+    "string_snippet": ({"points": {"v1": [{"snippet": "3", "label": 0}]}}, "integer snippet"),
+    "empty": ({"points": {}}, "no points"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_POINTS))
+def test_bad_points_file(files, case):
+    folder, signals, _ = files
+    document, message = BAD_POINTS[case]
+    points = _write_points(folder, document)
+    out = folder / "out.json"
+    code, stdout, err = run(signals, points, "-o", out)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert str(points) in err or str(signals) in err
+    assert not out.exists()
+
+
+def _bad_signals(folder, case):
+    probs, bg = _signals()
+    path = folder / f"{case}.npz"
+    if case == "nan":
+        probs = probs.copy()
+        probs[5, 0] = np.nan
+    if case == "above_one":
+        probs = probs * 2
+    if case == "not_npz":
+        path.write_text("hello")
+        return path
+    if case == "shape":
+        probs = probs[:, 0]
+    if case == "empty":
+        probs = probs[:0]
+    arrays = {"v1/probs": probs, "v1/bg_probs": bg, "v2/probs": _signals()[0], "v2/bg_probs": bg,
+              "classes": np.array(CLASSES), "fps": np.array(30.0)}
+    if case == "bg_nan":
+        arrays["v1/bg_probs"] = np.full_like(bg, np.nan)
+    if case == "unknown_key":
+        arrays["v1/logits"] = probs
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("case,field", [("nan", "probs"), ("above_one", "probs"), ("not_npz", "signals"),
+                                        ("shape", "probs"), ("empty", "probs"), ("bg_nan", "bg_probs"),
+                                        ("unknown_key", "v1/logits")])
+def test_bad_signals_file(files, case, field):
+    folder, _, points = files
+    signals = _bad_signals(folder, case)
+    out = folder / "out.json"
+    code, _, err = run(signals, points, "-o", out)
+    assert code == 2, err
+    assert str(signals) in err and f"field '{field}'" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_missing_files_directories_and_unwritable_outputs(files, tmp_path):
+    folder, signals, points = files
+    cases = [
+        ((folder / "nope.npz", points, "-o", folder / "o.json"), "no such file"),
+        ((signals, folder / "nope.json", "-o", folder / "o.json"), "no such file"),
+        ((folder, points, "-o", folder / "o.json"), "is a directory"),
+        ((signals, points, "-o", folder), "is a directory"),
+        ((signals, points, "-o", folder / "missing" / "o.json"), "does not exist"),
+    ]
+    for args, message in cases:
+        code, _, err = run(*args)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
+    assert not (folder / "o.json").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_read_only_folder(files):
+    folder, signals, points = files
+    locked = folder / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    code, _, err = run(signals, points, "-o", locked / "o.json")
+    assert code == 2 and "not writable" in err
+
+
+def test_bad_config(files):
+    folder, signals, points = files
+    for text, field in (("delta: 3\n", "delta"), ("nonsense: 1\n", "nonsense"), ("[1, 2\n", "config"),
+                        ("- 1\n", "config")):
+        config = folder / "c.yaml"
+        config.write_text(text)
+        code, _, err = run(signals, points, "--config", config, "-o", folder / "o.json")
+        assert code == 2 and f"field '{field}'" in err and str(config) in err, err
