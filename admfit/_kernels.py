@@ -30,6 +30,7 @@ KIND_UNIFORM = 1
 
 _LB = 1e-6
 _REANCHOR = 64
+_PAD = 4
 # exp(-k^2/2s^2) below this adds < 1e-20 per snippet to a loss of order sum(s^2): invisible in float64.
 _G_NEGLIGIBLE = 1e-20
 _SQRT_EPS = math.sqrt(2.2e-16)
@@ -95,16 +96,28 @@ def _pairwise_loss(kind, x, signal, t_star, p, lo, n):
             res += _residual_sq(kind, t, x, signal, t_star, p)
         return res
     if n <= 128:
-        acc = np.empty(8)
-        for j in range(8):
-            acc[j] = _residual_sq(kind, lo + j, x, signal, t_star, p)
+        # Eight named accumulators, not an array: no allocation in the hot loop.
+        r0 = _residual_sq(kind, lo, x, signal, t_star, p)
+        r1 = _residual_sq(kind, lo + 1, x, signal, t_star, p)
+        r2 = _residual_sq(kind, lo + 2, x, signal, t_star, p)
+        r3 = _residual_sq(kind, lo + 3, x, signal, t_star, p)
+        r4 = _residual_sq(kind, lo + 4, x, signal, t_star, p)
+        r5 = _residual_sq(kind, lo + 5, x, signal, t_star, p)
+        r6 = _residual_sq(kind, lo + 6, x, signal, t_star, p)
+        r7 = _residual_sq(kind, lo + 7, x, signal, t_star, p)
         i = 8
         whole = n - (n % 8)
         while i < whole:
-            for j in range(8):
-                acc[j] += _residual_sq(kind, lo + i + j, x, signal, t_star, p)
+            r0 += _residual_sq(kind, lo + i, x, signal, t_star, p)
+            r1 += _residual_sq(kind, lo + i + 1, x, signal, t_star, p)
+            r2 += _residual_sq(kind, lo + i + 2, x, signal, t_star, p)
+            r3 += _residual_sq(kind, lo + i + 3, x, signal, t_star, p)
+            r4 += _residual_sq(kind, lo + i + 4, x, signal, t_star, p)
+            r5 += _residual_sq(kind, lo + i + 5, x, signal, t_star, p)
+            r6 += _residual_sq(kind, lo + i + 6, x, signal, t_star, p)
+            r7 += _residual_sq(kind, lo + i + 7, x, signal, t_star, p)
             i += 8
-        res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
         while i < n:
             res += _residual_sq(kind, lo + i, x, signal, t_star, p)
             i += 1
@@ -116,56 +129,112 @@ def _pairwise_loss(kind, x, signal, t_star, p, lo, n):
 
 
 @njit(cache=True, nogil=True)
-def gauss_loss(sigma, signal, b_s, b_e, t_star, p, sum_sq, mode):
-    """f_G(sigma) = sum_{t in [b_s, b_e]} (p exp(-(t - t*)^2 / (2 sigma^2)) - s[t])^2; sum_sq = sum s[t]^2."""
-    if mode == GAUSS_LITERAL:
-        return _pairwise_loss(KIND_GAUSS, sigma, signal, t_star, p, b_s, b_e - b_s + 1)
-    # sum (p g - s)^2 = sum s^2 + sum g (p^2 g - 2 p s): only the terms where g matters.
-    total = sum_sq + p * p - 2.0 * p * signal[t_star]
-    inv = 0.5 / (sigma * sigma)
+def workspace(signal, b_s, b_e, t_star):
+    """Per-instance sums that make the fast losses cheap; returns (work (3, L), sum of s^2 over beta).
+
+    work[0, i] = sum(s[b_s:b_s + i]) (prefix sums, i <= |beta|); work[1, k] = s[t* + k] + s[t* - k]
+    and work[2, k] = how many of the two lie in beta (k = 0 counts t* once).
+    """
+    return fill_workspace(np.empty((3, b_e - b_s + 2 + _PAD)), signal, b_s, b_e, t_star)
+
+
+@njit(cache=True, nogil=True)
+def fill_workspace(work, signal, b_s, b_e, t_star):
+    """workspace() into a reused buffer of at least b_e - b_s + 2 + _PAD columns."""
+    length = b_e - b_s + 2
+    work[0, 0] = 0.0
+    # Zeros past the reach let the Gaussian's four-lane loop run whole blocks.
+    work[1, :length + _PAD] = 0.0
+    work[2, :length + _PAD] = 0.0
+    sum_sq = 0.0
+    for j in range(b_s, b_e + 1):
+        work[0, j - b_s + 1] = work[0, j - b_s] + signal[j]
+        sum_sq += signal[j] * signal[j]
+        k = abs(j - t_star)
+        work[1, k] += signal[j]
+        work[2, k] += 1.0
+    return work, sum_sq
+
+
+@njit(cache=True, nogil=True)
+def _gauss_chains(inv, work, reach, p):
+    """sum_{k=1..reach} g_k (n_k p^2 g_k - 2 p u_k), g_k = exp(-inv k^2), in four independent recurrences.
+
+    Chain j holds k = k0 + j; stepping k by 4 multiplies g_k by a^(8k + 16) (a = exp(-inv)), and that
+    ratio by a^32. Four chains instead of one remove the multiply-latency chain from the loop.
+    """
     a = math.exp(-inv)
     a2 = a * a
-    g = 1.0
-    ratio = a
-    reach = max(t_star - b_s, b_e - t_star)
-    for k in range(1, reach + 1):
-        if k % _REANCHOR == 0:
-            g = math.exp(-inv * k * k)
-            ratio = math.exp(-inv * (2 * k + 1))
+    a4 = a2 * a2
+    a8 = a4 * a4
+    a16 = a8 * a8
+    a32 = a16 * a16
+    g0, g1, g2, g3 = a, a4, a8 * a, a16
+    r0, r1, r2, r3 = a16 * a8, a32, a32 * a8, a32 * a16
+    p2 = p * p
+    total = 0.0
+    k = 1
+    while k <= reach:
+        if g0 < _G_NEGLIGIBLE:
+            return total
+        total += g0 * (work[2, k] * p2 * g0 - 2.0 * p * work[1, k])
+        total += g1 * (work[2, k + 1] * p2 * g1 - 2.0 * p * work[1, k + 1])
+        total += g2 * (work[2, k + 2] * p2 * g2 - 2.0 * p * work[1, k + 2])
+        total += g3 * (work[2, k + 3] * p2 * g3 - 2.0 * p * work[1, k + 3])
+        k += 4
+        if k % _REANCHOR == 1:
+            # Re-anchor: rounding in the products grows with k.
+            g0 = math.exp(-inv * k * k)
+            g1 = math.exp(-inv * (k + 1) * (k + 1))
+            g2 = math.exp(-inv * (k + 2) * (k + 2))
+            g3 = math.exp(-inv * (k + 3) * (k + 3))
+            r0 = math.exp(-inv * (8 * k + 16))
+            r1 = math.exp(-inv * (8 * k + 24))
+            r2 = math.exp(-inv * (8 * k + 32))
+            r3 = math.exp(-inv * (8 * k + 40))
         else:
-            g *= ratio
-            ratio *= a2
-        if g < _G_NEGLIGIBLE:
-            break
-        pg = p * g
-        if t_star + k <= b_e:
-            total += pg * (pg - 2.0 * signal[t_star + k])
-        if t_star - k >= b_s:
-            total += pg * (pg - 2.0 * signal[t_star - k])
+            g0 *= r0
+            g1 *= r1
+            g2 *= r2
+            g3 *= r3
+            r0 *= a32
+            r1 *= a32
+            r2 *= a32
+            r3 *= a32
     return total
 
 
 @njit(cache=True, nogil=True)
-def uniform_loss(w, signal, prefix, b_s, b_e, t_star, p, sum_sq, mode):
-    """f_U(w) = sum_{t in [b_s, b_e]} (p [|t - t*| <= w] - s[t])^2; prefix[i] = sum(s[b_s:b_s+i])."""
+def gauss_loss(sigma, signal, work, b_s, b_e, t_star, p, sum_sq, mode):
+    """f_G(sigma) = sum_{t in [b_s, b_e]} (p exp(-(t - t*)^2 / (2 sigma^2)) - s[t])^2."""
+    if mode == GAUSS_LITERAL:
+        return _pairwise_loss(KIND_GAUSS, sigma, signal, t_star, p, b_s, b_e - b_s + 1)
+    # sum (p g - s)^2 = sum s^2 + sum g (p^2 g - 2 p s): only the terms where g matters.
+    reach = max(t_star - b_s, b_e - t_star)
+    return sum_sq + p * p - 2.0 * p * signal[t_star] + _gauss_chains(0.5 / (sigma * sigma), work, reach, p)
+
+
+@njit(cache=True, nogil=True)
+def uniform_loss(w, signal, work, b_s, b_e, t_star, p, sum_sq, mode):
+    """f_U(w) = sum_{t in [b_s, b_e]} (p [|t - t*| <= w] - s[t])^2."""
     if mode == UNIFORM_LITERAL:
         return _pairwise_loss(KIND_UNIFORM, w, signal, t_star, p, b_s, b_e - b_s + 1)
     half = int(math.floor(w))
     lo = max(b_s, t_star - half)
     hi = min(b_e, t_star + half)
-    inside = prefix[hi + 1 - b_s] - prefix[lo - b_s]
+    inside = work[0, hi + 1 - b_s] - work[0, lo - b_s]
     return sum_sq + (hi - lo + 1) * p * p - 2.0 * p * inside
 
 
 @njit(cache=True, nogil=True)
-def _loss(kind, x, signal, prefix, b_s, b_e, t_star, p, sum_sq, mode):
+def _loss(kind, x, signal, work, b_s, b_e, t_star, p, sum_sq, mode):
     if kind == KIND_GAUSS:
-        return gauss_loss(x, signal, b_s, b_e, t_star, p, sum_sq, mode)
-    return uniform_loss(x, signal, prefix, b_s, b_e, t_star, p, sum_sq, mode)
+        return gauss_loss(x, signal, work, b_s, b_e, t_star, p, sum_sq, mode)
+    return uniform_loss(x, signal, work, b_s, b_e, t_star, p, sum_sq, mode)
 
 
 @njit(cache=True, nogil=True)
-def brent_bounded(kind, lower, upper, xatol, maxiter, signal, prefix, b_s, b_e, t_star, p, sum_sq, mode):
+def brent_bounded(kind, lower, upper, xatol, maxiter, signal, work, b_s, b_e, t_star, p, sum_sq, mode):
     """Bounded Brent, step for step scipy.optimize.minimize_scalar(method="bounded") (fminbound).
 
     Returns (x, f(x), number of evaluations, status): status 0 converged, 1 maxiter reached.
@@ -178,7 +247,7 @@ def brent_bounded(kind, lower, upper, xatol, maxiter, signal, prefix, b_s, b_e, 
     rat = 0.0
     e = 0.0
     x = xf
-    fx = _loss(kind, x, signal, prefix, b_s, b_e, t_star, p, sum_sq, mode)
+    fx = _loss(kind, x, signal, work, b_s, b_e, t_star, p, sum_sq, mode)
     num = 1
     ffulc = fx
     fnfc = fx
@@ -215,7 +284,7 @@ def brent_bounded(kind, lower, upper, xatol, maxiter, signal, prefix, b_s, b_e, 
             rat = _GOLDEN_MEAN * e
         si = np.sign(rat) + (1.0 if rat == 0 else 0.0)
         x = xf + si * max(abs(rat), tol1)
-        fu = _loss(kind, x, signal, prefix, b_s, b_e, t_star, p, sum_sq, mode)
+        fu = _loss(kind, x, signal, work, b_s, b_e, t_star, p, sum_sq, mode)
         num += 1
         if fu <= fx:
             if x >= xf:
@@ -245,12 +314,12 @@ def brent_bounded(kind, lower, upper, xatol, maxiter, signal, prefix, b_s, b_e, 
 
 
 @njit(cache=True, nogil=True)
-def uniform_exact(signal, prefix, b_s, b_e, t_star, p, sum_sq, upper):
+def uniform_exact(signal, work, b_s, b_e, t_star, p, sum_sq, upper):
     """Global minimum of f_U over integer w in {0, ..., floor(upper)}; smallest w on ties."""
     best_w = 0
-    best_f = uniform_loss(0.0, signal, prefix, b_s, b_e, t_star, p, sum_sq, UNIFORM_PREFIX)
+    best_f = uniform_loss(0.0, signal, work, b_s, b_e, t_star, p, sum_sq, UNIFORM_PREFIX)
     for half in range(1, int(math.floor(upper)) + 1):
-        f = uniform_loss(float(half), signal, prefix, b_s, b_e, t_star, p, sum_sq, UNIFORM_PREFIX)
+        f = uniform_loss(float(half), signal, work, b_s, b_e, t_star, p, sum_sq, UNIFORM_PREFIX)
         if f < best_f:
             best_f = f
             best_w = half
@@ -258,31 +327,29 @@ def uniform_exact(signal, prefix, b_s, b_e, t_star, p, sum_sq, upper):
 
 
 @njit(cache=True, nogil=True)
-def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, out):
-    """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS]."""
+def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, buffer, out):
+    """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS].
+
+    buffer: (3, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
+    """
     n = signal.shape[0]
     b_s, b_e = bracket(background, t)
     t_star = peak(signal, t, b_s, b_e, delta)
     p = signal[t_star]
     upper = max(max(t_star - b_s, b_e - t_star), _LB)
-    prefix = np.empty(b_e - b_s + 2)
-    prefix[0] = 0.0
-    sum_sq = 0.0
-    for j in range(b_s, b_e + 1):
-        prefix[j - b_s + 1] = prefix[j - b_s] + signal[j]
-        sum_sq += signal[j] * signal[j]
+    work, sum_sq = fill_workspace(buffer, signal, b_s, b_e, t_star)
     status = 0
     if upper <= _LB:
         sigma = _LB
         omega = _LB
     else:
-        sigma, _, _, status_g = brent_bounded(KIND_GAUSS, _LB, upper, xatol, maxiter, signal, prefix,
+        sigma, _, _, status_g = brent_bounded(KIND_GAUSS, _LB, upper, xatol, maxiter, signal, work,
                                               b_s, b_e, t_star, p, sum_sq, gauss_mode)
         if solver == SOLVER_EXACT:
-            omega, _ = uniform_exact(signal, prefix, b_s, b_e, t_star, p, sum_sq, upper)
+            omega, _ = uniform_exact(signal, work, b_s, b_e, t_star, p, sum_sq, upper)
             status_u = 0
         else:
-            omega, _, _, status_u = brent_bounded(KIND_UNIFORM, _LB, upper, xatol, maxiter, signal, prefix,
+            omega, _, _, status_u = brent_bounded(KIND_UNIFORM, _LB, upper, xatol, maxiter, signal, work,
                                                   b_s, b_e, t_star, p, sum_sq, uniform_mode)
         status = status_g + 2 * status_u
     half_width = g1 * sigma + g2 * omega
@@ -298,20 +365,34 @@ def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_
 
 
 @njit(cache=True, parallel=True)
-def fit_batch(signals_by_class, background, video_start, video_length, point, label,
-              delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode):
+def fit_batch(columns, background, column_start, background_start, length, point,
+              delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, n_chunks):
     """Fit many instances at once.
 
-    signals_by_class: (C, sum_T) float64, every video's class signals concatenated along time.
-    background: (sum_T,) bool. Per instance i: video_start[i], video_length[i] locate its video in the
-    concatenation; point[i] is its snippet index within the video and label[i] its class.
+    columns: (sum,) float64, the class signals that have points, each video's concatenated;
+    background: (sum_T,) bool, every video's mask concatenated. Instance i's signal is
+    columns[column_start[i]:column_start[i] + length[i]], its mask starts at background_start[i],
+    and point[i] is its snippet index within the video. Instances are split into n_chunks
+    contiguous chunks (a few per thread), each with one scratch buffer.
     Returns (N, N_COLS) float64; snippet columns are relative to the instance's video.
     """
     n_inst = point.shape[0]
     out = np.empty((n_inst, N_COLS))
-    for i in prange(n_inst):
-        lo = video_start[i]
-        hi = lo + video_length[i]
-        fit_one(signals_by_class[label[i], lo:hi], background[lo:hi], point[i], delta, g1, g2,
-                xatol, maxiter, solver, gauss_mode, uniform_mode, out[i])
+    longest = length.max() if n_inst else 0
+    for chunk in prange(n_chunks):
+        buffer = np.empty((3, longest + 1 + _PAD))
+        for i in range(chunk * n_inst // n_chunks, (chunk + 1) * n_inst // n_chunks):
+            signal = columns[column_start[i]:column_start[i] + length[i]]
+            mask = background[background_start[i]:background_start[i] + length[i]]
+            fit_one(signal, mask, point[i], delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode,
+                    buffer, out[i])
     return out
+
+
+@njit(cache=True, nogil=True)
+def in_unit_interval(values):
+    """True when every value is finite and within [0, 1], in one pass (NaN fails every comparison)."""
+    for value in values.flat:
+        if not (0.0 <= value <= 1.0):
+            return False
+    return True

@@ -49,7 +49,8 @@ class PseudoLabel:
 @dataclass(frozen=True)
 class _Video:
     key: str
-    signal: np.ndarray      # (T, C) float64, prepared
+    columns: np.ndarray     # (T, K) float64: the prepared signals of the K classes that have points
+    column_of: np.ndarray   # (N,) int64: each point's column in `columns`
     background: np.ndarray  # (T,) bool
     points: np.ndarray      # (N,) int64 snippets
     labels: np.ndarray      # (N,) int64 class indices
@@ -74,15 +75,17 @@ def _as_mapping(name: str, value, keys: list[str] | None) -> dict:
 
 
 def _check_probs(video: str, field: str, array, ndim: int) -> np.ndarray:
-    try:
-        values = np.asarray(array, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("is not numeric", video=video, field=field) from None
+    values = np.asarray(array)
+    if values.dtype not in (np.float32, np.float64):
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError("is not numeric", video=video, field=field) from None
     if values.ndim != ndim or values.shape[0] == 0 or (ndim == 2 and values.shape[1] == 0):
         raise InputError(f"must be a non-empty {ndim}-D array, got shape {values.shape}", video=video, field=field)
-    if not np.all(np.isfinite(values)):
-        raise InputError("holds NaN or inf", video=video, field=field)
-    if values.min() < 0.0 or values.max() > 1.0:
+    if not K.in_unit_interval(values):
+        if not np.all(np.isfinite(values)):
+            raise InputError("holds NaN or inf", video=video, field=field)
         raise InputError(f"holds values outside [0, 1] (min {values.min():.4g}, max {values.max():.4g})",
                          video=video, field=field)
     return values
@@ -124,11 +127,13 @@ def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig) -
     if signal.shape[0] > length:
         raise InputError(f"has {signal.shape[0]} steps, more than the {length} background snippets", video=key,
                          field="probs")
-    signal = prepare_signal(signal, length, config.smoothing_sigma)
     snippets, labels = _check_points(key, points, length, signal.shape[1])
+    # Only the classes that have points are prepared and fitted: a video holds one or two of them.
+    used, column_of = np.unique(labels, return_inverse=True)
+    columns = prepare_signal(signal[:, used], length, config.smoothing_sigma)
     if mask is None:
         background = background_mask(background, config.bg_threshold, snippets, config.point_radius)
-    return _Video(key, signal, background, snippets, labels)
+    return _Video(key, columns, column_of.astype(np.int64), background, snippets, labels)
 
 
 @contextmanager
@@ -146,24 +151,23 @@ def _threads(num_threads: int | None) -> Iterator[None]:
 
 def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None,
                 gauss_mode: int, uniform_mode: int | None) -> np.ndarray:
-    num_classes = videos[0].signal.shape[1]
-    for video in videos:
-        if video.signal.shape[1] != num_classes:
-            raise InputError(f"has {video.signal.shape[1]} classes, other videos {num_classes}", video=video.key,
-                             field="probs")
-    signals = np.ascontiguousarray(np.concatenate([v.signal for v in videos]).T)
+    columns = np.concatenate([v.columns.T.reshape(-1) for v in videos])
     background = np.concatenate([v.background for v in videos])
-    lengths = np.array([v.signal.shape[0] for v in videos], dtype=np.int64)
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    counts = np.array([v.points.shape[0] for v in videos])
+    lengths = np.array([v.background.shape[0] for v in videos], dtype=np.int64)
+    counts = np.array([v.points.shape[0] for v in videos], dtype=np.int64)
+    video_offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    column_offsets = np.concatenate(([0], np.cumsum(lengths * [v.columns.shape[1] for v in videos])[:-1]))
+    column_of = np.concatenate([v.column_of for v in videos])
+    column_start = np.repeat(column_offsets, counts) + column_of * np.repeat(lengths, counts)
     solver = K.SOLVER_EXACT if config.uniform_solver == "exact" else K.SOLVER_BRENT
     if uniform_mode is None:
         uniform_mode = K.UNIFORM_LITERAL
     with _threads(num_threads):
-        return K.fit_batch(signals, background, np.repeat(starts, counts), np.repeat(lengths, counts),
-                           np.concatenate([v.points for v in videos]), np.concatenate([v.labels for v in videos]),
+        n_chunks = min(int(counts.sum()), 16 * numba.get_num_threads())
+        return K.fit_batch(columns, background, column_start, np.repeat(video_offsets, counts),
+                           np.repeat(lengths, counts), np.concatenate([v.points for v in videos]),
                            config.delta, config.g1, config.g2, config.xatol, config.maxiter, solver,
-                           gauss_mode, uniform_mode)
+                           gauss_mode, uniform_mode, n_chunks)
 
 
 def _grid_of(grid, key: str) -> SnippetGrid | None:
@@ -227,6 +231,15 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
                 K.GAUSS_RECURRENCE, None)
 
 
+def _check_same_classes(probs_by_video: dict, keys) -> None:
+    """Class indices refer to one class list, so every video must have the same number of classes."""
+    counts = {key: np.shape(probs_by_video[key])[-1] for key in keys}
+    first = next(iter(counts.values()), None)
+    for key, count in counts.items():
+        if count != first:
+            raise InputError(f"has {count} classes, other videos {first}", video=key, field="probs")
+
+
 def _fit(probs, points, background, bg_probs, config, grid, num_threads, gauss_mode, uniform_mode):
     if background is not None and bg_probs is not None:
         raise InputError("give either background or bg_probs, not both", field="background")
@@ -243,6 +256,7 @@ def _fit(probs, points, background, bg_probs, config, grid, num_threads, gauss_m
     # Output follows the order of the points, the user's list of annotations.
     videos = [_prepare_video(key, probs_by_video[key], points_by_video[key], masks.get(key), bgs.get(key), config)
               for key in points_by_video]
+    _check_same_classes(probs_by_video, points_by_video)
     videos = [video for video in videos if video.points.size]
     if not videos:
         return []

@@ -98,11 +98,9 @@ def _fit_setup(signal, t_star: int, b_s: int, b_e: int, xatol: float, maxiter: i
         raise ValueError(f"xatol={xatol} must be > 0")
     if int(maxiter) < 1:
         raise ValueError(f"maxiter={maxiter} must be >= 1")
-    window = values[b_s:b_e + 1]
-    prefix = np.concatenate(([0.0], np.cumsum(window)))
-    sum_sq = float(np.dot(window, window))
+    work, sum_sq = K.workspace(values, b_s, b_e, t_star)
     upper = max(float(max(t_star - b_s, b_e - t_star)), LOWER_BOUND)
-    return values, b_s, b_e, t_star, prefix, sum_sq, upper
+    return values, b_s, b_e, t_star, work, sum_sq, upper
 
 
 def fit_gaussian(signal, t_star: int, b_s: int, b_e: int, *, xatol: float = 1e-5,
@@ -111,13 +109,13 @@ def fit_gaussian(signal, t_star: int, b_s: int, b_e: int, *, xatol: float = 1e-5
 
     Bounded Brent, step for step ``scipy.optimize.minimize_scalar(method="bounded")``.
     """
-    values, b_s, b_e, t_star, prefix, sum_sq, upper = _fit_setup(signal, t_star, b_s, b_e, xatol, maxiter)
+    values, b_s, b_e, t_star, work, sum_sq, upper = _fit_setup(signal, t_star, b_s, b_e, xatol, maxiter)
     p = values[t_star]
     if upper <= LOWER_BOUND:
-        loss = K.gauss_loss(LOWER_BOUND, values, b_s, b_e, t_star, p, sum_sq, K.GAUSS_RECURRENCE)
+        loss = K.gauss_loss(LOWER_BOUND, values, work, b_s, b_e, t_star, p, sum_sq, K.GAUSS_RECURRENCE)
         return ScalarFit(LOWER_BOUND, float(loss), 1, 0, LOWER_BOUND, upper)
     x, fun, nfev, status = K.brent_bounded(K.KIND_GAUSS, LOWER_BOUND, upper, float(xatol), int(maxiter), values,
-                                           prefix, b_s, b_e, t_star, p, sum_sq, K.GAUSS_RECURRENCE)
+                                           work, b_s, b_e, t_star, p, sum_sq, K.GAUSS_RECURRENCE)
     return ScalarFit(float(x), float(fun), int(nfev), int(status), LOWER_BOUND, upper)
 
 
@@ -131,14 +129,14 @@ def fit_uniform(signal, t_star: int, b_s: int, b_e: int, *, solver: UniformSolve
     """
     if solver not in ("exact", "brent"):
         raise ValueError(f"solver={solver!r} must be 'exact' or 'brent'")
-    values, b_s, b_e, t_star, prefix, sum_sq, upper = _fit_setup(signal, t_star, b_s, b_e, xatol, maxiter)
+    values, b_s, b_e, t_star, work, sum_sq, upper = _fit_setup(signal, t_star, b_s, b_e, xatol, maxiter)
     p = values[t_star]
     if upper <= LOWER_BOUND:
-        loss = K.uniform_loss(LOWER_BOUND, values, prefix, b_s, b_e, t_star, p, sum_sq, K.UNIFORM_PREFIX)
+        loss = K.uniform_loss(LOWER_BOUND, values, work, b_s, b_e, t_star, p, sum_sq, K.UNIFORM_PREFIX)
         return ScalarFit(LOWER_BOUND, float(loss), 1, 0, LOWER_BOUND, upper)
     if solver == "exact":
-        x, fun = K.uniform_exact(values, prefix, b_s, b_e, t_star, p, sum_sq, upper)
+        x, fun = K.uniform_exact(values, work, b_s, b_e, t_star, p, sum_sq, upper)
         return ScalarFit(float(x), float(fun), int(np.floor(upper)) + 1, 0, LOWER_BOUND, upper)
     x, fun, nfev, status = K.brent_bounded(K.KIND_UNIFORM, LOWER_BOUND, upper, float(xatol), int(maxiter), values,
-                                           prefix, b_s, b_e, t_star, p, sum_sq, K.UNIFORM_LITERAL)
+                                           work, b_s, b_e, t_star, p, sum_sq, K.UNIFORM_LITERAL)
     return ScalarFit(float(x), float(fun), int(nfev), int(status), LOWER_BOUND, upper)
