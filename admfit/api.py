@@ -1,10 +1,11 @@
 """fit_instances: one ADM pseudo-label per annotated point, for many videos at once (paper eq. 13)."""
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Iterator, NamedTuple
 
 import numba
 import numpy as np
@@ -16,9 +17,8 @@ from .grid import SnippetGrid
 from .signal import background_mask, prepare_signal
 
 
-@dataclass(frozen=True, slots=True)
-class PseudoLabel:
-    """One pseudo-label. Snippet fields are first-level snippet indices (floats where fractional).
+class PseudoLabel(NamedTuple):
+    """One pseudo-label (immutable). Snippet fields are first-level snippet indices (floats where fractional).
 
     video: the video's key; point: the annotated snippet t_i; label: class index; t_star: the
     peak snippet (eq. 8); b_s, b_e: the background bracket beta; sigma: the Gaussian's standard
@@ -43,7 +43,7 @@ class PseudoLabel:
     score: float
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,8 @@ def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig) -
                          field="probs")
     snippets, labels = _check_points(key, points, length, signal.shape[1])
     # Only the classes that have points are prepared and fitted: a video holds one or two of them.
-    used, column_of = np.unique(labels, return_inverse=True)
+    used = sorted(set(labels.tolist()))
+    column_of = np.searchsorted(used, labels)
     columns = prepare_signal(signal[:, used], length, config.smoothing_sigma)
     if mask is None:
         background = background_mask(background, config.bg_threshold, snippets, config.point_radius)
@@ -179,24 +180,37 @@ def _grid_of(grid, key: str) -> SnippetGrid | None:
 
 
 def _to_labels(videos: list[_Video], rows: np.ndarray, grid) -> list[PseudoLabel]:
-    labels = []
-    row = 0
-    for video in videos:
-        video_grid = _grid_of(grid, video.key) if grid is not None else None
-        for point, label in zip(video.points.tolist(), video.labels.tolist()):
-            values = rows[row]
-            start, end = float(values[K.COL_START]), float(values[K.COL_END])
-            start_s = end_s = None
+    # Plain Python lists: building tuples from numpy scalars one field at a time costs more than the fit;
+    # and the cyclic GC, woken by every few hundred new tuples, would rescan the growing lists.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_labels(videos, rows, grid)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _build_labels(videos: list[_Video], rows: np.ndarray, grid) -> list[PseudoLabel]:
+    seconds = np.full((rows.shape[0], 2), np.nan)
+    if grid is not None:
+        first = 0
+        for video in videos:
+            last = first + video.points.shape[0]
+            video_grid = _grid_of(grid, video.key)
             if video_grid is not None:
-                start_s = float(video_grid.snippet_to_seconds(start))
-                end_s = float(video_grid.snippet_to_seconds(end))
-            labels.append(PseudoLabel(
-                video=video.key, point=point, label=label, t_star=int(values[K.COL_T_STAR]),
-                b_s=int(values[K.COL_B_S]), b_e=int(values[K.COL_B_E]), sigma=float(values[K.COL_SIGMA]),
-                omega=float(values[K.COL_OMEGA]), start=start, end=end, start_s=start_s, end_s=end_s,
-                score=float(values[K.COL_SCORE])))
-            row += 1
-    return labels
+                seconds[first:last] = video_grid.snippet_to_seconds(rows[first:last, [K.COL_START, K.COL_END]])
+            first = last
+    keys = [video.key for video in videos for _ in range(video.points.shape[0])]
+    points = np.concatenate([video.points for video in videos]).tolist()
+    labels = np.concatenate([video.labels for video in videos]).tolist()
+    integers = rows[:, [K.COL_T_STAR, K.COL_B_S, K.COL_B_E]].astype(np.int64).tolist()
+    floats = rows[:, [K.COL_SIGMA, K.COL_OMEGA, K.COL_START, K.COL_END, K.COL_SCORE]].tolist()
+    times = [(None, None) if start != start else (start, end) for start, end in seconds.tolist()]
+    make = PseudoLabel._make
+    return [make((key, point, label, t_star, b_s, b_e, sigma, omega, start, end, start_s, end_s, score))
+            for key, point, label, (t_star, b_s, b_e), (sigma, omega, start, end, score), (start_s, end_s)
+            in zip(keys, points, labels, integers, floats, times)]
 
 
 def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,

@@ -7,6 +7,7 @@ length T, and takes background points from the first level.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.ndimage import gaussian_filter1d
 
 
@@ -17,7 +18,7 @@ def smooth_signal(probs: np.ndarray, sigma: float) -> np.ndarray:
     """
     probs = np.asarray(probs, dtype=np.float64)
     if sigma <= 0:
-        return probs.copy()
+        return probs
     return gaussian_filter1d(probs, sigma=sigma, axis=0)
 
 
@@ -31,7 +32,7 @@ def upsample_signal(probs: np.ndarray, length: int) -> np.ndarray:
     probs = np.asarray(probs, dtype=np.float64)
     source_length = probs.shape[0]
     if source_length == length:
-        return probs.copy()
+        return probs
     position = (np.arange(length) + 0.5) * (source_length / length) - 0.5
     position = np.clip(position, 0.0, source_length - 1.0)
     left = np.floor(position).astype(np.int64)
@@ -41,8 +42,12 @@ def upsample_signal(probs: np.ndarray, length: int) -> np.ndarray:
 
 
 def prepare_signal(probs: np.ndarray, length: int, smoothing_sigma: float) -> np.ndarray:
-    """Smooth (T_l, C) probabilities, then upsample them to ``length`` first-level snippets."""
-    return np.clip(upsample_signal(smooth_signal(probs, smoothing_sigma), length), 0.0, 1.0)
+    """Smooth (T_l, C) probabilities, then upsample them to ``length`` first-level snippets (a new array)."""
+    prepared = upsample_signal(smooth_signal(probs, smoothing_sigma), length)
+    if prepared is probs:
+        return prepared.copy()
+    # Both steps are convex combinations; the clip only removes rounding.
+    return np.clip(prepared, 0.0, 1.0, out=prepared)
 
 
 def background_mask(bg_probs: np.ndarray, threshold: float, points_snippets=(), radius: int = 0) -> np.ndarray:
@@ -50,8 +55,15 @@ def background_mask(bg_probs: np.ndarray, threshold: float, points_snippets=(), 
 
     The exclusion keeps the augmented point annotations (radius r_a, SPEC 1.6) out of the background.
     """
-    mask = np.asarray(bg_probs, dtype=np.float64) > threshold
-    length = mask.shape[0]
-    for point in np.asarray(points_snippets, dtype=np.int64).reshape(-1):
-        mask[max(0, point - radius):min(length, point + radius + 1)] = False
+    mask = np.asarray(bg_probs) > threshold
+    points = np.asarray(points_snippets, dtype=np.int64).reshape(-1)
+    if points.size:
+        _clear_around(mask, points, int(radius))
     return mask
+
+
+@njit(cache=True, nogil=True)
+def _clear_around(mask, points, radius):
+    length = mask.shape[0]
+    for point in points:
+        mask[max(0, point - radius):min(length, point + radius + 1)] = False
