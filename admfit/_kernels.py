@@ -327,46 +327,64 @@ def uniform_exact(signal, work, b_s, b_e, t_star, p, sum_sq, upper):
 
 
 @njit(cache=True, nogil=True)
-def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, buffer, out):
+def fit_pair(signal, lo, hi, t_star, xatol, maxiter, solver, gauss_mode, uniform_mode, buffer):
+    """(sigma, omega, status): the Gaussian and uniform fits centred at t* over [lo, hi] (eqs. 9-12).
+
+    status: 0 converged, +1 the Gaussian's Brent hit maxiter, +2 the uniform's.
+    """
+    upper = max(max(t_star - lo, hi - t_star), _LB)
+    if upper <= _LB:
+        return _LB, _LB, 0
+    p = signal[t_star]
+    work, sum_sq = fill_workspace(buffer, signal, lo, hi, t_star)
+    sigma, _, _, status_g = brent_bounded(KIND_GAUSS, _LB, upper, xatol, maxiter, signal, work,
+                                          lo, hi, t_star, p, sum_sq, gauss_mode)
+    if solver == SOLVER_EXACT:
+        omega, _ = uniform_exact(signal, work, lo, hi, t_star, p, sum_sq, upper)
+        status_u = 0
+    else:
+        omega, _, _, status_u = brent_bounded(KIND_UNIFORM, _LB, upper, xatol, maxiter, signal, work,
+                                              lo, hi, t_star, p, sum_sq, uniform_mode)
+    return sigma, omega, status_g + 2 * status_u
+
+
+@njit(cache=True, nogil=True)
+def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided,
+            buffer, out):
     """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS].
 
+    two_sided: the interval's ends come from separate fits of [b_s, t*] and [t*, b_e] (an
+    asymmetric action keeps its own extent on each side); sigma and omega stay the symmetric fit's.
     buffer: (3, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
     """
     n = signal.shape[0]
     b_s, b_e = bracket(background, t)
     t_star = peak(signal, t, b_s, b_e, delta)
-    p = signal[t_star]
-    upper = max(max(t_star - b_s, b_e - t_star), _LB)
-    work, sum_sq = fill_workspace(buffer, signal, b_s, b_e, t_star)
-    status = 0
-    if upper <= _LB:
-        sigma = _LB
-        omega = _LB
+    sigma, omega, status = fit_pair(signal, b_s, b_e, t_star, xatol, maxiter, solver, gauss_mode, uniform_mode,
+                                    buffer)
+    if two_sided:
+        sigma_l, omega_l, _ = fit_pair(signal, b_s, t_star, t_star, xatol, maxiter, solver, gauss_mode,
+                                       uniform_mode, buffer)
+        sigma_r, omega_r, _ = fit_pair(signal, t_star, b_e, t_star, xatol, maxiter, solver, gauss_mode,
+                                       uniform_mode, buffer)
+        left = g1 * sigma_l + g2 * omega_l
+        right = g1 * sigma_r + g2 * omega_r
     else:
-        sigma, _, _, status_g = brent_bounded(KIND_GAUSS, _LB, upper, xatol, maxiter, signal, work,
-                                              b_s, b_e, t_star, p, sum_sq, gauss_mode)
-        if solver == SOLVER_EXACT:
-            omega, _ = uniform_exact(signal, work, b_s, b_e, t_star, p, sum_sq, upper)
-            status_u = 0
-        else:
-            omega, _, _, status_u = brent_bounded(KIND_UNIFORM, _LB, upper, xatol, maxiter, signal, work,
-                                                  b_s, b_e, t_star, p, sum_sq, uniform_mode)
-        status = status_g + 2 * status_u
-    half_width = g1 * sigma + g2 * omega
+        left = right = g1 * sigma + g2 * omega
     out[COL_T_STAR] = t_star
     out[COL_B_S] = b_s
     out[COL_B_E] = b_e
     out[COL_SIGMA] = sigma
     out[COL_OMEGA] = omega
-    out[COL_START] = max(0.0, t_star - half_width)
-    out[COL_END] = min(n - 1.0, t_star + half_width)
-    out[COL_SCORE] = p
+    out[COL_START] = max(0.0, t_star - left)
+    out[COL_END] = min(n - 1.0, t_star + right)
+    out[COL_SCORE] = signal[t_star]
     out[COL_STATUS] = status
 
 
 @njit(cache=True, parallel=True)
 def fit_batch(columns, background, column_start, background_start, length, point,
-              delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, n_chunks):
+              delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided, n_chunks):
     """Fit many instances at once.
 
     columns: (sum,) float64, the class signals that have points, each video's concatenated;
@@ -385,7 +403,7 @@ def fit_batch(columns, background, column_start, background_start, length, point
             signal = columns[column_start[i]:column_start[i] + length[i]]
             mask = background[background_start[i]:background_start[i] + length[i]]
             fit_one(signal, mask, point[i], delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode,
-                    buffer, out[i])
+                    two_sided, buffer, out[i])
     return out
 
 

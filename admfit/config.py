@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 UniformSolver = Literal["exact", "brent"]
+IntervalMode = Literal["symmetric", "two_sided"]
 
 
 class ADMConfig(BaseModel):
@@ -24,6 +25,9 @@ class ADMConfig(BaseModel):
     g2: float = Field(0.5, ge=0.0, description="weight of the uniform half-width omega in the interval half-width (eq. 13)")
     uniform_solver: UniformSolver = Field(
         "exact", description="'exact': global optimum over integer widths; 'brent': bounded Brent as in the paper")
+    interval: IntervalMode = Field(
+        "symmetric", description="'symmetric': I = t* +- (g1 sigma + g2 omega) as in the paper; 'two_sided': "
+        "each end from its own fits of [b_s, t*] and [t*, b_e]")
     xatol: float = Field(1e-5, gt=0.0, description="absolute tolerance of bounded Brent on sigma / omega (snippets)")
     maxiter: int = Field(500, ge=1, description="most loss evaluations per bounded Brent fit")
     smoothing_sigma: float = Field(

@@ -151,3 +151,20 @@ def test_building_blocks_validate_arguments():
         fit_uniform(s, 5, 0, 9, solver="newton")
     with pytest.raises(ValueError):
         fit_gaussian(np.array([np.nan, 1.0]), 0, 0, 1)
+
+
+def test_two_sided_interval_follows_an_asymmetric_plateau():
+    s = np.zeros(41)
+    s[10:31] = 0.8
+    s[12] = 0.9  # the peak sits near the plateau's left end
+    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0)
+    background = np.zeros(41, bool)
+    symmetric = fit_instances({"v": s[:, None]}, {"v": [[20, 0]]}, background={"v": background}, config=config)[0]
+    two_sided = fit_instances({"v": s[:, None]}, {"v": [[20, 0]]}, background={"v": background},
+                              config=config.model_copy(update={"interval": "two_sided"}))[0]
+    assert symmetric.t_star == two_sided.t_star == 12
+    # Symmetric: one omega (18, reaching snippet 30) on both sides overshoots the start to 12 - 18 < 10.
+    assert symmetric.omega == 18.0 and symmetric.start == 0.0
+    # Two-sided: omega_left = 2 (snippets 10..12), omega_right = 18 (12..30): exactly the plateau.
+    assert (two_sided.start, two_sided.end) == (10.0, 30.0)
+    assert two_sided.sigma == symmetric.sigma and two_sided.omega == symmetric.omega
