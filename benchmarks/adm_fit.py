@@ -1,15 +1,17 @@
 """ADM fit speed: the numba core against a plain scipy loop, measured in one run.
 
 Workload: the real THUMOS'14 training videos (durations, instances, classes, points of the
-shipped annotations), replicated with different seeds of the synthetic signal generator until
-there are at least ``--instances`` points (default 20,000), on the ActionFormer grid.
+shipped annotations), replicated with different noise until there are at least
+``--instances`` points (default 20,000), on the ActionFormer grid (benchmarks/_workload.py).
 
 Prints instances/second of
   (a) admfit.reference: scipy.optimize.minimize_scalar per instance, SPEC section 1 literally
       (timed on a subset of ``--reference`` instances: it is slow);
-  (b) the numba core on one thread, step by step: a literal port of fminbound, then the
-      Gaussian recurrence, then uniform prefix sums, then the exact uniform solver;
-  (c) the default configuration on all threads;
+  (b) the numba core on one thread (inputs validated and prepared once; the fit, flattening
+      included), step by step: a literal port of fminbound, then the Gaussian recurrence,
+      then uniform prefix sums, then the exact uniform solver;
+  (c) the core on all threads;
+  and fit_instances end to end (validation, preparation, result objects included);
 the ratios to (a), the agreement of (b) with (a) by the SPEC's rule, and the first-call compile
 time of the kernels with an empty and with a warm numba cache.
 """
@@ -27,8 +29,12 @@ import numpy as np
 
 from admfit import ADMConfig
 from admfit import _kernels as K
-from admfit.api import _fit
+from admfit import fit_instances
+from admfit.api import _prepare_video, _run_kernel, _to_labels
 from admfit.reference import reference_fit
+from admfit.signal import background_mask
+
+from ._workload import thumos14_workload
 
 _VARIANTS = [
     # name, uniform solver, Gaussian loss, uniform loss
@@ -39,43 +45,36 @@ _VARIANTS = [
 ]
 
 
-def build_workload(min_instances: int, seed: int, difficulty: str = "medium"):
-    """Videos as (signals (T, C), background mask (T,), points (N, 2)) until min_instances points."""
-    from admfit.datasets import load_points, thumos14
-    from admfit.data import data_path
-    from admfit.signal import background_mask
-    from admfit.synthetic.signals import make_signals
-
-    videos = thumos14("train")
-    classes = sorted({inst.label for video in videos.values() for inst in video.instances})
-    points = load_points(data_path("thumos14", "point_gaussian.csv"))
-    by_video: dict[str, list] = {}
-    for point in points:
-        by_video.setdefault(point.video, []).append(point)
-    probs, masks, rows = {}, {}, {}
-    replica = 0
-    while sum(len(r) for r in rows.values()) < min_instances:
-        signals = make_signals(videos, classes, difficulty=difficulty, seed=seed + replica)
-        for video, signal in signals.items():
-            snippets = [int(signal.grid.seconds_to_index(p.time_s, signal.probs.shape[0])) for p in by_video.get(video, [])]
-            if not snippets:
-                continue
-            key = f"{video}#{replica}"
-            probs[key] = signal.probs
-            rows[key] = np.array([[s, classes.index(p.label)] for s, p in zip(snippets, by_video[video])])
-            masks[key] = background_mask(signal.bg_probs, 0.5, snippets, radius=2)
-        replica += 1
+def build_workload(min_instances: int, seed: int, config: ADMConfig):
+    """Videos as (prepared signals (T, C), background mask (T,), points (N, 2)) with min_instances points."""
+    probs, bg_probs, rows = thumos14_workload(min_instances, seed)
+    # Masks fixed up front, so that every variant (and scipy) fits exactly the same brackets.
+    masks = {key: background_mask(bg_probs[key], config.bg_threshold, rows[key][:, 0], config.point_radius)
+             for key in probs}
     return probs, masks, rows
 
 
-def _time_core(probs, masks, rows, solver, gauss_mode, uniform_mode, threads, repeat=3):
-    config = ADMConfig(uniform_solver=solver, smoothing_sigma=0.0)
-    best = np.inf
+def _best_of(repeat, run):
+    best, result = np.inf, None
     for _ in range(repeat):
         began = time.perf_counter()
-        fits = _fit(probs, rows, masks, None, config, None, threads, gauss_mode, uniform_mode)
+        result = run()
         best = min(best, time.perf_counter() - began)
-    return fits, best
+    return result, best
+
+
+def _time_kernel(videos, solver, gauss_mode, uniform_mode, threads, repeat=3):
+    """The numba core alone: inputs validated and prepared once, then fitted (flattening included)."""
+    config = ADMConfig(uniform_solver=solver, smoothing_sigma=0.0)
+    rows, seconds = _best_of(repeat, lambda: _run_kernel(videos, config, threads, gauss_mode, uniform_mode))
+    return _to_labels(videos, rows, None), seconds
+
+
+def _time_api(probs, masks, rows, threads, repeat=3):
+    """fit_instances end to end: validation, signal preparation, fit, result objects."""
+    config = ADMConfig(smoothing_sigma=0.0)
+    return _best_of(repeat, lambda: fit_instances(probs, rows, background=masks, config=config,
+                                                  num_threads=threads))[1]
 
 
 def _reference_subset(probs, masks, rows, count, seed):
@@ -140,28 +139,34 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.instances, args.reference = 2_000, 200
 
-    probs, masks, rows = build_workload(args.instances, args.seed)
+    probs, masks, rows = build_workload(args.instances, args.seed, ADMConfig())
     count = sum(len(r) for r in rows.values())
+    threads = numba.config.NUMBA_NUM_THREADS
     print(f"workload: {count} instances in {len(probs)} videos (THUMOS'14 train replicated), "
-          f"{numba.config.NUMBA_NUM_THREADS} threads available", flush=True)
-    _fit(probs, rows, masks, None, ADMConfig(smoothing_sigma=0.0), None, 1, K.GAUSS_LITERAL, K.UNIFORM_LITERAL)
+          f"{threads} threads available", flush=True)
+    prepare = ADMConfig(smoothing_sigma=0.0)
+    videos = [_prepare_video(key, probs[key], rows[key], masks[key], None, prepare) for key in rows]
+    for _, solver, gauss_mode, uniform_mode in _VARIANTS:  # compile (or load) every variant first
+        _time_kernel(videos[:1], solver, gauss_mode, uniform_mode, 1, repeat=1)
 
     subset = _reference_subset(probs, masks, rows, args.reference, args.seed)
     reference, ref_seconds = _time_reference(probs, masks, rows, subset)
     ref_rate = len(subset) / ref_seconds
-    print(f"\n{'variant':44s} {'inst/s':>12s} {'x scipy':>9s}  agreement (bracket+peak / sigma / omega)")
-    print(f"{'(a) scipy minimize_scalar loop':44s} {ref_rate:12,.0f} {1.0:9.1f}  (timed on {len(subset)} instances)")
+    print(f"\n{'variant':52s} {'inst/s':>10s} {'x (a)':>7s}  agreement with (a): bracket+peak / sigma / omega")
+    print(f"{'(a) scipy minimize_scalar loop':52s} {ref_rate:10,.0f} {1.0:7.1f}  (timed on {len(subset)} instances)")
     for name, solver, gauss_mode, uniform_mode in _VARIANTS:
-        fits, seconds = _time_core(probs, masks, rows, solver, gauss_mode, uniform_mode, threads=1)
+        fits, seconds = _time_kernel(videos, solver, gauss_mode, uniform_mode, threads=1)
         rate = count / seconds
         agree = _agreement(fits, subset, rows, reference) if solver == "brent" else None
-        shown = "n/a (other uniform optimum)" if agree is None else " / ".join(f"{a:.2%}" for a in agree)
-        print(f"{'(b) numba 1 thread: ' + name:44s} {rate:12,.0f} {rate / ref_rate:9.1f}  {shown}", flush=True)
-    threads = numba.config.NUMBA_NUM_THREADS
+        shown = "(another uniform optimum)" if agree is None else " / ".join(f"{a:.2%}" for a in agree)
+        print(f"{'(b) core, 1 thread: ' + name:52s} {rate:10,.0f} {rate / ref_rate:7.1f}  {shown}", flush=True)
     for name, solver, gauss_mode, uniform_mode in (_VARIANTS[1], _VARIANTS[3]):
-        _, seconds = _time_core(probs, masks, rows, solver, gauss_mode, uniform_mode, threads=threads)
+        _, seconds = _time_kernel(videos, solver, gauss_mode, uniform_mode, threads=threads)
         rate = count / seconds
-        print(f"{f'(c) numba {threads} threads: ' + name:44s} {rate:12,.0f} {rate / ref_rate:9.1f}")
+        print(f"{f'(c) core, {threads} threads: ' + name:52s} {rate:10,.0f} {rate / ref_rate:7.1f}")
+    for used in (1, threads):
+        rate = count / _time_api(probs, masks, rows, used)
+        print(f"{f'fit_instances end to end, {used} thread(s), default':52s} {rate:10,.0f} {rate / ref_rate:7.1f}")
     cold, warm = _compile_times()
     print(f"\nfirst call (import + compile or cache load): empty numba cache {cold:.2f} s, warm cache {warm:.2f} s")
 
