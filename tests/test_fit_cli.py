@@ -186,3 +186,23 @@ def test_bad_config(files):
         config.write_text(text)
         code, _, err = run(signals, points, "--config", config, "-o", folder / "o.json")
         assert code == 2 and f"field '{field}'" in err and str(config) in err, err
+
+
+def test_output_has_ordinary_permissions(files):
+    folder, signals, points = files
+    out = folder / "perm.json"
+    assert run(signals, points, "-o", out)[0] == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_shipped_example_runs(tmp_path):
+    from pathlib import Path
+    example = Path(__file__).resolve().parents[1] / "examples" / "thumos14_mini"
+    out = tmp_path / "pl.json"
+    code, _, err = run(example / "signals.npz", example / "points.json", "-o", out)
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    points = json.loads((example / "points.json").read_text())["points"]
+    assert {video: len(items) for video, items in doc["results"].items()} == {v: len(p) for v, p in points.items()}
