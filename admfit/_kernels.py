@@ -328,49 +328,59 @@ def uniform_exact(signal, work, b_s, b_e, t_star, p, sum_sq, upper):
 
 @njit(cache=True, nogil=True)
 def fit_pair(signal, lo, hi, t_star, xatol, maxiter, solver, gauss_mode, uniform_mode, buffer):
-    """(sigma, omega, status): the Gaussian and uniform fits centred at t* over [lo, hi] (eqs. 9-12).
+    """(sigma, omega, f_G(sigma), f_U(omega), status): both fits centred at t* over [lo, hi] (eqs. 9-12).
 
     status: 0 converged, +1 the Gaussian's Brent hit maxiter, +2 the uniform's.
     """
     upper = max(max(t_star - lo, hi - t_star), _LB)
-    if upper <= _LB:
-        return _LB, _LB, 0
     p = signal[t_star]
     work, sum_sq = fill_workspace(buffer, signal, lo, hi, t_star)
-    sigma, _, _, status_g = brent_bounded(KIND_GAUSS, _LB, upper, xatol, maxiter, signal, work,
-                                          lo, hi, t_star, p, sum_sq, gauss_mode)
+    if upper <= _LB:
+        loss = gauss_loss(_LB, signal, work, lo, hi, t_star, p, sum_sq, GAUSS_RECURRENCE)
+        return _LB, _LB, loss, loss, 0
+    sigma, loss_g, _, status_g = brent_bounded(KIND_GAUSS, _LB, upper, xatol, maxiter, signal, work,
+                                               lo, hi, t_star, p, sum_sq, gauss_mode)
     if solver == SOLVER_EXACT:
-        omega, _ = uniform_exact(signal, work, lo, hi, t_star, p, sum_sq, upper)
+        omega, loss_u = uniform_exact(signal, work, lo, hi, t_star, p, sum_sq, upper)
         status_u = 0
     else:
-        omega, _, _, status_u = brent_bounded(KIND_UNIFORM, _LB, upper, xatol, maxiter, signal, work,
-                                              lo, hi, t_star, p, sum_sq, uniform_mode)
-    return sigma, omega, status_g + 2 * status_u
+        omega, loss_u, _, status_u = brent_bounded(KIND_UNIFORM, _LB, upper, xatol, maxiter, signal, work,
+                                                   lo, hi, t_star, p, sum_sq, uniform_mode)
+    return sigma, omega, loss_g, loss_u, status_g + 2 * status_u
+
+
+@njit(cache=True, nogil=True)
+def half_width(sigma, omega, loss_g, loss_u, g1, g2, select):
+    """Delta (snippets): g1 sigma + g2 omega (eq. 13), or with select, g1 sigma or g2 omega by the better fit."""
+    if not select:
+        return g1 * sigma + g2 * omega
+    return g1 * sigma if loss_g < loss_u else g2 * omega
 
 
 @njit(cache=True, nogil=True)
 def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided,
-            buffer, out):
+            select, buffer, out):
     """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS].
 
     two_sided: the interval's ends come from separate fits of [b_s, t*] and [t*, b_e] (an
     asymmetric action keeps its own extent on each side); sigma and omega stay the symmetric fit's.
+    select: each half-width from the better-fitting model alone (see half_width).
     buffer: (3, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
     """
     n = signal.shape[0]
     b_s, b_e = bracket(background, t)
     t_star = peak(signal, t, b_s, b_e, delta)
-    sigma, omega, status = fit_pair(signal, b_s, b_e, t_star, xatol, maxiter, solver, gauss_mode, uniform_mode,
-                                    buffer)
+    sigma, omega, loss_g, loss_u, status = fit_pair(signal, b_s, b_e, t_star, xatol, maxiter, solver, gauss_mode,
+                                                    uniform_mode, buffer)
     if two_sided:
-        sigma_l, omega_l, _ = fit_pair(signal, b_s, t_star, t_star, xatol, maxiter, solver, gauss_mode,
-                                       uniform_mode, buffer)
-        sigma_r, omega_r, _ = fit_pair(signal, t_star, b_e, t_star, xatol, maxiter, solver, gauss_mode,
-                                       uniform_mode, buffer)
-        left = g1 * sigma_l + g2 * omega_l
-        right = g1 * sigma_r + g2 * omega_r
+        s_l, w_l, lg_l, lu_l, _ = fit_pair(signal, b_s, t_star, t_star, xatol, maxiter, solver, gauss_mode,
+                                           uniform_mode, buffer)
+        s_r, w_r, lg_r, lu_r, _ = fit_pair(signal, t_star, b_e, t_star, xatol, maxiter, solver, gauss_mode,
+                                           uniform_mode, buffer)
+        left = half_width(s_l, w_l, lg_l, lu_l, g1, g2, select)
+        right = half_width(s_r, w_r, lg_r, lu_r, g1, g2, select)
     else:
-        left = right = g1 * sigma + g2 * omega
+        left = right = half_width(sigma, omega, loss_g, loss_u, g1, g2, select)
     out[COL_T_STAR] = t_star
     out[COL_B_S] = b_s
     out[COL_B_E] = b_e
@@ -384,7 +394,7 @@ def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_
 
 @njit(cache=True, parallel=True)
 def fit_batch(columns, background, column_start, background_start, length, point,
-              delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided, n_chunks):
+              delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided, select, n_chunks):
     """Fit many instances at once.
 
     columns: (sum,) float64, the class signals that have points, each video's concatenated;
@@ -403,7 +413,7 @@ def fit_batch(columns, background, column_start, background_start, length, point
             signal = columns[column_start[i]:column_start[i] + length[i]]
             mask = background[background_start[i]:background_start[i] + length[i]]
             fit_one(signal, mask, point[i], delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode,
-                    two_sided, buffer, out[i])
+                    two_sided, select, buffer, out[i])
     return out
 
 

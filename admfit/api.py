@@ -168,7 +168,8 @@ def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None
         return K.fit_batch(columns, background, column_start, np.repeat(video_offsets, counts),
                            np.repeat(lengths, counts), np.concatenate([v.points for v in videos]),
                            config.delta, config.g1, config.g2, config.xatol, config.maxiter, solver,
-                           gauss_mode, uniform_mode, config.interval == "two_sided", n_chunks)
+                           gauss_mode, uniform_mode, config.interval == "two_sided",
+                           config.combine == "select", n_chunks)
 
 
 def _grid_of(grid, key: str) -> SnippetGrid | None:

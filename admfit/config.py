@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 UniformSolver = Literal["exact", "brent"]
 IntervalMode = Literal["symmetric", "two_sided"]
+CombineMode = Literal["sum", "select"]
 
 
 class ADMConfig(BaseModel):
@@ -28,6 +29,9 @@ class ADMConfig(BaseModel):
     interval: IntervalMode = Field(
         "symmetric", description="'symmetric': I = t* +- (g1 sigma + g2 omega) as in the paper; 'two_sided': "
         "each end from its own fits of [b_s, t*] and [t*, b_e]")
+    combine: CombineMode = Field(
+        "sum", description="'sum': Delta = g1 sigma + g2 omega (eq. 13); 'select': Delta = g1 sigma if the "
+        "Gaussian fits better (lower MSE) else g2 omega")
     xatol: float = Field(1e-5, gt=0.0, description="absolute tolerance of bounded Brent on sigma / omega (snippets)")
     maxiter: int = Field(500, ge=1, description="most loss evaluations per bounded Brent fit")
     smoothing_sigma: float = Field(

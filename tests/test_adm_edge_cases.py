@@ -168,3 +168,17 @@ def test_two_sided_interval_follows_an_asymmetric_plateau():
     # Two-sided: omega_left = 2 (snippets 10..12), omega_right = 18 (12..30): exactly the plateau.
     assert (two_sided.start, two_sided.end) == (10.0, 30.0)
     assert two_sided.sigma == symmetric.sigma and two_sided.omega == symmetric.omega
+
+
+def test_select_takes_the_better_fitting_model_alone():
+    t = np.arange(61)
+    bell = 0.9 * np.exp(-0.5 * ((t - 30) / 5.0) ** 2)
+    plateau = np.where(np.abs(t - 30) <= 8, 0.9, 0.0)
+    plateau[30] = 0.95
+    config = ADMConfig(g1=2.0, g2=1.0, smoothing_sigma=0, combine="select")
+    probs = np.stack([bell, plateau], axis=1)
+    fits = fit_instances({"v": probs}, {"v": [[30, 0], [30, 1]]}, background={"v": np.zeros(61, bool)},
+                         config=config)
+    # The bell is a Gaussian (sigma 5): Delta = 2 sigma = 10. The plateau is a box (omega 8): Delta = omega.
+    assert fits[0].end - fits[0].t_star == pytest.approx(2 * fits[0].sigma) and fits[0].sigma == pytest.approx(5, abs=1e-3)
+    assert fits[1].end - fits[1].t_star == fits[1].omega == 8.0
