@@ -1,0 +1,212 @@
+"""Configuration of the reference detector: pydantic models, loadable from YAML, with the paper's presets.
+
+Every hyper-parameter of the ADM-Loc base model (paper 3.2, 3.3, 4.1) and every default that
+SPEC section 5 pins is a validated field here. Units: lengths in snippets (feature steps) of the
+level they are used on; learning rates per iteration after warm-up; epochs count passes over the data.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from admfit.errors import InputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Strict):
+    """Backbone (paper 3.2): conv embedding, local-attention transformer, pyramid, shared head."""
+
+    input_dim: int = Field(2048, ge=1, description="feature channels D of the input (I3D two-stream: 2048)")
+    embed_dim: int = Field(512, ge=4, description="channels of the embedding, transformer and head")
+    embed_convs: int = Field(2, ge=1, le=8, description="temporal convolutions of the embedding")
+    embed_kernel: int = Field(3, ge=1, le=31, description="kernel size (snippets) of the embedding convs; odd")
+    num_heads: int = Field(4, ge=1, le=64)
+    stem_blocks: int = Field(2, ge=0, le=16, description="local-attention blocks at full resolution")
+    window: int = Field(19, ge=1, le=1025, description="local attention window (snippets, odd): 19 THUMOS, 7 ANet")
+    levels: int = Field(4, ge=1, le=8, description="pyramid levels L")
+    theta: int = Field(2, ge=2, le=8, description="down-sampling ratio between consecutive levels")
+    mlp_ratio: int = Field(4, ge=1, le=16, description="hidden width of the block MLP / embed_dim")
+    head_convs: int = Field(2, ge=0, le=8, description="hidden conv layers of the shared head")
+    head_kernel: int = Field(3, ge=1, le=31)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout in attention and MLP")
+    class_prior: float = Field(0.01, gt=0.0, lt=1.0, description="initial class probability (bias init)")
+    background_prior: float = Field(0.5, gt=0.0, lt=1.0, description="initial background probability")
+
+    @model_validator(mode="after")
+    def _odd_and_divisible(self) -> "ModelConfig":
+        for name in ("window", "embed_kernel", "head_kernel"):
+            if getattr(self, name) % 2 == 0:
+                raise ValueError(f"{name} must be odd (centred on the snippet), got {getattr(self, name)}")
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+        return self
+
+    @property
+    def total_stride(self) -> int:
+        """Input lengths are padded to a multiple of this (snippets) so every level divides evenly."""
+        return self.theta ** (self.levels - 1)
+
+
+class LossConfig(_Strict):
+    """Base-model losses (paper eqs. 2-7) and the defaults SPEC section 5 pins."""
+
+    augment_radius: float = Field(2.0, ge=0.0, description="r_a: snippets on each level around each point")
+    mil_topk_divisor: int = Field(8, ge=1, description="MIL top-k: k = max(1, T_l // divisor)")
+    focal_gamma: float = Field(2.0, ge=0.0, description="gamma of L_Act and L_BG")
+    background_threshold: float = Field(0.95, ge=0.0, le=1.0, description="p_bg >= this -> background point")
+    lambda_mil: float = Field(1.0, ge=0.0)
+    lambda_act: float = Field(1.0, ge=0.0)
+    lambda_bg: float = Field(1.0, ge=0.0)
+
+
+class DataConfig(_Strict):
+    """Snippet grid and fixed input length (paper 4.1, SPEC 3 and 5)."""
+
+    stride: float = Field(4, gt=0, description="frames between snippets (THUMOS 4, ANet 16)")
+    num_frames: float = Field(16, ge=0, description="frames per snippet window")
+    default_fps: float | None = Field(None, gt=0, description="fps when the annotation file has none")
+    input_length: int = Field(2304, ge=8, description="snippets per training sample: 2304 THUMOS, 192 ANet")
+    length_mode: Literal["crop", "resize"] = Field(
+        "crop", description="crop: random crop / pad (THUMOS); resize: linear interpolation to input_length (ANet)")
+    min_points_kept: float = Field(0.7, ge=0.0, le=1.0, description="random crops retry until this share of points stays")
+    crop_retries: int = Field(10, ge=1, le=1000)
+    short_crop_min: float = Field(0.9, gt=0.0, le=1.0, description="short videos are cropped to [this, 1] of their length")
+
+
+class OptimConfig(_Strict):
+    optimizer: Literal["adam", "adamw"] = "adam"
+    lr: float = Field(1e-4, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    epochs: int = Field(100, ge=1)
+    warmup_epochs: int = Field(10, ge=0)
+    schedule: Literal["constant", "cosine"] = Field("constant", description="after the linear warm-up")
+    grad_clip: float | None = Field(None, gt=0.0, description="clip gradients to this L2 norm; None: no clipping")
+    ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
+    batch_size: int = Field(3, ge=1, description="videos per step on each process")
+
+    @model_validator(mode="after")
+    def _warmup_fits(self) -> "OptimConfig":
+        if self.warmup_epochs > self.epochs:
+            raise ValueError(f"warmup_epochs {self.warmup_epochs} exceeds epochs {self.epochs}")
+        return self
+
+
+class NMSMethod(str, Enum):
+    hard = "hard"
+    soft = "soft"
+
+
+class InferenceConfig(_Strict):
+    """Post-processing (SPEC section 4)."""
+
+    class_threshold: float = Field(0.7, ge=0.0, le=1.0, description="keep classes with video score >= this; else the top one")
+    topk_divisor: int = Field(8, ge=1, description="video score: mean of top max(1, T_l // divisor) per level")
+    class_score_thresholds: tuple[float, ...] = Field(
+        (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), description="sweep on the fused class score")
+    actionness_thresholds: tuple[float, ...] = Field(
+        (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), description="sweep on 1 - p_bg")
+    oic_lambda: float = Field(0.25, ge=0.0, description="flank length / segment length")
+    oic_gamma: float = Field(0.2, ge=0.0, description="weight of the video-level class score")
+    nms: NMSMethod = NMSMethod.hard
+    nms_iou: float = Field(0.45, gt=0.0, le=1.0)
+    soft_nms_sigma: float = Field(0.5, gt=0.0, description="Gaussian soft-NMS decay")
+    soft_nms_min_score: float = Field(1e-3, ge=0.0)
+    top_n: int | None = Field(None, ge=1, description="proposals kept per video; None: all")
+
+    @model_validator(mode="after")
+    def _thresholds_in_range(self) -> "InferenceConfig":
+        for name in ("class_score_thresholds", "actionness_thresholds"):
+            if any(not 0.0 <= value <= 1.0 for value in getattr(self, name)):
+                raise ValueError(f"{name} must lie in [0, 1]")
+        return self
+
+
+class DetectorConfig(_Strict):
+    """Everything one training run needs besides the data paths."""
+
+    seed: int = Field(0, ge=0)
+    device: str = Field("auto", description="'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'")
+    amp: bool = Field(True, description="mixed precision on CUDA (ignored on CPU)")
+    amp_dtype: Literal["bfloat16", "float16"] = "bfloat16"
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    data: DataConfig = DataConfig()
+    optim: OptimConfig = OptimConfig()
+    inference: InferenceConfig = InferenceConfig()
+
+
+PRESETS: dict[str, dict] = {
+    # paper 4.1: THUMOS'14, stride 4, input 2304, window 19, 100 epochs (10 warm-up), batch 3
+    "thumos14": {},
+    # paper 4.1: ActivityNet-1.2, stride 16, input 192 by interpolation, window 7, 50 epochs (5), batch 64
+    "anet12": {
+        "model": {"window": 7},
+        "data": {"stride": 16, "num_frames": 16, "default_fps": 25.0, "input_length": 192, "length_mode": "resize"},
+        "optim": {"epochs": 50, "warmup_epochs": 5, "batch_size": 64},
+    },
+    # tests and the quick benchmark: small enough for two CPU cores
+    "cpu-small": {
+        "amp": False,
+        "model": {"input_dim": 64, "embed_dim": 32, "num_heads": 2, "stem_blocks": 1, "window": 9, "levels": 3,
+                  "head_convs": 1},
+        "data": {"input_length": 128},
+        "optim": {"lr": 1e-3, "epochs": 20, "warmup_epochs": 2, "batch_size": 4},
+    },
+}
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def _validated(raw: dict, source: str) -> DetectorConfig:
+    try:
+        return DetectorConfig.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InputError(first["msg"].replace("\n", " "), file=source, field=field) from None
+
+
+def preset(name: str, **overrides) -> DetectorConfig:
+    """A named preset (``thumos14``, ``anet12``, ``cpu-small``) with nested ``overrides`` merged in."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}", field="config")
+    return _validated(_merge(PRESETS[name], overrides), f"preset {name}")
+
+
+def load_config(source: str | Path) -> DetectorConfig:
+    """A YAML file (optionally ``preset: NAME`` plus overrides) or a preset name."""
+    if str(source) in PRESETS and not Path(source).exists():
+        return preset(str(source))
+    path = Path(source)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise InputError("config file not found", file=str(path), field="config") from None
+    except yaml.YAMLError as error:
+        raise InputError(f"not valid YAML ({str(error).splitlines()[0]})", file=str(path), field="config") from None
+    if not isinstance(raw, dict):
+        raise InputError("expected a mapping at the top level", file=str(path), field="config")
+    base_name = raw.pop("preset", None)
+    if base_name is not None:
+        if base_name not in PRESETS:
+            raise InputError(f"unknown preset {base_name!r}; known: {', '.join(PRESETS)}", file=str(path),
+                             field="preset")
+        raw = _merge(PRESETS[base_name], raw)
+    return _validated(raw, str(path))
+
+
+def dump_config(config: DetectorConfig) -> str:
+    """YAML text that load_config reads back to an equal config."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
