@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
@@ -62,15 +62,13 @@ def _as_mapping(name: str, value, keys: list[str] | None) -> dict:
         return {}
     if isinstance(value, Mapping):
         return dict(value)
-    if isinstance(value, np.ndarray) and keys is not None and len(keys) == 1 and value.dtype != object:
-        return {keys[0]: value}
-    if isinstance(value, Sequence) or isinstance(value, np.ndarray):
+    if isinstance(value, (list, tuple)):
         if keys is None:
             return {str(i): item for i, item in enumerate(value)}
         if len(value) != len(keys):
             raise InputError(f"has {len(value)} entries for {len(keys)} videos", field=name)
         return dict(zip(keys, value))
-    raise InputError(f"must be a dict keyed by video or a list aligned with probs, got {type(value).__name__}",
+    raise InputError(f"must be a dict keyed by video or a list of per-video arrays, got {type(value).__name__}",
                      field=name)
 
 

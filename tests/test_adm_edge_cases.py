@@ -182,3 +182,13 @@ def test_select_takes_the_better_fitting_model_alone():
     # The bell is a Gaussian (sigma 5): Delta = 2 sigma = 10. The plateau is a box (omega 8): Delta = omega.
     assert fits[0].end - fits[0].t_star == pytest.approx(2 * fits[0].sigma) and fits[0].sigma == pytest.approx(5, abs=1e-3)
     assert fits[1].end - fits[1].t_star == fits[1].omega == 8.0
+
+
+def test_lists_are_videos_in_order_and_arrays_are_not_lists():
+    a, b = np.full((5, 1), 0.5), np.full((6, 1), 0.5)
+    fits = fit_instances([a, b], [[[1, 0]], [[4, 0]]], background=[np.zeros(5, bool), np.zeros(6, bool)])
+    assert [(f.video, f.point) for f in fits] == [("0", 1), ("1", 4)]
+    with pytest.raises(InputError, match="2 entries for 1 videos"):
+        fit_instances([a], [[[1, 0]], [[4, 0]]], background=[np.zeros(5, bool)])
+    with pytest.raises(InputError, match="dict keyed by video"):
+        fit_instances(a, {"0": [[1, 0]]}, background=[np.zeros(5, bool)])
