@@ -16,6 +16,10 @@ class LevelTargets:
     point_targets: list[torch.Tensor]
     video_labels: torch.Tensor
 
+    def to(self, device: torch.device) -> "LevelTargets":
+        return LevelTargets([m.to(device) for m in self.point_masks], [t.to(device) for t in self.point_targets],
+                            self.video_labels.to(device))
+
 
 def augmented_targets(points: list[torch.Tensor], labels: list[torch.Tensor], lengths: list[int], theta: int,
                       radius: float, num_classes: int) -> LevelTargets:

@@ -1,0 +1,191 @@
+"""Data: per-video features and points, fixed-length training samples (crop / pad / resize), collate.
+
+Units: positions are level-0 snippet indices (fractional where a point falls between snippets);
+times are seconds; a feature file is ``FEATURES_DIR/<video>.npy`` of shape (T, D) float, one row per
+snippet of the video's SnippetGrid (SPEC 3).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from admfit.errors import InputError
+from admfit.grid import SnippetGrid
+
+from .config import DataConfig
+
+
+@dataclass
+class VideoItem:
+    """One video: features (T, D) float32 (possibly memory-mapped), its grid, and its points.
+
+    ``positions`` (N,) float64 level-0 snippets; ``labels`` (N,) int64 class ids.
+    """
+
+    video: str
+    features: np.ndarray
+    grid: SnippetGrid
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def num_snippets(self) -> int:
+        return int(self.features.shape[0])
+
+
+def load_features(folder: str | Path, video: str, input_dim: int) -> np.ndarray:
+    """``folder/<video>.npy`` memory-mapped, checked: 2-D, ``input_dim`` columns, finite. InputError otherwise."""
+    path = Path(folder) / f"{video}.npy"
+    if not path.is_file():
+        raise InputError("no feature file for this video", file=str(path), video=video, field="features")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise InputError(f"not a readable .npy array ({error})", file=str(path), video=video, field="features") from None
+    if array.ndim != 2 or array.shape[1] != input_dim or array.shape[0] < 1:
+        raise InputError(f"expected shape (T, {input_dim}), got {tuple(array.shape)}", file=str(path), video=video,
+                         field="features")
+    if not np.isfinite(array).all():
+        raise InputError("features contain NaN or infinite values", file=str(path), video=video, field="features")
+    return array
+
+
+def make_items(folder: str | Path, grids: Mapping[str, SnippetGrid], points: Sequence, class_ids: Mapping[str, int],
+               input_dim: int) -> list[VideoItem]:
+    """Items for the videos of ``grids`` (sorted by name) with their points (PointLabel-like: video, label, time_s).
+
+    Points of videos not in ``grids`` are ignored; a point with an unknown class raises InputError.
+    """
+    by_video: dict[str, list] = {}
+    for point in points:
+        if point.label not in class_ids:
+            raise InputError(f"class {point.label!r} is not among the {len(class_ids)} classes", video=point.video,
+                             field="label")
+        by_video.setdefault(point.video, []).append(point)
+    items = []
+    for video in sorted(grids):
+        features = load_features(folder, video, input_dim)
+        mine = by_video.get(video, [])
+        last = features.shape[0] - 1
+        positions = np.clip(grids[video].seconds_to_snippet([p.time_s for p in mine]), 0, last).reshape(-1)
+        labels = np.array([class_ids[p.label] for p in mine], dtype=np.int64)
+        items.append(VideoItem(video, features, grids[video], positions, labels))
+    return items
+
+
+def padded_length(length: int, multiple: int) -> int:
+    return max(multiple, math.ceil(length / multiple) * multiple)
+
+
+def resize_features(features: np.ndarray, length: int) -> torch.Tensor:
+    """(T, D) -> (D, length) by linear interpolation (align_corners=False)."""
+    x = torch.as_tensor(np.ascontiguousarray(features), dtype=torch.float32).T.unsqueeze(0)
+    return F.interpolate(x, size=length, mode="linear", align_corners=False)[0]
+
+
+@dataclass
+class Sample:
+    """A fixed-length model input. features (D, L) float32, mask (L,) bool; points in sample snippets.
+
+    ``offset`` and ``scale`` map a sample position x back to the video: snippet = offset + (x + 0.5) * scale - 0.5.
+    """
+
+    video: str
+    features: torch.Tensor
+    mask: torch.Tensor
+    positions: torch.Tensor
+    labels: torch.Tensor
+    offset: float = 0.0
+    scale: float = 1.0
+
+
+def _crop_window(item: VideoItem, cfg: DataConfig, rng: np.random.Generator) -> tuple[int, int]:
+    """Random [start, start + length) with length = input_length (long videos) or 90-100% of T (short ones),
+    retried until at least ``min_points_kept`` of the points stay inside (else the best try)."""
+    total = item.num_snippets
+    best, best_share = (0, min(total, cfg.input_length)), -1.0
+    for _ in range(cfg.crop_retries):
+        length = cfg.input_length if total > cfg.input_length else int(
+            rng.integers(math.ceil(cfg.short_crop_min * total), total + 1))
+        start = int(rng.integers(0, total - length + 1))
+        inside = (item.positions >= start) & (item.positions < start + length)
+        share = float(inside.mean()) if len(inside) else 1.0
+        if share > best_share:
+            best, best_share = (start, length), share
+        if share >= cfg.min_points_kept:
+            break
+    return best
+
+
+def training_sample(item: VideoItem, cfg: DataConfig, rng: np.random.Generator, multiple: int) -> Sample:
+    """Crop and pad (``length_mode='crop'``) or interpolate (``'resize'``) to ``input_length`` snippets."""
+    length = padded_length(cfg.input_length, multiple)
+    if cfg.length_mode == "resize":
+        scale = item.num_snippets / length
+        positions = (item.positions + 0.5) / scale - 0.5
+        return Sample(item.video, resize_features(item.features, length), torch.ones(length, dtype=torch.bool),
+                      torch.as_tensor(positions), torch.as_tensor(item.labels), 0.0, scale)
+    start, size = _crop_window(item, cfg, rng)
+    keep = (item.positions >= start) & (item.positions < start + size)
+    features = torch.zeros(item.features.shape[1], length)
+    features[:, :size] = torch.as_tensor(np.ascontiguousarray(item.features[start:start + size]), dtype=torch.float32).T
+    mask = torch.arange(length) < size
+    return Sample(item.video, features, mask, torch.as_tensor(item.positions[keep] - start),
+                  torch.as_tensor(item.labels[keep]), float(start), 1.0)
+
+
+def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
+    """The whole video (paper 4.1: no sampling at inference), padded to a multiple of the total stride;
+    in ``resize`` mode interpolated to input_length as in training."""
+    if cfg.length_mode == "resize":
+        return training_sample(item, cfg, np.random.default_rng(0), multiple)
+    size = item.num_snippets
+    length = padded_length(size, multiple)
+    features = torch.zeros(item.features.shape[1], length)
+    features[:, :size] = torch.as_tensor(np.ascontiguousarray(item.features), dtype=torch.float32).T
+    return Sample(item.video, features, torch.arange(length) < size, torch.as_tensor(item.positions),
+                  torch.as_tensor(item.labels))
+
+
+class TrainingSet(torch.utils.data.Dataset):
+    """Random fixed-length samples; sample i of epoch e draws from a generator seeded (seed, epoch, i),
+    so an epoch's data does not depend on what ran before it (resume is exact)."""
+
+    def __init__(self, items: Sequence[VideoItem], cfg: DataConfig, multiple: int, seed: int):
+        self.items, self.cfg, self.multiple, self.seed = list(items), cfg, multiple, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Sample:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return training_sample(self.items[index], self.cfg, rng, self.multiple)
+
+
+@dataclass
+class Batch:
+    """features (B, D, L) float32, masks (B, L) bool, per-sample point positions / labels, the samples."""
+
+    features: torch.Tensor
+    masks: torch.Tensor
+    positions: list[torch.Tensor]
+    labels: list[torch.Tensor]
+    samples: list[Sample]
+
+
+def collate(samples: list[Sample]) -> Batch:
+    """Stack equal-length samples, or pad to the longest (inference batches of whole videos)."""
+    length = max(s.features.shape[1] for s in samples)
+    features = torch.stack([F.pad(s.features, (0, length - s.features.shape[1])) for s in samples])
+    masks = torch.stack([F.pad(s.mask, (0, length - s.mask.shape[0]), value=False) for s in samples])
+    return Batch(features, masks, [s.positions for s in samples], [s.labels for s in samples], samples)

@@ -1,0 +1,177 @@
+"""Training loop of the base model: Adam(W), linear warm-up, model EMA, AMP on CUDA, DDP, resume.
+
+Determinism: the model is initialised from ``torch.manual_seed(seed)``; each epoch re-seeds torch
+(dropout) from (seed, epoch) and the data draws crops from (seed, epoch, index), so epoch e does not
+depend on the random draws of earlier epochs and a resumed run equals an uninterrupted one on CPU.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import DataLoader, DistributedSampler
+
+from admfit.errors import InputError
+
+from . import ddp
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .config import DetectorConfig, OptimConfig
+from .data import Batch, TrainingSet, VideoItem, collate
+from .losses import augmented_targets, base_model_loss
+from .models import PointDetector
+
+METRICS_NAME = "metrics.jsonl"
+
+
+def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str) -> float:
+    """Multiplier of the base lr at optimizer step ``step`` (0-based): linear warm-up from 1/warmup to 1,
+    then constant (paper) or cosine decay to 0 at ``total_steps`` (POTLoc)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
+    kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    epochs_run: int
+    last_metrics: dict
+
+
+def _loss_on_batch(model, batch: Batch, cfg: DetectorConfig, device, num_classes: int) -> dict[str, torch.Tensor]:
+    features, masks = batch.features.to(device, non_blocking=True), batch.masks.to(device, non_blocking=True)
+    with ddp.autocast(device, cfg.amp, cfg.amp_dtype):
+        output = model(features, masks)
+    lengths = [m.shape[1] for m in output.masks]
+    targets = augmented_targets(batch.positions, batch.labels, lengths, cfg.model.theta, cfg.loss.augment_radius,
+                                num_classes).to(device)
+    return base_model_loss(output, targets, cfg.loss)
+
+
+class Trainer:
+    """Holds the model, EMA, optimizer and schedule of one run; ``fit`` runs the remaining epochs."""
+
+    def __init__(self, items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path,
+                 ctx: ddp.DistContext | None = None):
+        if not items:
+            raise InputError("no training videos", field="videos")
+        self.cfg, self.classes, self.out_dir = cfg, list(classes), Path(out_dir)
+        self.ctx = ctx or ddp.DistContext(0, 1, 0, ddp.select_device(cfg.device))
+        torch.manual_seed(cfg.seed)
+        model = PointDetector(cfg.model, len(self.classes)).to(self.ctx.device)
+        self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.optim.ema_decay), use_buffers=True)
+        self.model = ddp.wrap_model(model, self.ctx)
+        self.optimizer = make_optimizer(model, cfg.optim)
+        self.dataset = TrainingSet(items, cfg.data, cfg.model.total_stride, cfg.seed)
+        self.sampler = DistributedSampler(self.dataset, num_replicas=self.ctx.world_size, rank=self.ctx.rank,
+                                          shuffle=True, seed=cfg.seed)
+        self.loader = DataLoader(self.dataset, batch_size=cfg.optim.batch_size, sampler=self.sampler,
+                                 collate_fn=collate, num_workers=0)
+        steps_per_epoch = len(self.loader)
+        warmup, total = cfg.optim.warmup_epochs * steps_per_epoch, cfg.optim.epochs * steps_per_epoch
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: lr_factor(step, warmup, total, cfg.optim.schedule))
+        use_scaler = self.ctx.device.type == "cuda" and cfg.amp and cfg.amp_dtype == "float16"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        self.start_epoch = 0
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / CHECKPOINT_NAME
+
+    def resume(self) -> None:
+        state = load_checkpoint(self.checkpoint_path)
+        if state["classes"] != self.classes:
+            raise InputError("the checkpoint was trained on other classes", file=str(self.checkpoint_path),
+                             field="classes")
+        ddp.unwrap(self.model).load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.start_epoch = int(state["epoch"]) + 1
+
+    def _save(self, epoch: int) -> None:
+        save_checkpoint(self.checkpoint_path, {
+            "epoch": epoch, "config": self.cfg.model_dump(mode="json"), "classes": self.classes,
+            "model": ddp.unwrap(self.model).state_dict(), "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict()})
+
+    def _step(self, batch: Batch) -> dict[str, float]:
+        losses = _loss_on_batch(self.model, batch, self.cfg, self.ctx.device, len(self.classes))
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(losses["total"]).backward()
+        if self.cfg.optim.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.ema.update_parameters(ddp.unwrap(self.model))
+        return {name: float(value.detach()) for name, value in losses.items()}
+
+    def run_epoch(self, epoch: int, progress: Progress | None = None, task=None) -> dict:
+        self.sampler.set_epoch(epoch)
+        self.dataset.set_epoch(epoch)
+        torch.manual_seed(self.cfg.seed * 100_003 + epoch)
+        self.model.train()
+        sums: dict[str, float] = {}
+        started, batches = time.perf_counter(), 0
+        for batch in self.loader:
+            for name, value in self._step(batch).items():
+                sums[name] = sums.get(name, 0.0) + value
+            batches += 1
+            if progress is not None:
+                progress.update(task, advance=1, loss=sums["total"] / batches)
+        seconds = time.perf_counter() - started
+        return {"epoch": epoch, "step": int(self.scheduler.last_epoch), "lr": self.scheduler.get_last_lr()[0],
+                **{f"loss_{k}": v / max(batches, 1) for k, v in sums.items()},
+                "videos_per_s": len(self.sampler) * self.ctx.world_size / seconds, "seconds": seconds}
+
+    def _write_metrics(self, record: dict) -> None:
+        path = self.out_dir / METRICS_NAME
+        kept = []
+        if path.is_file():  # after a resume, drop records of epochs that are being re-run
+            kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+                    if line.strip() and json.loads(line)["epoch"] < record["epoch"]]
+        path.write_text("".join(f"{line}\n" for line in kept + [json.dumps(record)]), encoding="utf-8")
+
+    def fit(self, *, show_progress: bool = True) -> TrainResult:
+        last: dict = {}
+        columns = [TextColumn("epoch {task.fields[epoch]}"), BarColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
+                   TimeRemainingColumn()]
+        with Progress(*columns, disable=not (show_progress and self.ctx.is_main), transient=True) as progress:
+            for epoch in range(self.start_epoch, self.cfg.optim.epochs):
+                task = progress.add_task("train", total=len(self.loader), epoch=epoch, loss=float("nan"))
+                last = self.run_epoch(epoch, progress, task)
+                progress.remove_task(task)
+                if self.ctx.is_main:
+                    self._save(epoch)
+                    self._write_metrics(last)
+                ddp.barrier(self.ctx)
+        return TrainResult(self.checkpoint_path, self.cfg.optim.epochs - self.start_epoch, last)
+
+
+def train_base(items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path, *,
+               resume: bool = False, show_progress: bool = True, ctx: ddp.DistContext | None = None) -> TrainResult:
+    """Train the point-supervised base model (paper 3.3) into ``out_dir`` (checkpoint.pt, metrics.jsonl)."""
+    trainer = Trainer(items, classes, cfg, out_dir, ctx)
+    if resume:
+        trainer.resume()
+    return trainer.fit(show_progress=show_progress)
