@@ -1,0 +1,97 @@
+"""The detector protocol: what any detector hands to admfit, and how admfit finds installed detectors.
+
+A detector turns one video's features into probabilities on a snippet grid (``SnippetGrid``: fps,
+stride, window; SPEC section 3). admfit needs, per video:
+
+* ``class_probs``: a list with one (T_l, C) float array per pyramid level, finest first, holding the
+  fused class probabilities of paper eq. 1 (class probability times 1 - background probability) in
+  [0, 1]. A single-level detector gives a list of one array. Level l has T_l = ceil(T_0 / theta^l)
+  snippets, level l snippet j centred on level-0 position (j + 0.5) theta^l - 0.5.
+* ``bg_probs``: the matching list of (T_l,) background probabilities in [0, 1].
+* ``grid``: the SnippetGrid of level 0 (seconds <-> snippets), and ``theta`` the ratio between levels.
+
+How admfit consumes it (paper 3.4.1, SPEC 1.6): the *last* (coarsest) level's class probabilities are
+smoothed and upsampled to T_0 (``admfit.prepare_signal``) and become the signal that ADM fits; the
+*first* level's background probabilities give the background points (``admfit.background_mask``).
+``DetectorOutput.fit_inputs`` does exactly that.
+
+Discovery: a package registers a factory under the entry-point group ``admfit.detectors``; the factory
+takes keyword arguments (e.g. a checkpoint path) and returns an object satisfying ``Detector``.
+``available_detectors()`` lists what is installed; ``load_detector(name, **kwargs)`` builds one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from .errors import InputError
+from .grid import SnippetGrid
+from .signal import background_mask, prepare_signal
+
+ENTRY_POINT_GROUP = "admfit.detectors"
+
+
+@dataclass(frozen=True)
+class DetectorOutput:
+    """One video's detector output; see the module docstring for shapes and meaning."""
+
+    video: str
+    class_probs: Sequence[np.ndarray]
+    bg_probs: Sequence[np.ndarray]
+    grid: SnippetGrid
+    theta: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.class_probs or len(self.class_probs) != len(self.bg_probs):
+            raise InputError("class_probs and bg_probs need the same, non-zero number of levels", video=self.video,
+                             field="class_probs")
+        num_classes = self.class_probs[0].shape[1] if self.class_probs[0].ndim == 2 else -1
+        for level, (probs, bg) in enumerate(zip(self.class_probs, self.bg_probs)):
+            if probs.ndim != 2 or probs.shape[1] != num_classes or bg.shape != (probs.shape[0],):
+                raise InputError(f"level {level}: expected (T_l, C) and (T_l,), got {probs.shape} and {bg.shape}",
+                                 video=self.video, field="class_probs")
+            for name, array in (("class_probs", probs), ("bg_probs", bg)):
+                if not np.all((array >= 0) & (array <= 1)):  # also rejects NaN
+                    raise InputError(f"level {level}: values outside [0, 1] or NaN", video=self.video, field=name)
+
+    @property
+    def num_snippets(self) -> int:
+        """T_0: snippets on the finest level."""
+        return int(self.class_probs[0].shape[0])
+
+    def fit_inputs(self, *, smoothing_sigma: float, bg_threshold: float, points_snippets=(),
+                   radius: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(probs (T_0, C) float64 from the last level, background (T_0,) bool from the first level),
+        the inputs of ``admfit.fit_instances`` for this video (SPEC 1.6)."""
+        signal = prepare_signal(np.asarray(self.class_probs[-1]), self.num_snippets, smoothing_sigma)
+        bg = background_mask(np.asarray(self.bg_probs[0]), bg_threshold, points_snippets, radius)
+        return signal, bg
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What a detector plug-in provides."""
+
+    classes: Sequence[str]
+
+    def predict(self, video: str, features: np.ndarray, grid: SnippetGrid) -> DetectorOutput:
+        """features (T, D) of one video on ``grid`` -> its DetectorOutput (whose grid may differ, e.g.
+        when the detector resamples the video to a fixed length)."""
+        ...
+
+
+def available_detectors() -> dict[str, EntryPoint]:
+    """Installed detectors: entry-point name -> entry point (not yet imported)."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_detector(name: str, **kwargs) -> Detector:
+    """Import the named detector's factory and call it with ``kwargs``."""
+    found = available_detectors()
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none installed"
+        raise InputError(f"unknown detector {name!r} (known: {known})", field="detector")
+    return found[name].load()(**kwargs)

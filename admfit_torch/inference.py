@@ -1,0 +1,222 @@
+"""Inference and post-processing (SPEC section 4), vectorised numpy, no compiled extension.
+
+Per video: forward pass on the whole video -> fused class scores and actionness (1 - p_bg) per level
+-> classes selected by their video-level score -> for each kept class and level, the scores upsampled
+to the level-0 grid and thresholded at every value of two sweeps -> runs of consecutive snippets ->
+outer-inner-contrast score -> NMS per class (hard or soft) -> optional top-N -> seconds.
+
+Positions: a segment ``[s, e)`` covers level-0 snippets s..e-1 of the model input; its boundaries are
+snippet positions s - 0.5 and e - 0.5, mapped to video snippets by the sample's offset/scale and to
+seconds by the video's SnippetGrid.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .config import DetectorConfig, InferenceConfig, NMSMethod
+from .data import Sample, VideoItem, collate, inference_sample
+from .ddp import autocast
+from .models import PointDetector, fuse
+
+RESULTS_VERSION = "admfit_torch-0.1"
+
+
+@dataclass
+class LevelScores:
+    """One video's model outputs, padding removed: ``fused[l]`` (T_l, C) eq. 1 scores and
+    ``background[l]`` (T_l,) background probabilities, float32 numpy; level 0 is the finest."""
+
+    fused: list[np.ndarray]
+    background: list[np.ndarray]
+    theta: int
+
+
+@torch.no_grad()
+def predict_levels(model: PointDetector, sample: Sample, device: torch.device, amp: bool = False,
+                   amp_dtype: str = "bfloat16") -> LevelScores:
+    batch = collate([sample])
+    with autocast(device, amp, amp_dtype):
+        output = model(batch.features.to(device), batch.masks.to(device))
+    fused, background = [], []
+    for probs, mask in zip(output.probabilities(), output.masks):
+        valid = int(mask[0].sum())
+        probs = probs[0, :valid].cpu()
+        fused.append(fuse(probs).numpy())
+        background.append(probs[:, -1].numpy())
+    return LevelScores(fused, background, model.cfg.theta)
+
+
+def video_scores(fused: Sequence[np.ndarray], divisor: int) -> np.ndarray:
+    """(C,): per level the mean of the top max(1, T_l // divisor) scores of each class, averaged over levels."""
+    per_level = []
+    for scores in fused:
+        k = max(1, scores.shape[0] // divisor)
+        per_level.append(-np.sort(-scores, axis=0)[:k].mean(axis=0))
+    return np.mean(per_level, axis=0)
+
+
+def select_classes(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Indices of classes with video score >= threshold; the top class alone if none passes."""
+    kept = np.flatnonzero(scores >= threshold)
+    return kept if kept.size else np.array([int(np.argmax(scores))])
+
+
+def upsample_to(values: np.ndarray, level: int, theta: int, length: int) -> np.ndarray:
+    """(T_l, ...) level-l values -> (length, ...) on level 0, linear, window centres aligned:
+    level-0 snippet i sits at level-l position (i + 0.5) / theta^l - 0.5."""
+    if level == 0:
+        return values[:length]
+    position = (np.arange(length) + 0.5) / theta ** level - 0.5
+    source = np.arange(values.shape[0])
+    if values.ndim == 1:
+        return np.interp(position, source, values)
+    return np.stack([np.interp(position, source, column) for column in values.T], axis=1)
+
+
+def runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of True in each row of (K, T) bool -> (row, start, end) arrays, end exclusive."""
+    edges = np.diff(np.pad(active.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)  # row-major order pairs each end with its start
+    return rows, starts, ends
+
+
+def outer_inner_contrast(signal: np.ndarray, starts: np.ndarray, ends: np.ndarray, lam: float) -> np.ndarray:
+    """Mean of ``signal`` on [s, e) minus its mean on the flanks of floor(lam (e - s)) snippets each side
+    (clipped to the video; 0 when both flanks are empty), as LACP scores proposals."""
+    total = np.concatenate([[0.0], np.cumsum(signal, dtype=np.float64)])
+    inner = (total[ends] - total[starts]) / (ends - starts)
+    flank = np.floor(lam * (ends - starts)).astype(np.int64)
+    left, right = np.maximum(starts - flank, 0), np.minimum(ends + flank, signal.shape[0])
+    outer_sum = (total[starts] - total[left]) + (total[right] - total[ends])
+    outer_len = (starts - left) + (right - ends)
+    outer = np.divide(outer_sum, outer_len, out=np.zeros_like(outer_sum), where=outer_len > 0)
+    return inner - outer
+
+
+def iou_1d(segment: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """IoU of one (2,) segment with (N, 2) segments."""
+    inter = np.clip(np.minimum(segment[1], others[:, 1]) - np.maximum(segment[0], others[:, 0]), 0, None)
+    union = (segment[1] - segment[0]) + (others[:, 1] - others[:, 0]) - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy NMS: indices kept, by descending score (stable on ties); a segment is dropped when its IoU
+    with a kept one exceeds ``iou_threshold``. One vectorised IoU row per kept segment."""
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size:
+        best, order = order[0], order[1:]
+        keep.append(best)
+        order = order[iou_1d(segments[best], segments[order]) <= iou_threshold]
+    return np.array(keep, dtype=np.int64)
+
+
+def soft_nms(segments: np.ndarray, scores: np.ndarray, sigma: float, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian soft-NMS (Bodla et al.): each pick decays the others' scores by exp(-IoU^2 / sigma).
+    Returns (indices, decayed scores) in pick order, stopping below ``min_score``."""
+    scores = scores.astype(np.float64).copy()
+    remaining = np.arange(len(scores))
+    keep, kept_scores = [], []
+    while remaining.size:
+        pick = int(np.argmax(scores[remaining]))
+        best = remaining[pick]
+        if scores[best] < min_score:
+            break
+        keep.append(best)
+        kept_scores.append(scores[best])
+        remaining = np.delete(remaining, pick)
+        scores[remaining] *= np.exp(-iou_1d(segments[best], segments[remaining]) ** 2 / sigma)
+    return np.array(keep, dtype=np.int64), np.array(kept_scores)
+
+
+@dataclass
+class Proposals:
+    """Segments (N, 2) in level-0 snippet positions [start, end), scores (N,), class ids (N,)."""
+
+    segments: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+def class_proposals(levels: LevelScores, c: int, video_score: float, cfg: InferenceConfig) -> tuple[np.ndarray, np.ndarray]:
+    """All levels and thresholds of class c, duplicates merged (max score): (segments (N, 2), scores (N,))."""
+    length = levels.fused[0].shape[0]
+    class_thr = np.asarray(cfg.class_score_thresholds, dtype=np.float64)[:, None]
+    action_thr = np.asarray(cfg.actionness_thresholds, dtype=np.float64)[:, None]
+    found = []
+    for level, (fused, background) in enumerate(zip(levels.fused, levels.background)):
+        signal = upsample_to(fused[:, c], level, levels.theta, length)
+        actionness = upsample_to(1.0 - background, level, levels.theta, length)
+        _, starts, ends = runs(np.concatenate([signal >= class_thr, actionness >= action_thr]))
+        if starts.size:
+            score = outer_inner_contrast(signal, starts, ends, cfg.oic_lambda) + cfg.oic_gamma * video_score
+            found.append(np.stack([starts, ends, score], axis=1))
+    if not found:
+        return np.zeros((0, 2)), np.zeros(0)
+    table = np.concatenate(found)
+    table = table[np.lexsort((-table[:, 2], table[:, 1], table[:, 0]))]  # per (start, end): best score first
+    first = np.ones(len(table), dtype=bool)
+    first[1:] = np.any(table[1:, :2] != table[:-1, :2], axis=1)
+    return table[first, :2], table[first, 2]
+
+
+def post_process(levels: LevelScores, cfg: InferenceConfig) -> Proposals:
+    """Proposals of one video after class selection, scoring, NMS per class and top-N."""
+    scores = video_scores(levels.fused, cfg.topk_divisor)
+    parts = []
+    for c in select_classes(scores, cfg.class_threshold):
+        segments, seg_scores = class_proposals(levels, int(c), float(scores[c]), cfg)
+        if cfg.nms is NMSMethod.hard:
+            keep = hard_nms(segments, seg_scores, cfg.nms_iou)
+            kept_scores = seg_scores[keep]
+        else:
+            keep, kept_scores = soft_nms(segments, seg_scores, cfg.soft_nms_sigma, cfg.soft_nms_min_score)
+        parts.append(Proposals(segments[keep], kept_scores, np.full(len(keep), int(c))))
+    merged = Proposals(np.concatenate([p.segments for p in parts]), np.concatenate([p.scores for p in parts]),
+                       np.concatenate([p.labels for p in parts]))
+    order = np.argsort(-merged.scores, kind="stable")[:cfg.top_n]
+    return Proposals(merged.segments[order], merged.scores[order], merged.labels[order])
+
+
+def to_seconds(proposals: Proposals, sample: Sample, item: VideoItem, classes: Sequence[str]) -> list[dict]:
+    """ActivityNet result entries: segment [start_s, end_s] (seconds), label, score, label_id."""
+    boundaries = proposals.segments - 0.5
+    snippets = sample.offset + (boundaries + 0.5) * sample.scale - 0.5
+    seconds = item.grid.snippet_to_seconds(snippets)
+    return [{"segment": [round(float(s), 4), round(float(e), 4)], "label": classes[int(c)], "score": float(p),
+             "label_id": int(c)}
+            for (s, e), p, c in zip(seconds, proposals.scores, proposals.labels)]
+
+
+@dataclass
+class InferenceTiming:
+    """Seconds spent in the model (forward, incl. host copies) and in post-processing, over all videos."""
+
+    forward_s: float = 0.0
+    post_s: float = 0.0
+    videos: int = 0
+
+
+def detect(model: PointDetector, items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig,
+           device: torch.device, timing: InferenceTiming | None = None) -> dict:
+    """Detections of every item, as an ActivityNet results document."""
+    model = model.to(device).eval()
+    results = {}
+    for item in items:
+        sample = inference_sample(item, cfg.data, cfg.model.total_stride)
+        started = time.perf_counter()
+        levels = predict_levels(model, sample, device, cfg.amp, cfg.amp_dtype)
+        between = time.perf_counter()
+        results[item.video] = to_seconds(post_process(levels, cfg.inference), sample, item, classes)
+        if timing is not None:
+            timing.forward_s += between - started
+            timing.post_s += time.perf_counter() - between
+            timing.videos += 1
+    return {"version": RESULTS_VERSION, "results": results, "external_data": {}}

@@ -1,0 +1,41 @@
+"""admfit_torch as an ``admfit.detectors`` plug-in: a trained checkpoint behind the Detector protocol."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from admfit.detector import DetectorOutput
+from admfit.grid import SnippetGrid
+
+from .checkpoint import load_detector
+from .data import VideoItem, inference_sample
+from .ddp import select_device
+from .inference import predict_levels
+
+
+def model_grid(grid: SnippetGrid, scale: float) -> SnippetGrid:
+    """The grid of the model input when ``scale`` video snippets make one input step (resize mode):
+    input step x is centred where video snippet (x + 0.5) scale - 0.5 is."""
+    return SnippetGrid(fps=grid.fps, stride=grid.stride * scale,
+                       num_frames=max(0.0, grid.num_frames + grid.stride * (scale - 1.0)))
+
+
+class TorchDetector:
+    """Detector protocol over a checkpoint written by ``admfit-torch train`` (EMA weights)."""
+
+    def __init__(self, checkpoint: str | Path, device: str = "auto"):
+        self.model, self.cfg, self.classes = load_detector(checkpoint)
+        self.device = select_device(device)
+        self.model.to(self.device)
+
+    def predict(self, video: str, features: np.ndarray, grid: SnippetGrid) -> DetectorOutput:
+        item = VideoItem(video, np.asarray(features, dtype=np.float32), grid)
+        sample = inference_sample(item, self.cfg.data, self.cfg.model.total_stride)
+        levels = predict_levels(self.model, sample, self.device, self.cfg.amp, self.cfg.amp_dtype)
+        return DetectorOutput(video, levels.fused, levels.background, model_grid(grid, sample.scale), levels.theta)
+
+
+def make_detector(checkpoint: str | Path, device: str = "auto") -> TorchDetector:
+    """Entry point ``admfit_torch = "admfit_torch.plugin:make_detector"`` of the group ``admfit.detectors``."""
+    return TorchDetector(checkpoint, device)
