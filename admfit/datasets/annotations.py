@@ -1,0 +1,222 @@
+"""Ground-truth action instances from ActivityNet-style annotation JSON.
+
+One loader reads the three layouts met in practice (all ``{"database": {VIDEO: {...}}}``):
+
+* THUMOS'14 ``gt.json`` (LACP): ``subset`` "train"/"test", segment times are seconds stored
+  as *strings* ("18.6"), no duration, no fps, no label index.
+* THUMOS'14 ``gt_full.json`` (HR-Pro): ``subset`` "Validation"/"Test", ``duration`` (s),
+  ``fps``, segments as float seconds, ``label_id`` 0..19.
+* ActivityNet v1.2 (official JSON, BackTAL copy): ``subset`` "training"/"validation"/
+  "testing", ``duration`` (s), segments as float seconds, class index in ``idx``.
+
+Every time here is in **seconds**. Annotations that end after ``duration`` are kept as
+written (5 THUMOS'14 videos, 185 ActivityNet-1.2 instances): evaluation code clips them,
+dropping them would change the ground truth.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from admfit.errors import InputError
+
+# Test videos with broken THUMOS'14 annotations; LACP, HR-Pro and POTLoc drop them (gt.json lacks them).
+THUMOS14_BROKEN_TEST_VIDEOS = ("video_test_0000270", "video_test_0001292", "video_test_0001496")
+
+# Alias -> subset names tried in order, after an exact (case-insensitive) match failed.
+# THUMOS'14 trains on its "Validation" set and tests on "Test"; ActivityNet trains on
+# "training" and is evaluated on "validation" ("testing" has no public labels).
+SUBSET_ALIASES: dict[str, tuple[str, ...]] = {
+    "train": ("train", "training", "validation"),
+    "test": ("test", "validation"),
+}
+
+
+class Instance(BaseModel):
+    """One labelled action segment, times in seconds. ``start_s == end_s`` is allowed
+    (ActivityNet-1.2 has 7 zero-length instances)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = Field(min_length=1)
+    label_id: int | None = Field(default=None, ge=0)
+    start_s: float = Field(ge=0, allow_inf_nan=False, description="segment start, seconds")
+    end_s: float = Field(ge=0, allow_inf_nan=False, description="segment end, seconds")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Instance":
+        if self.end_s < self.start_s:
+            raise ValueError(f"segment end {self.end_s} s is before its start {self.start_s} s")
+        return self
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+class VideoAnnotation(BaseModel):
+    """All instances of one video. ``subset`` is kept as written in the file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    video: str = Field(min_length=1)
+    subset: str
+    duration_s: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="seconds")
+    fps: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="native frames/second")
+    instances: list[Instance]
+
+
+# --- raw file records (lax: "18.6" is accepted as 18.6 s) -------------------------------
+
+class _RawSegment(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    label: str = Field(min_length=1)
+    segment: tuple[float, float]
+    label_id: int | None = Field(default=None, ge=0)
+    idx: int | None = Field(default=None, ge=0)
+
+
+class _RawVideo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    subset: str
+    annotations: list[_RawSegment] = Field(default_factory=list)
+    duration: float | None = None
+    fps: float | None = None
+
+
+def _field_path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) if loc else ""
+
+
+def _first_error(error: ValidationError, prefix: str = "") -> tuple[str, str]:
+    """(field, message) of the first pydantic error, field written as e.g. ``annotations.3.segment.0``."""
+    detail = error.errors()[0]
+    field = ".".join(p for p in (prefix, _field_path(detail["loc"])) if p)
+    message = detail["msg"]
+    if "input" in detail and not isinstance(detail["input"], (dict, list)):
+        message += f" (got {detail['input']!r})"
+    return field, message
+
+
+def _read_json(path: Path) -> Any:
+    if path.is_dir():
+        raise InputError("is a directory, expected an annotation JSON file", file=path)
+    if not path.is_file():
+        raise InputError("no such file", file=path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise InputError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
+                         file=path) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=path) from None
+
+
+def _parse_video(path: Path, video: str, raw: Any) -> VideoAnnotation:
+    try:
+        record = _RawVideo.model_validate(raw)
+    except ValidationError as error:
+        field, message = _first_error(error)
+        raise InputError(message, file=path, video=video, field=field) from None
+    instances = []
+    for number, segment in enumerate(record.annotations):
+        label_id = segment.label_id if segment.label_id is not None else segment.idx
+        try:
+            instances.append(Instance(label=segment.label, label_id=label_id,
+                                      start_s=segment.segment[0], end_s=segment.segment[1]))
+        except ValidationError as error:
+            _, message = _first_error(error)
+            raise InputError(message, file=path, video=video,
+                             field=f"annotations.{number}.segment") from None
+    try:
+        return VideoAnnotation(video=video, subset=record.subset, duration_s=record.duration,
+                               fps=record.fps, instances=instances)
+    except ValidationError as error:
+        field, message = _first_error(error)
+        field = {"duration_s": "duration"}.get(field, field)
+        raise InputError(message, file=path, video=video, field=field) from None
+
+
+def resolve_subset(requested: str, available: set[str]) -> str:
+    """The subset name, as written in the file, that ``requested`` selects.
+
+    An exact case-insensitive match wins; otherwise the aliases in ``SUBSET_ALIASES``
+    ("train" -> train/training/Validation, "test" -> test/validation) are tried in order.
+    Raises ValueError if nothing matches.
+    """
+    by_lower = {name.lower(): name for name in available}
+    wanted = requested.lower()
+    for candidate in (wanted, *SUBSET_ALIASES.get(wanted, ())):
+        if candidate in by_lower:
+            return by_lower[candidate]
+    raise ValueError(f"no subset {requested!r}; the file has {', '.join(sorted(available))}")
+
+
+def load_annotations(path, *, subset: str | None = None) -> dict[str, VideoAnnotation]:
+    """Read an ActivityNet-style annotation JSON into ``{video: VideoAnnotation}`` (seconds).
+
+    ``subset`` selects videos case-insensitively, with the aliases "train" and "test"
+    (see ``resolve_subset``); None keeps every video. Any malformed entry raises
+    InputError naming the file, video and field: nothing is dropped silently.
+    """
+    path = Path(path)
+    document = _read_json(path)
+    if not isinstance(document, dict) or not isinstance(document.get("database"), dict):
+        raise InputError("expected a JSON object with a 'database' object of videos",
+                         file=path, field="database")
+    videos = {str(video): _parse_video(path, str(video), raw)
+              for video, raw in document["database"].items()}
+    if subset is None:
+        return videos
+    try:
+        chosen = resolve_subset(subset, {v.subset for v in videos.values()})
+    except ValueError as error:
+        raise InputError(str(error), file=path, field="subset") from None
+    return {video: record for video, record in videos.items() if record.subset == chosen}
+
+
+def class_names(annotations: Mapping[str, VideoAnnotation]) -> list[str]:
+    """Sorted distinct labels; on THUMOS'14 and ActivityNet this equals label_id order."""
+    return sorted({inst.label for record in annotations.values() for inst in record.instances})
+
+
+def class_index(annotations: Mapping[str, VideoAnnotation]) -> dict[str, int]:
+    """``{label: label_id}``: the file's own ids where every instance has one, else sorted order."""
+    ids: dict[str, int] = {}
+    for record in annotations.values():
+        for inst in record.instances:
+            if inst.label_id is None:
+                return {name: number for number, name in enumerate(class_names(annotations))}
+            ids.setdefault(inst.label, inst.label_id)
+    return ids
+
+
+def _shipped(name: str) -> Path:
+    from admfit.data import data_path
+
+    return data_path("thumos14", name)
+
+
+def thumos14_fps() -> dict[str, float]:
+    """Native fps of each THUMOS'14 video, from the shipped LACP ``fps_dict.json``."""
+    path = _shipped("fps_dict.json")
+    with open(path, encoding="utf-8") as handle:
+        table = json.load(handle)
+    return {str(video): float(fps) for video, fps in table.items()}
+
+
+def thumos14(subset: str | None = None) -> dict[str, VideoAnnotation]:
+    """The shipped THUMOS'14 ground truth: HR-Pro ``gt_full.json`` (durations, label_id),
+    native fps from LACP ``fps_dict.json``, without the broken test videos 270, 1292 and
+    1496 (as gt.json does): 200 train ("Validation") + 210 test videos."""
+    annotations = load_annotations(_shipped("gt_full.json"), subset=subset)
+    fps = thumos14_fps()
+    return {video: record.model_copy(update={"fps": fps.get(video, record.fps)})
+            for video, record in annotations.items() if video not in THUMOS14_BROKEN_TEST_VIDEOS}

@@ -1,0 +1,211 @@
+"""Point (single-frame) labels: one time stamp per action instance, in seconds.
+
+``load_points`` recognises three file layouts by their first line:
+
+* LACP / SF-Net simulated points (``point_gaussian.csv``), header
+  ``class,class_index,start_frame,stop_frame,video_id,point``: ``point`` is a frame index at
+  the video's **native** fps, so ``time_s = point / fps[video]``.
+* The ActivityNet derived CSV (HR-Pro v1.3 points matched to v1.2), header
+  ``class,class_index,video_id,t_start,t_end,fps_inferred,start_frame,stop_frame,point,point_time``:
+  ``time_s = point_time``. Its ``v_`` video prefix is removed so ids match the ActivityNet JSON keys.
+* SF-Net human clicks (``THUMOS{1..4}.txt``): no header, lines ``video,time_s,Class``,
+  blank lines between records. No class index in the file (pass ``classes`` to get one).
+
+Whitespace around every field is stripped: SF-Net annotator 3 writes " GolfSwing" (4 times)
+and " TennisSwing" (once); a warning counts such labels so the change is never silent.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import warnings
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from admfit.errors import InputError
+
+LACP_COLUMNS = ("class", "class_index", "start_frame", "stop_frame", "video_id", "point")
+ANET_COLUMNS = ("class", "class_index", "video_id", "t_start", "t_end", "fps_inferred",
+                "start_frame", "stop_frame", "point", "point_time")
+ANET_VIDEO_PREFIX = "v_"
+
+
+class PointLabel(BaseModel):
+    """One point label. ``time_s`` in seconds; ``frame`` the native-fps frame index the file gave, if any."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    video: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    label_id: int | None = Field(default=None, ge=0)
+    time_s: float = Field(ge=0, allow_inf_nan=False, description="point time, seconds")
+    frame: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                description="frame index at the video's native fps")
+
+
+def _text_lines(path: Path) -> list[str]:
+    if path.is_dir():
+        raise InputError("is a directory, expected a point-label file", file=path)
+    if not path.is_file():
+        raise InputError("no such file", file=path)
+    try:
+        # utf-8-sig: tolerate a byte-order mark (some annotation tools write one).
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=path) from None
+
+
+def _number(text: str, *, path: Path, video: str | None, field: str, line: int) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"line {line}: {text!r} is not a number", file=path, video=video,
+                         field=field) from None
+    if not math.isfinite(value):
+        raise InputError(f"line {line}: {text!r} is not a finite number", file=path, video=video,
+                         field=field)
+    return value
+
+
+def _integer(text: str, *, path: Path, video: str | None, field: str, line: int) -> int:
+    value = _number(text, path=path, video=video, field=field, line=line)
+    if value != int(value):
+        raise InputError(f"line {line}: {text!r} is not an integer", file=path, video=video, field=field)
+    return int(value)
+
+
+def _make_point(path: Path, line: int, **values) -> PointLabel:
+    try:
+        return PointLabel(**values)
+    except ValidationError as error:
+        detail = error.errors()[0]
+        field = ".".join(str(p) for p in detail["loc"])
+        raise InputError(f"line {line}: {detail['msg']} (got {detail.get('input')!r})", file=path,
+                         video=values.get("video"), field=field) from None
+
+
+def _csv_rows(lines: list[str], path: Path, width: int):
+    """(line number, stripped fields) of each non-blank data line; wrong field count -> InputError."""
+    for number, fields in enumerate(csv.reader(io.StringIO("\n".join(lines))), start=1):
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        fields = [f.strip() for f in fields]
+        if len(fields) != width:
+            video = fields[0] if width == 3 else None
+            raise InputError(f"line {number}: expected {width} comma-separated fields, got {len(fields)}",
+                             file=path, video=video)
+        yield number, fields
+
+
+def _read_lacp(lines, path: Path, fps: Mapping[str, float]) -> list[PointLabel]:
+    points = []
+    for line, (label, label_id, _start, _stop, video, frame) in _csv_rows(lines[1:], path, 6):
+        line += 1  # header
+        if video not in fps:
+            raise InputError(f"line {line}: no fps known for this video (frames cannot become seconds)",
+                             file=path, video=video, field="video_id")
+        frame_value = _number(frame, path=path, video=video, field="point", line=line)
+        points.append(_make_point(
+            path, line, video=video, label=label, frame=frame_value,
+            label_id=_integer(label_id, path=path, video=video, field="class_index", line=line),
+            time_s=frame_value / float(fps[video])))
+    return points
+
+
+def _read_anet(lines, path: Path) -> list[PointLabel]:
+    points = []
+    for line, fields in _csv_rows(lines[1:], path, len(ANET_COLUMNS)):
+        line += 1
+        row = dict(zip(ANET_COLUMNS, fields))
+        video = row["video_id"].removeprefix(ANET_VIDEO_PREFIX)
+        points.append(_make_point(
+            path, line, video=video, label=row["class"],
+            label_id=_integer(row["class_index"], path=path, video=video, field="class_index", line=line),
+            frame=_number(row["point"], path=path, video=video, field="point", line=line),
+            time_s=_number(row["point_time"], path=path, video=video, field="point_time", line=line)))
+    return points
+
+
+def _read_clicks(lines, path: Path) -> list[PointLabel]:
+    points = []
+    for line, (video, time_s, label) in _csv_rows(lines, path, 3):
+        points.append(_make_point(path, line, video=video, label=label,
+                                  time_s=_number(time_s, path=path, video=video, field="time_s", line=line)))
+    return points
+
+
+def _count_padded_labels(lines: list[str], path: Path) -> None:
+    padded = sum(1 for text in lines if "," in text and text.rsplit(",", 1)[-1] != text.rsplit(",", 1)[-1].strip())
+    if padded:
+        warnings.warn(f"{path}: stripped surrounding whitespace from {padded} label(s)", stacklevel=3)
+
+
+def _header(lines: list[str]) -> tuple[str, ...]:
+    first = next((text for text in lines if text.strip()), "")
+    return tuple(field.strip() for field in first.split(","))
+
+
+def _apply_classes(points: list[PointLabel], classes: Sequence[str], path: Path) -> list[PointLabel]:
+    ids = {name: number for number, name in enumerate(classes)}
+    out = []
+    for point in points:
+        if point.label not in ids:
+            raise InputError(f"unknown class {point.label!r} (not among the {len(ids)} classes given)",
+                             file=path, video=point.video, field="label")
+        if point.label_id is not None and point.label_id != ids[point.label]:
+            raise InputError(f"class index {point.label_id} of {point.label!r} disagrees with the class "
+                             f"list (index {ids[point.label]})", file=path, video=point.video,
+                             field="class_index")
+        out.append(point.model_copy(update={"label_id": ids[point.label]}))
+    return out
+
+
+def load_points(path, *, fps: Mapping[str, float] | None = None,
+                classes: Sequence[str] | None = None) -> list[PointLabel]:
+    """Read a point-label file (layout auto-detected, see the module docstring), in file order.
+
+    ``fps``: native frames per second per video, used only by the LACP layout (frames ->
+    seconds); defaults to the shipped THUMOS'14 ``fps_dict.json``.
+    ``classes``: optional class list; when given, every label must be in it (else
+    InputError) and ``label_id`` becomes its index there.
+    """
+    path = Path(path)
+    lines = _text_lines(path)
+    header = _header(lines)
+    if header == LACP_COLUMNS:
+        if fps is None:
+            from admfit.datasets.annotations import thumos14_fps
+
+            fps = thumos14_fps()
+        points = _read_lacp(lines, path, fps)
+    elif header == ANET_COLUMNS:
+        points = _read_anet(lines, path)
+    elif len(header) == 3 and header[0] and _is_number(header[1]):
+        _count_padded_labels(lines, path)
+        points = _read_clicks(lines, path)
+    else:
+        raise InputError("unrecognised point-label layout: expected the LACP header "
+                         f"{','.join(LACP_COLUMNS)!r}, the ActivityNet derived header, or "
+                         "SF-Net 'video,time_s,Class' lines", file=path, field="header")
+    if not points:
+        raise InputError("no point labels in the file", file=path)
+    return points if classes is None else _apply_classes(points, classes, path)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def points_by_video(points: Sequence[PointLabel]) -> dict[str, list[PointLabel]]:
+    """Group points by video, each video's points sorted by time (seconds)."""
+    grouped: dict[str, list[PointLabel]] = {}
+    for point in points:
+        grouped.setdefault(point.video, []).append(point)
+    return {video: sorted(items, key=lambda p: p.time_s) for video, items in grouped.items()}
