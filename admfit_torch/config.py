@@ -210,3 +210,25 @@ def load_config(source: str | Path) -> DetectorConfig:
 def dump_config(config: DetectorConfig) -> str:
     """YAML text that load_config reads back to an equal config."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def with_overrides(cfg: DetectorConfig, overrides: list[str], *, source: str = "--set") -> DetectorConfig:
+    """Apply ``KEY.PATH=VALUE`` overrides (values parsed as YAML) and validate the result."""
+    if not overrides:
+        return cfg
+    raw = cfg.model_dump(mode="json")
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", file=source, field="--set")
+        *parents, leaf = key.split(".")
+        nested: dict = {}
+        cursor = nested
+        for part in parents:
+            cursor = cursor.setdefault(part, {})
+        try:
+            cursor[leaf] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise InputError(f"value {value!r} is not valid YAML", file=source, field=key) from None
+        raw = _merge(raw, nested)
+    return _validated(raw, source)

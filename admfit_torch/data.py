@@ -60,10 +60,12 @@ def make_items(folder: str | Path, grids: Mapping[str, SnippetGrid], points: Seq
                input_dim: int) -> list[VideoItem]:
     """Items for the videos of ``grids`` (sorted by name) with their points (PointLabel-like: video, label, time_s).
 
-    Points of videos not in ``grids`` are ignored; a point with an unknown class raises InputError.
+    Points of videos not in ``grids`` are ignored; a point of an unknown class raises InputError.
     """
     by_video: dict[str, list] = {}
     for point in points:
+        if point.video not in grids:
+            continue
         if point.label not in class_ids:
             raise InputError(f"class {point.label!r} is not among the {len(class_ids)} classes", video=point.video,
                              field="label")
@@ -79,13 +81,18 @@ def make_items(folder: str | Path, grids: Mapping[str, SnippetGrid], points: Seq
     return items
 
 
+def as_tensor(rows: np.ndarray) -> torch.Tensor:
+    """A float32 tensor owning a copy of ``rows`` (memory-mapped arrays are read-only)."""
+    return torch.from_numpy(np.array(rows, dtype=np.float32))
+
+
 def padded_length(length: int, multiple: int) -> int:
     return max(multiple, math.ceil(length / multiple) * multiple)
 
 
 def resize_features(features: np.ndarray, length: int) -> torch.Tensor:
     """(T, D) -> (D, length) by linear interpolation (align_corners=False)."""
-    x = torch.as_tensor(np.ascontiguousarray(features), dtype=torch.float32).T.unsqueeze(0)
+    x = as_tensor(features).T.unsqueeze(0)
     return F.interpolate(x, size=length, mode="linear", align_corners=False)[0]
 
 
@@ -134,7 +141,7 @@ def training_sample(item: VideoItem, cfg: DataConfig, rng: np.random.Generator, 
     start, size = _crop_window(item, cfg, rng)
     keep = (item.positions >= start) & (item.positions < start + size)
     features = torch.zeros(item.features.shape[1], length)
-    features[:, :size] = torch.as_tensor(np.ascontiguousarray(item.features[start:start + size]), dtype=torch.float32).T
+    features[:, :size] = as_tensor(item.features[start:start + size]).T
     mask = torch.arange(length) < size
     return Sample(item.video, features, mask, torch.as_tensor(item.positions[keep] - start),
                   torch.as_tensor(item.labels[keep]), float(start), 1.0)
@@ -148,7 +155,7 @@ def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
     size = item.num_snippets
     length = padded_length(size, multiple)
     features = torch.zeros(item.features.shape[1], length)
-    features[:, :size] = torch.as_tensor(np.ascontiguousarray(item.features), dtype=torch.float32).T
+    features[:, :size] = as_tensor(item.features).T
     return Sample(item.video, features, torch.arange(length) < size, torch.as_tensor(item.positions),
                   torch.as_tensor(item.labels))
 

@@ -1,0 +1,162 @@
+"""The ``admfit-torch`` command: train the reference detector, detect actions, evaluate.
+
+Bad input (missing features, bad config key or value, NaN features, unwritable output) prints one
+line and exits with code 2. Under ``torchrun`` every process runs the same command; only rank 0
+writes files and prints.
+"""
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from admfit.atomic import atomic_write_text, check_writable
+from admfit.errors import InputError
+
+from ._common import reports_input_errors
+
+app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+class Stage(str, Enum):
+    base = "base"
+    main = "main"
+    all = "all"
+
+
+CONFIG_HELP = "YAML config file, or a preset name (thumos14, anet12, cpu-small)"
+SET_HELP = "override one config field, e.g. --set optim.epochs=5 (repeatable; value parsed as YAML)"
+
+
+def _config(source: str, overrides: list[str], device: str | None):
+    from admfit_torch.config import load_config
+
+    return _adjusted(load_config(source), overrides, device)
+
+
+def _adjusted(cfg, overrides: list[str], device: str | None):
+    from admfit_torch.config import with_overrides
+
+    return with_overrides(cfg, overrides + ([f"device={device}"] if device is not None else []))
+
+
+def _run_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create the output folder ({error.strerror})", file=str(path), field="out") from None
+    check_writable(path / "checkpoint.pt", field="out")
+    return path
+
+
+@app.command()
+@reports_input_errors
+def train(
+    features: Path = typer.Option(..., help="folder of <video>.npy features (T, D)"),
+    annotations: Path = typer.Option(..., help="ActivityNet-style annotation JSON (videos, subsets, fps)"),
+    points: Path = typer.Option(..., help="point labels (LACP / ActivityNet CSV, SF-Net txt)"),
+    out: Path = typer.Option(..., help="run folder: checkpoint.pt, metrics.jsonl, config.yaml"),
+    stage: Stage = typer.Option(Stage.base, help="base: the point-supervised base model (paper 3.3)"),
+    config: str = typer.Option("thumos14", help=CONFIG_HELP),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    subset: str = typer.Option("train", help="subset of the annotation file to train on"),
+    resume: bool = typer.Option(False, help="continue from OUT/checkpoint.pt"),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N (default: the config's)"),
+    progress: bool = typer.Option(True, help="show a progress bar"),
+) -> None:
+    """Train a detector stage from point labels."""
+    if stage is not Stage.base:
+        raise InputError(f"stage {stage.value!r} needs ADM pseudo-labels and is not available yet; use --stage base",
+                         field="stage")
+    cfg = _config(config, set_, device)
+    from admfit_torch import ddp
+    from admfit_torch.config import dump_config
+    from admfit_torch.sources import load_split
+    from admfit_torch.train import train_base
+
+    ctx = ddp.init_distributed(cfg.device)
+    try:
+        split = load_split(annotations, features, cfg, subset=subset, points_path=points)
+        run_dir = _run_dir(out)
+        if ctx.is_main:
+            atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
+        result = train_base(split.items, split.classes, cfg, run_dir, resume=resume, show_progress=progress, ctx=ctx)
+    finally:
+        ddp.shutdown(ctx)
+    if ctx.is_main:
+        metrics = result.last_metrics
+        typer.echo(f"trained {len(split.items)} videos, {result.epochs_run} epochs on {ddp.device_name(ctx.device)}; "
+                   f"last loss {metrics.get('loss_total', float('nan')):.4f}; checkpoint {result.checkpoint}")
+
+
+def _detections(checkpoint: Path, features: Path, annotations: Path, subset: str, set_: list[str],
+                device: str | None, timing=None) -> tuple[dict, object]:
+    from admfit_torch.checkpoint import load_detector
+    from admfit_torch.ddp import select_device
+    from admfit_torch.inference import detect
+    from admfit_torch.sources import load_split
+
+    model, cfg, classes = load_detector(checkpoint)
+    cfg = _adjusted(cfg, set_, device)
+    split = load_split(annotations, features, cfg, subset=subset, classes=classes)
+    return detect(model, split.items, classes, cfg, select_device(cfg.device), timing), split
+
+
+@app.command()
+@reports_input_errors
+def infer(
+    checkpoint: Path = typer.Option(..., help="checkpoint.pt (or its run folder)"),
+    features: Path = typer.Option(..., help="folder of <video>.npy features"),
+    annotations: Path = typer.Option(..., help="annotation JSON naming the videos (and their fps)"),
+    out: Path = typer.Option(..., help="detections, ActivityNet results JSON (segments in seconds)"),
+    subset: str = typer.Option("test", help="subset of the annotation file to detect on"),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP + "; e.g. inference.nms=soft"),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
+) -> None:
+    """Detect actions in every video of a subset."""
+    check_writable(out, field="out")
+    results, split = _detections(checkpoint, features, annotations, subset, set_, device)
+    atomic_write_text(out, json.dumps(results))
+    count = sum(len(v) for v in results["results"].values())
+    typer.echo(f"{count} detections in {len(split.items)} videos -> {out}")
+
+
+@app.command(name="eval")
+@reports_input_errors
+def eval_(
+    checkpoint: Path = typer.Option(..., help="checkpoint.pt (or its run folder)"),
+    features: Path = typer.Option(..., help="folder of <video>.npy features"),
+    annotations: Path = typer.Option(..., help="ground-truth annotation JSON"),
+    subset: str = typer.Option("test", help="subset to evaluate on"),
+    out: Optional[Path] = typer.Option(None, help="also write the detections here"),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
+) -> None:
+    """Detect on a subset and score the detections (mAP per tIoU) with admfit's evaluator."""
+    if out is not None:
+        check_writable(out, field="out")
+    from admfit_torch.scoring import evaluate_detections, format_table
+
+    results, split = _detections(checkpoint, features, annotations, subset, set_, device)
+    if out is not None:
+        atomic_write_text(out, json.dumps(results))
+    table = evaluate_detections(annotations, subset, results)
+    typer.echo(format_table(table))
+
+
+@app.command(name="config")
+@reports_input_errors
+def show_config(source: str = typer.Argument("thumos14", help=CONFIG_HELP),
+                set_: list[str] = typer.Option([], "--set", help=SET_HELP)) -> None:
+    """Print a config (a preset or a file, with overrides) as complete YAML."""
+    from admfit_torch.config import dump_config
+
+    typer.echo(dump_config(_config(source, set_, None)), nl=False)
+
+
+if __name__ == "__main__":
+    app()
