@@ -6,8 +6,10 @@ A *grid function* takes a ``VideoAnnotation`` and returns ``(SnippetGrid, num_sn
   windows every 4 frames, ``T = floor((frames - 16) / 4) + 1`` with ``frames = duration_s * fps``.
 * ActivityNet-1.2: every video linearly interpolated to 192 steps (ActionFormer's practice). The
   192 steps then cover the whole video: step ``i`` is centred at ``(i + 0.5) * duration_s / 192``
-  seconds, which is ActionFormer's resized grid (stride = num_frames = duration_s * fps / 192
-  frames, the fps itself cancels out; 25 fps is used).
+  seconds, which is ActionFormer's resized grid (there: stride = num_frames = duration_s * fps / 192
+  frames, and the fps cancels out). It is expressed here as ``fps = 192 / duration_s`` steps per
+  second with ``stride = num_frames = 1``, so that every video shares one stride and one window
+  (signals.npz stores those once, and the fps per video).
 """
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ from ..grid import SnippetGrid
 
 THUMOS_STRIDE_FRAMES = 4
 THUMOS_WINDOW_FRAMES = 16
-ANET_FPS = 25.0
 ANET_NUM_SNIPPETS = 192
 
 
@@ -38,8 +39,8 @@ def thumos14_grid(video) -> tuple[SnippetGrid, int]:
 
 def anet12_grid(video) -> tuple[SnippetGrid, int]:
     """192 steps spread over the whole video (ActionFormer's resized ActivityNet grid)."""
-    stride_frames = _duration_s(video) * ANET_FPS / ANET_NUM_SNIPPETS
-    return SnippetGrid(fps=ANET_FPS, stride=stride_frames, num_frames=stride_frames), ANET_NUM_SNIPPETS
+    steps_per_second = ANET_NUM_SNIPPETS / _duration_s(video)
+    return SnippetGrid(fps=steps_per_second, stride=1, num_frames=1), ANET_NUM_SNIPPETS
 
 
 GRIDS = {"thumos14": thumos14_grid, "anet12": anet12_grid}

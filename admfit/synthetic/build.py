@@ -1,0 +1,140 @@
+"""`admfit synth`: a THUMOS'14- or ActivityNet-shaped synthetic data set, written to a folder.
+
+The videos, durations, instances, classes and point labels are the real ones of the chosen data
+set; only the features and detector signals are synthetic. See :mod:`admfit.synthetic.output` for
+the files.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..data import data_path
+from ..errors import InputError
+from ..fit_io import save_points_json, save_signals
+from .features import FEATURE_DIFFICULTIES, iter_features
+from .layout import GRIDS
+from .output import (Staging, annotation_document, anet_points_csv, lacp_points_csv, select_points,
+                     spread_selection, write_feature_file, write_json, write_text)
+from .signals import DIFFICULTIES, make_signals
+
+VERSION = "admfit-synth-0.1"
+
+
+class Like(str, Enum):
+    thumos14 = "thumos14"
+    anet12 = "anet12"
+
+
+class Mode(str, Enum):
+    features = "features"
+    signals = "signals"
+    both = "both"
+
+
+class Subset(str, Enum):
+    train = "train"
+    test = "test"
+    all = "all"
+
+
+class Difficulty(str, Enum):
+    clean = "clean"
+    medium = "medium"
+    hard = "hard"
+
+
+class SynthOptions(BaseModel):
+    """What `admfit synth` makes. dim: feature dimension D; max_videos: per subset."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    like: Like = Like.thumos14
+    mode: Mode = Mode.both
+    dim: int = Field(256, ge=2, le=8192, description="feature dimension D (real I3D features: 2048)")
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    difficulty: Difficulty = Difficulty.medium
+    subset: Subset = Subset.all
+    max_videos: int | None = Field(None, ge=1, description="at most this many videos per subset, spread evenly")
+    annotations: Path | None = Field(None, description="ActivityNet-1.2 annotation JSON (required for anet12)")
+    simulate_missing_points: bool = False
+    overwrite: bool = False
+
+
+def _subsets(subset: Subset) -> tuple[str, ...]:
+    return ("train", "test") if subset is Subset.all else (subset.value,)
+
+
+def load_source(options: SynthOptions):
+    """(videos key -> VideoAnnotation, class names, real PointLabels) of the chosen data set and subset."""
+    from ..datasets import class_names, load_annotations, load_points, thumos14
+
+    if options.like is Like.thumos14:
+        if options.annotations is not None:
+            raise InputError("only anet12 takes --annotations; THUMOS'14 uses the shipped files",
+                             file=str(options.annotations), field="annotations")
+        every = thumos14()
+        pick = {name: thumos14(name) for name in _subsets(options.subset)}
+        points = load_points(data_path("thumos14", "point_gaussian.csv"))
+    else:
+        if options.annotations is None:
+            raise InputError("ActivityNet-1.2 annotations are not shipped (no licence): pass --annotations PATH "
+                             "to your copy of activity_net.v1-2.min.json", field="annotations")
+        every = load_annotations(options.annotations)
+        pick = {name: load_annotations(options.annotations, subset=name) for name in _subsets(options.subset)}
+        points = load_points(data_path("anet12", "point_gaussian_from_hrpro_anet13.csv"))
+    videos = {}
+    for subset_videos in pick.values():
+        videos.update(spread_selection(subset_videos, options.max_videos))
+    return videos, class_names(every), points
+
+
+def _metadata(options: SynthOptions, videos, pairs) -> dict:
+    grid = ("ActionFormer THUMOS'14 grid: native fps, 16-frame windows, stride 4 frames"
+            if options.like is Like.thumos14 else "192 steps over each video (ActivityNet, ActionFormer resizing)")
+    return {"version": VERSION, "options": options.model_dump(mode="json"), "grid": grid,
+            "videos": len(videos), "instances": sum(len(video.instances) for video in videos.values()),
+            "points": len(pairs), "pointed_videos": len({point.video for point, _ in pairs}), "signal_difficulty": DIFFICULTIES[options.difficulty.value].model_dump(mode="json"),
+            "feature_difficulty": FEATURE_DIFFICULTIES[options.difficulty.value].model_dump(mode="json")}
+
+
+def synthesize(out_dir: str | Path, options: SynthOptions, progress=None) -> dict:
+    """Write the synthetic data set to ``out_dir``; returns the metadata written to synth.json.
+
+    progress: optional callable(advance: int) called after each video's features.
+    """
+    from ..datasets import PointLabel
+
+    videos, classes, real_points = load_source(options)
+    pairs = select_points(videos, real_points, simulate_missing=options.simulate_missing_points, seed=options.seed,
+                          point_type=PointLabel)
+    grid_for = GRIDS[options.like.value]
+    for key, video in videos.items():
+        grid_for(video)  # fails early (no duration / fps) before anything is written
+    metadata = _metadata(options, videos, pairs)
+    with Staging(Path(out_dir), overwrite=options.overwrite) as staging:
+        write_json(staging.path / "annotations.json", annotation_document(videos, classes, VERSION))
+        to_csv = lacp_points_csv if options.like is Like.thumos14 else anet_points_csv
+        write_text(staging.path / "points.csv", to_csv(pairs, videos, classes))
+        if options.mode in (Mode.features, Mode.both):
+            folder = staging.path / "features"
+            folder.mkdir()
+            for key, made in iter_features(videos, classes, dim=options.dim, difficulty=options.difficulty.value,
+                                           seed=options.seed, grid_for=grid_for):
+                write_feature_file(folder, key, made.features)
+                if progress is not None:
+                    progress(1)
+        if options.mode in (Mode.signals, Mode.both):
+            # admfit fit wants points in every video of signals.npz: videos without points are left out.
+            pointed = {point.video for point, _ in pairs}
+            signals = make_signals({key: video for key, video in videos.items() if key in pointed}, classes, difficulty=options.difficulty.value, seed=options.seed,
+                                   grid_for=grid_for)
+            save_signals(staging.path / "signals.npz", {k: s.probs for k, s in signals.items()}, classes=classes,
+                         bg_probs={k: s.bg_probs for k, s in signals.items()},
+                         grids={k: s.grid for k, s in signals.items()})
+            save_points_json(staging.path / "points.json", [point for point, _ in pairs], classes=classes)
+        write_json(staging.path / "synth.json", metadata)
+        staging.commit()
+    return metadata
