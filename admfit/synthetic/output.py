@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_open
+from ..datasets.points import ANET_VIDEO_PREFIX
 from ..errors import InputError
 from .signals import video_rng
 
@@ -123,7 +124,10 @@ def lacp_points_csv(pairs, videos: Mapping[str, object], classes: Sequence[str])
 
 
 def anet_points_csv(pairs, videos: Mapping[str, object], classes: Sequence[str]) -> str:
-    """The derived ActivityNet point CSV (times in seconds; frames at the annotation's fps, 30 if it has none)."""
+    """The derived ActivityNet point CSV (times in seconds; frames at the annotation's fps, 30 if it has none).
+
+    Video ids get the file's ``v_`` prefix back (the loader removes it).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["class", "class_index", "video_id", "t_start", "t_end", "fps_inferred", "start_frame",
@@ -131,7 +135,7 @@ def anet_points_csv(pairs, videos: Mapping[str, object], classes: Sequence[str])
     for point, instance in pairs:
         fps = videos[point.video].fps or 30.0
         frame = int(round(point.time_s * fps))
-        writer.writerow([point.label, classes.index(point.label), point.video, instance.start_s, instance.end_s, fps,
+        writer.writerow([point.label, classes.index(point.label), ANET_VIDEO_PREFIX + point.video, instance.start_s, instance.end_s, fps,
                          round(instance.start_s * fps, 3), round(instance.end_s * fps, 3), frame,
                          round(frame / fps, 4)])
     return buffer.getvalue()
