@@ -1,49 +1,43 @@
 """Regenerate examples/thumos14_mini: five real THUMOS'14 training videos with their real point labels.
 
 Run from the repository root: ``python examples/make_thumos14_mini.py``. The annotations and points
-are the MIT-licensed files shipped in admfit/data (LACP); the probability signals are synthetic,
-shaped around each video's real instances (see benchmarks/_workload.py), on the ActionFormer grid
-(native fps, 16-frame windows, stride 4). Deterministic.
+are the MIT-licensed files shipped in admfit/data (LACP, HR-Pro); the probability signals are
+synthetic (``admfit.synthetic.make_signals``, "medium" difficulty, seed 0), shaped around each
+video's real instances on the ActionFormer grid (native fps, 16-frame windows, stride 4).
 """
 from __future__ import annotations
 
-import csv
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from admfit.data import data_path  # noqa: E402
-from admfit.fit_io import save_signals  # noqa: E402
-from admfit.grid import SnippetGrid  # noqa: E402
-from benchmarks._workload import NUM_FRAMES, STRIDE, thumos14_workload  # noqa: E402
+from admfit.data import data_path
+from admfit.datasets import class_names, load_points, points_by_video, thumos14
+from admfit.fit_io import save_signals
+from admfit.synthetic import make_signals
 
 VIDEOS = ["video_validation_0000051", "video_validation_0000160", "video_validation_0000413",
           "video_validation_0000690", "video_validation_0000934"]
-OUT = ROOT / "examples" / "thumos14_mini"
+OUT = Path(__file__).resolve().parent / "thumos14_mini"
 
 
 def main() -> None:
-    database = json.loads(data_path("thumos14", "gt_full.json").read_text())["database"]
-    classes = sorted({a["label"] for video in database.values() for a in video["annotations"]})
-    probs, bg_probs, _ = thumos14_workload(1, seed=0)
-    points: dict[str, list[dict]] = {video: [] for video in VIDEOS}
-    with data_path("thumos14", "point_gaussian.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            if row["video_id"] in points:
-                fps = database[row["video_id"]]["fps"]
-                points[row["video_id"]].append({"time_s": round(int(row["point"]) / fps, 3), "label": row["class"]})
-    save_signals(OUT / "signals.npz", {v: probs[f"{v}#0"] for v in VIDEOS}, classes=classes,
-                 bg_probs={v: bg_probs[f"{v}#0"] for v in VIDEOS},
-                 grids={v: SnippetGrid(fps=database[v]["fps"], stride=STRIDE, num_frames=NUM_FRAMES) for v in VIDEOS})
-    (OUT / "points.json").write_text(json.dumps({"classes": classes, "points": points}, indent=1) + "\n")
-    gt = {"database": {v: {"subset": "train", "duration": database[v]["duration"], "fps": database[v]["fps"],
-                           "annotations": [{"label": a["label"], "segment": a["segment"]}
-                                           for a in database[v]["annotations"]]} for v in VIDEOS}}
+    train = thumos14("train")
+    classes = class_names(train)
+    videos = {key: train[key] for key in VIDEOS}
+    signals = make_signals(videos, classes, difficulty="medium", seed=0)
+    points = points_by_video(load_points(data_path("thumos14", "point_gaussian.csv")))
+    save_signals(OUT / "signals.npz", {key: s.probs for key, s in signals.items()}, classes=classes,
+                 bg_probs={key: s.bg_probs for key, s in signals.items()},
+                 grids={key: s.grid for key, s in signals.items()})
+    document = {"classes": classes,
+                "points": {key: [{"time_s": round(p.time_s, 3), "label": p.label} for p in points[key]]
+                           for key in VIDEOS}}
+    (OUT / "points.json").write_text(json.dumps(document, indent=1) + "\n")
+    gt = {"database": {key: {"subset": "train", "duration": v.duration_s, "fps": v.fps,
+                             "annotations": [{"label": i.label, "segment": [i.start_s, i.end_s]}
+                                             for i in v.instances]} for key, v in videos.items()}}
     (OUT / "gt.json").write_text(json.dumps(gt, indent=1) + "\n")
-    print(f"wrote {OUT}: {sum(len(p) for p in points.values())} points in {len(VIDEOS)} videos")
+    print(f"wrote {OUT}: {sum(len(points[key]) for key in VIDEOS)} points in {len(VIDEOS)} videos")
 
 
 if __name__ == "__main__":
