@@ -206,3 +206,50 @@ def test_shipped_example_runs(tmp_path):
     doc = json.loads(out.read_text())
     points = json.loads((example / "points.json").read_text())["points"]
     assert {video: len(items) for video, items in doc["results"].items()} == {v: len(p) for v, p in points.items()}
+
+
+def _two_real_videos(folder):
+    """signals.npz for two real THUMOS'14 training videos, and their rows of the shipped LACP point CSV."""
+    from admfit.data import data_path
+    from admfit.datasets import class_names, thumos14
+    from admfit.synthetic import make_signals
+
+    keys = ["video_validation_0000051", "video_validation_0000934"]
+    train = thumos14("train")
+    classes = class_names(train)
+    signals = make_signals({key: train[key] for key in keys}, classes, difficulty="clean", seed=3)
+    path = folder / "two.npz"
+    save_signals(path, {k: s.probs for k, s in signals.items()}, classes=classes,
+                 bg_probs={k: s.bg_probs for k, s in signals.items()}, grids={k: s.grid for k, s in signals.items()})
+    lines = data_path("thumos14", "point_gaussian.csv").read_text().splitlines()
+    return path, [lines[0]] + [line for line in lines[1:] if line.split(",")[4] in keys], keys
+
+
+def test_fit_reads_lacp_point_csv(tmp_path):
+    signals, rows, keys = _two_real_videos(tmp_path)
+    points = tmp_path / "points.csv"
+    points.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "pl.json"
+    code, _, err = run(signals, points, "-o", out)
+    assert code == 0, err
+    results = json.loads(out.read_text())["results"]
+    assert sum(len(items) for items in results.values()) == len(rows) - 1
+    # Each point's frame / fps, mapped to the grid, is the snippet the fit reports.
+    first = rows[1].split(",")
+    assert results[first[4]][0]["label"] == first[0]
+    assert abs(results[first[4]][0]["point_s"] - int(first[5]) / 30.0) < 4 / 30.0
+
+
+def test_fit_reads_sfnet_clicks(tmp_path):
+    from pathlib import Path
+    clicks = Path(__file__).resolve().parents[2] / "shared" / "data" / "thumos14" / "sfnet_single_frames" / "THUMOS1.txt"
+    if not clicks.is_file():
+        pytest.skip("../shared/data is not present")
+    signals, _, keys = _two_real_videos(tmp_path)
+    mine = [line for line in clicks.read_text().splitlines() if line.split(",")[0] in keys]
+    points = tmp_path / "clicks.txt"
+    points.write_text("\n\n".join(mine) + "\n")
+    out = tmp_path / "pl.json"
+    code, _, err = run(signals, points, "-o", out)
+    assert code == 0, err
+    assert sum(len(v) for v in json.loads(out.read_text())["results"].values()) == len(mine)
