@@ -1,0 +1,67 @@
+"""CUDA checks of admfit_torch (skipped without a GPU): AMP forward agrees with float32, a mixed-precision
+training step is finite and moves the weights, a CUDA checkpoint loads on CPU, CUDA inference agrees with CPU."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from admfit.grid import SnippetGrid
+from admfit_torch.checkpoint import load_detector
+from admfit_torch.config import preset
+from admfit_torch.data import VideoItem
+from admfit_torch.ddp import DistContext
+from admfit_torch.inference import detect
+from admfit_torch.models import PointDetector
+from admfit_torch.train import Trainer
+
+pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+
+GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
+
+
+def _items(count=4, length=256, dim=64, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return [VideoItem(f"v{i}", rng.standard_normal((length, dim), dtype=np.float32), GRID,
+                      np.array([40.0, 120.0, 200.0]), rng.integers(0, classes, 3)) for i in range(count)]
+
+
+def test_amp_forward_close_to_float32():
+    cfg = preset("cpu-small")
+    torch.manual_seed(0)
+    model = PointDetector(cfg.model, 3).cuda().eval()
+    x, mask = torch.randn(2, 64, 256, device="cuda"), torch.ones(2, 256, dtype=torch.bool, device="cuda")
+    with torch.no_grad():
+        full = [p for p in model(x, mask).fused()]
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            mixed = [p for p in model(x, mask).fused()]
+    for a, b in zip(full, mixed):
+        assert torch.isfinite(b).all()
+        assert (a - b).abs().max().item() < 0.02  # bfloat16 keeps ~3 significant digits; probabilities are in [0, 1]
+
+
+@pytest.mark.parametrize("amp_dtype", ["bfloat16", "float16"])
+def test_mixed_precision_steps_train_and_checkpoint_loads_on_cpu(tmp_path, amp_dtype):
+    cfg = preset("cpu-small", amp=True, amp_dtype=amp_dtype, optim={"epochs": 2, "warmup_epochs": 0})
+    trainer = Trainer(_items(), ["a", "b", "c"], cfg, tmp_path, DistContext(0, 1, 0, torch.device("cuda")))
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    result = trainer.fit(show_progress=False)
+    assert np.isfinite(result.last_metrics["loss_total"])
+    moved = sum(float((a - b).abs().sum()) for a, b in zip(before, trainer.model.parameters()))
+    assert moved > 0
+    model, loaded_cfg, classes = load_detector(result.checkpoint)
+    assert classes == ["a", "b", "c"] and next(model.parameters()).device.type == "cpu"
+
+
+def test_cuda_inference_matches_cpu_in_float32():
+    cfg = preset("cpu-small", amp=False)
+    torch.manual_seed(0)
+    model = PointDetector(cfg.model, 3)
+    items = _items(count=2)
+    on_cpu = detect(model, items, ["a", "b", "c"], cfg, torch.device("cpu"))
+    on_gpu = detect(model, items, ["a", "b", "c"], cfg, torch.device("cuda"))
+    for video in on_cpu["results"]:
+        cpu_scores = sorted(d["score"] for d in on_cpu["results"][video])
+        gpu_scores = sorted(d["score"] for d in on_gpu["results"][video])
+        assert len(cpu_scores) == len(gpu_scores)
+        np.testing.assert_allclose(cpu_scores, gpu_scores, atol=1e-4)
