@@ -151,10 +151,10 @@ def instance_table(key: str, video, classes: Sequence[str], grid: SnippetGrid) -
 
 def _correlated_noise(rng: np.random.Generator, shape: tuple[int, ...], std: float, sigma: float) -> np.ndarray:
     """Gaussian-filtered white noise along time (axis 0), rescaled to standard deviation ``std``."""
-    white = rng.standard_normal(shape)
+    white = rng.standard_normal(shape, dtype=np.float32)  # float32: the outputs are float32 anyway
     # A Gaussian filter of width sigma shrinks unit white noise to std (2 sqrt(pi) sigma)^-1/2.
     gain = (2.0 * np.sqrt(np.pi) * sigma) ** 0.5
-    return gaussian_filter1d(white, sigma, axis=0, mode="reflect") * (gain * std)
+    return gaussian_filter1d(white, sigma, axis=0, mode="reflect") * np.float32(gain * std)
 
 
 def _instance_shapes(rng, segments, num_snippets, knobs: SignalDifficulty) -> InstanceShapes:
