@@ -69,9 +69,10 @@ class LossConfig(_Strict):
 class DataConfig(_Strict):
     """Snippet grid and fixed input length (paper 4.1, SPEC 3 and 5)."""
 
-    stride: float = Field(4, gt=0, description="frames between snippets (THUMOS 4, ANet 16)")
-    num_frames: float = Field(16, ge=0, description="frames per snippet window")
-    default_fps: float | None = Field(None, gt=0, description="fps when the annotation file has none")
+    grid: Literal["thumos14_actionformer", "thumos14_lacp", "anet12"] = Field(
+        "thumos14_actionformer", description="snippet grid preset of admfit.datasets.grid_for (SPEC 3)")
+    stride: float | None = Field(None, gt=0, description="frames between snippets; None: the grid preset's")
+    num_frames: float | None = Field(None, ge=0, description="frames per snippet window; None: the preset's")
     input_length: int = Field(2304, ge=8, description="snippets per training sample: 2304 THUMOS, 192 ANet")
     length_mode: Literal["crop", "resize"] = Field(
         "crop", description="crop: random crop / pad (THUMOS); resize: linear interpolation to input_length (ANet)")
@@ -148,7 +149,7 @@ PRESETS: dict[str, dict] = {
     # paper 4.1: ActivityNet-1.2, stride 16, input 192 by interpolation, window 7, 50 epochs (5), batch 64
     "anet12": {
         "model": {"window": 7},
-        "data": {"stride": 16, "num_frames": 16, "default_fps": 25.0, "input_length": 192, "length_mode": "resize"},
+        "data": {"grid": "anet12", "input_length": 192, "length_mode": "resize"},
         "optim": {"epochs": 50, "warmup_epochs": 5, "batch_size": 64},
     },
     # tests and the quick benchmark: small enough for two CPU cores

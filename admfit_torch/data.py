@@ -2,13 +2,12 @@
 
 Units: positions are level-0 snippet indices (fractional where a point falls between snippets);
 times are seconds; a feature file is ``FEATURES_DIR/<video>.npy`` of shape (T, D) float, one row per
-snippet of the video's SnippetGrid (SPEC 3).
+snippet of the video's SnippetGrid (SPEC 3), read with admfit.datasets.FeatureStore.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -39,28 +38,13 @@ class VideoItem:
         return int(self.features.shape[0])
 
 
-def load_features(folder: str | Path, video: str, input_dim: int) -> np.ndarray:
-    """``folder/<video>.npy`` memory-mapped, checked: 2-D, ``input_dim`` columns, finite. InputError otherwise."""
-    path = Path(folder) / f"{video}.npy"
-    if not path.is_file():
-        raise InputError("no feature file for this video", file=str(path), video=video, field="features")
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise InputError(f"not a readable .npy array ({error})", file=str(path), video=video, field="features") from None
-    if array.ndim != 2 or array.shape[1] != input_dim or array.shape[0] < 1:
-        raise InputError(f"expected shape (T, {input_dim}), got {tuple(array.shape)}", file=str(path), video=video,
-                         field="features")
-    if not np.isfinite(array).all():
-        raise InputError("features contain NaN or infinite values", file=str(path), video=video, field="features")
-    return array
-
-
-def make_items(folder: str | Path, grids: Mapping[str, SnippetGrid], points: Sequence, class_ids: Mapping[str, int],
-               input_dim: int) -> list[VideoItem]:
+def make_items(features: Mapping[str, np.ndarray], grids: Mapping[str, SnippetGrid], points: Sequence,
+               class_ids: Mapping[str, int], input_dim: int) -> list[VideoItem]:
     """Items for the videos of ``grids`` (sorted by name) with their points (PointLabel-like: video, label, time_s).
 
-    Points of videos not in ``grids`` are ignored; a point of an unknown class raises InputError.
+    ``features`` maps each video to its (T, D) array (a dict, or an admfit.datasets.FeatureStore, which
+    validates shape and finiteness). Points of videos not in ``grids`` are ignored; a point of an unknown
+    class, or features without ``input_dim`` columns, raise InputError.
     """
     by_video: dict[str, list] = {}
     for point in points:
@@ -72,12 +56,14 @@ def make_items(folder: str | Path, grids: Mapping[str, SnippetGrid], points: Seq
         by_video.setdefault(point.video, []).append(point)
     items = []
     for video in sorted(grids):
-        features = load_features(folder, video, input_dim)
+        array = features[video]
+        if array.ndim != 2 or array.shape[1] != input_dim:
+            raise InputError(f"expected (T, {input_dim}) features (model.input_dim), got {tuple(array.shape)}",
+                             video=video, field="features")
         mine = by_video.get(video, [])
-        last = features.shape[0] - 1
-        positions = np.clip(grids[video].seconds_to_snippet([p.time_s for p in mine]), 0, last).reshape(-1)
+        positions = np.clip(grids[video].seconds_to_snippet([p.time_s for p in mine]), 0, array.shape[0] - 1)
         labels = np.array([class_ids[p.label] for p in mine], dtype=np.int64)
-        items.append(VideoItem(video, features, grids[video], positions, labels))
+        items.append(VideoItem(video, array, grids[video], positions.reshape(-1), labels))
     return items
 
 
