@@ -221,11 +221,11 @@ def test_feature_difficulties_validate_and_dim_is_checked(classes):
 
 
 def test_correlated_noise_has_the_requested_std():
-    from admfit.synthetic.signals import _correlated_noise
+    from admfit.synthetic.noise import correlated_noise
 
     # Gaussian smoothing of unit white noise leaves variance sum(w_k^2) ~ 1 / (2 sqrt(pi) sigma): the gain undoes it.
     for sigma in (1.5, 3.0, 10.0):
-        noise = _correlated_noise(np.random.default_rng(0), (200_000,), 0.1, sigma)
+        noise = correlated_noise(np.random.default_rng(0), (200_000,), 0.1, sigma)
         assert noise.std() == pytest.approx(0.1, rel=0.05)
         # ...and neighbours are correlated (white noise would give about 0).
         assert np.corrcoef(noise[:-1], noise[1:])[0, 1] > 0.5

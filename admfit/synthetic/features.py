@@ -25,16 +25,19 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.ndimage import gaussian_filter1d
 from scipy.special import softmax
 
 from ..errors import InputError
 from ..grid import SnippetGrid
 from .layout import thumos14_grid
 from .shapes import draw_shapes, evidence, reach, spans
-from .signals import instance_table, video_rng
+from .noise import correlated_noise, video_rng
+from .signals import instance_table
 
 Range = tuple[float, float]
+# Std of the background mixture logits: large enough that one or two prototypes dominate at a time
+# (a scene changes between a few kinds of background), small enough that they blend at changes.
+_MIXTURE_LOGIT_STD = 1.5
 # The world's generator takes this in place of a video's crc32 (always < 2**32): never a video's stream.
 _WORLD_KEY = 2**32 + 1
 
@@ -142,26 +145,18 @@ def _class_evidence(rng, segments, class_ids, num_snippets, num_classes, knobs: 
     return amounts
 
 
-def _smoothed(rng, shape, sigma: float) -> np.ndarray:
-    return gaussian_filter1d(rng.standard_normal(shape, dtype=np.float32), sigma, axis=0, mode="reflect")
-
-
 def video_features(rng: np.random.Generator, world: FeatureWorld, segments: np.ndarray, class_ids: np.ndarray,
                    num_snippets: int, knobs: FeatureDifficulty) -> tuple[np.ndarray, np.ndarray]:
     """((T, D) float32 features, (T,) float32 largest class evidence) of one video."""
     num_classes, dim = world.class_prototypes.shape
     amounts = _class_evidence(rng, segments, class_ids, num_snippets, num_classes, knobs)
     actionness = amounts.max(axis=1)
-    # Mixture weights: smoothed noise (unit-ish scale after filtering) sharpened by a factor 3.
-    weights = softmax(3.0 * _smoothed(rng, (num_snippets, world.background_prototypes.shape[0]),
-                                      knobs.background_sigma_snippets) * np.sqrt(knobs.background_sigma_snippets),
-                      axis=1)
-    features = ((1.0 - actionness)[:, None] * weights) @ world.background_prototypes
+    logits = correlated_noise(rng, (num_snippets, world.background_prototypes.shape[0]), _MIXTURE_LOGIT_STD,
+                              knobs.background_sigma_snippets)
+    features = ((1.0 - actionness)[:, None] * softmax(logits, axis=1)) @ world.background_prototypes
     features += amounts @ world.class_prototypes
     features += (knobs.scene_std * rng.standard_normal(dim)).astype(np.float32)
-    # Rescale the filtered noise back to std noise_std (a Gaussian filter shrinks white noise's std).
-    gain = (2.0 * np.sqrt(np.pi) * knobs.noise_sigma_snippets) ** 0.5
-    features += _smoothed(rng, (num_snippets, dim), knobs.noise_sigma_snippets) * np.float32(gain * knobs.noise_std)
+    features += correlated_noise(rng, (num_snippets, dim), knobs.noise_std, knobs.noise_sigma_snippets)
     return features.astype(np.float32, copy=False), actionness
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from ..atomic import atomic_open
 from ..datasets.points import ANET_VIDEO_PREFIX
 from ..errors import InputError
-from .signals import video_rng
+from .noise import video_rng
 
 # Simulated points follow the real ones (README of the data: relative position mean 0.475-0.496,
 # std 0.035-0.059): a Gaussian at the middle with std 0.05 of the length, kept inside the instance.

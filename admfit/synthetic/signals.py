@@ -17,17 +17,16 @@ not depend on which other videos are generated with it.
 """
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy.ndimage import gaussian_filter1d
 
 from ..errors import InputError
 from ..grid import SnippetGrid
 from .layout import thumos14_grid
+from .noise import correlated_noise, video_rng
 from .shapes import InstanceShapes, draw_shapes, evidence, reach, spans
 
 Range = tuple[float, float]
@@ -119,13 +118,6 @@ class SignalVideo:
         return self.probs.shape[0]
 
 
-def video_rng(seed: int, key: str) -> np.random.Generator:
-    """The generator of one video: depends on the seed and the video's key only."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"must be a non-negative integer, got {seed!r}", video=key, field="seed")
-    return np.random.default_rng([int(seed), zlib.crc32(key.encode("utf-8"))])
-
-
 def resolve_difficulty(difficulty: str | SignalDifficulty) -> SignalDifficulty:
     if isinstance(difficulty, SignalDifficulty):
         return difficulty
@@ -147,14 +139,6 @@ def instance_table(key: str, video, classes: Sequence[str], grid: SnippetGrid) -
         class_ids[row] = index[instance.label]
         seconds[row] = (instance.start_s, instance.end_s)
     return grid.seconds_to_snippet(seconds).reshape(-1, 2), class_ids
-
-
-def _correlated_noise(rng: np.random.Generator, shape: tuple[int, ...], std: float, sigma: float) -> np.ndarray:
-    """Gaussian-filtered white noise along time (axis 0), rescaled to standard deviation ``std``."""
-    white = rng.standard_normal(shape, dtype=np.float32)  # float32: the outputs are float32 anyway
-    # A Gaussian filter of width sigma shrinks unit white noise to std (2 sqrt(pi) sigma)^-1/2.
-    gain = (2.0 * np.sqrt(np.pi) * sigma) ** 0.5
-    return gaussian_filter1d(white, sigma, axis=0, mode="reflect") * np.float32(gain * std)
 
 
 def _instance_shapes(rng, segments, num_snippets, knobs: SignalDifficulty) -> InstanceShapes:
@@ -213,19 +197,19 @@ def make_video_signals(rng: np.random.Generator, segments: np.ndarray, class_ids
     action = np.zeros((num_snippets, num_classes))
     _paint(action, shapes, class_ids)
     # One dip field per video, in units of its std: dips where it exceeds 0.5, full depth above 1.5.
-    dip_field = _correlated_noise(rng, (num_snippets,), 1.0, knobs.dip_sigma_snippets)
+    dip_field = correlated_noise(rng, (num_snippets,), 1.0, knobs.dip_sigma_snippets)
     keep = 1.0 - knobs.dip_depth * np.clip(dip_field - 0.5, 0.0, 1.0)
     action *= keep[:, None]
     confusers, confuser_columns = _confusers(rng, num_snippets, np.unique(class_ids), num_classes, knobs)
     confusion = np.zeros((num_snippets, num_classes))
     _paint(confusion, confusers, confuser_columns)
-    noise = _correlated_noise(rng, (num_snippets, num_classes), knobs.noise_std, knobs.noise_sigma_snippets)
+    noise = correlated_noise(rng, (num_snippets, num_classes), knobs.noise_std, knobs.noise_sigma_snippets)
     probs = np.clip(knobs.base_level + np.maximum(action, confusion) + noise, 0.0, 1.0)
 
     envelope = _background_envelope(rng, segments, num_snippets, knobs)
     actionness = envelope * (1.0 - knobs.bg_dip_coupling * (1.0 - keep))
     actionness = np.maximum(actionness, 0.5 * confusion.max(axis=1))
-    bg_noise = _correlated_noise(rng, (num_snippets,), knobs.bg_noise_std, knobs.noise_sigma_snippets)
+    bg_noise = correlated_noise(rng, (num_snippets,), knobs.bg_noise_std, knobs.noise_sigma_snippets)
     bg = knobs.bg_outside - (knobs.bg_outside - knobs.bg_inside) * actionness + bg_noise
     return probs.astype(np.float32), np.clip(bg, 0.0, 1.0).astype(np.float32)
 
