@@ -31,6 +31,10 @@ LACP_COLUMNS = ("class", "class_index", "start_frame", "stop_frame", "video_id",
 ANET_COLUMNS = ("class", "class_index", "video_id", "t_start", "t_end", "fps_inferred",
                 "start_frame", "stop_frame", "point", "point_time")
 ANET_VIDEO_PREFIX = "v_"
+# PointLabel field -> the column it came from, so errors name what the user can find in the file.
+_LACP_FIELDS = {"video": "video_id", "label": "class", "label_id": "class_index", "time_s": "point", "frame": "point"}
+_ANET_FIELDS = {"video": "video_id", "label": "class", "label_id": "class_index", "time_s": "point_time", "frame": "point"}
+_CLICK_FIELDS = {"video": "video", "label": "class", "time_s": "time_s"}
 
 
 class PointLabel(BaseModel):
@@ -77,24 +81,26 @@ def _integer(text: str, *, path: Path, video: str | None, field: str, line: int)
     return int(value)
 
 
-def _make_point(path: Path, line: int, **values) -> PointLabel:
+def _make_point(path: Path, line: int, columns: Mapping[str, str], **values) -> PointLabel:
+    """A validated PointLabel; an error names the file's column (``columns``: model field -> column)."""
     try:
         return PointLabel(**values)
     except ValidationError as error:
         detail = error.errors()[0]
         field = ".".join(str(p) for p in detail["loc"])
+        field = columns.get(field, field)
         raise InputError(f"line {line}: {detail['msg']} (got {detail.get('input')!r})", file=path,
                          video=values.get("video"), field=field) from None
 
 
-def _csv_rows(lines: list[str], path: Path, width: int):
+def _csv_rows(lines: list[str], path: Path, width: int, video_column: int):
     """(line number, stripped fields) of each non-blank data line; wrong field count -> InputError."""
     for number, fields in enumerate(csv.reader(io.StringIO("\n".join(lines))), start=1):
         if not fields or all(not f.strip() for f in fields):
             continue
         fields = [f.strip() for f in fields]
         if len(fields) != width:
-            video = fields[0] if width == 3 else None
+            video = fields[video_column] if len(fields) > video_column else None
             raise InputError(f"line {number}: expected {width} comma-separated fields, got {len(fields)}",
                              file=path, video=video)
         yield number, fields
@@ -102,14 +108,14 @@ def _csv_rows(lines: list[str], path: Path, width: int):
 
 def _read_lacp(lines, path: Path, fps: Mapping[str, float]) -> list[PointLabel]:
     points = []
-    for line, (label, label_id, _start, _stop, video, frame) in _csv_rows(lines[1:], path, 6):
+    for line, (label, label_id, _start, _stop, video, frame) in _csv_rows(lines[1:], path, 6, 4):
         line += 1  # header
         if video not in fps:
             raise InputError(f"line {line}: no fps known for this video (frames cannot become seconds)",
                              file=path, video=video, field="video_id")
         frame_value = _number(frame, path=path, video=video, field="point", line=line)
         points.append(_make_point(
-            path, line, video=video, label=label, frame=frame_value,
+            path, line, _LACP_FIELDS, video=video, label=label, frame=frame_value,
             label_id=_integer(label_id, path=path, video=video, field="class_index", line=line),
             time_s=frame_value / float(fps[video])))
     return points
@@ -117,12 +123,12 @@ def _read_lacp(lines, path: Path, fps: Mapping[str, float]) -> list[PointLabel]:
 
 def _read_anet(lines, path: Path) -> list[PointLabel]:
     points = []
-    for line, fields in _csv_rows(lines[1:], path, len(ANET_COLUMNS)):
+    for line, fields in _csv_rows(lines[1:], path, len(ANET_COLUMNS), 2):
         line += 1
         row = dict(zip(ANET_COLUMNS, fields))
         video = row["video_id"].removeprefix(ANET_VIDEO_PREFIX)
         points.append(_make_point(
-            path, line, video=video, label=row["class"],
+            path, line, _ANET_FIELDS, video=video, label=row["class"],
             label_id=_integer(row["class_index"], path=path, video=video, field="class_index", line=line),
             frame=_number(row["point"], path=path, video=video, field="point", line=line),
             time_s=_number(row["point_time"], path=path, video=video, field="point_time", line=line)))
@@ -131,8 +137,8 @@ def _read_anet(lines, path: Path) -> list[PointLabel]:
 
 def _read_clicks(lines, path: Path) -> list[PointLabel]:
     points = []
-    for line, (video, time_s, label) in _csv_rows(lines, path, 3):
-        points.append(_make_point(path, line, video=video, label=label,
+    for line, (video, time_s, label) in _csv_rows(lines, path, 3, 0):
+        points.append(_make_point(path, line, _CLICK_FIELDS, video=video, label=label,
                                   time_s=_number(time_s, path=path, video=video, field="time_s", line=line)))
     return points
 
