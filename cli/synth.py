@@ -45,8 +45,11 @@ def synth(
     with Progress(transient=True) as bar:
         task = bar.add_task("features", total=None)
         metadata = synthesize(out_dir, options, progress=lambda step: bar.advance(task, step))
+    outside = metadata["points_outside_their_instance"]
     typer.echo(f"wrote {out_dir}: {metadata['videos']} videos, {metadata['instances']} instances, "
-               f"{metadata['points']} points ({options.like.value}, {options.mode.value}, {options.difficulty.value})")
+               f"{metadata['points']} points ({options.like.value}, {options.mode.value}, {options.difficulty.value})"
+               + (f"; {outside} real points lie outside their instance (kept, paired with the nearest)"
+                  if outside else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..data import data_path
+from ..datasets import PointLabel, class_names, load_annotations, load_points, thumos14
 from ..errors import InputError
 from ..fit_io import save_points_json, save_signals
 from .features import FEATURE_DIFFICULTIES, iter_features
@@ -69,8 +70,6 @@ def _subsets(subset: Subset) -> tuple[str, ...]:
 
 def load_source(options: SynthOptions):
     """(videos key -> VideoAnnotation, class names, real PointLabels) of the chosen data set and subset."""
-    from ..datasets import class_names, load_annotations, load_points, thumos14
-
     if options.like is Like.thumos14:
         if options.annotations is not None:
             raise InputError("only anet12 takes --annotations; THUMOS'14 uses the shipped files",
@@ -105,15 +104,14 @@ def synthesize(out_dir: str | Path, options: SynthOptions, progress=None) -> dic
 
     progress: optional callable(advance: int) called after each video's features.
     """
-    from ..datasets import PointLabel
-
     videos, classes, real_points = load_source(options)
-    pairs = select_points(videos, real_points, simulate_missing=options.simulate_missing_points, seed=options.seed,
+    pairs, outside = select_points(videos, real_points, simulate_missing=options.simulate_missing_points, seed=options.seed,
                           point_type=PointLabel)
     grid_for = GRIDS[options.like.value]
     for key, video in videos.items():
         grid_for(video)  # fails early (no duration / fps) before anything is written
     metadata = _metadata(options, videos, pairs)
+    metadata["points_outside_their_instance"] = outside
     with Staging(Path(out_dir), overwrite=options.overwrite) as staging:
         write_json(staging.path / "annotations.json", annotation_document(videos, classes, VERSION))
         to_csv = lacp_points_csv if options.like is Like.thumos14 else anet_points_csv

@@ -59,15 +59,18 @@ def annotation_document(videos: Mapping[str, object], classes: Sequence[str], ve
     return {"version": version, "database": database}
 
 
-def _containing_instance(video, point):
-    """The instance of the point's class that contains it (the nearest-centred one), or None."""
-    best, best_distance = None, np.inf
-    for instance in video.instances:
-        if instance.label == point.label and instance.start_s <= point.time_s <= instance.end_s:
-            distance = abs((instance.start_s + instance.end_s) / 2 - point.time_s)
-            if distance < best_distance:
-                best, best_distance = instance, distance
-    return best
+def _matching_instance(video, point) -> tuple[int | None, float]:
+    """(index, distance in seconds) of the instance of the point's class nearest to it: one that
+    contains it (distance 0; the nearest-centred if several) if any. (None, inf) without such a class."""
+    best, best_key = None, (np.inf, np.inf)
+    for row, instance in enumerate(video.instances):
+        if instance.label != point.label:
+            continue
+        outside = max(instance.start_s - point.time_s, point.time_s - instance.end_s, 0.0)
+        key = (outside, abs((instance.start_s + instance.end_s) / 2 - point.time_s))
+        if key < best_key:
+            best, best_key = row, key
+    return best, best_key[0]
 
 
 def simulated_points(key: str, video, covered: set[int], rng: np.random.Generator, point_type):
@@ -83,31 +86,34 @@ def simulated_points(key: str, video, covered: set[int], rng: np.random.Generato
 
 
 def select_points(videos: Mapping[str, object], real_points: Sequence, *, simulate_missing: bool, seed: int,
-                  point_type) -> list[tuple[object, object]]:
-    """(point, its instance) pairs for ``videos``: the real points, plus simulated ones if asked.
+                  point_type) -> tuple[list[tuple[object, object]], int]:
+    """((point, its instance) pairs for ``videos``, number of real points outside their instance).
 
-    A real point whose class has no instance around it in the annotation is an error (the files
-    disagree). Instances lacking a real point get a simulated one only when ``simulate_missing``.
+    Each real point goes with the nearest instance of its class (the one around it, normally; the
+    shipped ActivityNet file has a point at 0.0 s for an instance at [0.01, 0.02] s, hence the
+    count). A point whose class has no instance in its video is an error (the files disagree).
+    Instances lacking a real point get a simulated one only when ``simulate_missing``.
     """
     by_video: dict[str, list] = {}
     for point in real_points:
         if point.video in videos:
             by_video.setdefault(point.video, []).append(point)
-    pairs = []
+    pairs, outside = [], 0
     for key, video in videos.items():
         covered = set()
         for point in by_video.get(key, []):
-            instance = _containing_instance(video, point)
-            if instance is None:
-                raise InputError(f"point at {point.time_s:.3f} s ({point.label}) lies in no instance of its class",
+            row, distance_s = _matching_instance(video, point)
+            if row is None:
+                raise InputError(f"point at {point.time_s:.3f} s: the video has no instance of class {point.label!r}",
                                  video=key, field="points")
-            covered.add(next(i for i, inst in enumerate(video.instances) if inst is instance))
-            pairs.append((point, instance))
+            outside += distance_s > 0
+            covered.add(row)
+            pairs.append((point, video.instances[row]))
         if simulate_missing:
             rng = video_rng(seed, f"points:{key}")
             for point in simulated_points(key, video, covered, rng, point_type):
-                pairs.append((point, _containing_instance(video, point)))
-    return pairs
+                pairs.append((point, video.instances[_matching_instance(video, point)[0]]))
+    return pairs, outside
 
 
 def lacp_points_csv(pairs, videos: Mapping[str, object], classes: Sequence[str]) -> str:
