@@ -229,3 +229,24 @@ def test_correlated_noise_has_the_requested_std():
         assert noise.std() == pytest.approx(0.1, rel=0.05)
         # ...and neighbours are correlated (white noise would give about 0).
         assert np.corrcoef(noise[:-1], noise[1:])[0, 1] > 0.5
+
+
+def test_points_pair_with_their_instance_and_outliers_are_counted():
+    from admfit.datasets import PointLabel
+    from admfit.synthetic.output import select_points
+
+    video = _video(instances=((0.01, 0.02, "Jump"), (3.0, 6.0, "Jump"), (7.0, 8.0, "Throw")))
+    points = [PointLabel(video="v", label="Jump", label_id=0, time_s=0.0),     # as in the ANet file: just before
+              PointLabel(video="v", label="Jump", label_id=0, time_s=4.0),
+              PointLabel(video="other", label="Jump", label_id=0, time_s=1.0)]  # not a selected video
+    pairs, outside = select_points({"v": video}, points, simulate_missing=False, seed=0, point_type=PointLabel)
+    assert [(p.time_s, i.start_s) for p, i in pairs] == [(0.0, 0.01), (4.0, 3.0)]
+    assert outside == 1
+    pairs, _ = select_points({"v": video}, points, simulate_missing=True, seed=0, point_type=PointLabel)
+    simulated = pairs[2:]
+    assert [(p.label, i.start_s) for p, i in simulated] == [("Throw", 7.0)]
+    assert 7.0 <= simulated[0][0].time_s <= 8.0
+    with pytest.raises(InputError) as error:
+        select_points({"v": video}, [PointLabel(video="v", label="Dive", label_id=2, time_s=4.0)],
+                      simulate_missing=False, seed=0, point_type=PointLabel)
+    assert (error.value.video, error.value.field) == ("v", "points")
