@@ -77,7 +77,7 @@ class DataConfig(_Strict):
     length_mode: Literal["crop", "resize"] = Field(
         "crop", description="crop: random crop / pad (THUMOS); resize: linear interpolation to input_length (ANet)")
     min_points_kept: float = Field(0.7, ge=0.0, le=1.0, description="random crops retry until this share of points stays")
-    crop_retries: int = Field(10, ge=1, le=1000)
+    crop_retries: int = Field(200, ge=1, le=10000, description="random crops tried (ActionFormer: 200)")
     short_crop_min: float = Field(0.9, gt=0.0, le=1.0, description="short videos are cropped to [this, 1] of their length")
 
 

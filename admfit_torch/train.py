@@ -107,6 +107,7 @@ class Trainer:
         self.start_epoch = int(state["epoch"]) + 1
 
     def _save(self, epoch: int) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(self.checkpoint_path, {
             "epoch": epoch, "config": self.cfg.model_dump(mode="json"), "classes": self.classes,
             "model": ddp.unwrap(self.model).state_dict(), "ema": self.ema.state_dict(),

@@ -1,0 +1,145 @@
+"""Training: data sampling, schedule, determinism, resume equals an uninterrupted run (CPU, bit for bit)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from admfit.grid import SnippetGrid
+from admfit_torch.checkpoint import load_checkpoint
+from admfit_torch.config import preset
+from admfit_torch.data import TrainingSet, VideoItem, collate, inference_sample, training_sample
+from admfit_torch.train import Trainer, lr_factor, train_base
+
+GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
+CLASSES = ["a", "b", "c"]
+
+
+def _items(count=6, dim=64, seed=0, lengths=(200, 90)):
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(count):
+        length = lengths[i % len(lengths)]
+        positions = np.sort(rng.uniform(5, length - 5, 3))
+        items.append(VideoItem(f"v{i}", rng.standard_normal((length, dim), dtype=np.float32), GRID, positions,
+                               rng.integers(0, 3, 3)))
+    return items
+
+
+def _cfg(**optim):
+    return preset("cpu-small", optim={"epochs": 4, "warmup_epochs": 1, "batch_size": 2, **optim})
+
+
+def test_lr_schedule():
+    # warm-up over 4 steps: 1/4, 2/4, 3/4, 1; then constant, or cosine down to 0 at step 10
+    assert [lr_factor(s, 4, 10, "constant") for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert lr_factor(4, 4, 10, "cosine") == pytest.approx(1.0)
+    assert lr_factor(7, 4, 10, "cosine") == pytest.approx(0.5)
+    assert lr_factor(10, 4, 10, "cosine") == pytest.approx(0.0)
+
+
+def test_long_video_crops_keep_most_points():
+    cfg = preset("cpu-small").data  # input 128 snippets, 70% of the points kept
+    item = VideoItem("v", np.zeros((1000, 64), np.float32), GRID, np.array([100.0, 120.0, 140.0, 900.0]),
+                     np.array([0, 1, 2, 0]))
+    for seed in range(20):
+        sample = training_sample(item, cfg, np.random.default_rng(seed), multiple=4)
+        assert sample.features.shape == (64, 128) and bool(sample.mask.all())
+        # 3 of 4 points fit one 128-snippet window (100..140), the 4th is 760 snippets away
+        assert len(sample.positions) == 3
+        np.testing.assert_allclose(sample.positions.numpy() + sample.offset, [100.0, 120.0, 140.0])
+
+
+def test_short_video_is_cropped_to_90_percent_or_more_then_padded():
+    cfg = preset("cpu-small").data
+    item = VideoItem("v", np.ones((100, 64), np.float32), GRID, np.array([50.0]), np.array([1]))
+    sizes = set()
+    for seed in range(30):
+        sample = training_sample(item, cfg, np.random.default_rng(seed), multiple=4)
+        size = int(sample.mask.sum())
+        sizes.add(size)
+        assert 90 <= size <= 100 and sample.features.shape == (64, 128)
+        assert float(sample.features[:, size:].abs().sum()) == 0.0  # padding is zero and masked
+    assert len(sizes) > 1
+
+
+def test_resize_mode_interpolates_features_and_points():
+    cfg = preset("anet12", model={"input_dim": 4}).data
+    item = VideoItem("v", np.tile(np.arange(384, dtype=np.float32)[:, None], (1, 4)), GRID, np.array([191.5]),
+                     np.array([0]))
+    sample = training_sample(item, cfg, np.random.default_rng(0), multiple=8)
+    assert sample.features.shape == (4, 192) and sample.scale == 2.0
+    # video snippet p sits at input position (p + 0.5) / 2 - 0.5: 191.5 -> 95.5; features average pairs
+    assert sample.positions.tolist() == [95.5]
+    assert sample.features[0, :3].tolist() == [0.5, 2.5, 4.5]
+
+
+def test_inference_sample_pads_to_the_total_stride():
+    cfg = preset("cpu-small")  # 3 levels, theta 2 -> multiple of 4
+    sample = inference_sample(_items(1, lengths=(201,))[0], cfg.data, cfg.model.total_stride)
+    assert sample.features.shape[1] == 204 and int(sample.mask.sum()) == 201
+
+
+def test_epoch_samples_do_not_depend_on_history():
+    data = TrainingSet(_items(), preset("cpu-small").data, 4, seed=3)
+    data.set_epoch(2)
+    first = [data[i].offset for i in range(len(data))]
+    data.set_epoch(0)
+    _ = [data[i] for i in range(len(data))]
+    data.set_epoch(2)
+    assert [data[i].offset for i in range(len(data))] == first
+
+
+def _weights(path):
+    state = load_checkpoint(path)
+    return {k: v for k, v in state["model"].items()}, {k: v for k, v in state["ema"].items()}
+
+
+def test_same_seed_same_model_and_other_seed_differs(tmp_path):
+    items = _items()
+    train_base(items, CLASSES, _cfg(), tmp_path / "a", show_progress=False)
+    train_base(items, CLASSES, _cfg(), tmp_path / "b", show_progress=False)
+    train_base(items, CLASSES, preset("cpu-small", seed=1, optim={"epochs": 4, "warmup_epochs": 1,
+                                                                  "batch_size": 2}), tmp_path / "c", show_progress=False)
+    a, b, c = (_weights(tmp_path / name / "checkpoint.pt")[0] for name in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    items = _items()
+    full = train_base(items, CLASSES, _cfg(), tmp_path / "full", show_progress=False)
+    # the same run stopped after epoch 1 (its checkpoint written), then resumed to the end
+    interrupted = tmp_path / "interrupted"
+    trainer = Trainer(items, CLASSES, _cfg(), interrupted)
+    for epoch in range(2):
+        trainer.run_epoch(epoch)
+        trainer._save(epoch)
+    resumed = train_base(items, CLASSES, _cfg(), interrupted, resume=True, show_progress=False)
+    assert resumed.epochs_run == 2
+    (m1, e1), (m2, e2) = _weights(full.checkpoint), _weights(resumed.checkpoint)
+    assert all(torch.equal(m1[k], m2[k]) for k in m1) and all(torch.equal(e1[k], e2[k]) for k in e1)
+    assert load_checkpoint(full.checkpoint)["optimizer"]["state"].keys() == \
+        load_checkpoint(resumed.checkpoint)["optimizer"]["state"].keys()
+
+
+def test_metrics_are_json_lines_per_epoch(tmp_path):
+    train_base(_items(), CLASSES, _cfg(epochs=3), tmp_path, show_progress=False)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [0, 1, 2]
+    assert all(np.isfinite(r["loss_total"]) and r["loss_total"] > 0 for r in records)
+
+
+def test_training_reduces_the_loss(tmp_path):
+    result = train_base(_items(), CLASSES, _cfg(epochs=8, batch_size=3), tmp_path, show_progress=False)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert result.last_metrics["loss_total"] < 0.8 * records[0]["loss_total"]
+
+
+def test_collate_pads_to_the_longest():
+    cfg = preset("cpu-small")
+    samples = [inference_sample(item, cfg.data, 4) for item in _items(2, lengths=(200, 90))]
+    batch = collate(samples)
+    assert batch.features.shape == (2, 64, 200) and batch.masks.sum(dim=1).tolist() == [200, 90]
