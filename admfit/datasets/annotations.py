@@ -16,7 +16,6 @@ dropping them would change the ground truth.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
