@@ -6,6 +6,8 @@ import csv
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from admfit.data import data_path
@@ -175,3 +177,14 @@ def test_cli_bad_files(tmp_path):
         code, _, err = run("simulate-points", data_path("thumos14", "gt.json"), "-o", target)
         assert code == 2 and message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]  # no partial output anywhere
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.floats(0, 50), length=st.floats(0, 20), fps=st.sampled_from([24.0, 25.0, 29.97, 30.0]),
+       shift=st.floats(-1000, 1000), sigma=st.floats(0, 50), sigma_rel=st.floats(0, 1),
+       dist=st.sampled_from(["gaussian", "uniform"]), seed=st.integers(0, 2**32))
+def test_any_recipe_stays_inside_the_instance(start, length, fps, shift, sigma, sigma_rel, dist, seed):
+    # Even a centre far outside a one-frame instance with a tiny spread must land inside it.
+    config = SimulationConfig(dist=dist, seed=seed, shift_frames=shift, sigma_frames=sigma, sigma_rel=sigma_rel)
+    (point,) = simulate_points(_one_video(start, start + length, fps=fps), config).points
+    assert point.start_frame <= point.point <= point.stop_frame
