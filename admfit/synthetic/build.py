@@ -90,13 +90,36 @@ def load_source(options: SynthOptions):
     return videos, class_names(every), points
 
 
-def _metadata(options: SynthOptions, videos, pairs) -> dict:
+def _metadata(options: SynthOptions, videos, pairs, outside: int) -> dict:
     grid = ("ActionFormer THUMOS'14 grid: native fps, 16-frame windows, stride 4 frames"
             if options.like is Like.thumos14 else "192 steps over each video (ActivityNet, ActionFormer resizing)")
+    difficulty = options.difficulty.value
     return {"version": VERSION, "options": options.model_dump(mode="json"), "grid": grid,
             "videos": len(videos), "instances": sum(len(video.instances) for video in videos.values()),
-            "points": len(pairs), "pointed_videos": len({point.video for point, _ in pairs}), "signal_difficulty": DIFFICULTIES[options.difficulty.value].model_dump(mode="json"),
-            "feature_difficulty": FEATURE_DIFFICULTIES[options.difficulty.value].model_dump(mode="json")}
+            "points": len(pairs), "pointed_videos": len({point.video for point, _ in pairs}),
+            "points_outside_their_instance": outside,
+            "signal_difficulty": DIFFICULTIES[difficulty].model_dump(mode="json"),
+            "feature_difficulty": FEATURE_DIFFICULTIES[difficulty].model_dump(mode="json")}
+
+
+def _write_features(folder: Path, videos, classes, options: SynthOptions, progress) -> None:
+    folder.mkdir()
+    for key, made in iter_features(videos, classes, dim=options.dim, difficulty=options.difficulty.value,
+                                   seed=options.seed, grid_for=GRIDS[options.like.value]):
+        write_feature_file(folder, key, made.features)
+        if progress is not None:
+            progress(1)
+
+
+def _write_signals(folder: Path, videos, classes, pairs, options: SynthOptions) -> None:
+    # admfit fit wants points in every video of signals.npz: videos without points are left out.
+    pointed = {point.video for point, _ in pairs}
+    signals = make_signals({key: video for key, video in videos.items() if key in pointed}, classes,
+                           difficulty=options.difficulty.value, seed=options.seed, grid_for=GRIDS[options.like.value])
+    save_signals(folder / "signals.npz", {key: made.probs for key, made in signals.items()}, classes=classes,
+                 bg_probs={key: made.bg_probs for key, made in signals.items()},
+                 grids={key: made.grid for key, made in signals.items()})
+    save_points_json(folder / "points.json", [point for point, _ in pairs], classes=classes)
 
 
 def synthesize(out_dir: str | Path, options: SynthOptions, progress=None) -> dict:
@@ -105,34 +128,19 @@ def synthesize(out_dir: str | Path, options: SynthOptions, progress=None) -> dic
     progress: optional callable(advance: int) called after each video's features.
     """
     videos, classes, real_points = load_source(options)
-    pairs, outside = select_points(videos, real_points, simulate_missing=options.simulate_missing_points, seed=options.seed,
-                          point_type=PointLabel)
-    grid_for = GRIDS[options.like.value]
-    for key, video in videos.items():
-        grid_for(video)  # fails early (no duration / fps) before anything is written
-    metadata = _metadata(options, videos, pairs)
-    metadata["points_outside_their_instance"] = outside
+    pairs, outside = select_points(videos, real_points, simulate_missing=options.simulate_missing_points,
+                                   seed=options.seed, point_type=PointLabel)
+    for video in videos.values():
+        GRIDS[options.like.value](video)  # fails early (no duration / fps) before anything is written
+    metadata = _metadata(options, videos, pairs, outside)
     with Staging(Path(out_dir), overwrite=options.overwrite) as staging:
         write_json(staging.path / "annotations.json", annotation_document(videos, classes, VERSION))
         to_csv = lacp_points_csv if options.like is Like.thumos14 else anet_points_csv
         write_text(staging.path / "points.csv", to_csv(pairs, videos, classes))
         if options.mode in (Mode.features, Mode.both):
-            folder = staging.path / "features"
-            folder.mkdir()
-            for key, made in iter_features(videos, classes, dim=options.dim, difficulty=options.difficulty.value,
-                                           seed=options.seed, grid_for=grid_for):
-                write_feature_file(folder, key, made.features)
-                if progress is not None:
-                    progress(1)
+            _write_features(staging.path / "features", videos, classes, options, progress)
         if options.mode in (Mode.signals, Mode.both):
-            # admfit fit wants points in every video of signals.npz: videos without points are left out.
-            pointed = {point.video for point, _ in pairs}
-            signals = make_signals({key: video for key, video in videos.items() if key in pointed}, classes, difficulty=options.difficulty.value, seed=options.seed,
-                                   grid_for=grid_for)
-            save_signals(staging.path / "signals.npz", {k: s.probs for k, s in signals.items()}, classes=classes,
-                         bg_probs={k: s.bg_probs for k, s in signals.items()},
-                         grids={k: s.grid for k, s in signals.items()})
-            save_points_json(staging.path / "points.json", [point for point, _ in pairs], classes=classes)
+            _write_signals(staging.path, videos, classes, pairs, options)
         write_json(staging.path / "synth.json", metadata)
         staging.commit()
     return metadata

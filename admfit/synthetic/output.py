@@ -5,7 +5,8 @@ OUT_DIR/
                         "annotations": [{"label", "label_id", "segment": [start_s, end_s]}]}}} (seconds)
     points.csv          THUMOS'14: LACP format ``class,class_index,start_frame,stop_frame,video_id,point``
                         (frames at the native fps); ActivityNet: the derived format
-                        ``class,class_index,video_id,t_start,t_end,fps_inferred,start_frame,stop_frame,point,point_time``
+                        ``class,class_index,video_id,t_start,t_end,fps_inferred,start_frame,stop_frame,
+                        point,point_time``
     features/VIDEO.npy  (T, D) float32 per video (ActionFormer layout)          [--mode features|both]
     signals.npz         admfit fit's signals file (admfit.fit_io.save_signals)  [--mode signals|both]
     points.json         admfit fit's points file (admfit.fit_io.save_points_json) [--mode signals|both]
@@ -141,8 +142,8 @@ def anet_points_csv(pairs, videos: Mapping[str, object], classes: Sequence[str])
     for point, instance in pairs:
         fps = videos[point.video].fps or 30.0
         frame = int(round(point.time_s * fps))
-        writer.writerow([point.label, classes.index(point.label), ANET_VIDEO_PREFIX + point.video, instance.start_s, instance.end_s, fps,
-                         round(instance.start_s * fps, 3), round(instance.end_s * fps, 3), frame,
+        writer.writerow([point.label, classes.index(point.label), ANET_VIDEO_PREFIX + point.video, instance.start_s,
+                         instance.end_s, fps, round(instance.start_s * fps, 3), round(instance.end_s * fps, 3), frame,
                          round(frame / fps, 4)])
     return buffer.getvalue()
 

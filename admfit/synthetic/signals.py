@@ -51,9 +51,11 @@ class SignalDifficulty(BaseModel):
     bg_outside: float = Field(ge=0, le=1, description="background probability away from actions")
     bg_inside: float = Field(ge=0, le=1, description="background probability well inside actions")
     bg_noise_std: float = Field(ge=0, le=0.5, description="std of the correlated background noise")
-    bg_boundary_jitter: float = Field(ge=0, le=1, description="std of the background boundary shift, in instance lengths")
+    bg_boundary_jitter: float = Field(ge=0, le=1,
+                                      description="std of the background boundary shift, in instance lengths")
     bg_ramp_snippets: float = Field(gt=0, description="sharpness of the background's edges (snippets)")
-    bg_dip_coupling: float = Field(ge=0, le=1, description="how far class dips raise the background (spurious background)")
+    bg_dip_coupling: float = Field(ge=0, le=1,
+                                   description="how far class dips raise the background (spurious background)")
     confuser_rate: float = Field(ge=0, description="confusers per 100 snippets")
     confuser_peak_range: Range = Field(description="top class probability of a confuser")
     confuser_width_range: Range = Field(description="Gaussian width of a confuser (snippets)")
@@ -167,9 +169,9 @@ def _background_envelope(rng, segments, num_snippets, knobs: SignalDifficulty) -
     start = segments[:, 0] + shift[0]
     end = np.maximum(segments[:, 1] + shift[1], start)
     count = length.shape[0]
+    ramp = np.full(count, knobs.bg_ramp_snippets)
     sharp = InstanceShapes(start=np.clip(start, -0.5, num_snippets - 0.5), end=np.clip(end, -0.5, num_snippets - 0.5),
-                           is_bell=np.zeros(count, bool), peak=np.ones(count),
-                           ramp_in=np.full(count, knobs.bg_ramp_snippets), ramp_out=np.full(count, knobs.bg_ramp_snippets),
+                           is_bell=np.zeros(count, bool), peak=np.ones(count), ramp_in=ramp, ramp_out=ramp,
                            centre=np.zeros(count), sigma_in=np.ones(count), sigma_out=np.ones(count))
     envelope = np.zeros(num_snippets)
     _paint(envelope, sharp, None)
