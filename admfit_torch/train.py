@@ -142,6 +142,7 @@ class Trainer:
                 progress.update(task, advance=1, loss=sums["total"] / batches)
         seconds = time.perf_counter() - started
         return {"epoch": epoch, "step": int(self.scheduler.last_epoch), "lr": self.scheduler.get_last_lr()[0],
+                "processes": self.ctx.world_size,
                 **{f"loss_{k}": v / max(batches, 1) for k, v in sums.items()},
                 "videos_per_s": len(self.sampler) * self.ctx.world_size / seconds, "seconds": seconds}
 
