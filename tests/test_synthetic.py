@@ -144,6 +144,11 @@ def test_signal_errors_name_video_and_field(classes):
     with pytest.raises(InputError) as error:
         make_signals({"v": _video()}, CLASSES, difficulty="clean", seed=-1)
     assert error.value.field == "seed"
+    for classes_given in ([], ["Jump", "Jump"]):
+        for make in (make_signals, lambda *a, **k: make_features(*a, dim=4, **k)):
+            with pytest.raises(InputError) as error:
+                make({"v": _video(instances=())}, classes_given, difficulty="clean", seed=0)
+            assert error.value.field == "classes"
 
 
 def test_difficulty_ranges_are_validated():

@@ -32,7 +32,7 @@ from ..grid import SnippetGrid
 from .layout import thumos14_grid
 from .shapes import draw_shapes, evidence, reach, spans
 from .noise import correlated_noise, video_rng
-from .signals import instance_table
+from .signals import check_classes, instance_table
 
 Range = tuple[float, float]
 # Std of the background mixture logits: large enough that one or two prototypes dominate at a time
@@ -166,6 +166,7 @@ def iter_features(videos: Mapping[str, object], classes: Sequence[str], *, dim: 
                   ) -> Iterator[tuple[str, FeatureVideo]]:
     """Yield (video key, FeatureVideo) one video at a time (for writing large sets without holding them)."""
     knobs = resolve_feature_difficulty(difficulty)
+    check_classes(classes)
     world = make_world(len(classes), dim, seed=seed, knobs=knobs)
     grid_for = grid_for or thumos14_grid
     for key, video in videos.items():

@@ -129,6 +129,14 @@ def resolve_difficulty(difficulty: str | SignalDifficulty) -> SignalDifficulty:
     return DIFFICULTIES[difficulty]
 
 
+def check_classes(classes: Sequence[str]) -> None:
+    """At least one class, no name twice (columns are looked up by name)."""
+    if len(classes) == 0:
+        raise InputError("at least one class name is needed", field="classes")
+    if len(set(classes)) != len(classes):
+        raise InputError("class names must be distinct", field="classes")
+
+
 def instance_table(key: str, video, classes: Sequence[str], grid: SnippetGrid) -> tuple[np.ndarray, np.ndarray]:
     """Ground truth of ``video`` as ((N, 2) fractional snippets, (N,) class indices)."""
     index = {name: i for i, name in enumerate(classes)}
@@ -229,6 +237,7 @@ def make_signals(videos: Mapping[str, object], classes: Sequence[str], *, diffic
     ``video.video``, e.g. to replicate a video under several keys).
     """
     knobs = resolve_difficulty(difficulty)
+    check_classes(classes)
     grid_for = grid_for or thumos14_grid
     result = {}
     for key, video in videos.items():
