@@ -133,19 +133,24 @@ def eval_(
     annotations: Path = typer.Option(..., help="ground-truth annotation JSON"),
     subset: str = typer.Option("test", help="subset to evaluate on"),
     out: Optional[Path] = typer.Option(None, help="also write the detections here"),
+    tious: str = typer.Option("thumos14", help="tIoU thresholds: thumos14, anet, START:STOP:STEP or A,B,C"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
 ) -> None:
     """Detect on a subset and score the detections (mAP per tIoU) with admfit's evaluator."""
-    if out is not None:
-        check_writable(out, field="out")
+    from admfit.evaluation import parse_tious
     from admfit_torch.scoring import evaluate_detections, format_table
 
+    try:
+        thresholds = parse_tious(tious)
+    except ValueError as error:
+        raise InputError(str(error), field="--tious") from None
+    if out is not None:
+        check_writable(out, field="out")
     results, split = _detections(checkpoint, features, annotations, subset, set_, device)
     if out is not None:
         atomic_write_text(out, json.dumps(results))
-    table = evaluate_detections(annotations, subset, results)
-    typer.echo(format_table(table))
+    typer.echo(format_table(evaluate_detections(annotations, subset, results, thresholds)))
 
 
 @app.command(name="config")
