@@ -43,8 +43,9 @@ def synth(
                        max_videos=max_videos, annotations=annotations,
                        simulate_missing_points=simulate_missing_points, overwrite=overwrite)
     with Progress(transient=True) as bar:
-        task = bar.add_task("features", total=None)
-        metadata = synthesize(out_dir, options, progress=lambda step: bar.advance(task, step))
+        task = bar.add_task("writing features", total=None, visible=False)
+        metadata = synthesize(out_dir, options,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total, visible=True))
     outside = metadata["points_outside_their_instance"]
     typer.echo(f"wrote {out_dir}: {metadata['videos']} videos, {metadata['instances']} instances, "
                f"{metadata['points']} points ({options.like.value}, {options.mode.value}, {options.difficulty.value})"

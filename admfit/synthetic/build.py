@@ -104,11 +104,12 @@ def _metadata(options: SynthOptions, videos, pairs, outside: int) -> dict:
 
 def _write_features(folder: Path, videos, classes, options: SynthOptions, progress) -> None:
     folder.mkdir()
-    for key, made in iter_features(videos, classes, dim=options.dim, difficulty=options.difficulty.value,
-                                   seed=options.seed, grid_for=GRIDS[options.like.value]):
+    made_videos = iter_features(videos, classes, dim=options.dim, difficulty=options.difficulty.value,
+                                seed=options.seed, grid_for=GRIDS[options.like.value])
+    for done, (key, made) in enumerate(made_videos, start=1):
         write_feature_file(folder, key, made.features)
         if progress is not None:
-            progress(1)
+            progress(done, len(videos))
 
 
 def _write_signals(folder: Path, videos, classes, pairs, options: SynthOptions) -> None:
@@ -125,7 +126,7 @@ def _write_signals(folder: Path, videos, classes, pairs, options: SynthOptions) 
 def synthesize(out_dir: str | Path, options: SynthOptions, progress=None) -> dict:
     """Write the synthetic data set to ``out_dir``; returns the metadata written to synth.json.
 
-    progress: optional callable(advance: int) called after each video's features.
+    progress: optional callable(done, total) called after each video's features are written.
     """
     videos, classes, real_points = load_source(options)
     pairs, outside = select_points(videos, real_points, simulate_missing=options.simulate_missing_points,
