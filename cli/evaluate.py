@@ -1,0 +1,127 @@
+"""`admfit eval GT PRED` (detection mAP) and `admfit eval-pseudo GT PSEUDO` (pseudo-label quality)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from admfit.datasets.annotations import load_annotations
+from admfit.errors import InputError
+from admfit.evaluation import DetectionResult, GroundTruthSegments, evaluate_detection, parse_tious
+from admfit.evaluation.pseudo_quality import pseudo_label_quality
+from admfit.evaluation.results_io import load_detections, load_pseudo_labels
+
+from ._common import reports_input_errors
+
+_TIOU_HELP = ("tIoU thresholds: 'thumos14' (0.1:0.7:0.1), 'anet' (0.5:0.95:0.05), START:STOP:STEP (stop "
+              "included), A,B,C, or 'auto': 'anet' for an official ActivityNet file (version 'VERSION 1.x'), "
+              "else 'thumos14'.")
+_SUBSET_HELP = ("Ground-truth subset, case-insensitive; 'train'/'test' also resolve THUMOS'14 Validation/Test "
+                "and ActivityNet training/validation; 'all' keeps every video.")
+
+
+def _tious_for(text: str, gt_path: Path) -> np.ndarray:
+    if text.strip().lower() == "auto":
+        text = "anet" if _is_activitynet_file(gt_path) else "thumos14"
+    try:
+        return parse_tious(text)
+    except ValueError as error:
+        raise InputError(str(error), field="--tiou") from None
+
+
+def _is_activitynet_file(path: Path) -> bool:
+    """Official ActivityNet annotation files say ``"version": "VERSION 1.2"`` (or 1.3)."""
+    with open(path, encoding="utf-8") as handle:
+        version = json.load(handle).get("version")
+    return isinstance(version, str) and version.upper().startswith("VERSION 1.")
+
+
+def _ground_truth(path: Path, subset: str) -> GroundTruthSegments:
+    annotations = load_annotations(path, subset=None if subset.lower() == "all" else subset)
+    segments = GroundTruthSegments.from_annotations(annotations)
+    if len(segments) == 0:
+        raise InputError(f"no ground-truth instance in subset {subset!r}: nothing to evaluate",
+                         file=str(path), field="subset")
+    return segments
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def _map_table(result: DetectionResult, title: str, per_class: bool) -> Table:
+    table = Table(title=title)
+    table.add_column("")
+    for tiou in result.tious:
+        table.add_column(f"{tiou:g}", justify="right")
+    table.add_column("Avg", justify="right")
+    table.add_row("mAP (%)", *map(_percent, result.map), _percent(result.average))
+    if per_class:
+        table.add_section()
+        for c, name in enumerate(result.classes):
+            table.add_row(name, *map(_percent, result.ap[:, c]), _percent(float(result.ap[:, c].mean())))
+    return table
+
+
+def _counts_line(result: DetectionResult) -> str:
+    return (f"{int(result.num_ground_truth.sum())} ground-truth instances in {len(result.classes)} classes; "
+            f"{result.num_predictions} predictions: {result.num_ignored} ignored (label not in the ground truth), "
+            f"{result.num_invalid} reversed or zero-length (false positives), "
+            f"{result.num_without_ground_truth} on videos without ground truth (false positives)")
+
+
+def eval_command(
+    ground_truth: Path = typer.Argument(..., help="ActivityNet-style annotation JSON (THUMOS'14 gt.json, ANet)."),
+    predictions: Path = typer.Argument(..., help="ActivityNet results JSON ({'results': {video: [...]}})."),
+    tiou: str = typer.Option("auto", "--tiou", help=_TIOU_HELP),
+    subset: str = typer.Option("test", "--subset", help=_SUBSET_HELP),
+    per_class: bool = typer.Option(False, "--per-class", help="Also print the AP of every class."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line (values on the [0, 1] scale)."),
+    strict: bool = typer.Option(False, "--strict", help="Reject reversed or zero-length predicted segments."),
+) -> None:
+    """Detection mAP at each tIoU threshold, as the official ActivityNet evaluation computes it."""
+    thresholds = _tious_for(tiou, ground_truth)
+    segments = _ground_truth(ground_truth, subset)
+    result = evaluate_detection(segments, load_detections(predictions, strict=strict), thresholds)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(per_class=per_class)))
+        return
+    console = Console()
+    console.print(_map_table(result, f"Detection mAP, subset {subset!r}", per_class))
+    console.print(_counts_line(result))
+
+
+def eval_pseudo_command(
+    ground_truth: Path = typer.Argument(..., help="ActivityNet-style annotation JSON."),
+    pseudo_labels: Path = typer.Argument(..., help="pseudo_labels.json written by `admfit fit` (seconds)."),
+    tiou: str = typer.Option("auto", "--tiou", help=_TIOU_HELP),
+    subset: str = typer.Option("train", "--subset", help=_SUBSET_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON line (values on the [0, 1] scale)."),
+) -> None:
+    """Pseudo-label quality (paper Table 2): alpha, mAP, and mean tIoU of each point's pseudo-label."""
+    thresholds = _tious_for(tiou, ground_truth)
+    segments = _ground_truth(ground_truth, subset)
+    labels, point_s, _ = load_pseudo_labels(pseudo_labels)
+    quality = pseudo_label_quality(segments, labels, point_s, thresholds)
+    if as_json:
+        typer.echo(json.dumps(quality.to_dict()))
+        return
+    console = Console()
+    console.print(_map_table(quality.detection, f"Pseudo-label mAP, subset {subset!r}", per_class=False))
+    mean = "n/a" if quality.mean_tiou is None else f"{quality.mean_tiou:.4f}"
+    console.print(f"alpha (pseudo-labels per ground-truth instance): {quality.alpha:.3f} "
+                  f"({quality.num_pseudo_labels} / {quality.num_ground_truth})")
+    console.print(f"mean tIoU with the point's instance: {mean} over "
+                  f"{int(np.count_nonzero(np.isfinite(quality.tious)))} pseudo-labels "
+                  f"({quality.num_without_point} without a point time, "
+                  f"{quality.num_without_instance} without a same-class instance in their video)")
+    console.print(_counts_line(quality.detection))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(reports_input_errors(eval_command))
+    app.command("eval-pseudo")(reports_input_errors(eval_pseudo_command))
