@@ -45,6 +45,7 @@ def test_files_are_read_back_with_the_real_counts(made):
     # 3 videos from each of train and test.
     assert len(annotations) == 6
     assert sorted(video.subset for video in annotations.values()) == ["Test"] * 3 + ["Validation"] * 3
+    assert len(load_annotations(made / "annotations.json", subset="train")) == 3
     for key, video in annotations.items():
         assert video.instances == real[key].instances
         assert video.duration_s == real[key].duration_s and video.fps == real[key].fps
