@@ -255,3 +255,62 @@ def test_points_pair_with_their_instance_and_outliers_are_counted():
         select_points({"v": video}, [PointLabel(video="v", label="Dive", label_id=2, time_s=4.0)],
                       simulate_missing=False, seed=0, point_type=PointLabel)
     assert (error.value.video, error.value.field) == ("v", "points")
+
+
+# ----- instance shapes ---------------------------------------------------------------------
+
+def test_spans_concatenate_the_windows():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from admfit.synthetic.shapes import spans
+
+    @settings(max_examples=50, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 20)), max_size=8))
+    def check(windows):
+        lo = np.array([start for start, _ in windows], dtype=np.int64)
+        hi = lo + np.array([width for _, width in windows], dtype=np.int64)
+        positions, owner = spans(lo, hi)
+        expected = [(t, i) for i, (a, b) in enumerate(zip(lo, hi)) for t in range(a, b)]
+        assert list(zip(positions.tolist(), owner.tolist())) == expected
+
+    check()
+
+
+def _one_shape(is_bell, start=10.0, end=30.0, ramp=1.0, edge_k=2.0, peak=0.8):
+    from admfit.synthetic.shapes import InstanceShapes
+
+    def one(value):
+        return np.array([value], dtype=np.float64)
+
+    centre = (start + end) / 2
+    return InstanceShapes(start=one(start), end=one(end), is_bell=np.array([is_bell]), peak=one(peak),
+                          ramp_in=one(ramp), ramp_out=one(ramp), centre=one(centre),
+                          sigma_in=one((centre - start) / edge_k), sigma_out=one((end - centre) / edge_k))
+
+
+def test_plateau_is_half_peak_at_the_boundaries_and_bell_exp_minus_k2_over_2():
+    from admfit.synthetic.shapes import evidence
+
+    at = np.array([10, 20, 30])
+    owner = np.zeros(3, dtype=np.int64)
+    # Plateau, ramps 1, length 20: expit(0) * expit(20) / (expit(10) * expit(10)) = 0.5 (to 1e-4) at each end.
+    np.testing.assert_allclose(evidence(_one_shape(False), at, owner), [0.4, 0.8, 0.4], atol=1e-4)
+    # Bell with k = 2: the boundaries sit 2 widths from the top, exp(-2) of the peak.
+    np.testing.assert_allclose(evidence(_one_shape(True), at, owner), [0.8 * np.exp(-2), 0.8, 0.8 * np.exp(-2)])
+
+
+def test_drawn_shapes_stay_within_their_peak():
+    from admfit.synthetic.shapes import draw_shapes, evidence, reach, spans
+
+    rng = np.random.default_rng(0)
+    start = rng.uniform(0, 500, 300)
+    end = start + rng.lognormal(np.log(20), 1.0, 300)
+    knobs = DIFFICULTIES["hard"]
+    shapes = draw_shapes(rng, start, end, bell_fraction=0.5, peak_range=knobs.peak_range,
+                         ramp_snippets=knobs.ramp_snippets, ramp_fraction_range=knobs.ramp_fraction_range,
+                         bell_edge_range=knobs.bell_edge_range, bell_offset=knobs.bell_offset)
+    positions, owner = spans(*reach(shapes, 700))
+    values = evidence(shapes, positions, owner)
+    assert values.min() >= 0 and (values <= shapes.peak[owner] + 1e-12).all()
+    assert shapes.is_bell.any() and not shapes.is_bell.all()
