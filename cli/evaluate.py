@@ -84,8 +84,8 @@ def eval_command(
     strict: bool = typer.Option(False, "--strict", help="Reject reversed or zero-length predicted segments."),
 ) -> None:
     """Detection mAP at each tIoU threshold, as the official ActivityNet evaluation computes it."""
-    thresholds = _tious_for(tiou, ground_truth)
     segments = _ground_truth(ground_truth, subset)
+    thresholds = _tious_for(tiou, ground_truth)
     result = evaluate_detection(segments, load_detections(predictions, strict=strict), thresholds)
     if as_json:
         typer.echo(json.dumps(result.to_dict(per_class=per_class)))
@@ -103,8 +103,8 @@ def eval_pseudo_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line (values on the [0, 1] scale)."),
 ) -> None:
     """Pseudo-label quality (paper Table 2): alpha, mAP, and mean tIoU of each point's pseudo-label."""
-    thresholds = _tious_for(tiou, ground_truth)
     segments = _ground_truth(ground_truth, subset)
+    thresholds = _tious_for(tiou, ground_truth)
     labels, point_s, _ = load_pseudo_labels(pseudo_labels)
     quality = pseudo_label_quality(segments, labels, point_s, thresholds)
     if as_json:
