@@ -90,6 +90,8 @@ class OptimConfig(_Strict):
     schedule: Literal["constant", "cosine"] = Field("constant", description="after the linear warm-up")
     grad_clip: float | None = Field(None, gt=0.0, description="clip gradients to this L2 norm; None: no clipping")
     ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
+    ema_warmup: bool = Field(True, description="decay min(ema_decay, (1 + n) / (10 + n)) at update n, so short "
+                             "runs do not keep the random init")
     batch_size: int = Field(3, ge=1, description="videos per step on each process")
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from admfit.errors import InputError
@@ -46,6 +46,18 @@ def make_optimizer(model: torch.nn.Module, cfg: OptimConfig) -> torch.optim.Opti
     return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+def ema_update(decay: float, warmup: bool):
+    """multi_avg_fn for AveragedModel: ema <- d ema + (1 - d) current, d = decay, or with warm-up
+    min(decay, (1 + n) / (10 + n)) after n updates (timm's ModelEmaV3 warm-up)."""
+
+    def update(ema_params, current_params, num_averaged):
+        n = int(num_averaged)
+        d = min(decay, (1 + n) / (10 + n)) if warmup else decay
+        torch._foreach_lerp_(ema_params, current_params, 1.0 - d)
+
+    return update
+
+
 @dataclass
 class TrainResult:
     checkpoint: Path
@@ -74,7 +86,8 @@ class Trainer:
         self.ctx = ctx or ddp.DistContext(0, 1, 0, ddp.select_device(cfg.device))
         torch.manual_seed(cfg.seed)
         model = PointDetector(cfg.model, len(self.classes)).to(self.ctx.device)
-        self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.optim.ema_decay), use_buffers=True)
+        self.ema = AveragedModel(model, multi_avg_fn=ema_update(cfg.optim.ema_decay, cfg.optim.ema_warmup),
+                                use_buffers=True)
         self.model = ddp.wrap_model(model, self.ctx)
         self.optimizer = make_optimizer(model, cfg.optim)
         self.dataset = TrainingSet(items, cfg.data, cfg.model.total_stride, cfg.seed)

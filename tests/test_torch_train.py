@@ -143,3 +143,15 @@ def test_collate_pads_to_the_longest():
     samples = [inference_sample(item, cfg.data, 4) for item in _items(2, lengths=(200, 90))]
     batch = collate(samples)
     assert batch.features.shape == (2, 64, 200) and batch.masks.sum(dim=1).tolist() == [200, 90]
+
+
+def test_ema_update_with_and_without_warmup():
+    from admfit_torch.train import ema_update
+
+    ema, current = [torch.tensor([0.0])], [torch.tensor([1.0])]
+    # after 1 update with warm-up: d = min(0.999, 2 / 11) -> ema = 0 + (1 - 2/11) * 1 = 9/11
+    ema_update(0.999, warmup=True)(ema, current, torch.tensor(1))
+    torch.testing.assert_close(ema[0], torch.tensor([9 / 11]))
+    plain = [torch.tensor([0.0])]
+    ema_update(0.999, warmup=False)(plain, current, torch.tensor(1))
+    torch.testing.assert_close(plain[0], torch.tensor([0.001]))
