@@ -23,8 +23,9 @@ class PseudoLabel(NamedTuple):
     video: the video's key; point: the annotated snippet t_i; label: class index; t_star: the
     peak snippet (eq. 8); b_s, b_e: the background bracket beta; sigma: the Gaussian's standard
     deviation and omega: the uniform half-width (snippets); start, end: the interval
-    I = [t* - Delta, t* + Delta] clipped to [0, T - 1] (snippets); start_s, end_s: the same in
-    seconds (centres of those snippet positions) when a SnippetGrid was given, else None;
+    I = [t* - Delta, t* + Delta] clipped to [0, T - 1] (snippets); start_s, end_s: the time the
+    interval's snippets cover, in seconds, when a SnippetGrid was given (else None): from half a
+    snippet step before the centre of `start` to half a step after the centre of `end`;
     score: the class probability at the peak, s[t*], in [0, 1].
     """
 
@@ -198,7 +199,9 @@ def _build_labels(videos: list[_Video], rows: np.ndarray, grid) -> list[PseudoLa
             last = first + video.points.shape[0]
             video_grid = _grid_of(grid, video.key)
             if video_grid is not None:
-                seconds[first:last] = video_grid.snippet_to_seconds(rows[first:last, [K.COL_START, K.COL_END]])
+                # Snippets start..end cover their windows: from half a step before start's centre to half after end's.
+                bounds = rows[first:last, [K.COL_START, K.COL_END]] + [-0.5, 0.5]
+                seconds[first:last] = video_grid.snippet_to_seconds(bounds)
             first = last
     keys = [video.key for video in videos for _ in range(video.points.shape[0])]
     points = np.concatenate([video.points for video in videos]).tolist()

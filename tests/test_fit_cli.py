@@ -52,8 +52,10 @@ def test_fit_writes_activitynet_json_in_input_order(files):
     assert doc["meta"]["segment_units"] == "seconds"
     first, second = doc["results"]["v1"]
     assert first["label"] == "Jump" and first["t_star"] == 30 and second["label"] == "Throw"
-    # v1 at 30 fps, stride 4, 16 frames: snippet i is centred at (4 i + 8) / 30 s.
-    assert first["segment"][0] == pytest.approx((4 * first["start"] + 8) / 30)
+    # v1 at 30 fps, stride 4, 16 frames: snippet i is centred at (4 i + 8) / 30 s, and an interval of
+    # snippets reaches half a step (2 frames) beyond the centres of its end snippets.
+    assert first["segment"][0] == pytest.approx((4 * (first["start"] - 0.5) + 8) / 30)
+    assert first["segment"][1] == pytest.approx((4 * (first["end"] + 0.5) + 8) / 30)
     # v2's point at 2.0 s on the 25 fps grid: position 2 * 25 / 4 - 2 = 10.5 -> snippet 10 (round half even).
     assert doc["results"]["v2"][0]["point"] == 10
 
