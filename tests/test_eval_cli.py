@@ -102,7 +102,7 @@ def test_reversed_segments_counted_or_rejected_with_strict(gt_file, tmp_path):
     (results(v2=[entry(0, "x", "A", 0.5)]), ["v2", "segment"]),
     (results(v1=[entry(0, 1, "", 0.5)]), ["v1", "label"]),
     ('{"results": {"v1": [{"segment": [0, 1], "label": "A", "score": NaN}]}}', ["v1", "score"]),
-    (results(v1={"segment": [0, 1]}), ["v1", "list"]),
+    (results(v1={"segment": [0, 1]}), ["v1", "array"]),
 ])
 def test_bad_prediction_file_is_one_line_exit_2(gt_file, tmp_path, document, words):
     pred = write(tmp_path / "pred.json", document)

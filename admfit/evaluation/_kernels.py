@@ -36,6 +36,7 @@ def match_predictions(pred_start, pred_end, pred_valid, gt_lo, gt_hi, gt_start, 
             continue
         start = pred_start[i]
         end = pred_end[i]
+        highest = 0.0
         for g in range(lo, hi):
             # segment_iou of the official utils.py, same operations in the same order.
             inter = min(end, gt_end[g]) - max(start, gt_start[g])
@@ -43,7 +44,10 @@ def match_predictions(pred_start, pred_end, pred_valid, gt_lo, gt_hi, gt_start, 
                 inter = 0.0
             union = (gt_end[g] - gt_start[g]) + (end - start) - inter
             ious[g - lo] = inter / union
+            highest = max(highest, ious[g - lo])
         for t in range(num_tious):
+            if highest < tious[t]:
+                continue  # no instance reaches this threshold: a false positive, no search needed
             best = -1
             best_iou = -1.0
             for g in range(lo, hi):

@@ -91,10 +91,25 @@ def _codes(values: np.ndarray, vocabulary: np.ndarray) -> tuple[np.ndarray, np.n
     return index.astype(np.int64), vocabulary[index] == values
 
 
+def _run_codes(values: np.ndarray, vocabulary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_codes`` for a column made of runs of equal values (a results file lists predictions
+    video by video): the string search runs once per run instead of once per row."""
+    if values.size == 0:
+        return _codes(values, vocabulary)
+    heads = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    index, found = _codes(values[heads], vocabulary)
+    lengths = np.diff(np.append(heads, values.size))
+    return np.repeat(index, lengths), np.repeat(found, lengths)
+
+
 def _evaluation_order(pred_class: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Indices by class, then descending score; ties keep input order (two stable passes)."""
+    """Indices by class, then descending score; ties keep input order (two stable passes).
+
+    Class codes are cast to the smallest integer type, for which numpy's stable sort is a radix sort.
+    """
     by_score = np.argsort(-score, kind="stable")
-    return by_score[np.argsort(pred_class[by_score], kind="stable")]
+    small = pred_class.astype(np.min_scalar_type(max(int(pred_class.max(initial=0)), 1)))
+    return by_score[np.argsort(small[by_score], kind="stable")]
 
 
 def evaluate_detection(ground_truth: GroundTruthSegments, detections: Detections,
@@ -112,7 +127,7 @@ def evaluate_detection(ground_truth: GroundTruthSegments, detections: Detections
     gt_class, _ = _codes(ground_truth.label, classes)
     gt_video, _ = _codes(ground_truth.video, videos)
     pred_class, known = _codes(detections.label, classes)
-    pred_video, on_gt_video = _codes(detections.video, videos)
+    pred_video, on_gt_video = _run_codes(detections.video, videos)
 
     keep = np.flatnonzero(known)
     order = keep[_evaluation_order(pred_class[keep], detections.score[keep])]

@@ -7,13 +7,12 @@ written as strings ("18.6") are read as numbers, as in the THUMOS'14 ground trut
 """
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
+from typing_extensions import NotRequired, TypedDict
 
 from admfit.errors import InputError
 
@@ -22,40 +21,29 @@ from .segments import Detections
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class _Entry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+# TypedDicts, not models: validating 300,000 entries into plain dicts is several times faster
+# (pydantic-core parses and checks the JSON bytes in one pass); unknown keys are ignored.
+class _Entry(TypedDict):
     segment: tuple[FiniteFloat, FiniteFloat]
-    label: str = Field(min_length=1)
+    label: Annotated[str, Field(min_length=1)]
     score: FiniteFloat
     # The annotated point's time (s) of an admfit pseudo-label; absent in detector output.
-    point_s: FiniteFloat | None = None
+    point_s: NotRequired[FiniteFloat | None]
 
 
-class _ResultsFile(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class _ResultsFile(TypedDict):
     results: dict[str, list[_Entry]]
+    meta: NotRequired[Any]
 
 
-def _read_json(path: Path) -> Any:
-    if path.is_dir():
-        raise InputError("is a directory, expected a results JSON file", file=str(path))
-    if not path.is_file():
-        raise InputError("no such file", file=str(path))
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise InputError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
-                         file=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=str(path)) from None
+_RESULTS_FILE = TypeAdapter(_ResultsFile)
 
 
 def _raise_first(path: Path, error: ValidationError) -> None:
     """InputError for the first problem; pydantic's location is (results, VIDEO, index, field...)."""
     detail = error.errors()[0]
+    if detail["type"] == "json_invalid":
+        raise InputError(f"not valid JSON: {detail['msg']}", file=str(path))
     loc = [str(part) for part in detail["loc"]]
     video = loc[1] if len(loc) >= 2 and loc[0] == "results" else None
     field = ".".join(loc) if loc else "results"
@@ -66,37 +54,38 @@ def _raise_first(path: Path, error: ValidationError) -> None:
 
 
 def _parse(path: Path) -> _ResultsFile:
-    document = _read_json(path)
-    if not isinstance(document, dict) or not isinstance(document.get("results"), dict):
-        raise InputError("expected a JSON object with a 'results' object of videos", file=str(path),
-                         field="results")
+    if path.is_dir():
+        raise InputError("is a directory, expected a results JSON file", file=str(path))
+    if not path.is_file():
+        raise InputError("no such file", file=str(path))
     try:
-        return _ResultsFile.model_validate(document)
+        return _RESULTS_FILE.validate_json(path.read_bytes())
     except ValidationError as error:
         _raise_first(path, error)
         raise  # unreachable: _raise_first always raises
 
 
 def _check_segments(path: Path, parsed: _ResultsFile) -> None:
-    for video, entries in parsed.results.items():
+    for video, entries in parsed["results"].items():
         for number, entry in enumerate(entries):
-            if not entry.segment[1] > entry.segment[0]:
-                kind = "zero-length" if entry.segment[1] == entry.segment[0] else "reversed"
-                raise InputError(f"{kind} segment {list(entry.segment)} (--strict)", file=str(path),
+            start, end = entry["segment"]
+            if not end > start:
+                kind = "zero-length" if end == start else "reversed"
+                raise InputError(f"{kind} segment {[start, end]} (--strict)", file=str(path),
                                  video=video, field=f"results.{video}.{number}.segment")
 
 
 def _detections(parsed: _ResultsFile) -> tuple[Detections, np.ndarray]:
-    entries = [(video, entry) for video, items in parsed.results.items() for entry in items]
+    results = parsed["results"]
+    entries = [entry for items in results.values() for entry in items]
     if not entries:
         empty = np.zeros(0)
         return Detections(np.zeros(0, "<U1"), np.zeros(0, "<U1"), empty, empty, empty), empty
-    segments = np.array([entry.segment for _, entry in entries], dtype=np.float64)
-    detections = Detections(np.array([video for video, _ in entries]),
-                            np.array([entry.label for _, entry in entries]),
-                            segments[:, 0], segments[:, 1],
-                            np.array([entry.score for _, entry in entries], dtype=np.float64))
-    point_s = np.array([math.nan if entry.point_s is None else entry.point_s for _, entry in entries])
+    video = np.repeat(np.array(list(results)), [len(items) for items in results.values()])
+    segments = np.array([entry["segment"] for entry in entries], dtype=np.float64)
+    detections = Detections(video, np.array([entry["label"] for entry in entries]), segments[:, 0],
+                            segments[:, 1], np.array([entry["score"] for entry in entries], dtype=np.float64))
+    point_s = np.array([entry.get("point_s") for entry in entries], dtype=np.float64)  # None -> NaN
     return detections, point_s
 
 
@@ -121,7 +110,7 @@ def load_pseudo_labels(path) -> tuple[Detections, np.ndarray, dict]:
     """
     path = Path(path)
     parsed = _parse(path)
-    meta = (parsed.model_extra or {}).get("meta")
+    meta = parsed.get("meta")
     meta = meta if isinstance(meta, dict) else {}
     units = meta.get("segment_units", "seconds")
     if units != "seconds":

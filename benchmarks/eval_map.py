@@ -1,0 +1,136 @@
+"""Detection mAP speed: admfit's evaluator against the plain per-class implementation, one run.
+
+Workload: the real THUMOS'14 test ground truth (shipped ``admfit/data/thumos14/gt.json``,
+210 videos, 20 classes), thresholds 0.1:0.7:0.1, and ``--predictions`` (default 300,000)
+predictions generated deterministically from ``--seed``: jittered copies of every instance
+(some with a wrong class) and uniform random false positives, scores rounded to 3 decimals
+so that ties occur.
+
+Prints seconds and predictions/second of
+  (a) admfit.evaluation.reference: the official code's logic as a Python loop per class,
+      on the full set by default (about 10 s); with ``--reference N`` (and in ``--quick``)
+      on a random subset of N predictions, and then its full-set time is an estimate (the
+      subset's time per prediction times the full count), marked as such;
+  (b) admfit.evaluation.evaluate_detection on the same predictions as (a) and on the full
+      set, best of 3 (the first call, which loads the numba cache or compiles, is shown apart);
+  (c) load_detections: reading the full set back from a results JSON file;
+the ratios (a)/(b) and the largest AP difference between (a) and (b) on the subset.
+Everything runs on one core (numba kernels are serial, numpy calls single-threaded).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from admfit.data import data_path
+from admfit.datasets import load_annotations
+from admfit.evaluation import THUMOS14_TIOUS, Detections, GroundTruthSegments, evaluate_detection
+from admfit.evaluation.reference import reference_ap
+from admfit.evaluation.results_io import load_detections
+
+
+def thumos14_test_ground_truth() -> GroundTruthSegments:
+    return GroundTruthSegments.from_annotations(load_annotations(data_path("thumos14", "gt.json"), subset="test"))
+
+
+def make_predictions(ground_truth: GroundTruthSegments, count: int, seed: int) -> Detections:
+    """``count`` predictions (seconds), grouped by video: 60% jittered instances (10% of them
+    mislabelled), 40% uniform random segments."""
+    rng = np.random.default_rng(seed)
+    classes, videos = np.unique(ground_truth.label), np.unique(ground_truth.video)
+    near = int(0.6 * count)
+    source = rng.integers(0, len(ground_truth), near)
+    length = ground_truth.end_s[source] - ground_truth.start_s[source]
+    start = ground_truth.start_s[source] + rng.normal(0, 0.3, near) * length
+    end = ground_truth.end_s[source] + rng.normal(0, 0.3, near) * length
+    label = np.where(rng.random(near) < 0.1, rng.choice(classes, near), ground_truth.label[source])
+    far = count - near
+    span = {video: ground_truth.end_s[ground_truth.video == video].max() + 30.0 for video in videos}
+    far_video = rng.choice(videos, far)
+    far_start = rng.random(far) * np.array([span[v] for v in far_video])
+    far_end = far_start + rng.gamma(2.0, 3.0, far)
+    score = np.round(rng.random(count), 3)
+    detections = Detections(np.concatenate([ground_truth.video[source], far_video]),
+                            np.concatenate([label, rng.choice(classes, far)]),
+                            np.concatenate([start, far_start]), np.concatenate([end, far_end]), score)
+    # Video by video, as a results file lists them (and load_detections returns them).
+    return detections.subset(np.argsort(detections.video, kind="stable"))
+
+
+def _timed(run, repeat: int = 1):
+    best, result = np.inf, None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - began)
+    return best, result
+
+
+def _write_results(path: Path, detections: Detections) -> None:
+    results: dict[str, list] = {}
+    for video, label, start, end, score in zip(detections.video.tolist(), detections.label.tolist(),
+                                               detections.start_s.tolist(), detections.end_s.tolist(),
+                                               detections.score.tolist()):
+        results.setdefault(video, []).append({"segment": [start, end], "label": label, "score": score})
+    path.write_text(json.dumps({"version": "bench", "results": results}))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks eval_map", description=__doc__.split("\n")[0])
+    parser.add_argument("--predictions", type=int, default=300_000)
+    parser.add_argument("--reference", type=int, default=None,
+                        help="predictions given to the slow reference (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 predictions, 2,000 for the reference")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.predictions, args.reference = 20_000, 2_000
+    tious = THUMOS14_TIOUS
+    ground_truth = thumos14_test_ground_truth()
+    detections = make_predictions(ground_truth, args.predictions, args.seed)
+    measured_in_full = args.reference is None or args.reference >= len(detections)
+    subset = detections if measured_in_full else detections.subset(np.sort(
+        np.random.default_rng(args.seed + 1).choice(len(detections), args.reference, replace=False)))
+
+    first_call, _ = _timed(lambda: evaluate_detection(ground_truth, subset, tious))
+    ref_time, (_, ref_ap) = _timed(lambda: reference_ap(ground_truth, subset, tious))
+    full_time, full_result = _timed(lambda: evaluate_detection(ground_truth, detections, tious), repeat=3)
+    sub_time, sub_result = (full_time, full_result) if measured_in_full else _timed(
+        lambda: evaluate_detection(ground_truth, subset, tious), repeat=3)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "results.json"
+        _write_results(path, detections)
+        load_time, _ = _timed(lambda: load_detections(path))
+
+    ref_full = ref_time / len(subset) * len(detections)
+    print(f"THUMOS'14 test ground truth: {len(ground_truth)} instances, {len(full_result.classes)} classes, "
+          f"{np.unique(ground_truth.video).size} videos; tIoU {list(tious)}; seed {args.seed}")
+    print(f"{'':50s}{'predictions':>12s}{'seconds':>10s}{'pred/s':>12s}")
+    rows = [("(b) admfit, full (measured, best of 3)", len(detections), full_time),
+            ("(c) load_detections, full JSON (measured)", len(detections), load_time)]
+    if measured_in_full:
+        rows.insert(0, ("(a) plain reference, full (measured)", len(detections), ref_time))
+    else:
+        rows[:0] = [("(a) plain reference, subset (measured)", len(subset), ref_time),
+                    ("(b) admfit, same subset (measured, best of 3)", len(subset), sub_time),
+                    ("(a) plain reference, full (ESTIMATED from subset)", len(detections), ref_full)]
+    for name, count, seconds in rows:
+        print(f"{name:50s}{count:12d}{seconds:10.3f}{count / seconds:12.0f}")
+    print(f"first admfit call (numba cache load or compile): {first_call:.3f} s")
+    if measured_in_full:
+        print(f"speed-up (a)/(b), full set, both measured in this run: {ref_time / full_time:.0f}x")
+    else:
+        print(f"speed-up (a)/(b) on the same subset, both measured: {ref_time / sub_time:.0f}x")
+        print(f"speed-up (a) ESTIMATED / (b) measured, full set: {ref_full / full_time:.0f}x")
+    print(f"max |AP(a) - AP(b)| on the predictions given to (a): {np.abs(ref_ap - sub_result.ap).max():.2e}")
+    print(f"full-set mAP: {np.round(full_result.map, 4).tolist()} average {full_result.average:.4f} "
+          f"({full_result.num_invalid} reversed/zero-length, {full_result.num_ignored} ignored)")
+
+
+if __name__ == "__main__":
+    main()
