@@ -6,9 +6,12 @@ r_j after each prediction, p made monotone from the right, AP = sum over recall 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from admfit.datasets import load_annotations
 from admfit.evaluation import (ANET_TIOUS, THUMOS14_TIOUS, Detections, GroundTruthSegments, evaluate_detection,
                                parse_tious, segment_iou)
 from admfit.evaluation.reference import reference_ap
@@ -257,3 +260,26 @@ def test_same_inputs_same_outputs():
     ground_truth, detections = random_case(11, ties=True)
     first, second = evaluate_detection(ground_truth, detections), evaluate_detection(ground_truth, detections)
     assert np.array_equal(first.ap, second.ap)
+
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "anet12" / "activity_net.v1-2.min.json").is_file(),
+                    reason="../shared/data (ActivityNet-1.2 annotations) is not available")
+def test_agrees_with_reference_on_real_activitynet_validation():
+    # The real ActivityNet-1.2 validation ground truth (100 classes, zero-length instances included)
+    # against jittered copies of its instances plus random segments.
+    annotations = load_annotations(SHARED / "anet12" / "activity_net.v1-2.min.json", subset="validation")
+    ground_truth = GroundTruthSegments.from_annotations(annotations)
+    rng = np.random.default_rng(5)
+    take = rng.integers(0, len(ground_truth), 3000)
+    length = ground_truth.end_s[take] - ground_truth.start_s[take]
+    start = ground_truth.start_s[take] + rng.normal(0, 0.2, take.size) * length
+    end = ground_truth.end_s[take] + rng.normal(0, 0.2, take.size) * length
+    label = np.where(rng.random(take.size) < 0.2, rng.permutation(ground_truth.label[take]), ground_truth.label[take])
+    detections = Detections(ground_truth.video[take], label, start, end, np.round(rng.random(take.size), 2))
+    result = evaluate_detection(ground_truth, detections, ANET_TIOUS)
+    classes, expected = reference_ap(ground_truth, detections, ANET_TIOUS)
+    assert len(classes) == 100 and result.classes == classes
+    np.testing.assert_allclose(result.ap, expected, rtol=0, atol=1e-9)
