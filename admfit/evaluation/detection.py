@@ -14,8 +14,8 @@ Decided where the official code is accidental (documented in docs/evaluation.md)
 
 * score ties keep input order (stable sort); the official unstable argsort is not reproducible;
 * IoU ties between ground-truth instances: the later instance (file order) is visited first,
-  which is what the official ``argsort()[::-1]`` gives wherever numpy sorts short arrays
-  stably (insertion sort), the usual case;
+  which is what the official ``argsort()[::-1]`` gives where numpy sorts short arrays stably
+  (classic introsort; recent SIMD builds order ties arbitrarily);
 * predictions with a label outside the classes are ignored and counted (officially a KeyError);
 * reversed or zero-length predictions are false positives and counted (officially a mirrored
   instance scores NaN IoU and matches).
