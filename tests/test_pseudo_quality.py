@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,3 +118,21 @@ def test_eval_pseudo_refuses_snippet_segments(tmp_path):
     code, stdout, err = run(gt_file, out)
     assert code == 2 and stdout == "" and err.count("\n") == 1
     assert "segment_units" in err and str(out) in err
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "thumos14_mini"
+
+
+@pytest.mark.skipif(not (EXAMPLE / "signals.npz").is_file(), reason="shipped example not present")
+def test_eval_pseudo_on_admfit_fit_of_the_shipped_example(tmp_path):
+    # Real THUMOS'14 training videos: one point per instance, so ADM's one pseudo-label per point
+    # gives alpha = 1, and every point designates an instance of its class.
+    out = tmp_path / "pseudo_labels.json"
+    fit = CliRunner().invoke(app, ["fit", str(EXAMPLE / "signals.npz"), str(EXAMPLE / "points.json"), "-o", str(out)])
+    assert fit.exit_code == 0, fit.stderr
+    code, stdout, err = run(EXAMPLE / "gt.json", out, "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["alpha"] == 1.0
+    assert summary["num_assigned"] == summary["num_pseudo_labels"] == summary["num_ground_truth"]
+    assert 0 < summary["mean_tiou"] <= 1 and summary["num_invalid"] == 0
