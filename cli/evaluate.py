@@ -55,7 +55,7 @@ def _percent(value: float) -> str:
 
 def _map_table(result: DetectionResult, title: str, per_class: bool) -> Table:
     table = Table(title=title)
-    table.add_column("")
+    table.add_column("", overflow="fold")
     for tiou in result.tious:
         table.add_column(f"{tiou:g}", justify="right")
     table.add_column("Avg", justify="right")
