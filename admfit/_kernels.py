@@ -327,6 +327,21 @@ def uniform_exact(signal, work, b_s, b_e, t_star, p, sum_sq, upper):
 
 
 @njit(cache=True, nogil=True)
+def cut_at_dips(signal, b_s, b_e, t_star, level):
+    """Shrink [b_s, b_e] to the run around t* where signal >= level, keeping the first snippet below it.
+
+    Like a background point, the first snippet below the level ends the bracket and belongs to it.
+    """
+    lo = t_star
+    while lo > b_s and signal[lo - 1] >= level:
+        lo -= 1
+    hi = t_star
+    while hi < b_e and signal[hi + 1] >= level:
+        hi += 1
+    return max(b_s, lo - 1), min(b_e, hi + 1)
+
+
+@njit(cache=True, nogil=True)
 def fit_pair(signal, lo, hi, t_star, xatol, maxiter, solver, gauss_mode, uniform_mode, buffer):
     """(sigma, omega, f_G(sigma), f_U(omega), status): both fits centred at t* over [lo, hi] (eqs. 9-12).
 
@@ -359,17 +374,20 @@ def half_width(sigma, omega, loss_g, loss_u, g1, g2, select):
 
 @njit(cache=True, nogil=True)
 def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided,
-            select, buffer, out):
+            select, dip_cut, buffer, out):
     """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS].
 
     two_sided: the interval's ends come from separate fits of [b_s, t*] and [t*, b_e] (an
     asymmetric action keeps its own extent on each side); sigma and omega stay the symmetric fit's.
     select: each half-width from the better-fitting model alone (see half_width).
+    dip_cut: when > 0, the bracket also ends where the signal falls below dip_cut * s[t*] (cut_at_dips).
     buffer: (3, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
     """
     n = signal.shape[0]
     b_s, b_e = bracket(background, t)
     t_star = peak(signal, t, b_s, b_e, delta)
+    if dip_cut > 0.0:
+        b_s, b_e = cut_at_dips(signal, b_s, b_e, t_star, dip_cut * signal[t_star])
     sigma, omega, loss_g, loss_u, status = fit_pair(signal, b_s, b_e, t_star, xatol, maxiter, solver, gauss_mode,
                                                     uniform_mode, buffer)
     if two_sided:
@@ -394,7 +412,8 @@ def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_
 
 @njit(cache=True, parallel=True)
 def fit_batch(columns, background, column_start, background_start, length, point,
-              delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided, select, n_chunks):
+              delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided, select, dip_cut,
+              n_chunks):
     """Fit many instances at once.
 
     columns: (sum,) float64, the class signals that have points, each video's concatenated;
@@ -413,7 +432,7 @@ def fit_batch(columns, background, column_start, background_start, length, point
             signal = columns[column_start[i]:column_start[i] + length[i]]
             mask = background[background_start[i]:background_start[i] + length[i]]
             fit_one(signal, mask, point[i], delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode,
-                    two_sided, select, buffer, out[i])
+                    two_sided, select, dip_cut, buffer, out[i])
     return out
 
 

@@ -32,6 +32,9 @@ class ADMConfig(BaseModel):
     combine: CombineMode = Field(
         "sum", description="'sum': Delta = g1 sigma + g2 omega (eq. 13); 'select': Delta = g1 sigma if the "
         "Gaussian fits better (lower MSE) else g2 omega")
+    dip_cut: float = Field(
+        0.0, ge=0.0, lt=1.0, description="when > 0, the bracket also ends where the class signal falls below "
+        "dip_cut * s[t*] (so one fit cannot span two instances that no background separates); 0 = the paper's bracket")
     xatol: float = Field(1e-5, gt=0.0, description="absolute tolerance of bounded Brent on sigma / omega (snippets)")
     maxiter: int = Field(500, ge=1, description="most loss evaluations per bounded Brent fit")
     smoothing_sigma: float = Field(

@@ -192,3 +192,19 @@ def test_lists_are_videos_in_order_and_arrays_are_not_lists():
         fit_instances([a], [[[1, 0]], [[4, 0]]], background=[np.zeros(5, bool)])
     with pytest.raises(InputError, match="dict keyed by video"):
         fit_instances(a, {"0": [[1, 0]]}, background=[np.zeros(5, bool)])
+
+
+def test_dip_cut_keeps_a_fit_from_spanning_two_instances():
+    s = np.zeros(40)
+    s[5:15] = 0.9
+    s[15] = 0.3  # a dip between two instances of one class, and no background to separate them
+    s[16:26] = 0.9
+    background = np.zeros(40, bool)
+    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0, interval="two_sided")
+    spans = fit_instances({"v": s[:, None]}, {"v": [[10, 0]]}, background={"v": background}, config=config)[0]
+    cut = fit_instances({"v": s[:, None]}, {"v": [[10, 0]]}, background={"v": background},
+                        config=config.model_copy(update={"dip_cut": 0.5}))[0]
+    # Without the cut, the right uniform fit crosses the dip (gain 10 x 0.9^2 - loss 0.9^2) to snippet 25.
+    assert spans.end == 25.0
+    # With it, 0.3 < 0.5 * 0.9 ends the bracket at the dip: the instance is snippets 5..14.
+    assert (cut.b_s, cut.b_e) == (4, 15) and (cut.start, cut.end) == (5.0, 14.0)
