@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from admfit.detector import DetectorOutput, available_detectors
+from admfit.detector import DetectorOutput
 from admfit.errors import InputError
 from admfit.grid import SnippetGrid
 from admfit_torch.config import InferenceConfig, preset
@@ -148,5 +148,22 @@ def test_detector_output_rejects_bad_probabilities():
         DetectorOutput("v", [np.zeros((4, 2))], [np.zeros(3)], GRID)
 
 
-def test_entry_point_group_is_readable():
-    assert isinstance(available_detectors(), dict)  # admfit_torch appears once the package metadata declares it
+def test_detectors_are_found_through_the_entry_point_group(tmp_path, monkeypatch):
+    import admfit.detector as protocol
+    from importlib.metadata import EntryPoint
+
+    from admfit_torch.checkpoint import save_checkpoint
+
+    cfg = preset("cpu-small")
+    model = PointDetector(cfg.model, 2)
+    save_checkpoint(tmp_path / "checkpoint.pt", {"config": cfg.model_dump(mode="json"), "classes": ["a", "b"],
+                                                 "model": model.state_dict(), "ema": model.state_dict()})
+    registered = EntryPoint(name="admfit_torch", value="admfit_torch.plugin:make_detector",
+                            group=protocol.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(protocol, "entry_points", lambda group: [registered] if group == protocol.ENTRY_POINT_GROUP
+                        else [])
+    assert list(protocol.available_detectors()) == ["admfit_torch"]
+    detector = protocol.load_detector("admfit_torch", checkpoint=tmp_path / "checkpoint.pt", device="cpu")
+    assert isinstance(detector, protocol.Detector) and detector.classes == ["a", "b"]
+    with pytest.raises(InputError, match="unknown detector 'nope'"):
+        protocol.load_detector("nope")
