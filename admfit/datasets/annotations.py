@@ -10,8 +10,8 @@ One loader reads the three layouts met in practice (all ``{"database": {VIDEO: {
   "testing", ``duration`` (s), segments as float seconds, class index in ``idx``.
 
 Every time here is in **seconds**. Annotations that end after ``duration`` are kept as
-written (5 THUMOS'14 videos, 185 ActivityNet-1.2 instances): evaluation code clips them,
-dropping them would change the ground truth.
+written (5 THUMOS'14 videos, 185 ActivityNet-1.2 instances): the official evaluation neither
+clips nor drops them (SPEC section 2), so neither does admfit.
 """
 from __future__ import annotations
 
