@@ -119,7 +119,8 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         self.start_epoch = int(state["epoch"]) + 1
 
-    def _save(self, epoch: int) -> None:
+    def save(self, epoch: int) -> None:
+        """Write the run's state after ``epoch`` to OUT/checkpoint.pt (atomically)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(self.checkpoint_path, {
             "epoch": epoch, "config": self.cfg.model_dump(mode="json"), "classes": self.classes,
@@ -127,7 +128,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict()})
 
-    def _step(self, batch: Batch) -> dict[str, float]:
+    def step(self, batch: Batch) -> dict[str, float]:
+        """One optimizer step on ``batch`` (forward, losses, backward, clip, step, schedule, EMA); the losses."""
         losses = _loss_on_batch(self.model, batch, self.cfg, self.ctx.device, len(self.classes))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
@@ -148,7 +150,7 @@ class Trainer:
         sums: dict[str, float] = {}
         started, batches = time.perf_counter(), 0
         for batch in self.loader:
-            for name, value in self._step(batch).items():
+            for name, value in self.step(batch).items():
                 sums[name] = sums.get(name, 0.0) + value
             batches += 1
             if progress is not None:
@@ -177,7 +179,7 @@ class Trainer:
                 last = self.run_epoch(epoch, progress, task)
                 progress.remove_task(task)
                 if self.ctx.is_main:
-                    self._save(epoch)
+                    self.save(epoch)
                     self._write_metrics(last)
                 ddp.barrier(self.ctx)
         return TrainResult(self.checkpoint_path, self.cfg.optim.epochs - self.start_epoch, last)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,15 +51,15 @@ def train_rate(cfg: DetectorConfig, items: list[VideoItem], classes: int, device
                steps: int) -> float:
     """Videos per second over ``steps`` optimizer steps (after ``warmup`` untimed ones), EMA included."""
     names = [f"c{c}" for c in range(classes)]
-    trainer = Trainer(items, names, cfg, "/nonexistent-not-written", DistContext(0, 1, 0, device))
+    trainer = Trainer(items, names, cfg, tempfile.gettempdir(), DistContext(0, 1, 0, device))  # never saves
     trainer.dataset.set_epoch(0)
     batches = iter(trainer.loader)
     for _ in range(warmup):
-        trainer._step(next(batches))
+        trainer.step(next(batches))
     _sync(device)
     started = time.perf_counter()
     for _ in range(steps):
-        trainer._step(next(batches))
+        trainer.step(next(batches))
     _sync(device)
     return steps * cfg.optim.batch_size / (time.perf_counter() - started)
 

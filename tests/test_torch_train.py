@@ -116,7 +116,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     trainer = Trainer(items, CLASSES, _cfg(), interrupted)
     for epoch in range(2):
         trainer.run_epoch(epoch)
-        trainer._save(epoch)
+        trainer.save(epoch)
     resumed = train_base(items, CLASSES, _cfg(), interrupted, resume=True, show_progress=False)
     assert resumed.epochs_run == 2
     (m1, e1), (m2, e2) = _weights(full.checkpoint), _weights(resumed.checkpoint)
