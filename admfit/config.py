@@ -1,5 +1,8 @@
 """ADMConfig: every option of the ADM pseudo-label fit, validated.
 
+The defaults come from the pseudo-label quality study (benchmarks/pseudo_quality.py, table in
+docs/adm.md); ``ADMConfig.paper()`` is the method exactly as the paper states it.
+
 Units: ``delta`` is a fraction of the bracket length; ``smoothing_sigma`` is in steps of the
 signal as given (the detector's last pyramid level when it is coarser than the background);
 ``point_radius`` is in first-level snippets. Defaults and why: docs/adm.md.
@@ -22,15 +25,15 @@ class ADMConfig(BaseModel):
 
     delta: float = Field(0.5, gt=0.0, le=1.0,
                          description="peak-search half-window as a fraction of the bracket length d (eq. 8)")
-    g1: float = Field(1.0, ge=0.0, description="weight of the Gaussian sigma in the interval half-width (eq. 13)")
-    g2: float = Field(0.5, ge=0.0, description="weight of the uniform half-width omega in the interval half-width (eq. 13)")
+    g1: float = Field(1.5, ge=0.0, description="weight of the Gaussian sigma in the interval half-width (eq. 13)")
+    g2: float = Field(1.0, ge=0.0, description="weight of the uniform half-width omega in the interval half-width (eq. 13)")
     uniform_solver: UniformSolver = Field(
         "exact", description="'exact': global optimum over integer widths; 'brent': bounded Brent as in the paper")
     interval: IntervalMode = Field(
-        "symmetric", description="'symmetric': I = t* +- (g1 sigma + g2 omega) as in the paper; 'two_sided': "
+        "two_sided", description="'symmetric': I = t* +- (g1 sigma + g2 omega) as in the paper; 'two_sided': "
         "each end from its own fits of [b_s, t*] and [t*, b_e]")
     combine: CombineMode = Field(
-        "sum", description="'sum': Delta = g1 sigma + g2 omega (eq. 13); 'select': Delta = g1 sigma if the "
+        "select", description="'sum': Delta = g1 sigma + g2 omega (eq. 13); 'select': Delta = g1 sigma if the "
         "Gaussian fits better (lower MSE) else g2 omega")
     dip_cut: float = Field(
         0.0, ge=0.0, lt=1.0, description="when > 0, the bracket also ends where the class signal falls below "
@@ -38,8 +41,15 @@ class ADMConfig(BaseModel):
     xatol: float = Field(1e-5, gt=0.0, description="absolute tolerance of bounded Brent on sigma / omega (snippets)")
     maxiter: int = Field(500, ge=1, description="most loss evaluations per bounded Brent fit")
     smoothing_sigma: float = Field(
-        1.0, ge=0.0, description="Gaussian filter sigma applied to the class signal, in steps of the signal as given; 0 = none")
+        0.0, ge=0.0, description="Gaussian filter sigma applied to the class signal, in steps of the signal as given; 0 = none")
     bg_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="a snippet is background when its background probability exceeds this")
     point_radius: int = Field(
         2, ge=0, description="snippets within this radius of any annotated point are never background (r_a)")
+
+    @classmethod
+    def paper(cls, **overrides) -> "ADMConfig":
+        """The paper's literal method: symmetric interval, Delta = g1 sigma + g2 omega, bounded Brent for omega."""
+        values = {"interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
+                  "smoothing_sigma": 1.0}
+        return cls(**{**values, **overrides})

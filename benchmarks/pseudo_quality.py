@@ -91,7 +91,7 @@ def methods(quick: bool):
     """(name, kind, argument): the rows of the table."""
     yield from (("threshold per point, theta=%.1f" % t, "threshold", (t, False)) for t in (0.2, 0.3, 0.4, 0.5, 0.7))
     yield "threshold, every run, theta=0.5", "threshold", (0.5, True)
-    paper = ADMConfig(interval="symmetric", combine="sum", uniform_solver="brent", g1=1.0, g2=0.5)
+    paper = ADMConfig.paper()
     yield "ADM paper (brent), g1=1 g2=0.5", "adm", paper
     yield "ADM paper (exact), g1=1 g2=0.5", "adm", paper.model_copy(update={"uniform_solver": "exact"})
     yield "ADM default", "adm", ADMConfig()

@@ -62,7 +62,7 @@ def test_gaussian_fit_recovers_a_gaussian():
 def test_interval_uses_g1_g2_and_is_clipped_to_the_video():
     t = np.arange(40)
     s = 0.9 * np.exp(-0.5 * ((t - 3) / 4.0) ** 2)
-    config = ADMConfig(g1=2.0, g2=0.0, smoothing_sigma=0)
+    config = ADMConfig(g1=2.0, g2=0.0, smoothing_sigma=0, interval="symmetric", combine="sum")
     fit = fit_instances({"v": s[:, None]}, {"v": [[3, 0]]}, background={"v": np.zeros(40, bool)},
                         config=config)[0]
     assert fit.sigma == pytest.approx(4.0, abs=1e-4)
@@ -157,7 +157,7 @@ def test_two_sided_interval_follows_an_asymmetric_plateau():
     s = np.zeros(41)
     s[10:31] = 0.8
     s[12] = 0.9  # the peak sits near the plateau's left end
-    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0)
+    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0, interval="symmetric", combine="sum")
     background = np.zeros(41, bool)
     symmetric = fit_instances({"v": s[:, None]}, {"v": [[20, 0]]}, background={"v": background}, config=config)[0]
     two_sided = fit_instances({"v": s[:, None]}, {"v": [[20, 0]]}, background={"v": background},
@@ -175,7 +175,7 @@ def test_select_takes_the_better_fitting_model_alone():
     bell = 0.9 * np.exp(-0.5 * ((t - 30) / 5.0) ** 2)
     plateau = np.where(np.abs(t - 30) <= 8, 0.9, 0.0)
     plateau[30] = 0.95
-    config = ADMConfig(g1=2.0, g2=1.0, smoothing_sigma=0, combine="select")
+    config = ADMConfig(g1=2.0, g2=1.0, smoothing_sigma=0, interval="symmetric", combine="select")
     probs = np.stack([bell, plateau], axis=1)
     fits = fit_instances({"v": probs}, {"v": [[30, 0], [30, 1]]}, background={"v": np.zeros(61, bool)},
                          config=config)
@@ -200,7 +200,7 @@ def test_dip_cut_keeps_a_fit_from_spanning_two_instances():
     s[15] = 0.3  # a dip between two instances of one class, and no background to separate them
     s[16:26] = 0.9
     background = np.zeros(40, bool)
-    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0, interval="two_sided")
+    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0, interval="two_sided", combine="sum")
     spans = fit_instances({"v": s[:, None]}, {"v": [[10, 0]]}, background={"v": background}, config=config)[0]
     cut = fit_instances({"v": s[:, None]}, {"v": [[10, 0]]}, background={"v": background},
                         config=config.model_copy(update={"dip_cut": 0.5}))[0]
@@ -208,3 +208,10 @@ def test_dip_cut_keeps_a_fit_from_spanning_two_instances():
     assert spans.end == 25.0
     # With it, 0.3 < 0.5 * 0.9 ends the bracket at the dip: the instance is snippets 5..14.
     assert (cut.b_s, cut.b_e) == (4, 15) and (cut.start, cut.end) == (5.0, 14.0)
+
+
+def test_paper_preset_is_the_literal_method():
+    paper = ADMConfig.paper()
+    assert (paper.interval, paper.combine, paper.uniform_solver, paper.g1, paper.g2) == ("symmetric", "sum", "brent",
+                                                                                         1.0, 0.5)
+    assert ADMConfig.paper(g1=2.0).g1 == 2.0

@@ -63,7 +63,7 @@ def test_fit_writes_activitynet_json_in_input_order(files):
 def test_fit_csv_and_config(files):
     folder, signals, points = files
     config = folder / "cfg.yaml"
-    config.write_text("g1: 0.0\ng2: 1.0\nsmoothing_sigma: 0\n")
+    config.write_text("g1: 0.0\ng2: 1.0\nsmoothing_sigma: 0\ninterval: symmetric\ncombine: sum\n")
     out = folder / "pl.csv"
     code, _, err = run(signals, points, "-o", out, "--format", "csv", "--config", config, "-q")
     assert code == 0, err
