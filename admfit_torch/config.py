@@ -69,8 +69,9 @@ class LossConfig(_Strict):
 class DataConfig(_Strict):
     """Snippet grid and fixed input length (paper 4.1, SPEC 3 and 5)."""
 
-    grid: Literal["thumos14_actionformer", "thumos14_lacp", "anet12"] = Field(
-        "thumos14_actionformer", description="snippet grid preset of admfit.datasets.grid_for (SPEC 3)")
+    grid: Literal["thumos14_actionformer", "thumos14_lacp", "anet12", "spread"] = Field(
+        "thumos14_actionformer", description="snippet grid preset of admfit.datasets.grid_for (SPEC 3), or "
+        "'spread': the T feature rows cover the video's duration evenly (features already resized, e.g. to 192)")
     stride: float | None = Field(None, gt=0, description="frames between snippets; None: the grid preset's")
     num_frames: float | None = Field(None, ge=0, description="frames per snippet window; None: the preset's")
     input_length: int = Field(2304, ge=8, description="snippets per training sample: 2304 THUMOS, 192 ANet")

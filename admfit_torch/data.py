@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -38,32 +38,35 @@ class VideoItem:
         return int(self.features.shape[0])
 
 
-def make_items(features: Mapping[str, np.ndarray], grids: Mapping[str, SnippetGrid], points: Sequence,
-               class_ids: Mapping[str, int], input_dim: int) -> list[VideoItem]:
-    """Items for the videos of ``grids`` (sorted by name) with their points (PointLabel-like: video, label, time_s).
+def make_items(features: Mapping[str, np.ndarray], videos: Sequence[str],
+               grid_of: Callable[[str, int], SnippetGrid], points: Sequence, class_ids: Mapping[str, int],
+               input_dim: int) -> list[VideoItem]:
+    """Items for ``videos`` (sorted by name) with their points (PointLabel-like: video, label, time_s).
 
     ``features`` maps each video to its (T, D) array (a dict, or an admfit.datasets.FeatureStore, which
-    validates shape and finiteness). Points of videos not in ``grids`` are ignored; a point of an unknown
-    class, or features without ``input_dim`` columns, raise InputError.
+    validates shape and finiteness); ``grid_of(video, T)`` gives its SnippetGrid. Points of other videos
+    are ignored; a point of an unknown class, or features without ``input_dim`` columns, raise InputError.
     """
+    wanted = set(videos)
     by_video: dict[str, list] = {}
     for point in points:
-        if point.video not in grids:
+        if point.video not in wanted:
             continue
         if point.label not in class_ids:
             raise InputError(f"class {point.label!r} is not among the {len(class_ids)} classes", video=point.video,
                              field="label")
         by_video.setdefault(point.video, []).append(point)
     items = []
-    for video in sorted(grids):
+    for video in sorted(wanted):
         array = features[video]
         if array.ndim != 2 or array.shape[1] != input_dim:
             raise InputError(f"expected (T, {input_dim}) features (model.input_dim), got {tuple(array.shape)}",
                              video=video, field="features")
+        grid = grid_of(video, array.shape[0])
         mine = by_video.get(video, [])
-        positions = np.clip(grids[video].seconds_to_snippet([p.time_s for p in mine]), 0, array.shape[0] - 1)
+        positions = np.clip(grid.seconds_to_snippet([p.time_s for p in mine]), 0, array.shape[0] - 1)
         labels = np.array([class_ids[p.label] for p in mine], dtype=np.int64)
-        items.append(VideoItem(video, array, grids[video], positions.reshape(-1), labels))
+        items.append(VideoItem(video, array, grid, positions.reshape(-1), labels))
     return items
 
 
