@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, DistributedSampler
 
+from admfit.atomic import atomic_write_text
 from admfit.errors import InputError
 
 from . import ddp
@@ -167,7 +168,7 @@ class Trainer:
         if path.is_file():  # after a resume, drop records of epochs that are being re-run
             kept = [line for line in path.read_text(encoding="utf-8").splitlines()
                     if line.strip() and json.loads(line)["epoch"] < record["epoch"]]
-        path.write_text("".join(f"{line}\n" for line in kept + [json.dumps(record)]), encoding="utf-8")
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept + [json.dumps(record)]), field="metrics")
 
     def fit(self, *, show_progress: bool = True) -> TrainResult:
         last: dict = {}
