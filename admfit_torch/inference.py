@@ -3,7 +3,7 @@
 Per video: forward pass on the whole video -> fused class scores and actionness (1 - p_bg) per level
 -> classes selected by their video-level score -> for each kept class and level, the scores upsampled
 to the level-0 grid and thresholded at every value of two sweeps -> runs of consecutive snippets ->
-outer-inner-contrast score -> NMS per class (hard or soft) -> optional top-N -> seconds.
+outer-inner-contrast score -> NMS per class (hard or soft, ``nms.py``) -> optional top-N -> seconds.
 
 Positions: a segment ``[s, e)`` covers level-0 snippets s..e-1 of the model input; its boundaries are
 snippet positions s - 0.5 and e - 0.5, mapped to video snippets by the sample's offset/scale and to
@@ -22,6 +22,7 @@ from .config import DetectorConfig, InferenceConfig, NMSMethod
 from .data import Sample, VideoItem, collate, inference_sample
 from .ddp import autocast
 from .models import PointDetector, fuse
+from .nms import hard_nms, soft_nms
 
 RESULTS_VERSION = "admfit_torch-0.1"
 
@@ -81,9 +82,9 @@ def upsample_to(values: np.ndarray, level: int, theta: int, length: int) -> np.n
 def runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Runs of True in each row of (K, T) bool -> (row, start, end) arrays, end exclusive."""
     edges = np.diff(np.pad(active.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    rows, starts = np.nonzero(edges == 1)
-    _, ends = np.nonzero(edges == -1)  # row-major order pairs each end with its start
-    return rows, starts, ends
+    rows, columns = np.nonzero(edges)
+    # each row's edges alternate start (+1), end (-1), and nonzero walks rows in order
+    return rows[0::2], columns[0::2], columns[1::2]
 
 
 def outer_inner_contrast(signal: np.ndarray, starts: np.ndarray, ends: np.ndarray, lam: float) -> np.ndarray:
@@ -97,43 +98,6 @@ def outer_inner_contrast(signal: np.ndarray, starts: np.ndarray, ends: np.ndarra
     outer_len = (starts - left) + (right - ends)
     outer = np.divide(outer_sum, outer_len, out=np.zeros_like(outer_sum), where=outer_len > 0)
     return inner - outer
-
-
-def iou_1d(segment: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one (2,) segment with (N, 2) segments."""
-    inter = np.clip(np.minimum(segment[1], others[:, 1]) - np.maximum(segment[0], others[:, 0]), 0, None)
-    union = (segment[1] - segment[0]) + (others[:, 1] - others[:, 0]) - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy NMS: indices kept, by descending score (stable on ties); a segment is dropped when its IoU
-    with a kept one exceeds ``iou_threshold``. One vectorised IoU row per kept segment."""
-    order = np.argsort(-scores, kind="stable")
-    keep = []
-    while order.size:
-        best, order = order[0], order[1:]
-        keep.append(best)
-        order = order[iou_1d(segments[best], segments[order]) <= iou_threshold]
-    return np.array(keep, dtype=np.int64)
-
-
-def soft_nms(segments: np.ndarray, scores: np.ndarray, sigma: float, min_score: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian soft-NMS (Bodla et al.): each pick decays the others' scores by exp(-IoU^2 / sigma).
-    Returns (indices, decayed scores) in pick order, stopping below ``min_score``."""
-    scores = scores.astype(np.float64).copy()
-    remaining = np.arange(len(scores))
-    keep, kept_scores = [], []
-    while remaining.size:
-        pick = int(np.argmax(scores[remaining]))
-        best = remaining[pick]
-        if scores[best] < min_score:
-            break
-        keep.append(best)
-        kept_scores.append(scores[best])
-        remaining = np.delete(remaining, pick)
-        scores[remaining] *= np.exp(-iou_1d(segments[best], segments[remaining]) ** 2 / sigma)
-    return np.array(keep, dtype=np.int64), np.array(kept_scores)
 
 
 @dataclass

@@ -10,9 +10,10 @@ from admfit.errors import InputError
 from admfit.grid import SnippetGrid
 from admfit_torch.config import InferenceConfig, preset
 from admfit_torch.data import Sample, VideoItem
-from admfit_torch.inference import (LevelScores, Proposals, detect, hard_nms, outer_inner_contrast, post_process,
-                                    runs, select_classes, soft_nms, to_seconds, upsample_to, video_scores)
+from admfit_torch.inference import (LevelScores, Proposals, detect, outer_inner_contrast, post_process, runs,
+                                    select_classes, to_seconds, upsample_to, video_scores)
 from admfit_torch.models import PointDetector
+from admfit_torch.nms import hard_nms, soft_nms
 from admfit_torch.plugin import TorchDetector, model_grid
 
 
@@ -177,3 +178,27 @@ def test_detectors_are_found_through_the_entry_point_group(tmp_path, monkeypatch
     assert isinstance(detector, protocol.Detector) and detector.classes == ["a", "b"]
     with pytest.raises(InputError, match="unknown detector 'nope'"):
         protocol.load_detector("nope")
+
+
+def _reference_hard_nms(segments, scores, threshold):
+    """The textbook loop, for comparison: visit by descending score, keep what overlaps no kept one too much."""
+    def iou(a, b):
+        inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+        union = (a[1] - a[0]) + (b[1] - b[0]) - inter
+        return inter / union if union > 0 else 0.0
+
+    keep = []
+    for i in sorted(range(len(scores)), key=lambda k: -scores[k]):
+        if all(iou(segments[i], segments[j]) <= threshold for j in keep):
+            keep.append(i)
+    return keep
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_hard_nms_equals_the_textbook_loop(seed):
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, 200, 300).astype(float)
+    segments = np.stack([starts, starts + rng.integers(1, 40, 300)], axis=1)
+    scores = np.round(rng.uniform(size=300), 2)  # rounding makes ties: both keep input order
+    for threshold in (0.1, 0.45, 0.7):
+        assert hard_nms(segments, scores, threshold).tolist() == _reference_hard_nms(segments, scores, threshold)
