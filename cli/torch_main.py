@@ -81,6 +81,9 @@ def train(
     ctx = ddp.init_distributed(cfg.device)
     try:
         split = load_split(annotations, features, cfg, subset=subset, points_path=points)
+        if resume and not (out / "checkpoint.pt").is_file():
+            raise InputError("nothing to resume: no checkpoint in the run folder", file=str(out / "checkpoint.pt"),
+                             field="--resume")
         run_dir = _run_dir(out)
         if ctx.is_main:
             atomic_write_text(run_dir / "config.yaml", dump_config(cfg))

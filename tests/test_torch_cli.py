@@ -81,6 +81,12 @@ def test_resume_continues_to_more_epochs(toy, tmp_path):
     assert [json.loads(x)["epoch"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [0, 1, 2]
 
 
+def test_resume_without_a_checkpoint_writes_nothing(toy, tmp_path):
+    code, stdout, stderr = run(*_train_args(toy, tmp_path / "run"), *FAST, "--resume")
+    _assert_one_line_error(code, stdout, stderr, "nothing to resume")
+    assert not (tmp_path / "run").exists()
+
+
 def test_missing_features_for_a_video(toy, tmp_path):
     folder = tmp_path / "features"
     folder.mkdir()
