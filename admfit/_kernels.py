@@ -22,6 +22,7 @@ GAUSS_LITERAL = 0      # one exp per snippet: the literal loss, for the benchmar
 GAUSS_RECURRENCE = 1   # one exp per evaluation
 UNIFORM_LITERAL = 0    # a pass over the bracket per evaluation, bitwise equal to the reference
 UNIFORM_PREFIX = 1     # O(1) per evaluation after O(|beta|) prefix sums
+UNIFORM_WINDOW = 2      # _term's mode for the literal uniform loss (tables of fill_workspace)
 SOLVER_BRENT = 0
 SOLVER_EXACT = 1
 
@@ -31,6 +32,7 @@ KIND_UNIFORM = 1
 _LB = 1e-6
 _REANCHOR = 64
 _PAD = 4
+WORK_ROWS = 6
 # exp(-k^2/2s^2) below this adds < 1e-20 per snippet to a loss of order sum(s^2): invisible in float64.
 _G_NEGLIGIBLE = 1e-20
 _SQRT_EPS = math.sqrt(2.2e-16)
@@ -71,71 +73,15 @@ def peak(signal, t, b_s, b_e, delta):
 
 
 @njit(cache=True, nogil=True)
-def _residual_sq(kind, t, x, signal, t_star, p):
-    """One term of the literal loss, with the reference's operation order (bitwise equal terms)."""
-    if kind == KIND_GAUSS:
-        z = (t - t_star) / x
-        r = p * math.exp(-0.5 * (z * z)) - signal[t]
-    else:
-        r = (p if abs(t - t_star) <= x else 0.0) - signal[t]
-    return r * r
-
-
-@njit(cache=True, nogil=True)
-def _pairwise_loss(kind, x, signal, t_star, p, lo, n):
-    """sum of _residual_sq over t in [lo, lo + n), summed in numpy's pairwise order.
-
-    np.sum adds in blocks of eight accumulators and halves above 128 terms; repeating that
-    order makes the literal uniform loss bitwise equal to the reference's, which matters:
-    Brent on a step function breaks exact ties in its parabola test by rounding, so any other
-    summation order sends it to another point of the same plateau in a few percent of fits.
-    """
-    if n < 8:
-        res = 0.0
-        for t in range(lo, lo + n):
-            res += _residual_sq(kind, t, x, signal, t_star, p)
-        return res
-    if n <= 128:
-        # Eight named accumulators, not an array: no allocation in the hot loop.
-        r0 = _residual_sq(kind, lo, x, signal, t_star, p)
-        r1 = _residual_sq(kind, lo + 1, x, signal, t_star, p)
-        r2 = _residual_sq(kind, lo + 2, x, signal, t_star, p)
-        r3 = _residual_sq(kind, lo + 3, x, signal, t_star, p)
-        r4 = _residual_sq(kind, lo + 4, x, signal, t_star, p)
-        r5 = _residual_sq(kind, lo + 5, x, signal, t_star, p)
-        r6 = _residual_sq(kind, lo + 6, x, signal, t_star, p)
-        r7 = _residual_sq(kind, lo + 7, x, signal, t_star, p)
-        i = 8
-        whole = n - (n % 8)
-        while i < whole:
-            r0 += _residual_sq(kind, lo + i, x, signal, t_star, p)
-            r1 += _residual_sq(kind, lo + i + 1, x, signal, t_star, p)
-            r2 += _residual_sq(kind, lo + i + 2, x, signal, t_star, p)
-            r3 += _residual_sq(kind, lo + i + 3, x, signal, t_star, p)
-            r4 += _residual_sq(kind, lo + i + 4, x, signal, t_star, p)
-            r5 += _residual_sq(kind, lo + i + 5, x, signal, t_star, p)
-            r6 += _residual_sq(kind, lo + i + 6, x, signal, t_star, p)
-            r7 += _residual_sq(kind, lo + i + 7, x, signal, t_star, p)
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += _residual_sq(kind, lo + i, x, signal, t_star, p)
-            i += 1
-        return res
-    half = n // 2
-    half -= half % 8
-    return (_pairwise_loss(kind, x, signal, t_star, p, lo, half)
-            + _pairwise_loss(kind, x, signal, t_star, p, lo + half, n - half))
-
-
-@njit(cache=True, nogil=True)
 def workspace(signal, b_s, b_e, t_star):
-    """Per-instance sums that make the fast losses cheap; returns (work (3, L), sum of s^2 over beta).
+    """Per-instance tables that make the losses cheap; returns (work (WORK_ROWS, L), sum of s^2 over beta).
 
     work[0, i] = sum(s[b_s:b_s + i]) (prefix sums, i <= |beta|); work[1, k] = s[t* + k] + s[t* - k]
-    and work[2, k] = how many of the two lie in beta (k = 0 counts t* once).
+    and work[2, k] = how many of the two lie in beta (k = 0 counts t* once); for the literal uniform
+    loss, work[3, i] = (p - s)^2 and work[4, i] = s^2 at snippet b_s + i (the terms inside and outside
+    the window, as the reference computes them), and work[5, W] caches f_U at integer half-width W.
     """
-    return fill_workspace(np.empty((3, b_e - b_s + 2 + _PAD)), signal, b_s, b_e, t_star)
+    return fill_workspace(np.empty((WORK_ROWS, b_e - b_s + 2 + _PAD)), signal, b_s, b_e, t_star)
 
 
 @njit(cache=True, nogil=True)
@@ -146,6 +92,8 @@ def fill_workspace(work, signal, b_s, b_e, t_star):
     # Zeros past the reach let the Gaussian's four-lane loop run whole blocks.
     work[1, :length + _PAD] = 0.0
     work[2, :length + _PAD] = 0.0
+    work[5, :length] = np.nan
+    p = signal[t_star]
     sum_sq = 0.0
     for j in range(b_s, b_e + 1):
         work[0, j - b_s + 1] = work[0, j - b_s] + signal[j]
@@ -153,6 +101,9 @@ def fill_workspace(work, signal, b_s, b_e, t_star):
         k = abs(j - t_star)
         work[1, k] += signal[j]
         work[2, k] += 1.0
+        inside = p - signal[j]
+        work[3, j - b_s] = inside * inside
+        work[4, j - b_s] = signal[j] * signal[j]
     return work, sum_sq
 
 
@@ -205,10 +156,102 @@ def _gauss_chains(inv, work, reach, p):
 
 
 @njit(cache=True, nogil=True)
+def _term(mode, i, work, x, signal, t_star, p, centre, half):
+    """One squared residual, with the reference's operation order (so the sums are bitwise equal).
+
+    mode GAUSS_LITERAL: the Gaussian's at snippet i; otherwise the uniform's at bracket index i,
+    from the tables of fill_workspace (inside the window (p - s)^2, outside s^2).
+    """
+    if mode == GAUSS_LITERAL:
+        z = (i - t_star) / x
+        r = p * math.exp(-0.5 * (z * z)) - signal[i]
+        return r * r
+    return work[3, i] if abs(i - centre) <= half else work[4, i]
+
+
+@njit(cache=True, nogil=True)
+def _block_sum(mode, lo, n, work, x, signal, t_star, p, centre, half):
+    """numpy's pairwise_sum on at most 128 terms: eight accumulators, then the remainder."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += _term(mode, i, work, x, signal, t_star, p, centre, half)
+        return res
+    r0 = _term(mode, lo, work, x, signal, t_star, p, centre, half)
+    r1 = _term(mode, lo + 1, work, x, signal, t_star, p, centre, half)
+    r2 = _term(mode, lo + 2, work, x, signal, t_star, p, centre, half)
+    r3 = _term(mode, lo + 3, work, x, signal, t_star, p, centre, half)
+    r4 = _term(mode, lo + 4, work, x, signal, t_star, p, centre, half)
+    r5 = _term(mode, lo + 5, work, x, signal, t_star, p, centre, half)
+    r6 = _term(mode, lo + 6, work, x, signal, t_star, p, centre, half)
+    r7 = _term(mode, lo + 7, work, x, signal, t_star, p, centre, half)
+    i = lo + 8
+    whole = lo + n - (n % 8)
+    while i < whole:
+        r0 += _term(mode, i, work, x, signal, t_star, p, centre, half)
+        r1 += _term(mode, i + 1, work, x, signal, t_star, p, centre, half)
+        r2 += _term(mode, i + 2, work, x, signal, t_star, p, centre, half)
+        r3 += _term(mode, i + 3, work, x, signal, t_star, p, centre, half)
+        r4 += _term(mode, i + 4, work, x, signal, t_star, p, centre, half)
+        r5 += _term(mode, i + 5, work, x, signal, t_star, p, centre, half)
+        r6 += _term(mode, i + 6, work, x, signal, t_star, p, centre, half)
+        r7 += _term(mode, i + 7, work, x, signal, t_star, p, centre, half)
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < lo + n:
+        res += _term(mode, i, work, x, signal, t_star, p, centre, half)
+        i += 1
+    return res
+
+
+@njit(cache=True, nogil=True)
+def _pairwise_sum(mode, lo, n, work, x, signal, t_star, p, centre, half):
+    """Sum of _term over [lo, lo + n) in numpy's pairwise order (np.sum's), without recursion.
+
+    np.sum adds blocks of at most 128 terms with eight accumulators and splits longer runs in two
+    (the first half a multiple of 8). Repeating that tree makes the literal losses bitwise equal
+    to the reference's, which matters: Brent on the uniform loss, a step function, breaks exact
+    ties in its parabola test by rounding, so any other order moves it to another point of the
+    same plateau in a few percent of fits. The tree is walked with explicit stacks because numba
+    cannot reload a cached recursive function safely.
+    """
+    seg_lo = np.empty(64, np.int64)
+    seg_n = np.empty(64, np.int64)
+    stage = np.zeros(64, np.int64)
+    values = np.empty(64)
+    depth = 0
+    count = 0
+    seg_lo[0] = lo
+    seg_n[0] = n
+    while depth >= 0:
+        length = seg_n[depth]
+        if length <= 128:
+            values[count] = _block_sum(mode, seg_lo[depth], length, work, x, signal, t_star, p, centre, half)
+            count += 1
+            depth -= 1
+            continue
+        split = length // 2
+        split -= split % 8
+        if stage[depth] == 0:
+            stage[depth] = 1
+            seg_lo[depth + 1], seg_n[depth + 1], stage[depth + 1] = seg_lo[depth], split, 0
+            depth += 1
+        elif stage[depth] == 1:
+            stage[depth] = 2
+            seg_lo[depth + 1], seg_n[depth + 1], stage[depth + 1] = seg_lo[depth] + split, length - split, 0
+            depth += 1
+        else:
+            count -= 1
+            values[count - 1] = values[count - 1] + values[count]
+            depth -= 1
+    return values[0]
+
+
+@njit(cache=True, nogil=True)
 def gauss_loss(sigma, signal, work, b_s, b_e, t_star, p, sum_sq, mode):
     """f_G(sigma) = sum_{t in [b_s, b_e]} (p exp(-(t - t*)^2 / (2 sigma^2)) - s[t])^2."""
     if mode == GAUSS_LITERAL:
-        return _pairwise_loss(KIND_GAUSS, sigma, signal, t_star, p, b_s, b_e - b_s + 1)
+        return _pairwise_sum(GAUSS_LITERAL, b_s, b_e - b_s + 1, work, sigma, signal, t_star, p, 0, 0)
     # sum (p g - s)^2 = sum s^2 + sum g (p^2 g - 2 p s): only the terms where g matters.
     reach = max(t_star - b_s, b_e - t_star)
     return sum_sq + p * p - 2.0 * p * signal[t_star] + _gauss_chains(0.5 / (sigma * sigma), work, reach, p)
@@ -217,9 +260,17 @@ def gauss_loss(sigma, signal, work, b_s, b_e, t_star, p, sum_sq, mode):
 @njit(cache=True, nogil=True)
 def uniform_loss(w, signal, work, b_s, b_e, t_star, p, sum_sq, mode):
     """f_U(w) = sum_{t in [b_s, b_e]} (p [|t - t*| <= w] - s[t])^2."""
-    if mode == UNIFORM_LITERAL:
-        return _pairwise_loss(KIND_UNIFORM, w, signal, t_star, p, b_s, b_e - b_s + 1)
     half = int(math.floor(w))
+    if mode == UNIFORM_LITERAL:
+        # f_U is a step function of w: a half-width already evaluated costs nothing (and the value
+        # is bitwise the one computed before, so Brent's path is unchanged).
+        cached = work[5, half] if half <= b_e - b_s else np.nan
+        if cached == cached:
+            return cached
+        value = _pairwise_sum(UNIFORM_WINDOW, 0, b_e - b_s + 1, work, w, signal, t_star, p, t_star - b_s, half)
+        if half <= b_e - b_s:
+            work[5, half] = value
+        return value
     lo = max(b_s, t_star - half)
     hi = min(b_e, t_star + half)
     inside = work[0, hi + 1 - b_s] - work[0, lo - b_s]
@@ -381,7 +432,7 @@ def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_
     asymmetric action keeps its own extent on each side); sigma and omega stay the symmetric fit's.
     select: each half-width from the better-fitting model alone (see half_width).
     dip_cut: when > 0, the bracket also ends where the signal falls below dip_cut * s[t*] (cut_at_dips).
-    buffer: (3, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
+    buffer: (WORK_ROWS, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
     """
     n = signal.shape[0]
     b_s, b_e = bracket(background, t)
@@ -427,7 +478,7 @@ def fit_batch(columns, background, column_start, background_start, length, point
     out = np.empty((n_inst, N_COLS))
     longest = length.max() if n_inst else 0
     for chunk in prange(n_chunks):
-        buffer = np.empty((3, longest + 1 + _PAD))
+        buffer = np.empty((WORK_ROWS, longest + 1 + _PAD))
         for i in range(chunk * n_inst // n_chunks, (chunk + 1) * n_inst // n_chunks):
             signal = columns[column_start[i]:column_start[i] + length[i]]
             mask = background[background_start[i]:background_start[i] + length[i]]

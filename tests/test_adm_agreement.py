@@ -51,3 +51,19 @@ def test_exact_uniform_is_never_worse_than_brent():
         worse += brent.loss_uniform > exact.loss_uniform + 1e-12
     # Brent stops on a worse step in a sizeable share of realistic fits (SPEC 1.5: about one in five).
     assert worse > 0
+
+
+@pytest.mark.parametrize("length", [1, 7, 8, 9, 127, 128, 129, 300, 1000, 2049])
+def test_literal_uniform_loss_is_bitwise_numpy_sum(length):
+    from admfit import _kernels as K
+    rng = np.random.default_rng(length)
+    signal = rng.random(length)
+    t_star = int(rng.integers(0, length))
+    work, sum_sq = K.workspace(signal, 0, length - 1, t_star)
+    times = np.arange(length, dtype=np.float64)
+    p = signal[t_star]
+    for w in (1e-6, 0.5, 3.7, length / 3, float(length)):
+        reference = float(np.sum((p * (np.abs(times - t_star) <= w) - signal) ** 2))
+        # Twice: the second value comes from the per-width cache and must be the same bits.
+        for _ in range(2):
+            assert K.uniform_loss(w, signal, work, 0, length - 1, t_star, p, sum_sq, K.UNIFORM_LITERAL) == reference
