@@ -12,15 +12,6 @@ from admfit_cli.torch_main import app
 from admfit_torch.toydata import write_toy_dataset
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine two threads thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=2", "--no-progress"]
 
 

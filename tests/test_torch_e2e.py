@@ -15,15 +15,6 @@ from admfit_torch.scoring import evaluate_detections
 from admfit_torch.sources import load_split
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine two threads thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 EPOCHS = 25
 
 

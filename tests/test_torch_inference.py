@@ -17,15 +17,6 @@ from admfit_torch.nms import hard_nms, soft_nms
 from admfit_torch.plugin import TorchDetector, model_grid
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine two threads thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
 
 

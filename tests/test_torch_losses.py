@@ -12,15 +12,6 @@ from admfit_torch.losses import (augmented_targets, background_loss, base_model_
 from admfit_torch.models import PyramidOutput
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine two threads thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_augmented_targets_per_level():
     targets = augmented_targets([torch.tensor([10.0])], [torch.tensor([1])], lengths=[32, 16, 8], theta=2,
                                 radius=2.0, num_classes=3)

@@ -13,15 +13,6 @@ from admfit_torch.models.blocks import LocalSelfAttention
 from admfit_torch.models.head import ClassificationHead
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine two threads thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 

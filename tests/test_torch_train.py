@@ -14,15 +14,6 @@ from admfit_torch.data import TrainingSet, VideoItem, collate, inference_sample,
 from admfit_torch.train import Trainer, lr_factor, train_base
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine two threads thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
 CLASSES = ["a", "b", "c"]
 
