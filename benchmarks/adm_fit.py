@@ -34,6 +34,7 @@ from admfit.api import _prepare_video, _run_kernel, _to_labels
 from admfit.reference import reference_fit
 from admfit.signal import background_mask
 
+from ._timing import timed
 from ._workload import thumos14_workload
 
 _VARIANTS = [
@@ -54,30 +55,20 @@ def build_workload(min_instances: int, seed: int, config: ADMConfig):
     return probs, masks, rows
 
 
-def _best_of(repeat, run):
-    best, result = np.inf, None
-    for _ in range(repeat):
-        began = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - began)
-    return result, best
-
-
 def _time_kernel(videos, solver, gauss_mode, uniform_mode, threads, repeat=3, config=None):
     """The numba core alone: inputs validated and prepared once, then fitted (flattening included).
 
     Default: SPEC section 1 as written (the paper's symmetric fit), with the given uniform solver.
     """
     config = config or ADMConfig.paper(uniform_solver=solver, smoothing_sigma=0.0)
-    rows, seconds = _best_of(repeat, lambda: _run_kernel(videos, config, threads, gauss_mode, uniform_mode))
+    seconds, rows = timed(lambda: _run_kernel(videos, config, threads, gauss_mode, uniform_mode), repeat)
     return _to_labels(videos, rows, None), seconds
 
 
 def _time_api(probs, masks, rows, threads, repeat=3):
     """fit_instances end to end (the paper's fit, exact uniform): validation, preparation, fit, result objects."""
     config = ADMConfig.paper(uniform_solver="exact", smoothing_sigma=0.0)
-    return _best_of(repeat, lambda: fit_instances(probs, rows, background=masks, config=config,
-                                                  num_threads=threads))[1]
+    return timed(lambda: fit_instances(probs, rows, background=masks, config=config, num_threads=threads), repeat)[0]
 
 
 def _reference_subset(probs, masks, rows, count, seed):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,8 @@ from admfit.datasets import load_annotations
 from admfit.evaluation import THUMOS14_TIOUS, Detections, GroundTruthSegments, evaluate_detection
 from admfit.evaluation.reference import reference_ap
 from admfit.evaluation.results_io import load_detections
+
+from ._timing import timed
 
 
 def thumos14_test_ground_truth() -> GroundTruthSegments:
@@ -62,15 +63,6 @@ def make_predictions(ground_truth: GroundTruthSegments, count: int, seed: int) -
     return detections.subset(np.argsort(detections.video, kind="stable"))
 
 
-def _timed(run, repeat: int = 1):
-    best, result = np.inf, None
-    for _ in range(repeat):
-        began = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - began)
-    return best, result
-
-
 def _write_results(path: Path, detections: Detections) -> None:
     results: dict[str, list] = {}
     for video, label, start, end, score in zip(detections.video.tolist(), detections.label.tolist(),
@@ -97,15 +89,15 @@ def main(argv: list[str] | None = None) -> None:
     subset = detections if measured_in_full else detections.subset(np.sort(
         np.random.default_rng(args.seed + 1).choice(len(detections), args.reference, replace=False)))
 
-    first_call, _ = _timed(lambda: evaluate_detection(ground_truth, subset, tious))
-    ref_time, (_, ref_ap) = _timed(lambda: reference_ap(ground_truth, subset, tious))
-    full_time, full_result = _timed(lambda: evaluate_detection(ground_truth, detections, tious), repeat=3)
-    sub_time, sub_result = (full_time, full_result) if measured_in_full else _timed(
+    first_call, _ = timed(lambda: evaluate_detection(ground_truth, subset, tious))
+    ref_time, (_, ref_ap) = timed(lambda: reference_ap(ground_truth, subset, tious))
+    full_time, full_result = timed(lambda: evaluate_detection(ground_truth, detections, tious), repeat=3)
+    sub_time, sub_result = (full_time, full_result) if measured_in_full else timed(
         lambda: evaluate_detection(ground_truth, subset, tious), repeat=3)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "results.json"
         _write_results(path, detections)
-        load_time, _ = _timed(lambda: load_detections(path))
+        load_time, _ = timed(lambda: load_detections(path))
 
     ref_full = ref_time / len(subset) * len(detections)
     print(f"THUMOS'14 test ground truth: {len(ground_truth)} instances, {len(full_result.classes)} classes, "
