@@ -417,10 +417,11 @@ def fit_pair(signal, lo, hi, t_star, xatol, maxiter, solver, gauss_mode, uniform
 
 @njit(cache=True, nogil=True)
 def half_width(sigma, omega, loss_g, loss_u, g1, g2, select):
-    """Delta (snippets): g1 sigma + g2 omega (eq. 13), or with select, g1 sigma or g2 omega by the better fit."""
-    if not select:
+    """Delta (snippets): g1 sigma + g2 omega (eq. 13), or, when select > 0, g1 sigma if the Gaussian's
+    MSE is below select times the uniform's, else g2 omega."""
+    if select <= 0.0:
         return g1 * sigma + g2 * omega
-    return g1 * sigma if loss_g < loss_u else g2 * omega
+    return g1 * sigma if loss_g < select * loss_u else g2 * omega
 
 
 @njit(cache=True, nogil=True)
@@ -430,7 +431,8 @@ def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_
 
     two_sided: the interval's ends come from separate fits of [b_s, t*] and [t*, b_e] (an
     asymmetric action keeps its own extent on each side); sigma and omega stay the symmetric fit's.
-    select: each half-width from the better-fitting model alone (see half_width).
+    select: 0 for the paper's sum; > 0: each half-width from one model, the Gaussian only where its
+        MSE is below select times the uniform's (see half_width).
     dip_cut: when > 0, the bracket also ends where the signal falls below dip_cut * s[t*] (cut_at_dips).
     buffer: (WORK_ROWS, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
     """

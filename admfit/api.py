@@ -168,7 +168,7 @@ def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None
                            np.repeat(lengths, counts), np.concatenate([v.points for v in videos]),
                            config.delta, config.g1, config.g2, config.xatol, config.maxiter, solver,
                            gauss_mode, uniform_mode, config.interval == "two_sided",
-                           config.combine == "select", config.dip_cut, n_chunks)
+                           config.select_margin if config.combine == "select" else 0.0, config.dip_cut, n_chunks)
 
 
 def _grid_of(grid, key: str) -> SnippetGrid | None:

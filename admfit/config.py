@@ -35,6 +35,9 @@ class ADMConfig(BaseModel):
     combine: CombineMode = Field(
         "select", description="'sum': Delta = g1 sigma + g2 omega (eq. 13); 'select': Delta = g1 sigma if the "
         "Gaussian fits better (lower MSE) else g2 omega")
+    select_margin: float = Field(
+        0.4, gt=0.0, le=1.0, description="with combine='select', the Gaussian is chosen only where its MSE is "
+        "below select_margin times the uniform's (1 = whichever fits better)")
     dip_cut: float = Field(
         0.0, ge=0.0, lt=1.0, description="when > 0, the bracket also ends where the class signal falls below "
         "dip_cut * s[t*] (so one fit cannot span two instances that no background separates); 0 = the paper's bracket")

@@ -95,6 +95,7 @@ def methods(quick: bool):
     yield "ADM paper (brent), g1=1 g2=0.5", "adm", paper
     yield "ADM paper (exact), g1=1 g2=0.5", "adm", paper.model_copy(update={"uniform_solver": "exact"})
     yield "ADM default", "adm", ADMConfig()
+    yield "ADM default, select_margin=1", "adm", ADMConfig(select_margin=1.0)
     grid = {
         "interval": ["symmetric", "two_sided"],
         "combine": ["sum", "select"],
@@ -105,7 +106,7 @@ def methods(quick: bool):
     }
     for interval, combine, (g1, g2), smoothing, threshold, dip_cut in itertools.product(*grid.values()):
         config = ADMConfig(interval=interval, combine=combine, g1=g1, g2=g2, smoothing_sigma=smoothing,
-                           bg_threshold=threshold, dip_cut=dip_cut)
+                           bg_threshold=threshold, dip_cut=dip_cut, select_margin=1.0)
         name = (f"ADM {interval}/{combine} g=({g1:g},{g2:g}) sm={smoothing:g} bg={threshold:g} "
                 f"cut={dip_cut:g}")
         yield name, "grid", config

@@ -215,3 +215,18 @@ def test_paper_preset_is_the_literal_method():
     assert (paper.interval, paper.combine, paper.uniform_solver, paper.g1, paper.g2) == ("symmetric", "sum", "brent",
                                                                                          1.0, 0.5)
     assert ADMConfig.paper(g1=2.0).g1 == 2.0
+
+
+def test_select_margin_needs_the_gaussian_to_fit_clearly_better():
+    t = np.arange(61)
+    # A plateau with soft shoulders: both models fit it about equally well.
+    soft = 0.9 / (1 + np.exp((np.abs(t - 30) - 8) / 1.5))
+    base = ADMConfig(g1=2.0, g2=1.0, smoothing_sigma=0, interval="symmetric", combine="select")
+    background = {"v": np.zeros(61, bool)}
+    plain = fit_instances({"v": soft[:, None]}, {"v": [[30, 0]]}, background=background,
+                          config=base.model_copy(update={"select_margin": 1.0}))[0]
+    strict = fit_instances({"v": soft[:, None]}, {"v": [[30, 0]]}, background=background,
+                           config=base.model_copy(update={"select_margin": 0.01}))[0]
+    # A margin of 0.01 asks the Gaussian for a 100-fold smaller error: the uniform's omega is used.
+    assert strict.end - strict.t_star == strict.omega
+    assert plain.end - plain.t_star in (pytest.approx(2 * plain.sigma), plain.omega)
