@@ -378,6 +378,29 @@ def uniform_exact(signal, work, b_s, b_e, t_star, p, sum_sq, upper):
 
 
 @njit(cache=True, nogil=True)
+def split_at_neighbours(signal, b_s, b_e, t, previous, following):
+    """Shrink [b_s, b_e] to end at the signal's lowest snippet between t and each neighbouring point.
+
+    previous / following: the nearest other annotated points of the same class before / after t
+    (-1 / T when there is none). Another point means another instance, so the boundary lies
+    between the two points; the dip snippet ends the bracket as a background point would.
+    """
+    if previous >= 0 and previous >= b_s and previous < t:
+        low = previous
+        for j in range(previous + 1, t):
+            if signal[j] < signal[low]:
+                low = j
+        b_s = low
+    if following <= b_e and following > t:
+        low = following
+        for j in range(following - 1, t, -1):
+            if signal[j] < signal[low]:
+                low = j
+        b_e = low
+    return b_s, b_e
+
+
+@njit(cache=True, nogil=True)
 def cut_at_dips(signal, b_s, b_e, t_star, level):
     """Shrink [b_s, b_e] to the run around t* where signal >= level, keeping the first snippet below it.
 
@@ -425,8 +448,8 @@ def half_width(sigma, omega, loss_g, loss_u, g1, g2, select):
 
 
 @njit(cache=True, nogil=True)
-def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided,
-            select, dip_cut, buffer, out):
+def fit_one(signal, background, t, previous, following, delta, g1, g2, xatol, maxiter, solver, gauss_mode,
+            uniform_mode, two_sided, select, dip_cut, buffer, out):
     """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS].
 
     two_sided: the interval's ends come from separate fits of [b_s, t*] and [t*, b_e] (an
@@ -434,10 +457,12 @@ def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_
     select: 0 for the paper's sum; > 0: each half-width from one model, the Gaussian only where its
         MSE is below select times the uniform's (see half_width).
     dip_cut: when > 0, the bracket also ends where the signal falls below dip_cut * s[t*] (cut_at_dips).
+    previous, following: neighbouring same-class points (split_at_neighbours), or -1 / T to not split.
     buffer: (WORK_ROWS, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
     """
     n = signal.shape[0]
     b_s, b_e = bracket(background, t)
+    b_s, b_e = split_at_neighbours(signal, b_s, b_e, t, previous, following)
     t_star = peak(signal, t, b_s, b_e, delta)
     if dip_cut > 0.0:
         b_s, b_e = cut_at_dips(signal, b_s, b_e, t_star, dip_cut * signal[t_star])
@@ -464,7 +489,7 @@ def fit_one(signal, background, t, delta, g1, g2, xatol, maxiter, solver, gauss_
 
 
 @njit(cache=True, parallel=True)
-def fit_batch(columns, background, column_start, background_start, length, point,
+def fit_batch(columns, background, column_start, background_start, length, point, previous, following,
               delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided, select, dip_cut,
               n_chunks):
     """Fit many instances at once.
@@ -472,7 +497,8 @@ def fit_batch(columns, background, column_start, background_start, length, point
     columns: (sum,) float64, the class signals that have points, each video's concatenated;
     background: (sum_T,) bool, every video's mask concatenated. Instance i's signal is
     columns[column_start[i]:column_start[i] + length[i]], its mask starts at background_start[i],
-    and point[i] is its snippet index within the video. Instances are split into n_chunks
+    and point[i] is its snippet index within the video; previous[i] / following[i] are the
+    neighbouring same-class points used to split brackets (-1 / T: none). Instances are split into n_chunks
     contiguous chunks (a few per thread), each with one scratch buffer.
     Returns (N, N_COLS) float64; snippet columns are relative to the instance's video.
     """
@@ -484,7 +510,8 @@ def fit_batch(columns, background, column_start, background_start, length, point
         for i in range(chunk * n_inst // n_chunks, (chunk + 1) * n_inst // n_chunks):
             signal = columns[column_start[i]:column_start[i] + length[i]]
             mask = background[background_start[i]:background_start[i] + length[i]]
-            fit_one(signal, mask, point[i], delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode,
+            fit_one(signal, mask, point[i], previous[i], following[i], delta, g1, g2, xatol, maxiter, solver,
+                    gauss_mode, uniform_mode,
                     two_sided, select, dip_cut, buffer, out[i])
     return out
 

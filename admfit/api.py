@@ -55,6 +55,8 @@ class _Video:
     background: np.ndarray  # (T,) bool
     points: np.ndarray      # (N,) int64 snippets
     labels: np.ndarray      # (N,) int64 class indices
+    previous: np.ndarray    # (N,) int64: the nearest other same-class point before, -1 if none (or not splitting)
+    following: np.ndarray   # (N,) int64: the nearest after, T if none
 
 
 def _as_mapping(name: str, value, keys: list[str] | None) -> dict:
@@ -133,7 +135,24 @@ def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig) -
     columns = prepare_signal(signal[:, used], length, config.smoothing_sigma)
     if mask is None:
         background = background_mask(background, config.bg_threshold, snippets, config.point_radius)
-    return _Video(key, columns, column_of.astype(np.int64), background, snippets, labels)
+    previous, following = neighbouring_points(snippets, labels, length, config.split_at_points)
+    return _Video(key, columns, column_of.astype(np.int64), background, snippets, labels, previous, following)
+
+
+def neighbouring_points(snippets: np.ndarray, labels: np.ndarray, length: int, split: bool):
+    """For each point, the nearest other point of its class before and after it (-1 / length: none)."""
+    previous = np.full(snippets.shape, -1, dtype=np.int64)
+    following = np.full(snippets.shape, length, dtype=np.int64)
+    if not split:
+        return previous, following
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        positions = np.unique(snippets[members])  # points on one snippet mark one instance
+        rank = np.searchsorted(positions, snippets[members])
+        previous[members] = np.where(rank > 0, positions[np.maximum(rank - 1, 0)], -1)
+        following[members] = np.where(rank + 1 < positions.size, positions[np.minimum(rank + 1, positions.size - 1)],
+                                      length)
+    return previous, following
 
 
 @contextmanager
@@ -166,6 +185,7 @@ def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None
         n_chunks = min(int(counts.sum()), 16 * numba.get_num_threads())
         return K.fit_batch(columns, background, column_start, np.repeat(video_offsets, counts),
                            np.repeat(lengths, counts), np.concatenate([v.points for v in videos]),
+                           np.concatenate([v.previous for v in videos]), np.concatenate([v.following for v in videos]),
                            config.delta, config.g1, config.g2, config.xatol, config.maxiter, solver,
                            gauss_mode, uniform_mode, config.interval == "two_sided",
                            config.select_margin if config.combine == "select" else 0.0, config.dip_cut, n_chunks)

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._kernels import split_at_neighbours
+from .api import neighbouring_points
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:
@@ -43,13 +46,22 @@ def run_containing(signal: np.ndarray, point: int, threshold: float) -> tuple[in
 
 
 def threshold_per_point(signals: dict[str, np.ndarray], points: dict[str, np.ndarray],
-                        threshold: float) -> list[Segment]:
-    """One segment per point: the run containing it. signals: video -> (T, C); points: video -> (N, 2)."""
+                        threshold: float, *, split_at_points: bool = False) -> list[Segment]:
+    """One segment per point: the run containing it. signals: video -> (T, C); points: video -> (N, 2).
+
+    split_at_points: the run also stops before the signal's lowest snippet between the point and
+    each neighbouring point of its class, the rule ADMConfig(split_at_points=True) applies to brackets.
+    """
     segments = []
     for video, rows in points.items():
-        for point, label in np.asarray(rows, dtype=np.int64).reshape(-1, 2):
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        length = signals[video].shape[0]
+        previous, following = neighbouring_points(rows[:, 0], rows[:, 1], length, split_at_points)
+        for (point, label), before, after in zip(rows, previous, following):
             signal = signals[video][:, label]
             start, end = run_containing(signal, int(point), threshold)
+            low, high = split_at_neighbours(signal, -1, length, int(point), int(before), int(after))
+            start, end = max(start, low + 1), min(end, high - 1)
             segments.append(Segment(video, int(label), start, end, float(signal[start:end + 1].mean())))
     return segments
 

@@ -38,6 +38,9 @@ class ADMConfig(BaseModel):
     select_margin: float = Field(
         0.4, gt=0.0, le=1.0, description="with combine='select', the Gaussian is chosen only where its MSE is "
         "below select_margin times the uniform's (1 = whichever fits better)")
+    split_at_points: bool = Field(
+        True, description="end the bracket at the signal's lowest snippet between the point and each "
+        "neighbouring point of the same class (another point means another instance); False = the paper's bracket")
     dip_cut: float = Field(
         0.0, ge=0.0, lt=1.0, description="when > 0, the bracket also ends where the class signal falls below "
         "dip_cut * s[t*] (so one fit cannot span two instances that no background separates); 0 = the paper's bracket")
@@ -52,7 +55,7 @@ class ADMConfig(BaseModel):
 
     @classmethod
     def paper(cls, **overrides) -> "ADMConfig":
-        """The paper's literal method: symmetric interval, Delta = g1 sigma + g2 omega, bounded Brent for omega."""
+        """The paper's literal method: background bracket, symmetric interval, Delta = g1 sigma + g2 omega, Brent."""
         values = {"interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
-                  "smoothing_sigma": 1.0}
+                  "smoothing_sigma": 1.0, "split_at_points": False}
         return cls(**{**values, **overrides})

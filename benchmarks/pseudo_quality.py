@@ -63,9 +63,10 @@ class Scorer:
                 "own_iou": quality.mean_tiou if quality.mean_tiou is not None else float("nan")}
 
 
-def threshold_rows(scorer, rows, theta, every_run):
+def threshold_rows(scorer, rows, theta, every_run, split=False):
     probs = {key: scorer.signals[key].probs for key in rows}
-    segments = (threshold_all_runs if every_run else threshold_per_point)(probs, rows, theta)
+    segments = (threshold_all_runs(probs, rows, theta) if every_run
+                else threshold_per_point(probs, rows, theta, split_at_points=split))
     # A run of snippets [start, end] covers their whole windows: half a step beyond each centre.
     start_s = [float(scorer.signals[s.video].grid.snippet_to_seconds(s.start - 0.5)) for s in segments]
     end_s = [float(scorer.signals[s.video].grid.snippet_to_seconds(s.end + 0.5)) for s in segments]
@@ -90,12 +91,13 @@ def adm_rows(scorer, rows, config: ADMConfig):
 def methods(quick: bool):
     """(name, kind, argument): the rows of the table."""
     yield from (("threshold per point, theta=%.1f" % t, "threshold", (t, False)) for t in (0.2, 0.3, 0.4, 0.5, 0.7))
+    yield from (("threshold per point, theta=%.1f, split" % t, "threshold", (t, False, True)) for t in (0.3, 0.4, 0.5))
     yield "threshold, every run, theta=0.5", "threshold", (0.5, True)
     paper = ADMConfig.paper()
     yield "ADM paper (brent), g1=1 g2=0.5", "adm", paper
     yield "ADM paper (exact), g1=1 g2=0.5", "adm", paper.model_copy(update={"uniform_solver": "exact"})
     yield "ADM default", "adm", ADMConfig()
-    yield "ADM default, select_margin=1", "adm", ADMConfig(select_margin=1.0)
+    yield "ADM default without split_at_points", "adm", ADMConfig(split_at_points=False)
     grid = {
         "interval": ["symmetric", "two_sided"],
         "combine": ["sum", "select"],

@@ -214,6 +214,7 @@ def test_paper_preset_is_the_literal_method():
     paper = ADMConfig.paper()
     assert (paper.interval, paper.combine, paper.uniform_solver, paper.g1, paper.g2) == ("symmetric", "sum", "brent",
                                                                                          1.0, 0.5)
+    assert not paper.split_at_points and paper.dip_cut == 0.0
     assert ADMConfig.paper(g1=2.0).g1 == 2.0
 
 
@@ -230,3 +231,24 @@ def test_select_margin_needs_the_gaussian_to_fit_clearly_better():
     # A margin of 0.01 asks the Gaussian for a 100-fold smaller error: the uniform's omega is used.
     assert strict.end - strict.t_star == strict.omega
     assert plain.end - plain.t_star in (pytest.approx(2 * plain.sigma), plain.omega)
+
+
+def test_split_at_points_ends_the_bracket_at_the_dip_between_two_instances():
+    s = np.zeros(40)
+    s[5:15] = 0.9
+    s[15] = 0.3  # a dip between two instances of one class, and no background between them
+    s[16:26] = 0.8
+    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0, interval="two_sided", combine="sum")
+    background = {"v": np.zeros(40, bool)}
+    points = {"v": [[10, 0], [20, 0]]}
+    merged = fit_instances({"v": s[:, None]}, points, background=background,
+                           config=config.model_copy(update={"split_at_points": False}))
+    split = fit_instances({"v": s[:, None]}, points, background=background, config=config)
+    # One bracket [0, 39] for both points: the first fit runs over the dip to snippet 25.
+    assert merged[0].end == 25.0
+    # The lowest snippet between points 10 and 20 is 15: it ends both brackets.
+    assert (split[0].b_s, split[0].b_e, split[1].b_s) == (0, 15, 15)
+    assert (split[0].start, split[0].end) == (5.0, 14.0) and (split[1].start, split[1].end) == (16.0, 25.0)
+    # Two points on one snippet mark one instance: no split between them.
+    same = fit_instances({"v": s[:, None]}, {"v": [[10, 0], [10, 0]]}, background=background, config=config)
+    assert same[0].b_e == 39

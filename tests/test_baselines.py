@@ -27,3 +27,14 @@ def test_per_point_and_all_runs():
     every = threshold_all_runs(probs, points, 0.5)
     # Only class 0 has points: its two runs, once each, though two points share the video.
     assert [(s.label, s.start, s.end) for s in every] == [(0, 1, 2), (0, 4, 6)]
+
+
+def test_per_point_runs_split_at_neighbouring_points():
+    signal = np.array([0.1, 0.8, 0.9, 0.7, 0.8, 0.9, 0.1])
+    probs = {"v": signal[:, None]}
+    points = {"v": np.array([[1, 0], [5, 0]])}
+    whole = threshold_per_point(probs, points, 0.5)
+    assert [(s.start, s.end) for s in whole] == [(1, 5), (1, 5)]
+    # The lowest snippet between the points (3, at 0.7) ends both runs.
+    split = threshold_per_point(probs, points, 0.5, split_at_points=True)
+    assert [(s.start, s.end) for s in split] == [(1, 2), (4, 5)]
