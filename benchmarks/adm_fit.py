@@ -159,8 +159,11 @@ def main(argv: list[str] | None = None) -> None:
         rate = count / seconds
         print(f"{f'(c) core, {threads} threads: ' + name:52s} {rate:10,.0f} {rate / ref_rate:7.1f}")
     default = ADMConfig(smoothing_sigma=0.0)
+    # The default also splits brackets at neighbouring points, which the preparation records.
+    default_videos = [_prepare_video(key, probs[key], rows[key], masks[key], None, default) for key in rows]
     for used in (1, threads):
-        _, seconds = _time_kernel(videos, "exact", K.GAUSS_RECURRENCE, K.UNIFORM_PREFIX, used, config=default)
+        _, seconds = _time_kernel(default_videos, "exact", K.GAUSS_RECURRENCE, K.UNIFORM_PREFIX, used,
+                                  config=default)
         rate = count / seconds
         print(f"{f'core, {used} thread(s): ADMConfig() (two-sided, 3 fit pairs)':52s} {rate:10,.0f} {rate / ref_rate:7.1f}")
     for used in (1, threads):
