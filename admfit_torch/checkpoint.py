@@ -14,7 +14,7 @@ from admfit.atomic import atomic_open
 from admfit.errors import InputError
 
 from .config import DetectorConfig
-from .models import PointDetector
+from .models import PointDetector, build_detector
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "admfit_torch-checkpoint-1"
@@ -44,11 +44,13 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def load_detector(path: str | Path, *, use_ema: bool = True) -> tuple[PointDetector, DetectorConfig, list[str]]:
-    """The trained detector (EMA weights by default), its config and class names, on CPU in eval mode."""
+    """The trained detector (EMA weights by default), its config and class names, on CPU in eval mode.
+
+    A main-model checkpoint keeps its sigma head (``sigma_scale`` comes back with the weights)."""
     state = load_checkpoint(path)
     cfg = DetectorConfig.model_validate(state["config"])
     classes = list(state["classes"])
-    model = PointDetector(cfg.model, len(classes))
+    model = build_detector(cfg, len(classes), state.get("stage", "base"))
     weights = state["ema"] if use_ema else state["model"]
     model.load_state_dict({k.removeprefix("module."): v for k, v in weights.items() if k != "n_averaged"})
     return model.eval(), cfg, classes

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from admfit.config import ADMConfig
 from admfit.errors import InputError
 
 
@@ -132,8 +133,64 @@ class InferenceConfig(_Strict):
         return self
 
 
+class MainConfig(_Strict):
+    """The ADM-Loc main model (paper 3.4.2): pseudo-label sampling, the sigma head, Gaussian imposition (eq. 18).
+
+    Radii are in level-l snippets, as ``loss.augment_radius``; sigmas in level-0 snippets of the model input.
+    """
+
+    sampling_radius: float | None = Field(
+        2.0, gt=0.0, description="r_s: L_Act positives lie within this radius of each point AND inside its pseudo-label "
+        "interval; null (or inf) = the whole interval (no sampling, the r_s = inf row of Table 5)")
+    sigma_head: bool = Field(True, description="train the sigma-regression head (eq. 14); false: the Gaussian kernels "
+                             "of L_G use the pseudo-label sigmas instead of predicted ones")
+    sigma_samples: int | None = Field(
+        None, ge=2, le=4096, description="K: features sampled in each interval; null = the median pseudo-label "
+        "interval length on level 1, rounded up (SPEC 5)")
+    sigma_convs: int = Field(2, ge=1, le=8, description="temporal convolutions of the sigma head")
+    sigma_kernel: int = Field(3, ge=1, le=31, description="their kernel size (odd)")
+    lambda_gauss: float = Field(1.0, ge=0.0, description="lambda_G of eq. 18 (0 turns L_G off)")
+    lambda_sigma: float = Field(1.0, ge=0.0, description="lambda_sigma of eq. 18")
+
+    @field_validator("sampling_radius", mode="before")
+    @classmethod
+    def _infinite_is_none(cls, value):
+        if isinstance(value, str) and value.strip().lower() in ("inf", "infinity", ".inf", "none", "null"):
+            return None
+        if isinstance(value, float) and value == float("inf"):
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _odd_kernel(self) -> "MainConfig":
+        if self.sigma_kernel % 2 == 0:
+            raise ValueError(f"sigma_kernel must be odd, got {self.sigma_kernel}")
+        return self
+
+
+class RunConfig(_Strict):
+    """Where the data of ``admfit-torch train`` comes from (the command's --features/--annotations/--points override)
+    and how it is evaluated. Relative paths are relative to the working directory."""
+
+    features: str | None = Field(None, description="folder of <video>.npy (T, D) features, an .npz or an HDF5 file")
+    annotations: str | None = Field(None, description="ActivityNet-style annotation JSON (subsets, fps, ground truth)")
+    points: str | None = Field(None, description="point labels of the training videos (LACP / ActivityNet CSV, SF-Net)")
+    train_subset: str = Field("train", description="subset trained on and pseudo-labelled")
+    test_subset: str = Field("test", description="subset evaluated")
+    tious: str = Field("thumos14", description="tIoU thresholds of the report: thumos14, anet, START:STOP:STEP or A,B,C")
+    figures: int = Field(2, ge=0, le=50, description="training videos drawn in the report (admfit plot)")
+
+    @field_validator("tious")
+    @classmethod
+    def _readable_tious(cls, value: str) -> str:
+        from admfit.evaluation import parse_tious
+
+        parse_tious(value)  # raises ValueError with a message for the user
+        return value
+
+
 class DetectorConfig(_Strict):
-    """Everything one training run needs besides the data paths."""
+    """Everything one training run needs: the detector, its training, the ADM pseudo-labels and the run's data."""
 
     seed: int = Field(0, ge=0)
     device: str = Field("auto", description="'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'")
@@ -144,6 +201,9 @@ class DetectorConfig(_Strict):
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     inference: InferenceConfig = InferenceConfig()
+    adm: ADMConfig = Field(ADMConfig(), description="the ADM fit of the pseudo-label stage (admfit.ADMConfig)")
+    main: MainConfig = MainConfig()
+    run: RunConfig = RunConfig()
 
 
 PRESETS: dict[str, dict] = {

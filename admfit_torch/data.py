@@ -24,7 +24,8 @@ from .config import DataConfig
 class VideoItem:
     """One video: features (T, D) float32 (possibly memory-mapped), its grid, and its points.
 
-    ``positions`` (N,) float64 level-0 snippets; ``labels`` (N,) int64 class ids.
+    ``positions`` (N,) float64 level-0 snippets; ``labels`` (N,) int64 class ids. After the pseudo-label stage,
+    each point's ADM pseudo-label: ``intervals`` (N, 2) [start, end] and ``sigmas`` (N,), level-0 snippets.
     """
 
     video: str
@@ -32,6 +33,8 @@ class VideoItem:
     grid: SnippetGrid
     positions: np.ndarray = field(default_factory=lambda: np.zeros(0))
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    intervals: np.ndarray | None = None
+    sigmas: np.ndarray | None = None
 
     @property
     def num_snippets(self) -> int:
@@ -90,6 +93,8 @@ class Sample:
     """A fixed-length model input. features (D, L) float32, mask (L,) bool; points in sample snippets.
 
     ``offset`` and ``scale`` map a sample position x back to the video: snippet = offset + (x + 0.5) * scale - 0.5.
+    ``intervals`` (N, 2) and ``sigmas`` (N,): the points' pseudo-labels in sample snippets (None before the
+    pseudo-label stage).
     """
 
     video: str
@@ -99,6 +104,16 @@ class Sample:
     labels: torch.Tensor
     offset: float = 0.0
     scale: float = 1.0
+    intervals: torch.Tensor | None = None
+    sigmas: torch.Tensor | None = None
+
+
+def _pseudo(item: VideoItem, keep, offset: float, scale: float) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The kept points' intervals and sigmas in sample snippets (see Sample.offset / scale)."""
+    if item.intervals is None or item.sigmas is None:
+        return None, None
+    intervals = (item.intervals[keep] - offset + 0.5) / scale - 0.5
+    return torch.as_tensor(intervals), torch.as_tensor(item.sigmas[keep] / scale)
 
 
 def _crop_window(item: VideoItem, cfg: DataConfig, rng: np.random.Generator) -> tuple[int, int]:
@@ -125,15 +140,17 @@ def training_sample(item: VideoItem, cfg: DataConfig, rng: np.random.Generator, 
     if cfg.length_mode == "resize":
         scale = item.num_snippets / length
         positions = (item.positions + 0.5) / scale - 0.5
+        every = np.ones(len(item.positions), dtype=bool)
         return Sample(item.video, resize_features(item.features, length), torch.ones(length, dtype=torch.bool),
-                      torch.as_tensor(positions), torch.as_tensor(item.labels), 0.0, scale)
+                      torch.as_tensor(positions), torch.as_tensor(item.labels), 0.0, scale,
+                      *_pseudo(item, every, 0.0, scale))
     start, size = _crop_window(item, cfg, rng)
     keep = (item.positions >= start) & (item.positions < start + size)
     features = torch.zeros(item.features.shape[1], length)
     features[:, :size] = as_tensor(item.features[start:start + size]).T
     mask = torch.arange(length) < size
     return Sample(item.video, features, mask, torch.as_tensor(item.positions[keep] - start),
-                  torch.as_tensor(item.labels[keep]), float(start), 1.0)
+                  torch.as_tensor(item.labels[keep]), float(start), 1.0, *_pseudo(item, keep, float(start), 1.0))
 
 
 def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
@@ -145,8 +162,9 @@ def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
     length = padded_length(size, multiple)
     features = torch.zeros(item.features.shape[1], length)
     features[:, :size] = as_tensor(item.features).T
+    every = np.ones(len(item.positions), dtype=bool)
     return Sample(item.video, features, torch.arange(length) < size, torch.as_tensor(item.positions),
-                  torch.as_tensor(item.labels))
+                  torch.as_tensor(item.labels), 0.0, 1.0, *_pseudo(item, every, 0.0, 1.0))
 
 
 class TrainingSet(torch.utils.data.Dataset):

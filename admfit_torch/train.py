@@ -1,4 +1,4 @@
-"""Training loop of the base model: Adam(W), linear warm-up, model EMA, AMP on CUDA, DDP, resume.
+"""Training loop of the base and main models: Adam(W), linear warm-up, model EMA, AMP on CUDA, DDP, resume.
 
 Determinism: the model is initialised from ``torch.manual_seed(seed)``; each epoch re-seeds torch
 (dropout) from (seed, epoch) and the data draws crops from (seed, epoch, index), so epoch e does not
@@ -25,8 +25,8 @@ from . import ddp
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .config import DetectorConfig, OptimConfig
 from .data import Batch, TrainingSet, VideoItem, collate
-from .losses import augmented_targets, base_model_loss
-from .models import PointDetector
+from .models import build_detector
+from .objectives import objective_for
 
 METRICS_NAME = "metrics.jsonl"
 
@@ -66,27 +66,22 @@ class TrainResult:
     last_metrics: dict
 
 
-def _loss_on_batch(model, batch: Batch, cfg: DetectorConfig, device, num_classes: int) -> dict[str, torch.Tensor]:
-    features, masks = batch.features.to(device, non_blocking=True), batch.masks.to(device, non_blocking=True)
-    with ddp.autocast(device, cfg.amp, cfg.amp_dtype):
-        output = model(features, masks)
-    lengths = [m.shape[1] for m in output.masks]
-    targets = augmented_targets(batch.positions, batch.labels, lengths, cfg.model.theta, cfg.loss.augment_radius,
-                                num_classes).to(device)
-    return base_model_loss(output, targets, cfg.loss)
-
-
 class Trainer:
-    """Holds the model, EMA, optimizer and schedule of one run; ``fit`` runs the remaining epochs."""
+    """Holds the model, EMA, optimizer and schedule of one run; ``fit`` runs the remaining epochs.
+
+    ``stage`` 'base' trains the base model (eq. 7); 'main' the ADM-Loc main model (eq. 18), whose items must
+    carry pseudo-labels and whose sigma head rescales by ``sigma_scale`` (level-0 snippets of the model input).
+    """
 
     def __init__(self, items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path,
-                 ctx: ddp.DistContext | None = None):
+                 ctx: ddp.DistContext | None = None, *, stage: str = "base", sigma_scale: float = 1.0):
         if not items:
             raise InputError("no training videos", field="videos")
-        self.cfg, self.classes, self.out_dir = cfg, list(classes), Path(out_dir)
+        self.cfg, self.classes, self.out_dir, self.stage = cfg, list(classes), Path(out_dir), stage
         self.ctx = ctx or ddp.DistContext(0, 1, 0, ddp.select_device(cfg.device))
+        self.objective = objective_for(stage, cfg, len(self.classes), sigma_scale)
         torch.manual_seed(cfg.seed)
-        model = PointDetector(cfg.model, len(self.classes)).to(self.ctx.device)
+        model = build_detector(cfg, len(self.classes), stage, sigma_scale).to(self.ctx.device)
         self.ema = AveragedModel(model, multi_avg_fn=ema_update(cfg.optim.ema_decay, cfg.optim.ema_warmup),
                                 use_buffers=True)
         self.model = ddp.wrap_model(model, self.ctx)
@@ -113,6 +108,9 @@ class Trainer:
         if state["classes"] != self.classes:
             raise InputError("the checkpoint was trained on other classes", file=str(self.checkpoint_path),
                              field="classes")
+        if state.get("stage", "base") != self.stage:
+            raise InputError(f"the checkpoint is of stage {state.get('stage', 'base')!r}, not {self.stage!r}",
+                             file=str(self.checkpoint_path), field="stage")
         ddp.unwrap(self.model).load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -124,14 +122,14 @@ class Trainer:
         """Write the run's state after ``epoch`` to OUT/checkpoint.pt (atomically)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(self.checkpoint_path, {
-            "epoch": epoch, "config": self.cfg.model_dump(mode="json"), "classes": self.classes,
+            "epoch": epoch, "stage": self.stage, "config": self.cfg.model_dump(mode="json"), "classes": self.classes,
             "model": ddp.unwrap(self.model).state_dict(), "ema": self.ema.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict()})
 
     def step(self, batch: Batch) -> dict[str, float]:
         """One optimizer step on ``batch`` (forward, losses, backward, clip, step, schedule, EMA); the losses."""
-        losses = _loss_on_batch(self.model, batch, self.cfg, self.ctx.device, len(self.classes))
+        losses = self.objective(self.model, batch, self.ctx.device)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
         if self.cfg.optim.grad_clip is not None:
@@ -186,10 +184,17 @@ class Trainer:
         return TrainResult(self.checkpoint_path, self.cfg.optim.epochs - self.start_epoch, last)
 
 
-def train_base(items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path, *,
-               resume: bool = False, show_progress: bool = True, ctx: ddp.DistContext | None = None) -> TrainResult:
-    """Train the point-supervised base model (paper 3.3) into ``out_dir`` (checkpoint.pt, metrics.jsonl)."""
-    trainer = Trainer(items, classes, cfg, out_dir, ctx)
+def train_stage(items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path, *,
+                stage: str = "base", sigma_scale: float = 1.0, resume: bool = False, show_progress: bool = True,
+                ctx: ddp.DistContext | None = None) -> TrainResult:
+    """Train one stage's model into ``out_dir`` (checkpoint.pt, metrics.jsonl); see Trainer."""
+    trainer = Trainer(items, classes, cfg, out_dir, ctx, stage=stage, sigma_scale=sigma_scale)
     if resume:
         trainer.resume()
     return trainer.fit(show_progress=show_progress)
+
+
+def train_base(items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path, *,
+               resume: bool = False, show_progress: bool = True, ctx: ddp.DistContext | None = None) -> TrainResult:
+    """Train the point-supervised base model (paper 3.3) into ``out_dir`` (checkpoint.pt, metrics.jsonl)."""
+    return train_stage(items, classes, cfg, out_dir, stage="base", resume=resume, show_progress=show_progress, ctx=ctx)

@@ -24,7 +24,9 @@ app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyT
 
 class Stage(str, Enum):
     base = "base"
+    pseudo = "pseudo"
     main = "main"
+    eval = "eval"
     all = "all"
 
 
@@ -49,51 +51,50 @@ def _run_dir(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(f"cannot create the output folder ({error.strerror})", file=str(path), field="out") from None
-    check_writable(path / "checkpoint.pt", field="out")
+    check_writable(path / "stages.json", field="out")
     return path
+
+
+def _with_data(cfg, features: Path | None, annotations: Path | None, points: Path | None):
+    """The config's ``run`` paths, replaced by those given on the command line."""
+    given = {name: str(value) for name, value in (("features", features), ("annotations", annotations),
+                                                  ("points", points)) if value is not None}
+    return cfg.model_copy(update={"run": cfg.run.model_copy(update=given)}) if given else cfg
 
 
 @app.command()
 @reports_input_errors
 def train(
-    features: Path = typer.Option(..., help="folder of <video>.npy features (T, D)"),
-    annotations: Path = typer.Option(..., help="ActivityNet-style annotation JSON (videos, subsets, fps)"),
-    points: Path = typer.Option(..., help="point labels (LACP / ActivityNet CSV, SF-Net txt)"),
-    out: Path = typer.Option(..., help="run folder: checkpoint.pt, metrics.jsonl, config.yaml"),
-    stage: Stage = typer.Option(Stage.base, help="base: the point-supervised base model (paper 3.3)"),
+    out: Path = typer.Option(..., help="run folder: config.yaml, stages.json, base/, main/, eval/, report.md/json"),
     config: str = typer.Option("thumos14", help=CONFIG_HELP),
+    stage: Stage = typer.Option(Stage.all, help="all: base -> pseudo -> main -> eval; or one stage (its "
+                                "predecessors must be done)"),
+    force: bool = typer.Option(False, help="redo the stage(s) even if done (and forget the later ones)"),
+    features: Optional[Path] = typer.Option(None, help="folder of <video>.npy features (T, D); default run.features"),
+    annotations: Optional[Path] = typer.Option(None, help="ActivityNet-style annotation JSON; default run.annotations"),
+    points: Optional[Path] = typer.Option(None, help="point labels (LACP / ActivityNet CSV, SF-Net txt); default "
+                                          "run.points"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    subset: str = typer.Option("train", help="subset of the annotation file to train on"),
-    resume: bool = typer.Option(False, help="continue from OUT/checkpoint.pt"),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N (default: the config's)"),
-    progress: bool = typer.Option(True, help="show a progress bar"),
+    progress: bool = typer.Option(True, help="show progress bars"),
 ) -> None:
-    """Train a detector stage from point labels."""
-    if stage is not Stage.base:
-        raise InputError(f"stage {stage.value!r} needs ADM pseudo-labels and is not available yet; use --stage base",
-                         field="stage")
-    cfg = _config(config, set_, device)
-    from admfit_torch import ddp
-    from admfit_torch.config import dump_config
-    from admfit_torch.sources import load_split
-    from admfit_torch.train import train_base
+    """Run the self-training loop (base model, ADM pseudo-labels, main model, evaluation), resumable by stage.
 
+    A finished stage is skipped; one interrupted mid-training resumes from its checkpoint."""
+    cfg = _with_data(_config(config, set_, device), features, annotations, points)
+    from admfit_torch import ddp
+    from admfit_torch.pipeline import Pipeline
+    from admfit_torch.stages import STAGE_ORDER
+
+    stages = STAGE_ORDER if stage is Stage.all else (stage.value,)
     ctx = ddp.init_distributed(cfg.device)
     try:
-        split = load_split(annotations, features, cfg, subset=subset, points_path=points)
-        if resume and not (out / "checkpoint.pt").is_file():
-            raise InputError("nothing to resume: no checkpoint in the run folder", file=str(out / "checkpoint.pt"),
-                             field="--resume")
         run_dir = _run_dir(out)
-        if ctx.is_main:
-            atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
-        result = train_base(split.items, split.classes, cfg, run_dir, resume=resume, show_progress=progress, ctx=ctx)
+        report = Pipeline(cfg, run_dir, ctx, progress, typer.echo).run(stages, force=force)
     finally:
         ddp.shutdown(ctx)
-    if ctx.is_main:
-        metrics = result.last_metrics
-        typer.echo(f"trained {len(split.items)} videos, {result.epochs_run} epochs on {ddp.device_name(ctx.device)}; "
-                   f"last loss {metrics.get('loss_total', float('nan')):.4f}; checkpoint {result.checkpoint}")
+    if ctx.is_main and report is not None:
+        typer.echo(f"report: {run_dir / 'report.md'}")
 
 
 def _detections(checkpoint: Path, features: Path, annotations: Path, subset: str, set_: list[str],

@@ -1,14 +1,19 @@
-"""Base-model losses (paper eqs. 2-7): targets, MIL, focal point loss, background loss, weighted total."""
+"""Losses: the base model's (paper eqs. 2-7: targets, MIL, focal point loss, background loss) and the main
+model's additions (3.4.2: pseudo-label sampling, Gaussian imposition eqs. 15-17, sigma regression eq. 14, eq. 18)."""
 from __future__ import annotations
 
 import torch
 
-from ..config import LossConfig
+from ..config import LossConfig, MainConfig
 from ..models.detector import PyramidOutput
 from .background import background_loss, select_background
 from .focal import binary_focal, point_focal_loss
+from .gaussian import class_kernels, gaussian_imposition_loss
 from .mil import mil_loss, topk_video_scores
-from .targets import LevelTargets, augmented_targets
+from .sigma import sigma_loss
+from .targets import LevelTargets, PseudoInstances, augmented_targets, point_targets, sampled_targets
+
+MIN_SIGMA = 1e-3  # level-0 snippets: keeps eq. 15 finite where a predicted sigma underflows
 
 
 def base_model_loss(output: PyramidOutput, targets: LevelTargets, cfg: LossConfig) -> dict[str, torch.Tensor]:
@@ -25,5 +30,33 @@ def base_model_loss(output: PyramidOutput, targets: LevelTargets, cfg: LossConfi
     return parts
 
 
-__all__ = ["LevelTargets", "augmented_targets", "background_loss", "base_model_loss", "binary_focal", "mil_loss",
-           "point_focal_loss", "select_background", "topk_video_scores"]
+def main_model_loss(output: PyramidOutput, targets: LevelTargets, instances: PseudoInstances, loss_cfg: LossConfig,
+                    main_cfg: MainConfig, sigma_scale: float | torch.Tensor) -> dict[str, torch.Tensor]:
+    """Eq. 18: the base terms (L_Act on the sampled ``targets``) plus {'gauss', 'sigma'}, and their weighted 'total'.
+
+    The Gaussian kernels use the predicted sigmas (``output.sigma`` times ``sigma_scale``, level-0 snippets)
+    when the model has a sigma head, else the pseudo-label sigmas.
+    """
+    parts = base_model_loss(output, targets, loss_cfg)
+    device = parts["total"].device
+    zero = parts["total"].new_zeros(())
+    if output.sigma is not None:
+        kernel_sigmas = (output.sigma.detach() * sigma_scale).clamp(min=MIN_SIGMA)
+        parts["sigma"] = sigma_loss(output.sigma, instances.sigmas.to(device), sigma_scale)
+    else:
+        kernel_sigmas = instances.sigmas.to(device).clamp(min=MIN_SIGMA)
+        parts["sigma"] = zero
+    if main_cfg.lambda_gauss > 0:
+        fused = output.fused()[0]
+        parts["gauss"] = gaussian_imposition_loss(fused, output.masks[0], instances.split(instances.points),
+                                                  instances.split(instances.labels), instances.split(kernel_sigmas))
+    else:
+        parts["gauss"] = zero
+    parts["total"] = parts["total"] + main_cfg.lambda_gauss * parts["gauss"] + main_cfg.lambda_sigma * parts["sigma"]
+    return parts
+
+
+__all__ = ["LevelTargets", "PseudoInstances", "augmented_targets", "background_loss", "base_model_loss",
+           "binary_focal", "class_kernels", "gaussian_imposition_loss", "main_model_loss", "mil_loss",
+           "point_focal_loss", "point_targets", "sampled_targets", "select_background", "sigma_loss",
+           "topk_video_scores"]

@@ -1,0 +1,65 @@
+"""Figures of the pseudo-label stage: for a few training videos, what ADM saw and fitted (``admfit plot``)."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from admfit.api import PseudoLabel
+from admfit.errors import InputError
+
+from .plugin import model_grid
+from .pseudo import VideoSignals
+
+
+def _safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def _to_model_units(label: PseudoLabel, signals: VideoSignals) -> dict:
+    """A pseudo-label's snippet fields back on the model-input grid the signal lives on."""
+    offset, scale = signals.sample.offset, signals.sample.scale
+
+    def back(x: float) -> float:
+        return (x - offset + 0.5) / scale - 0.5
+
+    return {"t_star": back(label.t_star), "start": back(label.start), "end": back(label.end),
+            "sigma": label.sigma / scale, "omega": label.omega / scale, "score": label.score}
+
+
+def chosen_videos(signals: Sequence[VideoSignals], count: int) -> list[tuple[VideoSignals, int]]:
+    """The ``count`` videos with the most points (then by name), each with its most annotated class."""
+    ranked = sorted(signals, key=lambda s: (-len(s.item.positions), s.item.video))[:count]
+    return [(s, Counter(s.item.labels.tolist()).most_common(1)[0][0]) for s in ranked]
+
+
+def draw_figures(signals: Sequence[VideoSignals], labels: Sequence[PseudoLabel], annotations: Mapping,
+                 classes: Sequence[str], adm_config, folder: Path, count: int) -> tuple[list[Path], str | None]:
+    """PNG figures of ``count`` training videos -> (paths, None), or ([], why not) when matplotlib is missing."""
+    if count == 0:
+        return [], None
+    try:
+        from admfit.plotting import plot_video_class, save_figure
+        import matplotlib  # noqa: F401  (the optional 'plot' extra)
+    except ImportError:
+        return [], "figures skipped: matplotlib is not installed (pip install 'admfit[plot]')"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for s, c in chosen_videos(signals, count):
+        grid = model_grid(s.item.grid, s.sample.scale)
+        mine = [_to_model_units(label, s) for label in labels if label.video == s.item.video and label.label == c]
+        points = [int(row[0]) for row in s.point_rows if row[1] == c]
+        record = annotations.get(s.item.video)
+        truth = [] if record is None else [
+            tuple(float(x) for x in grid.seconds_to_snippet([inst.start_s, inst.end_s]))
+            for inst in record.instances if inst.label == classes[c]]
+        figure = plot_video_class(s.levels.fused[-1], class_index=c, bg_probs=s.levels.background[0],
+                                  pseudo_labels=mine, points=points, ground_truth=truth, config=adm_config, grid=grid,
+                                  title=f"{s.item.video}: {classes[c]}", class_name=classes[c])
+        path = folder / f"{_safe_name(s.item.video)}_{_safe_name(classes[c])}.png"
+        try:
+            save_figure(figure, path)
+        except InputError as error:
+            return paths, f"figures stopped: {error}"
+        paths.append(path)
+    return paths, None

@@ -1,0 +1,176 @@
+"""The pseudo-label stage (paper 3.4.1, eq. 13): a trained base model's signals -> admfit.fit_instances -> Psi.
+
+For every training video: the last pyramid level's fused class probabilities (the signal ADM fits, smoothed
+and upsampled by admfit) and the first level's background probabilities (the background points), on the
+grid of the model input; one ADM pseudo-label per annotated point. The pseudo-labels are written in the
+format of ``admfit fit`` (so ``admfit eval-pseudo`` and ``admfit plot`` read them), with every snippet field
+(``point``, ``t_star``, ``b_s``, ``b_e``, ``sigma``, ``omega``, ``start``, ``end``) in level-0 snippets of the
+video's own feature grid and ``segment`` in seconds; the signals go to ``signals.npz`` (``admfit fit`` input).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from admfit import fit_instances
+from admfit.api import PseudoLabel
+from admfit.errors import InputError
+from admfit.fit_io import pseudo_label_rows, save_signals, write_pseudo_labels
+
+from .config import DetectorConfig, DataConfig
+from .data import Sample, VideoItem, inference_sample, padded_length
+from .inference import LevelScores, predict_levels
+from .plugin import model_grid
+
+PSEUDO_LABELS_NAME = "pseudo_labels.json"
+SIGNALS_NAME = "signals.npz"
+
+
+@dataclass
+class VideoSignals:
+    """One video's model outputs as ADM takes them, on the model-input grid (``sample`` maps it to the video)."""
+
+    item: VideoItem
+    sample: Sample
+    levels: LevelScores
+
+    @property
+    def point_rows(self) -> np.ndarray:
+        """(N, 2) int64 rows (nearest snippet of the model input, class id), in point order."""
+        length = self.levels.fused[0].shape[0]
+        snippets = np.clip(np.rint(self.sample.positions.numpy()), 0, length - 1).astype(np.int64)
+        return np.stack([snippets, self.item.labels.astype(np.int64)], axis=1).reshape(-1, 2)
+
+    def to_video(self, snippets):
+        """Model-input snippets -> the video's level-0 snippets."""
+        return self.sample.offset + (np.asarray(snippets, dtype=np.float64) + 0.5) * self.sample.scale - 0.5
+
+
+def collect_signals(model, items: Sequence[VideoItem], cfg: DetectorConfig, device: torch.device) -> list[VideoSignals]:
+    """The model's outputs on every item that has points (whole videos, as at inference)."""
+    model = model.to(device).eval()
+    found = []
+    for item in items:
+        if len(item.positions) == 0:
+            continue
+        sample = inference_sample(item, cfg.data, cfg.model.total_stride)
+        found.append(VideoSignals(item, sample, predict_levels(model, sample, device, cfg.amp, cfg.amp_dtype)))
+    return found
+
+
+def _in_video_units(label: PseudoLabel, signals: VideoSignals, point: float) -> PseudoLabel:
+    scale = signals.sample.scale
+    t_star, b_s, b_e, start, end = signals.to_video([label.t_star, label.b_s, label.b_e, label.start, label.end])
+    return label._replace(point=float(point), t_star=float(t_star), b_s=float(b_s), b_e=float(b_e),
+                          sigma=label.sigma * scale, omega=label.omega * scale, start=float(start), end=float(end))
+
+
+def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig) -> list[PseudoLabel]:
+    """One ADM pseudo-label per point (``cfg.adm``), in point order, snippet fields in video level-0 snippets."""
+    if not signals:
+        return []
+    by_video = {s.item.video: s for s in signals}
+    fitted = fit_instances({v: s.levels.fused[-1] for v, s in by_video.items()},
+                           {v: s.point_rows for v, s in by_video.items()},
+                           bg_probs={v: s.levels.background[0] for v, s in by_video.items()}, config=cfg.adm,
+                           grid={v: model_grid(s.item.grid, s.sample.scale) for v, s in by_video.items()})
+    converted, index = [], 0
+    for video, s in by_video.items():
+        for point in s.item.positions.tolist():
+            converted.append(_in_video_units(fitted[index], s, point))
+            index += 1
+    return converted
+
+
+def write_pseudo_label_file(path: str | Path, labels: Sequence[PseudoLabel], items: Sequence[VideoItem],
+                            classes: Sequence[str], meta: dict) -> None:
+    """``admfit fit``-format JSON (segments in seconds) with each point's time."""
+    grids = {item.video: item.grid for item in items}
+    point_s = [float(grids[label.video].snippet_to_seconds(label.point)) for label in labels]
+    rows = pseudo_label_rows(labels, list(classes), point_s)
+    write_pseudo_labels(path, rows, fmt="json", meta={"segment_units": "seconds", "snippet_units": "video level-0",
+                                                      "classes": list(classes), **meta})
+
+
+def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes: Sequence[str]) -> None:
+    """The fitted signals as ``admfit fit`` reads them (last-level probs, first-level background, model grid).
+
+    Only videos sharing the first video's model grid stride are comparable in one file (crop mode: all)."""
+    save_signals(path, {s.item.video: s.levels.fused[-1] for s in signals}, classes=list(classes),
+                 bg_probs={s.item.video: s.levels.background[0] for s in signals},
+                 grids={s.item.video: model_grid(s.item.grid, s.sample.scale) for s in signals})
+
+
+def read_pseudo_label_file(path: str | Path) -> dict[str, list[dict]]:
+    """video -> its entries (``point``, ``start``, ``end``, ``sigma``, ``label_id``, ... in video snippets)."""
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return {video: list(entries) for video, entries in document["results"].items()}
+    except FileNotFoundError:
+        raise InputError("no pseudo-labels: run the pseudo-label stage first", file=str(path),
+                         field="pseudo_labels") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InputError(f"not a pseudo-label file ({type(error).__name__})", file=str(path),
+                         field="results") from None
+
+
+def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path) -> list[VideoItem]:
+    """Items with each point's pseudo-label interval and sigma; InputError when the file does not match the points."""
+    by_video = read_pseudo_label_file(path)
+    attached = []
+    for item in items:
+        entries = by_video.get(item.video, [])
+        try:
+            points = np.array([float(e["point"]) for e in entries])
+            labels = np.array([int(e["label_id"]) for e in entries], dtype=np.int64)
+            intervals = np.array([[float(e["start"]), float(e["end"])] for e in entries]).reshape(-1, 2)
+            sigmas = np.array([float(e["sigma"]) for e in entries])
+        except (KeyError, TypeError, ValueError):
+            raise InputError("entry without point / label_id / start / end / sigma", file=str(path),
+                             video=item.video, field="results") from None
+        if (len(entries) != len(item.positions) or not np.allclose(points, item.positions, atol=1e-6)
+                or not np.array_equal(labels, item.labels)):
+            raise InputError(f"{len(entries)} pseudo-labels for {len(item.positions)} points that do not match them "
+                             "(other points file or subset?): rerun the pseudo stage with --force", file=str(path),
+                             video=item.video, field="results")
+        attached.append(VideoItem(item.video, item.features, item.grid, item.positions, item.labels, intervals, sigmas))
+    return attached
+
+
+def sample_scale(item: VideoItem, cfg: DataConfig, multiple: int) -> float:
+    """Video snippets per model-input snippet: T / input length when resizing, else 1."""
+    return item.num_snippets / padded_length(cfg.input_length, multiple) if cfg.length_mode == "resize" else 1.0
+
+
+@dataclass(frozen=True)
+class SigmaStatistics:
+    """Of a pseudo-label set, in level-0 snippets of the model input: the largest sigma (the sigma head's scale)
+    and the median interval length (the default K of the sigma head, SPEC 5, before rounding up)."""
+
+    sigma_max: float
+    median_length: float
+
+    @property
+    def default_samples(self) -> int:
+        return max(2, math.ceil(self.median_length))
+
+
+def sigma_statistics(items: Sequence[VideoItem], cfg: DataConfig, multiple: int) -> SigmaStatistics:
+    sigmas, lengths = [], []
+    for item in items:
+        if item.sigmas is None or item.intervals is None or not len(item.sigmas):
+            continue
+        scale = sample_scale(item, cfg, multiple)
+        sigmas.append(item.sigmas / scale)
+        lengths.append((item.intervals[:, 1] - item.intervals[:, 0]) / scale)
+    if not sigmas:
+        raise InputError("no pseudo-labels on the training videos", field="pseudo_labels")
+    sigma_max = float(np.max(np.concatenate(sigmas)))
+    return SigmaStatistics(sigma_max if sigma_max > 0 else 1.0, float(np.median(np.concatenate(lengths))))
