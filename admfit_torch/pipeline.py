@@ -39,6 +39,7 @@ class Pipeline:
     show_progress: bool = True
     log: Callable[[str], None] = print
     seconds: dict = field(default_factory=dict)
+    _splits: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         self.root = Path(self.root)
@@ -54,7 +55,10 @@ class Pipeline:
 
     # ---- driving ---------------------------------------------------------------------------------
     def run(self, stages: Sequence[str] = STAGE_ORDER, *, force: bool = False) -> dict | None:
-        """Run ``stages`` in order (skipping finished ones unless ``force``); the report when eval ran."""
+        """Run ``stages`` in order (skipping finished ones unless ``force``); the report when eval ran.
+
+        The training videos are read first, so that bad data stops the run before anything is written."""
+        self.split(self.cfg.run.train_subset, with_points=True)
         self.root.mkdir(parents=True, exist_ok=True)
         state = StageState(self.layout)
         if self.ctx.is_main:
@@ -99,20 +103,28 @@ class Pipeline:
         atomic_write_text(path, json.dumps(record), field="out")
 
     # ---- data ------------------------------------------------------------------------------------
-    def _split(self, subset: str, *, with_points: bool, classes: list[str] | None = None):
+    def split(self, subset: str, *, with_points: bool, classes: list[str] | None = None):
+        """A subset's videos (read once per run), with their points when ``with_points``."""
         from .sources import load_split
 
         run = self.cfg.run
         if with_points and run.points is None:
             raise InputError("no points: give --points or run.points in the config", field="run.points")
-        return load_split(run.annotations, run.features, self.cfg, subset=subset,
-                          points_path=run.points if with_points else None, classes=classes)
+        key = (subset, with_points)
+        if key not in self._splits:
+            self._splits[key] = load_split(run.annotations, run.features, self.cfg, subset=subset,
+                                           points_path=run.points if with_points else None)
+        found = self._splits[key]
+        if classes is not None and found.classes != list(classes):
+            raise InputError("the checkpoint was trained on other classes than the annotation file's",
+                             file=str(run.annotations), field="classes")
+        return found
 
     # ---- stages ----------------------------------------------------------------------------------
     def _run_base(self, resume: bool) -> None:
         from .train import train_stage
 
-        split = self._split(self.cfg.run.train_subset, with_points=True)
+        split = self.split(self.cfg.run.train_subset, with_points=True)
         result = train_stage(split.items, split.classes, self.cfg, self.layout.base, stage="base", resume=resume,
                              show_progress=self.show_progress, ctx=self.ctx)
         self._say(f"base: {result.epochs_run} epochs, last loss {result.last_metrics.get('loss_total', float('nan')):.4f}")
@@ -126,7 +138,7 @@ class Pipeline:
         from .pseudo import attach_pseudo_labels, sigma_statistics
         from .train import train_stage
 
-        split = self._split(self.cfg.run.train_subset, with_points=True)
+        split = self.split(self.cfg.run.train_subset, with_points=True)
         items = attach_pseudo_labels(split.items, self.layout.pseudo_labels)
         stats = sigma_statistics(items, self.cfg.data, self.cfg.model.total_stride)
         cfg = self.main_config(stats)
@@ -176,7 +188,7 @@ def run_pseudo_stage(pipeline: Pipeline) -> str:
 
     cfg, layout, run = pipeline.cfg, pipeline.layout, pipeline.cfg.run
     model, _, classes = load_detector(layout.base)
-    split = pipeline._split(run.train_subset, with_points=True, classes=classes)
+    split = pipeline.split(run.train_subset, with_points=True, classes=classes)
     device = pipeline.ctx.device
     signals = collect_signals(model, split.items, cfg, device)
     labels = fit_pseudo_labels(signals, cfg)
@@ -221,7 +233,7 @@ def run_eval_stage(pipeline: Pipeline) -> dict:
     test_videos = 0
     for stage in ("base", "main"):
         model, _, classes = load_detector(getattr(layout, stage))
-        split = pipeline._split(run.test_subset, with_points=False, classes=classes)
+        split = pipeline.split(run.test_subset, with_points=False, classes=classes)
         test_videos = len(split.items)
         document = detect(model, split.items, classes, cfg, pipeline.ctx.device)
         path = layout.evaluation / f"{stage}_detections.json"
@@ -232,7 +244,7 @@ def run_eval_stage(pipeline: Pipeline) -> dict:
     report["figures"] = quality.pop("figures", [])
     report["notes"] = quality.pop("notes", [])
     report["pseudo_labels"] = quality
-    train = pipeline._split(run.train_subset, with_points=True)
+    train = pipeline.split(run.train_subset, with_points=True)
     report["dataset"] = {
         "annotations": run.annotations, "features": run.features, "points": run.points,
         "train_subset": run.train_subset, "test_subset": run.test_subset, "train_videos": len(train.items),

@@ -1,4 +1,5 @@
-"""The admfit-torch command: train -> infer -> eval on toy data, and one-line errors (exit 2) on bad input."""
+"""The admfit-torch command: train (base stage) -> infer -> eval on toy data, and one-line errors (exit 2) on bad
+input. The whole loop and its stage bookkeeping: test_torch_pipeline.py."""
 from __future__ import annotations
 
 import json
@@ -25,8 +26,8 @@ def toy(tmp_path_factory):
 
 
 def _train_args(toy, out):
-    return ["train", "--features", toy["features"], "--annotations", toy["annotations"], "--points", toy["points"],
-            "--out", out]
+    return ["train", "--stage", "base", "--features", toy["features"], "--annotations", toy["annotations"],
+            "--points", toy["points"], "--out", out]
 
 
 def _assert_one_line_error(code, stdout, stderr, *words):
@@ -42,11 +43,11 @@ def trained(toy, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     code, stdout, stderr = run(*_train_args(toy, out), *FAST)
     assert code == 0, stderr
-    return out
+    return out / "base"
 
 
 def test_train_writes_checkpoint_metrics_and_config(trained):
-    assert (trained / "checkpoint.pt").is_file() and (trained / "config.yaml").is_file()
+    assert (trained / "checkpoint.pt").is_file() and (trained.parent / "config.yaml").is_file()
     assert len((trained / "metrics.jsonl").read_text().splitlines()) == 2
 
 
@@ -63,20 +64,6 @@ def test_infer_then_eval(trained, toy, tmp_path):
     assert stdout.splitlines()[0].split() == ["tIoU", "0.30", "0.50", "Avg"]
 
 
-def test_resume_continues_to_more_epochs(toy, tmp_path):
-    assert run(*_train_args(toy, tmp_path), *FAST)[0] == 0
-    code, _, stderr = run(*_train_args(toy, tmp_path), "--config", "cpu-small", "--set", "optim.epochs=3",
-                          "--no-progress", "--resume")
-    assert code == 0, stderr
-    assert [json.loads(x)["epoch"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()] == [0, 1, 2]
-
-
-def test_resume_without_a_checkpoint_writes_nothing(toy, tmp_path):
-    code, stdout, stderr = run(*_train_args(toy, tmp_path / "run"), *FAST, "--resume")
-    _assert_one_line_error(code, stdout, stderr, "nothing to resume")
-    assert not (tmp_path / "run").exists()
-
-
 def test_missing_features_for_a_video(toy, tmp_path):
     folder = tmp_path / "features"
     folder.mkdir()
@@ -85,7 +72,7 @@ def test_missing_features_for_a_video(toy, tmp_path):
     code, stdout, stderr = run("train", "--features", folder, "--annotations", toy["annotations"], "--points",
                                toy["points"], "--out", tmp_path / "run", *FAST)
     _assert_one_line_error(code, stdout, stderr, "video_000")
-    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+    assert not list((tmp_path / "run").iterdir())
 
 
 def test_nan_features(toy, tmp_path):
@@ -143,8 +130,8 @@ def test_bad_checkpoint_and_stage(toy, tmp_path):
     code, stdout, stderr = run("infer", "--checkpoint", bogus, "--features", toy["features"], "--annotations",
                                toy["annotations"], "--out", tmp_path / "pred.json")
     _assert_one_line_error(code, stdout, stderr, "checkpoint")
-    code, stdout, stderr = run(*_train_args(toy, tmp_path / "run"), "--stage", "main", *FAST)
-    _assert_one_line_error(code, stdout, stderr, "stage")
+    code, stdout, stderr = run("train", *_train_args(toy, tmp_path / "run")[3:], "--stage", "main", *FAST)
+    _assert_one_line_error(code, stdout, stderr, "needs the 'pseudo' stage")
 
 
 def test_config_command_prints_a_loadable_preset(tmp_path):

@@ -38,7 +38,7 @@ def test_trained_base_model_beats_an_untrained_one(tmp_path):
         "--no-progress"])
     assert trained.exit_code == 0, trained.stderr
 
-    model, cfg, classes = load_detector(run / "checkpoint.pt")
+    model, cfg, classes = load_detector(run / "base" / "checkpoint.pt")
     torch.manual_seed(cfg.seed)  # the trained run started from exactly these weights
     untrained = PointDetector(cfg.model, len(classes)).eval()
     after, before = _map_at_05(model, cfg, classes, data), _map_at_05(untrained, cfg, classes, data)

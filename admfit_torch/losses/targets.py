@@ -24,14 +24,12 @@ class LevelTargets:
 
 def _positive_range(t: float, radius: float | None, interval: tuple[float, float] | None,
                     length: int) -> tuple[int, int]:
-    """Inclusive integer range of level positions labelled positive for a point at level position t."""
+    """Inclusive integer range of level positions within ``radius`` of level position t and inside ``interval``
+    (clipped to the level); empty (first > last) when they do not meet."""
     lo, hi = (-math.inf, math.inf) if radius is None else (t - radius, t + radius)
     if interval is not None:
         lo, hi = max(lo, interval[0]), min(hi, interval[1])
-    first, last = max(0, math.ceil(lo)), min(length - 1, math.floor(hi))
-    nearest = min(max(0, round(t)), length - 1)
-    # The annotated point itself is certain, even where ADM's interval (centred on the peak) misses it.
-    return min(first, nearest), max(last, nearest)
+    return max(0, math.ceil(lo)), min(length - 1, math.floor(hi))
 
 
 def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], lengths: list[int], theta: int,
@@ -58,6 +56,8 @@ def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], length
             for t, c, span in zip((pos / step).tolist(), lab.tolist(), spans):
                 lo, hi = _positive_range(t, radius, span, length)
                 target[b, lo:hi + 1, c] = 1.0
+                # The annotated point itself is certain, even where ADM's interval (centred on the peak) misses it.
+                target[b, min(max(0, round(t)), length - 1), c] = 1.0
         targets.append(target)
         masks.append(target.amax(dim=-1) > 0)
     video = torch.zeros(batch, num_classes)
