@@ -137,15 +137,18 @@ class StageState:
         index = STAGE_ORDER.index(stage)
         return self.records.get(STAGE_ORDER[index - 1], {}).get("finished") if index else None
 
+    def _refuse_changes(self, stage: str, settings: dict, how: str) -> None:
+        before = self.records[stage].get("settings", {})
+        changed = sorted(key for key in set(settings) | set(before) if settings.get(key) != before.get(key))
+        if changed:
+            key = changed[0]
+            raise InputError(f"stage {stage!r} {how} with {key}={before.get(key)!r} (now {settings.get(key)!r}); "
+                             "rerun it with --force, or use another --out", file=str(self.layout.state), field=key)
+
     def check_current(self, stage: str, settings: dict) -> None:
         """InputError when the finished ``stage`` ran with other settings or on an earlier predecessor."""
         record = self.records[stage]
-        changed = sorted(key for key in set(settings) | set(record.get("settings", {}))
-                         if settings.get(key) != record.get("settings", {}).get(key))
-        if changed:
-            raise InputError(f"stage {stage!r} already ran with {changed[0]}={record['settings'].get(changed[0])!r} "
-                             f"(now {settings.get(changed[0])!r}); rerun it with --force, or use another --out",
-                             file=str(self.layout.state), field=changed[0])
+        self._refuse_changes(stage, settings, "already ran")
         if record.get("after") != self._predecessor_finish(stage):
             raise InputError(f"stage {stage!r} ran on an earlier result of the stage before it; rerun it with --force",
                              file=str(self.layout.state), field=stage)
@@ -155,9 +158,7 @@ class StageState:
         record = self.records.get(stage)
         if not record or record.get("finished"):
             return False
-        if record.get("settings") != settings:
-            raise InputError(f"an interrupted {stage!r} stage started with other settings; rerun it with --force",
-                             file=str(self.layout.state), field=stage)
+        self._refuse_changes(stage, settings, "was interrupted; it started")
         return True
 
     def start(self, stage: str, settings: dict) -> None:

@@ -1,0 +1,171 @@
+"""``admfit-torch train``: the whole loop on toy data, and the stages' skip / refuse / force / resume logic."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from admfit.errors import InputError
+from admfit_cli.torch_main import app
+from admfit_torch.config import preset
+from admfit_torch.data import VideoItem, inference_sample, training_sample
+from admfit_torch.pseudo import attach_pseudo_labels
+from admfit_torch.stages import RunLayout, StageState, stage_settings
+from admfit_torch.toydata import write_toy_dataset
+
+FAST = ["--config", "cpu-small", "--set", "optim.epochs=2", "--set", "run.figures=0", "--no-progress"]
+
+
+def run(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    return write_toy_dataset(tmp_path_factory.mktemp("toy"), 6, length=96, seed=3)
+
+
+def _data(toy):
+    return ["--features", toy["features"], "--annotations", toy["annotations"], "--points", toy["points"]]
+
+
+@pytest.fixture(scope="module")
+def finished(toy, tmp_path_factory):
+    out = tmp_path_factory.mktemp("loop")
+    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST)
+    assert code == 0, stderr
+    return out, stdout
+
+
+def test_the_loop_writes_every_stage_and_a_report(finished, toy):
+    out, stdout = finished
+    layout = RunLayout(out)
+    for stage in ("base", "pseudo", "main", "eval"):
+        assert layout.artefact(stage).is_file() and f"{stage}: running" in stdout
+    report = json.loads(layout.report_json.read_text())
+    assert set(report) >= {"base", "main", "pseudo_labels", "dataset", "tious"}
+    assert len(report["base"]["map"]) == len(report["tious"]) == 7
+    points = report["dataset"]["train_points"]
+    psi = json.loads(layout.pseudo_labels.read_text())["results"]
+    assert sum(len(v) for v in psi.values()) == points  # one pseudo-label per point (eq. 13)
+    assert report["pseudo_labels"]["adm"]["alpha"] == pytest.approx(points / report["pseudo_labels"]["adm"]["num_ground_truth"], abs=1e-3)
+    markdown = layout.report_md.read_text()
+    assert "ADM pseudo-labels" in markdown and "ADM-Loc main model" in markdown
+    state = json.loads(layout.state.read_text())
+    assert all(state[s]["finished"] for s in ("base", "pseudo", "main", "eval"))
+    checkpoint = torch.load(layout.artefact("main"), weights_only=True)
+    assert checkpoint["stage"] == "main" and checkpoint["config"]["main"]["sigma_samples"] >= 2
+    assert any(".sigma_head." in key for key in checkpoint["ema"])
+
+
+def test_a_finished_run_is_skipped_stage_by_stage(finished, toy):
+    out, _ = finished
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "config.yaml"}
+    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST)
+    assert code == 0, stderr
+    assert stdout.count("done, skipped") == 4
+    after = {p: p.stat().st_mtime_ns for p in before}
+    assert after == before
+
+
+def test_changed_settings_are_refused_with_the_field(finished, toy):
+    out, _ = finished
+    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "main.lambda_gauss=0.5")
+    assert code == 2 and "Traceback" not in stderr
+    assert "main.lambda_gauss" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_force_redoes_one_stage_and_forgets_the_later_ones(toy, tmp_path, finished):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(finished[0], out)
+    layout = RunLayout(out)
+    base_time = layout.artefact("base").stat().st_mtime_ns
+    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "main.sampling_radius=inf",
+                               "--stage", "main", "--force")
+    assert code == 0, stderr
+    assert "main: running" in stdout and "r_s=inf" in stdout
+    assert not layout.report_json.exists()  # eval was built on the old main model
+    assert layout.artefact("base").stat().st_mtime_ns == base_time
+    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "main.sampling_radius=inf")
+    assert code == 0, stderr
+    assert stdout.count("done, skipped") == 3 and "eval: running" in stdout
+
+
+def test_a_stage_needs_the_one_before(toy, tmp_path):
+    code, stdout, stderr = run("train", "--out", tmp_path / "run", *_data(toy), *FAST, "--stage", "pseudo")
+    assert code == 2 and "needs the 'base' stage" in stderr
+
+
+def test_an_interrupted_training_stage_resumes(toy, tmp_path):
+    out = tmp_path / "run"
+    code, _, stderr = run("train", "--out", out, *_data(toy), *FAST, "--stage", "base")
+    assert code == 0, stderr
+    layout = RunLayout(out)
+    records = json.loads(layout.state.read_text())
+    records["base"]["finished"] = None  # as if killed after the last epoch's checkpoint, before the record
+    layout.state.write_text(json.dumps(records))
+    metrics = (layout.base / "metrics.jsonl").read_text().splitlines()
+    code, stdout, stderr = run("train", "--out", out, *_data(toy), "--config", "cpu-small", "--set", "optim.epochs=3",
+                               "--set", "optim.warmup_epochs=2", "--set", "run.figures=0", "--no-progress",
+                               "--stage", "base")
+    assert code == 2 and "optim.epochs" in stderr  # other settings than the interrupted run: refused
+    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--stage", "base")
+    assert code == 0, stderr
+    assert "base: resuming" in stdout and "0 epochs" in stdout
+    assert (layout.base / "metrics.jsonl").read_text().splitlines() == metrics
+
+
+def test_stage_settings_are_cumulative():
+    cfg = preset("cpu-small")
+    base, main = stage_settings(cfg, "base"), stage_settings(cfg, "main")
+    assert "optim.lr" in base and "main.sampling_radius" not in base
+    assert set(base) < set(main) and "adm.g1" in main and "inference.nms" not in main
+
+
+def test_pseudo_labels_must_match_the_points(finished, toy, tmp_path):
+    out, _ = finished
+    from admfit_torch.sources import load_split
+
+    cfg = preset("cpu-small")
+    split = load_split(toy["annotations"], toy["features"], cfg, subset="train", points_path=toy["points"])
+    attached = attach_pseudo_labels(split.items, RunLayout(out).pseudo_labels)
+    assert all(item.intervals.shape == (len(item.positions), 2) for item in attached)
+    moved = [VideoItem(i.video, i.features, i.grid, i.positions + 1.0, i.labels) for i in split.items]
+    with pytest.raises(InputError, match="do not match"):
+        attach_pseudo_labels(moved, RunLayout(out).pseudo_labels)
+
+
+def _item_with_pseudo(length=40):
+    from admfit.grid import SnippetGrid
+
+    features = np.zeros((length, 4), dtype=np.float32)
+    return VideoItem("v", features, SnippetGrid(fps=30, stride=4, num_frames=16), np.array([10.0, 30.0]),
+                     np.array([0, 1]), np.array([[6.0, 14.0], [25.0, 36.0]]), np.array([2.0, 3.0]))
+
+
+def test_samples_carry_pseudo_labels_in_sample_snippets():
+    item = _item_with_pseudo()
+    crop = preset("cpu-small", data={"input_length": 16, "min_points_kept": 0.4}).data
+    sample = training_sample(item, crop, np.random.default_rng(0), 4)
+    kept = sample.positions + sample.offset
+    rows = [int(np.flatnonzero(item.positions == k)[0]) for k in kept.tolist()]
+    assert torch.allclose(sample.intervals, torch.as_tensor(item.intervals[rows] - sample.offset))
+    assert torch.allclose(sample.sigmas, torch.as_tensor(item.sigmas[rows]))
+    resize = preset("cpu-small", data={"input_length": 20, "length_mode": "resize"}).data
+    sample = inference_sample(item, resize, 4)  # 40 snippets -> 20: scale 2
+    assert sample.scale == 2.0
+    assert torch.allclose(sample.intervals, torch.as_tensor((item.intervals + 0.5) / 2 - 0.5))
+    assert torch.allclose(sample.sigmas, torch.as_tensor(item.sigmas / 2))
+
+
+def test_state_file_damage_is_one_clear_error(tmp_path):
+    layout = RunLayout(tmp_path)
+    layout.state.write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        StageState(layout)
