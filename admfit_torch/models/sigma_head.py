@@ -17,13 +17,14 @@ def sample_intervals(features: torch.Tensor, lengths: torch.Tensor, intervals: t
     Returns (N, D, K).
     """
     batch = intervals[:, 0].long()
-    last = (lengths[batch] - 1).clamp(min=0).to(features.dtype).unsqueeze(1)
-    fraction = torch.linspace(0.0, 1.0, samples, device=features.device, dtype=features.dtype)
-    start, end = intervals[:, 1:2].to(features.dtype), intervals[:, 2:3].to(features.dtype)
+    # Positions in float32 even under bfloat16 autocast, where a snippet index of ~2000 would round to a multiple of 8.
+    last = (lengths[batch] - 1).clamp(min=0).float().unsqueeze(1)
+    fraction = torch.linspace(0.0, 1.0, samples, device=features.device)
+    start, end = intervals[:, 1:2].float(), intervals[:, 2:3].float()
     position = torch.minimum(torch.clamp(start + (end - start) * fraction, min=0.0), last)  # (N, K)
     lower = position.floor().long()
     upper = torch.minimum(lower + 1, last.long())
-    weight = (position - lower.to(features.dtype)).unsqueeze(-1)
+    weight = (position - lower.float()).unsqueeze(-1).to(features.dtype)
     rows = features.transpose(1, 2)  # (B, T, D)
     index = batch.unsqueeze(1)
     sampled = rows[index, lower] * (1.0 - weight) + rows[index, upper] * weight  # (N, K, D)
