@@ -1,0 +1,267 @@
+"""One video, one class, as ADM sees it: a figure like Figure 2 of the ADM-Loc paper.
+
+The upper panel holds probabilities: the class signal ADM fits, each pseudo-label's Gaussian and
+uniform fits (paper eqs. 9-12), its interval as a shaded band, the annotated points and the
+background snippets. The lower panel holds bar rows: the pseudo-label intervals and the ground truth.
+
+Every position passed in is in first-level snippets (fractional where noted); the x axis shows
+snippets, or seconds when a :class:`~admfit.grid.SnippetGrid` is given. matplotlib is the optional
+extra ``plot``: it is imported inside the functions, and figures are built on
+``matplotlib.figure.Figure`` directly, so no pyplot state and no GUI backend are involved.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_open
+from .config import ADMConfig
+from .errors import InputError
+from .grid import SnippetGrid
+from .signal import background_mask, prepare_signal
+
+_FIT_FIELDS = ("t_star", "sigma", "omega", "score", "start", "end")
+_IMAGE_FORMATS = {".png": "png", ".svg": "svg"}
+# Curves reach this many sigmas (or 1.5 omegas) each side of t*: far enough to show the tails fall to 0.
+_GAUSSIAN_REACH_SIGMAS = 4.0
+_UNIFORM_REACH_OMEGAS = 1.5
+_CURVE_SAMPLES = 401
+# Fixed salt: SVG element ids are hashes, salted randomly unless told otherwise.
+_SVG_HASH_SALT = "admfit"
+
+_COLOURS = {"signal": "tab:blue", "raw": "tab:blue", "gaussian": "tab:orange", "uniform": "tab:green",
+            "interval": "tab:brown", "point": "black", "background": "0.55", "ground_truth": "tab:red"}
+
+
+@dataclass(frozen=True)
+class _TimeAxis:
+    """Maps first-level snippet positions to the x unit of the figure (snippets or seconds)."""
+
+    grid: SnippetGrid | None
+
+    def x(self, snippets) -> np.ndarray:
+        if self.grid is None:
+            return np.asarray(snippets, dtype=np.float64)
+        return self.grid.snippet_to_seconds(snippets)
+
+    @property
+    def label(self) -> str:
+        return "time (snippets)" if self.grid is None else "time (seconds)"
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """The fields of one pseudo-label the figure draws; all in snippets except score (probability)."""
+
+    t_star: float
+    sigma: float
+    omega: float
+    score: float
+    start: float
+    end: float
+
+
+def _figure_class():
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise InputError("matplotlib is not installed: pip install 'admfit[plot]'", field="plot") from None
+    return Figure
+
+
+def _as_fit(label, index: int) -> _Fit:
+    """Read a pseudo-label given as a mapping (a JSON entry) or an object (a PseudoLabel)."""
+    values = {name: _number(label.get(name) if isinstance(label, Mapping) else getattr(label, name, None))
+              for name in _FIT_FIELDS}
+    for name, value in values.items():
+        if not np.isfinite(value):
+            raise InputError(f"needs a finite number {name!r}", field=f"pseudo_labels[{index}].{name}")
+    # A zero-width Gaussian has no curve to draw; the fit's lower bound is 1e-6 snippets.
+    if values["sigma"] <= 0 or values["omega"] < 0:
+        raise InputError("sigma must be > 0 and omega >= 0", field=f"pseudo_labels[{index}]")
+    return _Fit(**values)
+
+
+def _number(value) -> float:
+    """float(value), or NaN for anything that is not a number (bools included)."""
+    if isinstance(value, bool):
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _gaussian_curve(fit: _Fit, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(t, y): ``score * exp(-0.5 ((t - t*) / sigma)^2)`` sampled inside the video, t in snippets.
+
+    The samples include t* and t* +- sigma exactly, so the peak and the width are drawn where they are.
+    """
+    reach = max(_GAUSSIAN_REACH_SIGMAS * fit.sigma, 1.0)
+    exact = [fit.t_star - fit.sigma, fit.t_star, fit.t_star + fit.sigma]
+    t = np.union1d(np.linspace(fit.t_star - reach, fit.t_star + reach, _CURVE_SAMPLES), exact)
+    t = t[(t >= -0.5) & (t <= length - 0.5)]
+    return t, fit.score * np.exp(-0.5 * ((t - fit.t_star) / fit.sigma) ** 2)
+
+
+def _uniform_curve(fit: _Fit, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """(t, y) vertices of ``score * [|t - t*| <= omega]``, t in snippets: a box with vertical sides."""
+    reach = max(_UNIFORM_REACH_OMEGAS * fit.omega, fit.omega + 1.0)
+    left, right = fit.t_star - fit.omega, fit.t_star + fit.omega
+    t = np.array([fit.t_star - reach, left, left, right, right, fit.t_star + reach])
+    y = np.array([0.0, 0.0, fit.score, fit.score, 0.0, 0.0])
+    return np.clip(t, -0.5, length - 0.5), y
+
+
+def _check_inputs(probs, class_index: int, bg_probs, background) -> tuple[np.ndarray, int]:
+    """Validate shapes; return probs as float64 and the first-level length T (snippets)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[0] == 0:
+        raise InputError(f"must be a non-empty (T, C) array, got shape {probs.shape}", field="probs")
+    if not 0 <= class_index < probs.shape[1]:
+        raise InputError(f"class index {class_index} is outside [0, {probs.shape[1] - 1}]", field="class_index")
+    length = probs.shape[0]
+    for name, values in (("background", background), ("bg_probs", bg_probs)):
+        if values is None:
+            continue
+        values = np.asarray(values)
+        if values.ndim != 1 or values.shape[0] < probs.shape[0]:
+            raise InputError(f"must be (T,) with T >= {probs.shape[0]} (the steps of probs), got shape "
+                             f"{values.shape}", field=name)
+        return probs, values.shape[0]
+    return probs, length
+
+
+def _background_snippets(bg_probs, background, points: np.ndarray, config: ADMConfig) -> np.ndarray:
+    """Indices (snippets) of the background snippets: the mask given, else the one the fit computes."""
+    if background is not None:
+        return np.flatnonzero(np.asarray(background, dtype=bool))
+    if bg_probs is None:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(background_mask(np.asarray(bg_probs, dtype=np.float64), config.bg_threshold, points,
+                                          config.point_radius))
+
+
+def _legend_label(text: str, drawn: set[str]) -> str:
+    """One legend entry per kind of artist, however many of them are drawn."""
+    if text in drawn:
+        return "_nolegend_"
+    drawn.add(text)
+    return text
+
+
+def _draw_signal(ax, axis: _TimeAxis, probs: np.ndarray, class_index: int, length: int, config: ADMConfig) -> None:
+    prepared = prepare_signal(probs[:, [class_index]], length, config.smoothing_sigma)[:, 0]
+    ax.plot(axis.x(np.arange(length)), prepared, color=_COLOURS["signal"], linewidth=1.4,
+            zorder=3, label="class probability (as fitted)", gid="signal")
+    if probs.shape[0] != length:
+        # Centre of coarse step j on the first-level grid, the convention of upsample_signal.
+        centres = (np.arange(probs.shape[0]) + 0.5) * (length / probs.shape[0]) - 0.5
+        ax.plot(axis.x(centres), probs[:, class_index], color=_COLOURS["raw"], linewidth=0.7, alpha=0.45,
+                marker="o", markersize=2.5, label="class probability (as given)", gid="raw")
+
+
+def _draw_fits(ax, axis: _TimeAxis, fits: list[_Fit], length: int) -> None:
+    drawn: set[str] = set()
+    for fit in fits:
+        # The band covers the time of its snippets: half a step beyond the centres of start and end.
+        ax.axvspan(*axis.x([fit.start - 0.5, fit.end + 0.5]), color=_COLOURS["interval"], alpha=0.25, linewidth=0,
+                   label=_legend_label("pseudo-label interval", drawn), gid="interval")
+        t, y = _gaussian_curve(fit, length)
+        ax.plot(axis.x(t), y, color=_COLOURS["gaussian"], linestyle="--", linewidth=1.2,
+                label=_legend_label("Gaussian fit", drawn), gid="gaussian")
+        t, y = _uniform_curve(fit, length)
+        ax.plot(axis.x(t), y, color=_COLOURS["uniform"], linestyle="-.", linewidth=1.2,
+                label=_legend_label("uniform fit", drawn), gid="uniform")
+
+
+def _draw_points(ax, axis: _TimeAxis, points: np.ndarray, background: np.ndarray) -> None:
+    drawn: set[str] = set()
+    for point in points:
+        ax.axvline(float(axis.x(point)), color=_COLOURS["point"], linestyle=":", linewidth=1.0,
+                   label=_legend_label("annotated point", drawn), gid="point")
+    if background.size:
+        ax.plot(axis.x(background), np.zeros(background.size), linestyle="none", marker="|", markersize=6,
+                color=_COLOURS["background"], clip_on=False, label="background snippet", gid="background")
+
+
+def _draw_rows(ax, axis: _TimeAxis, fits: list[_Fit], ground_truth) -> None:
+    """Bar rows under the probabilities: pseudo-labels on top, ground truth (red) below, as in the paper."""
+    rows = [("pseudo-labels", "interval", [(fit.start - 0.5, fit.end + 0.5) for fit in fits])]
+    if ground_truth is not None:
+        rows.append(("ground truth", "ground_truth", [tuple(map(float, segment)) for segment in ground_truth]))
+    for row, (name, kind, segments) in enumerate(reversed(rows)):
+        edges = [axis.x([start, end]) for start, end in segments]
+        ax.broken_barh([(begin, end - begin) for begin, end in edges], (row + 0.15, 0.7),
+                       color=_COLOURS[kind], alpha=0.8, gid=kind)
+    ax.set_yticks([row + 0.5 for row in range(len(rows))], [name for name, _, _ in reversed(rows)])
+    ax.set_ylim(0, len(rows))
+    ax.tick_params(axis="y", length=0)
+
+
+def plot_video_class(probs, *, class_index: int, bg_probs=None, pseudo_labels: Iterable = (), points: Iterable = (),
+                     ground_truth: Iterable | None = None, config: ADMConfig | None = None,
+                     grid: SnippetGrid | None = None, title: str | None = None, class_name: str | None = None,
+                     background=None):
+    """Draw one video's class ``class_index``: its signal, ADM fits, pseudo-labels and ground truth.
+
+    probs: (T_l, C) class probabilities, as ``fit_instances`` takes them; the signal drawn is the one
+        ADM fits (smoothed by ``config.smoothing_sigma`` and upsampled to T), and the raw one too
+        when T_l != T.
+    bg_probs: (T,) background probabilities: background snippets are those ``background_mask`` gives
+        with ``config`` and ``points``. background: a (T,) bool mask to draw as is instead (e.g. one that
+        excludes the points of every class, as the fit does). T = their length, else T_l.
+    pseudo_labels: mappings or objects with ``t_star, sigma, omega, start, end`` (snippets) and
+        ``score`` (probability), e.g. ``PseudoLabel``s or ``admfit fit`` JSON entries of this class.
+    points: annotated snippets of this class. ground_truth: (start, end) positions in snippets
+        (fractional, e.g. ``grid.seconds_to_snippet(seconds)``); None draws no ground-truth row.
+    grid: show seconds on the x axis instead of snippets. Returns a ``matplotlib.figure.Figure``.
+    """
+    Figure = _figure_class()
+    config = config or ADMConfig()
+    probs, length = _check_inputs(probs, class_index, bg_probs, background)
+    points = np.asarray(list(points), dtype=np.int64).reshape(-1)
+    fits = [_as_fit(label, index) for index, label in enumerate(pseudo_labels)]
+    ground_truth = None if ground_truth is None else list(ground_truth)
+    axis = _TimeAxis(grid)
+
+    figure = Figure(figsize=(12, 5), dpi=100, layout="constrained")
+    probs_ax, rows_ax = figure.subplots(2, 1, sharex=True, height_ratios=[4, 1])
+    _draw_signal(probs_ax, axis, probs, class_index, length, config)
+    _draw_fits(probs_ax, axis, fits, length)
+    _draw_points(probs_ax, axis, points, _background_snippets(bg_probs, background, points, config))
+    _draw_rows(rows_ax, axis, fits, ground_truth)
+
+    probs_ax.set_ylim(0, 1.05)
+    probs_ax.set_xlim(*axis.x([-0.5, length - 0.5]))
+    probs_ax.set_ylabel("probability")
+    probs_ax.set_title(title or (class_name if class_name is not None else f"class {class_index}"))
+    # Outside the axes, so the legend never hides the signal.
+    probs_ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
+    rows_ax.set_xlabel(axis.label)
+    return figure
+
+
+def figure_format(path) -> str:
+    """'png' or 'svg' from the suffix of ``path``; anything else is an InputError on field 'output'."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _IMAGE_FORMATS:
+        raise InputError(f"unsupported image format {suffix or '(no suffix)'!r}: use .png or .svg",
+                         file=str(path), field="output")
+    return _IMAGE_FORMATS[suffix]
+
+
+def save_figure(figure, path) -> None:
+    """Write ``figure`` as PNG or SVG (from the suffix), atomically, with the same bytes for the same figure.
+
+    The timestamp and version-stamped metadata are left out, and SVG ids use a fixed hash salt.
+    """
+    image_format = figure_format(path)
+    import matplotlib
+
+    metadata = {"Software": None} if image_format == "png" else {"Date": None}
+    with matplotlib.rc_context({"svg.hashsalt": _SVG_HASH_SALT}), atomic_open(path, "wb", field="output") as handle:
+        figure.savefig(handle, format=image_format, metadata=metadata)
