@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 
 from admfit.api import PseudoLabel
 from admfit.errors import InputError
+from admfit.signal import background_mask
 
 from .plugin import model_grid
 from .pseudo import VideoSignals
@@ -27,10 +28,15 @@ def _to_model_units(label: PseudoLabel, signals: VideoSignals) -> dict:
             "sigma": label.sigma / scale, "omega": label.omega / scale, "score": label.score}
 
 
+READABLE_POINTS = 4  # instances of one class that a figure shows well, as in the paper's Figure 2
+
+
 def chosen_videos(signals: Sequence[VideoSignals], count: int) -> list[tuple[VideoSignals, int]]:
-    """The ``count`` videos with the most points (then by name), each with its most annotated class."""
-    ranked = sorted(signals, key=lambda s: (-len(s.item.positions), s.item.video))[:count]
-    return [(s, Counter(s.item.labels.tolist()).most_common(1)[0][0]) for s in ranked]
+    """``count`` videos, each with its most annotated class: those whose class count is nearest to
+    READABLE_POINTS first (a video with 60 instances of one class is unreadable), then by name."""
+    tops = [(s, *Counter(s.item.labels.tolist()).most_common(1)[0]) for s in signals]
+    ranked = sorted(tops, key=lambda row: (abs(row[2] - READABLE_POINTS), row[0].item.video))[:count]
+    return [(s, c) for s, c, _ in ranked]
 
 
 def draw_figures(signals: Sequence[VideoSignals], labels: Sequence[PseudoLabel], annotations: Mapping,
@@ -53,8 +59,11 @@ def draw_figures(signals: Sequence[VideoSignals], labels: Sequence[PseudoLabel],
         truth = [] if record is None else [
             tuple(float(x) for x in grid.seconds_to_snippet([inst.start_s, inst.end_s]))
             for inst in record.instances if inst.label == classes[c]]
-        figure = plot_video_class(s.levels.fused[-1], class_index=c, bg_probs=s.levels.background[0],
-                                  pseudo_labels=mine, points=points, ground_truth=truth, config=adm_config, grid=grid,
+        # ADM's background excludes the surroundings of every point of the video, whatever its class.
+        background = background_mask(s.levels.background[0], adm_config.bg_threshold, s.point_rows[:, 0],
+                                     adm_config.point_radius)
+        figure = plot_video_class(s.levels.fused[-1], class_index=c, background=background, pseudo_labels=mine,
+                                  points=points, ground_truth=truth, config=adm_config, grid=grid,
                                   title=f"{s.item.video}: {classes[c]}", class_name=classes[c])
         path = folder / f"{_safe_name(s.item.video)}_{_safe_name(classes[c])}.png"
         try:
