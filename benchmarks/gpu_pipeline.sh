@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU call: the whole ADM-Loc loop (base -> ADM pseudo-labels -> main -> eval, `admfit-torch train`) at
+# One GPU call: the CUDA tests, then the whole ADM-Loc loop (base -> ADM pseudo-labels -> main -> eval, `admfit-torch train`) at
 # THUMOS'14 size: synthetic features of dimension DIM (default 2048, as I3D) laid on every THUMOS'14 validation and
 # test video, the thumos14 preset (512 channels, 4 levels, input 2304, batch 3, bf16 AMP), EPOCHS per training
 # stage (the preset's 100 do not fit one 10-minute device call; the log gives seconds per epoch to scale).
@@ -14,6 +14,8 @@ RUN="${RUN:-/tmp/admfit_run_thumos14}"
 mkdir -p "$OUT_DIR"
 status=0
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
+echo "== CUDA tests"
+timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_torch_cuda.py 2>&1 | tee "$OUT_DIR/cuda_tests.txt" || status=1
 started=$(date +%s)
 python3 -m cli.main synth "$DATA" --like thumos14 --mode features --dim "${DIM:-2048}" --seed 0 --overwrite \
     ${MAX_VIDEOS:+--max-videos "$MAX_VIDEOS"} || exit 1

@@ -75,3 +75,21 @@ def test_cuda_inference_matches_cpu_in_float32(no_tf32):
             np.testing.assert_allclose(a, b, atol=1e-5)
     detections = detect(model, _items(count=1), ["a", "b", "c"], cfg, torch.device("cuda"))
     assert detections["results"]["v0"]
+
+
+@pytest.mark.parametrize("amp_dtype", ["bfloat16", "float16"])
+def test_main_model_mixed_precision_steps_train_the_sigma_head(tmp_path, amp_dtype):
+    cfg = preset("cpu-small", amp=True, amp_dtype=amp_dtype, optim={"epochs": 2, "warmup_epochs": 0},
+                 main={"sigma_samples": 8})
+    items = [VideoItem(i.video, i.features, i.grid, i.positions, i.labels, np.stack([i.positions - 6, i.positions + 9], 1),
+                       np.array([3.0, 4.0, 5.0])) for i in _items()]
+    trainer = Trainer(items, ["a", "b", "c"], cfg, tmp_path, DistContext(0, 1, 0, torch.device("cuda")), stage="main",
+                      sigma_scale=5.0)
+    head = trainer.model.sigma_head
+    before = [p.detach().clone() for p in head.parameters()]
+    result = trainer.fit(show_progress=False)
+    assert all(np.isfinite(result.last_metrics[f"loss_{k}"]) for k in ("total", "gauss", "sigma"))
+    assert result.last_metrics["loss_sigma"] > 0 and result.last_metrics["loss_gauss"] > 0
+    assert sum(float((a - b.detach()).abs().sum()) for a, b in zip(before, head.parameters())) > 0
+    model, _, _ = load_detector(result.checkpoint)
+    assert model.sigma_head is not None and float(model.sigma_head.sigma_scale) == 5.0
