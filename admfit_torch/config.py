@@ -147,6 +147,10 @@ class MainConfig(_Strict):
     sigma_samples: int | None = Field(
         None, ge=2, le=4096, description="K: features sampled in each interval; null = the median pseudo-label "
         "interval length on level 1, rounded up (SPEC 5)")
+    sigma_scale_quantile: float = Field(
+        0.95, gt=0.0, le=1.0, description="the sigma head's output scale: this quantile of the pseudo-label sigmas; "
+        "larger sigmas are clipped to it. 1 = the largest sigma (SPEC 5 literally), which one runaway ADM fit can "
+        "make thousands of snippets wide (docs/detector.md 3b)")
     sigma_convs: int = Field(2, ge=1, le=8, description="temporal convolutions of the sigma head")
     sigma_kernel: int = Field(3, ge=1, le=31, description="their kernel size (odd)")
     lambda_gauss: float = Field(1.0, ge=0.0, description="lambda_G of eq. 18 (0 turns L_G off)")

@@ -140,11 +140,12 @@ class Pipeline:
 
         split = self.split(self.cfg.run.train_subset, with_points=True)
         items = attach_pseudo_labels(split.items, self.layout.pseudo_labels)
-        stats = sigma_statistics(items, self.cfg.data, self.cfg.model.total_stride)
+        stats = sigma_statistics(items, self.cfg.data, self.cfg.model.total_stride, self.cfg.main.sigma_scale_quantile)
         cfg = self.main_config(stats)
-        self._say(f"main: sigma head K={cfg.main.sigma_samples}, sigma scale {stats.sigma_max:.2f} snippets, "
+        self._say(f"main: sigma head K={cfg.main.sigma_samples}, sigma scale {stats.sigma_scale:.2f} snippets "
+                  f"(quantile {cfg.main.sigma_scale_quantile:g}; largest sigma {stats.sigma_max:.2f}), "
                   f"r_s={cfg.main.sampling_radius if cfg.main.sampling_radius is not None else 'inf'}")
-        result = train_stage(items, split.classes, cfg, self.layout.main, stage="main", sigma_scale=stats.sigma_max,
+        result = train_stage(items, split.classes, cfg, self.layout.main, stage="main", sigma_scale=stats.sigma_scale,
                              resume=resume, show_progress=self.show_progress, ctx=self.ctx)
         self._say(f"main: {result.epochs_run} epochs, last loss {result.last_metrics.get('loss_total', float('nan')):.4f}")
 

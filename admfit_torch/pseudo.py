@@ -151,9 +151,11 @@ def sample_scale(item: VideoItem, cfg: DataConfig, multiple: int) -> float:
 
 @dataclass(frozen=True)
 class SigmaStatistics:
-    """Of a pseudo-label set, in level-0 snippets of the model input: the largest sigma (the sigma head's scale)
-    and the median interval length (the default K of the sigma head, SPEC 5, before rounding up)."""
+    """Of a pseudo-label set, in level-0 snippets of the model input: the sigma head's scale (a quantile of the
+    sigmas), the largest sigma, and the median interval length (the default K of the sigma head, SPEC 5, before
+    rounding up)."""
 
+    sigma_scale: float
     sigma_max: float
     median_length: float
 
@@ -162,7 +164,8 @@ class SigmaStatistics:
         return max(2, math.ceil(self.median_length))
 
 
-def sigma_statistics(items: Sequence[VideoItem], cfg: DataConfig, multiple: int) -> SigmaStatistics:
+def sigma_statistics(items: Sequence[VideoItem], cfg: DataConfig, multiple: int,
+                     scale_quantile: float = 1.0) -> SigmaStatistics:
     sigmas, lengths = [], []
     for item in items:
         if item.sigmas is None or item.intervals is None or not len(item.sigmas):
@@ -172,5 +175,6 @@ def sigma_statistics(items: Sequence[VideoItem], cfg: DataConfig, multiple: int)
         lengths.append((item.intervals[:, 1] - item.intervals[:, 0]) / scale)
     if not sigmas:
         raise InputError("no pseudo-labels on the training videos", field="pseudo_labels")
-    sigma_max = float(np.max(np.concatenate(sigmas)))
-    return SigmaStatistics(sigma_max if sigma_max > 0 else 1.0, float(np.median(np.concatenate(lengths))))
+    every = np.concatenate(sigmas)
+    scale = float(np.quantile(every, scale_quantile))
+    return SigmaStatistics(scale if scale > 0 else 1.0, float(every.max()), float(np.median(np.concatenate(lengths))))

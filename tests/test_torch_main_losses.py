@@ -131,3 +131,35 @@ def test_main_loss_uses_predicted_sigmas_and_keeps_l_g_out_of_the_head():
     assert parts["sigma"].item() == pytest.approx((2.0 / 4.0 - 0.25) ** 2)
     parts["total"].backward()
     assert predicted.grad is None or torch.all(predicted.grad == 0)  # lambda_sigma = 0 and L_G treats G as a target
+
+
+def test_sigmas_beyond_the_scale_are_clipped_to_it():
+    instances = _instances()  # pseudo sigma 2 snippets
+    predicted = torch.tensor([0.25])
+    output = _output(predicted)
+    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], 2, 2.0, 2)
+    parts = main_model_loss(output, targets, instances, LossConfig(), MainConfig(), 1.5)  # scale below sigma 2
+    assert parts["sigma"].item() == pytest.approx((1.0 - 0.25) ** 2)
+    no_head = main_model_loss(_output(), targets, instances, LossConfig(), MainConfig(), 1.5)
+    gauss = gaussian_imposition_loss(_output().fused()[0], torch.ones(1, 8, dtype=torch.bool), [instances.points],
+                                     [instances.labels], [torch.tensor([1.5])])
+    assert no_head["gauss"].item() == pytest.approx(gauss.item(), rel=1e-6)
+
+
+def test_sigma_scale_is_a_quantile_of_the_pseudo_label_sigmas():
+    from admfit.grid import SnippetGrid
+    import numpy as np
+
+    from admfit_torch.config import preset
+    from admfit_torch.data import VideoItem
+    from admfit_torch.pseudo import sigma_statistics
+
+    sigmas = np.array([1.0, 2.0, 3.0, 4.0, 1000.0])
+    item = VideoItem("v", np.zeros((50, 2), np.float32), SnippetGrid(fps=30, stride=4, num_frames=16),
+                     np.arange(5.0) * 10, np.zeros(5, np.int64), np.stack([np.arange(5.0) * 10, np.arange(5.0) * 10 + 7], 1),
+                     sigmas)
+    data = preset("cpu-small").data
+    assert sigma_statistics([item], data, 4, 1.0).sigma_scale == 1000.0
+    stats = sigma_statistics([item], data, 4, 0.75)
+    assert stats.sigma_scale == pytest.approx(4.0) and stats.sigma_max == 1000.0 and stats.median_length == 7.0
+    assert stats.default_samples == 7

@@ -34,17 +34,19 @@ def main_model_loss(output: PyramidOutput, targets: LevelTargets, instances: Pse
                     main_cfg: MainConfig, sigma_scale: float | torch.Tensor) -> dict[str, torch.Tensor]:
     """Eq. 18: the base terms (L_Act on the sampled ``targets``) plus {'gauss', 'sigma'}, and their weighted 'total'.
 
-    The Gaussian kernels use the predicted sigmas (``output.sigma`` times ``sigma_scale``, level-0 snippets)
-    when the model has a sigma head, else the pseudo-label sigmas.
+    Pseudo-label sigmas above ``sigma_scale`` (level-0 snippets) are clipped to it. The Gaussian kernels use the
+    predicted sigmas (``output.sigma`` times ``sigma_scale``) when the model has a sigma head, else the
+    pseudo-label sigmas.
     """
     parts = base_model_loss(output, targets, loss_cfg)
     device = parts["total"].device
     zero = parts["total"].new_zeros(())
+    pseudo_sigmas = instances.sigmas.to(device).clamp(max=float(sigma_scale))
     if output.sigma is not None:
         kernel_sigmas = (output.sigma.detach() * sigma_scale).clamp(min=MIN_SIGMA)
-        parts["sigma"] = sigma_loss(output.sigma, instances.sigmas.to(device), sigma_scale)
+        parts["sigma"] = sigma_loss(output.sigma, pseudo_sigmas, sigma_scale)
     else:
-        kernel_sigmas = instances.sigmas.to(device).clamp(min=MIN_SIGMA)
+        kernel_sigmas = pseudo_sigmas.clamp(min=MIN_SIGMA)
         parts["sigma"] = zero
     if main_cfg.lambda_gauss > 0:
         fused = output.fused()[0]
