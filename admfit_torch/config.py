@@ -62,6 +62,9 @@ class LossConfig(_Strict):
     mil_topk_divisor: int = Field(8, ge=1, description="MIL top-k: k = max(1, T_l // divisor)")
     focal_gamma: float = Field(2.0, ge=0.0, description="gamma of L_Act and L_BG")
     background_threshold: float = Field(0.95, ge=0.0, le=1.0, description="p_bg >= this -> background point")
+    background_selection: Literal["gaps", "threshold"] = Field(
+        "gaps", description="gaps: POTLoc's rule, at least one background point between consecutive points (the most "
+        "background-like snippet when none passes the threshold); threshold: only snippets past the threshold")
     lambda_mil: float = Field(1.0, ge=0.0)
     lambda_act: float = Field(1.0, ge=0.0)
     lambda_bg: float = Field(1.0, ge=0.0)

@@ -101,3 +101,31 @@ def test_total_is_the_weighted_sum_and_has_gradients():
     assert parts["total"].item() == pytest.approx(expected.item(), rel=1e-6)
     parts["total"].backward()
     assert all(torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0 for z in logits)
+
+
+def test_gap_selection_guarantees_background_between_points():
+    from admfit_torch.losses import select_background_gaps
+
+    #                    0    1    2    3    4    5    6    7    8    9   10   11  (12, 13 padding)
+    bg = torch.tensor([[0.2, 0.6, 0.3, 0.1, 0.4, 0.7, 0.5, 0.1, 0.96, 0.2, 0.97, 0.3, 0.99, 0.99]])
+    at_points = torch.zeros(1, 14, dtype=torch.bool)
+    at_points[0, [3, 7]] = True
+    mask = torch.arange(14).unsqueeze(0) < 12
+    chosen = select_background_gaps(bg, mask, at_points, threshold=0.95)[0].nonzero().flatten().tolist()
+    # head [0, 3): nothing >= 0.95 -> up to its most background-like snippet 1; gap (3, 7): none -> its argmax 5;
+    # tail (7, 12): 8 and 10 pass -> from the first of them to the end; padding never counts
+    assert chosen == [0, 1, 5, 8, 9, 10, 11]
+    gap_two = torch.tensor([[0.1, 0.96, 0.2, 0.97, 0.1]])
+    two_points = torch.tensor([[True, False, False, False, True]])
+    chosen = select_background_gaps(gap_two, torch.ones(1, 5, dtype=torch.bool), two_points, 0.95)
+    assert chosen[0].nonzero().flatten().tolist() == [1, 2, 3]  # first to last passing snippet of the gap
+    no_points = select_background_gaps(gap_two, torch.ones(1, 5, dtype=torch.bool), torch.zeros(1, 5, dtype=torch.bool),
+                                       0.95)
+    assert no_points[0].nonzero().flatten().tolist() == [1, 3]  # the threshold rule
+
+
+def test_background_loss_selection_is_validated():
+    fused = [torch.full((1, 4, 2), 0.3)]
+    with pytest.raises(ValueError, match="selection"):
+        background_loss(fused, [torch.full((1, 4), 0.5)], [torch.ones(1, 4, dtype=torch.bool)],
+                        [torch.zeros(1, 4, dtype=torch.bool)], selection="nearest")

@@ -6,7 +6,7 @@ import torch
 
 from ..config import LossConfig, MainConfig
 from ..models.detector import PyramidOutput
-from .background import background_loss, select_background
+from .background import background_loss, select_background, select_background_gaps
 from .focal import binary_focal, point_focal_loss
 from .gaussian import class_kernels, gaussian_imposition_loss
 from .mil import mil_loss, topk_video_scores
@@ -24,7 +24,8 @@ def base_model_loss(output: PyramidOutput, targets: LevelTargets, cfg: LossConfi
     parts = {
         "mil": mil_loss(fused, output.masks, targets.video_labels, cfg.mil_topk_divisor),
         "act": point_focal_loss(fused, targets.point_masks, targets.point_targets, cfg.focal_gamma),
-        "bg": background_loss(fused, bg, output.masks, targets.point_masks, cfg.background_threshold, cfg.focal_gamma),
+        "bg": background_loss(fused, bg, output.masks, targets.point_masks, cfg.background_threshold, cfg.focal_gamma,
+                              cfg.background_selection),
     }
     parts["total"] = cfg.lambda_mil * parts["mil"] + cfg.lambda_act * parts["act"] + cfg.lambda_bg * parts["bg"]
     return parts
@@ -60,5 +61,5 @@ def main_model_loss(output: PyramidOutput, targets: LevelTargets, instances: Pse
 
 __all__ = ["LevelTargets", "PseudoInstances", "augmented_targets", "background_loss", "base_model_loss",
            "binary_focal", "class_kernels", "gaussian_imposition_loss", "main_model_loss", "mil_loss",
-           "point_focal_loss", "point_targets", "sampled_targets", "select_background", "sigma_loss",
+           "point_focal_loss", "point_targets", "sampled_targets", "select_background", "select_background_gaps", "sigma_loss",
            "topk_video_scores"]
