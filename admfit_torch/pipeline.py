@@ -60,7 +60,7 @@ class Pipeline:
         The training videos are read first, so that bad data stops the run before anything is written."""
         self.split(self.cfg.run.train_subset, with_points=True)
         self.root.mkdir(parents=True, exist_ok=True)
-        state = StageState(self.layout)
+        state = StageState(self.layout, writer=self.ctx.is_main)
         if self.ctx.is_main:
             atomic_write_text(self.layout.config, dump_config(self.cfg), field="out")
         for stage in stages:
@@ -73,15 +73,14 @@ class Pipeline:
                 continue
             state.require(stage)
             resume = state.check_resumable(stage, settings) and self.layout.artefact(stage).exists()
-            if self.ctx.is_main:
-                state.start(stage, settings)
+            state.start(stage, settings)
             ddp.barrier(self.ctx)
             started = time.perf_counter()
             self._say(f"{stage}: {'resuming' if resume else 'running'}")
             getattr(self, f"_run_{stage}")(resume)
             self.seconds[stage] = time.perf_counter() - started
+            state.finish(stage)  # every rank, so later stages see it; rank 0 alone writes
             if self.ctx.is_main:
-                state.finish(stage)
                 self._record_seconds(stage)
             ddp.barrier(self.ctx)
         if "eval" in stages and self.layout.report_json.is_file():
@@ -90,8 +89,8 @@ class Pipeline:
 
     def _clear(self, stage: str, state: StageState) -> None:
         """Forget ``stage`` and the later stages (built on it) and delete what they wrote."""
+        state.forget_from(stage)
         if self.ctx.is_main:
-            state.forget_from(stage)
             for name in STAGE_ORDER[STAGE_ORDER.index(stage):]:
                 _remove(*self.layout.outputs(name))
         ddp.barrier(self.ctx)

@@ -114,10 +114,12 @@ def _flatten(prefix: str, value) -> dict:
 
 
 class StageState:
-    """``stages.json``: {stage: {"settings": {...}, "finished": unix time or None, "after": predecessor's finish}}."""
+    """``stages.json``: {stage: {"settings": {...}, "finished": unix time or None, "after": predecessor's finish}}.
 
-    def __init__(self, layout: RunLayout):
-        self.layout = layout
+    Every process of a torchrun job keeps the same records in memory; only the ``writer`` (rank 0) saves them."""
+
+    def __init__(self, layout: RunLayout, writer: bool = True):
+        self.layout, self.writer = layout, writer
         self.records: dict = {}
         if layout.state.is_file():
             try:
@@ -127,7 +129,8 @@ class StageState:
                                  field="stages") from None
 
     def save(self) -> None:
-        atomic_write_text(self.layout.state, json.dumps(self.records, indent=1), field="stages")
+        if self.writer:
+            atomic_write_text(self.layout.state, json.dumps(self.records, indent=1), field="stages")
 
     def finished(self, stage: str) -> bool:
         record = self.records.get(stage)
