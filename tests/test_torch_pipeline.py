@@ -169,3 +169,17 @@ def test_state_file_damage_is_one_clear_error(tmp_path):
     layout.state.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):
         StageState(layout)
+
+
+def test_infer_and_the_plugin_take_the_main_checkpoint(finished, toy, tmp_path):
+    out, _ = finished
+    code, stdout, stderr = run("eval", "--checkpoint", out / "main", "--features", toy["features"], "--annotations",
+                               toy["annotations"], "--tious", "0.5")
+    assert code == 0, stderr
+    report = json.loads(RunLayout(out).report_json.read_text())
+    assert f"{report['main']['map'][4]:.2f}" in stdout  # the same detections as the eval stage, at tIoU 0.5
+    from admfit_torch.plugin import TorchDetector
+
+    detector = TorchDetector(out / "main" / "checkpoint.pt", device="cpu")
+    meta = json.loads(RunLayout(out).pseudo_labels.read_text())["meta"]
+    assert detector.model.sigma_head is not None and detector.classes == meta["classes"]
