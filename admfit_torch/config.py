@@ -145,6 +145,9 @@ class MainConfig(_Strict):
     sampling_radius: float | None = Field(
         2.0, gt=0.0, description="r_s: L_Act positives lie within this radius of each point AND inside its pseudo-label "
         "interval; null (or inf) = the whole interval (no sampling, the r_s = inf row of Table 5)")
+    background_outside_intervals: bool = Field(
+        True, description="choose L_BG's background points outside the whole pseudo-label intervals (not only outside "
+        "the sampled positives), so the main model never learns background inside its own pseudo-labels")
     sigma_head: bool = Field(True, description="train the sigma-regression head (eq. 14); false: the Gaussian kernels "
                              "of L_G use the pseudo-label sigmas instead of predicted ones")
     sigma_samples: int | None = Field(

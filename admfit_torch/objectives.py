@@ -52,10 +52,16 @@ class MainObjective:
         features, masks = batch.features.to(device, non_blocking=True), batch.masks.to(device, non_blocking=True)
         with ddp.autocast(device, self.cfg.amp, self.cfg.amp_dtype):
             output = model(features, masks, instances.head_rows(device))
-        targets = sampled_targets(batch.positions, batch.labels, instances.split(instances.intervals),
-                                  _level_lengths(output), self.cfg.model.theta, self.cfg.main.sampling_radius,
-                                  self.num_classes).to(device)
-        return main_model_loss(output, targets, instances, self.cfg.loss, self.cfg.main, self.sigma_scale)
+        intervals, lengths = instances.split(instances.intervals), _level_lengths(output)
+        targets = sampled_targets(batch.positions, batch.labels, intervals, lengths, self.cfg.model.theta,
+                                  self.cfg.main.sampling_radius, self.num_classes).to(device)
+        not_background = None
+        if self.cfg.main.background_outside_intervals:
+            whole = sampled_targets(batch.positions, batch.labels, intervals, lengths, self.cfg.model.theta, None,
+                                    self.num_classes)
+            not_background = [m.to(device) for m in whole.point_masks]
+        return main_model_loss(output, targets, instances, self.cfg.loss, self.cfg.main, self.sigma_scale,
+                               not_background)
 
 
 def objective_for(stage: str, cfg: DetectorConfig, num_classes: int, sigma_scale: float = 1.0) -> Objective:

@@ -163,3 +163,13 @@ def test_sigma_scale_is_a_quantile_of_the_pseudo_label_sigmas():
     stats = sigma_statistics([item], data, 4, 0.75)
     assert stats.sigma_scale == pytest.approx(4.0) and stats.sigma_max == 1000.0 and stats.median_length == 7.0
     assert stats.default_samples == 7
+
+
+def test_background_is_never_chosen_where_the_caller_forbids_it():
+    instances, output = _instances(), _output()
+    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], 2, 2.0, 2)
+    cfg = LossConfig(background_selection="threshold", background_threshold=0.0)  # every allowed position
+    free = main_model_loss(output, targets, instances, cfg, MainConfig(), 4.0)
+    assert free["bg"].item() > 0
+    forbidden = [torch.ones(1, 8, dtype=torch.bool), torch.ones(1, 4, dtype=torch.bool)]
+    assert main_model_loss(output, targets, instances, cfg, MainConfig(), 4.0, forbidden)["bg"].item() == 0.0

@@ -16,30 +16,34 @@ from .targets import LevelTargets, PseudoInstances, augmented_targets, point_tar
 MIN_SIGMA = 1e-3  # level-0 snippets: keeps eq. 15 finite where a predicted sigma underflows
 
 
-def base_model_loss(output: PyramidOutput, targets: LevelTargets, cfg: LossConfig) -> dict[str, torch.Tensor]:
-    """Eq. 7: {'mil', 'act', 'bg', 'total'} scalars, computed in float32 even under autocast."""
+def base_model_loss(output: PyramidOutput, targets: LevelTargets, cfg: LossConfig,
+                    not_background: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """Eq. 7: {'mil', 'act', 'bg', 'total'} scalars, computed in float32 even under autocast.
+
+    Background points are chosen outside ``not_background[l]`` (B, T_l) bool, by default the positive positions."""
     probs = output.probabilities()
     fused = [p[..., :-1] * (1.0 - p[..., -1:]) for p in probs]
     bg = [p[..., -1] for p in probs]
     parts = {
         "mil": mil_loss(fused, output.masks, targets.video_labels, cfg.mil_topk_divisor),
         "act": point_focal_loss(fused, targets.point_masks, targets.point_targets, cfg.focal_gamma),
-        "bg": background_loss(fused, bg, output.masks, targets.point_masks, cfg.background_threshold, cfg.focal_gamma,
-                              cfg.background_selection),
+        "bg": background_loss(fused, bg, output.masks, not_background or targets.point_masks,
+                              cfg.background_threshold, cfg.focal_gamma, cfg.background_selection),
     }
     parts["total"] = cfg.lambda_mil * parts["mil"] + cfg.lambda_act * parts["act"] + cfg.lambda_bg * parts["bg"]
     return parts
 
 
 def main_model_loss(output: PyramidOutput, targets: LevelTargets, instances: PseudoInstances, loss_cfg: LossConfig,
-                    main_cfg: MainConfig, sigma_scale: float | torch.Tensor) -> dict[str, torch.Tensor]:
+                    main_cfg: MainConfig, sigma_scale: float | torch.Tensor,
+                    not_background: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Eq. 18: the base terms (L_Act on the sampled ``targets``) plus {'gauss', 'sigma'}, and their weighted 'total'.
 
     Pseudo-label sigmas above ``sigma_scale`` (level-0 snippets) are clipped to it. The Gaussian kernels use the
     predicted sigmas (``output.sigma`` times ``sigma_scale``) when the model has a sigma head, else the
-    pseudo-label sigmas.
+    pseudo-label sigmas. ``not_background``: see base_model_loss (the main model passes its pseudo-label intervals).
     """
-    parts = base_model_loss(output, targets, loss_cfg)
+    parts = base_model_loss(output, targets, loss_cfg, not_background)
     device = parts["total"].device
     zero = parts["total"].new_zeros(())
     pseudo_sigmas = instances.sigmas.to(device).clamp(max=float(sigma_scale))
