@@ -1,0 +1,153 @@
+"""benchmarks/ablations.py without training: variants and their overrides, run-folder sharing, tables, checks."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import ablations as ab
+
+TIOUS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+
+
+def _entry(average: float, alpha: float | None = None) -> dict:
+    entry = {"map": [average + 10 - 3 * i for i in range(7)], "average": average}
+    if alpha is not None:
+        entry["alpha"] = alpha
+    return entry
+
+
+def _report(base: float, main: float, adm: float = 70.0, proposals: float = 50.0) -> dict:
+    return {"tious": TIOUS, "base": _entry(base), "main": _entry(main),
+            "pseudo_labels": {"tious": TIOUS, "base_proposals": _entry(proposals, 8.0), "adm": _entry(adm, 1.0)}}
+
+
+def test_variants_cover_the_tables_and_overrides_put_the_ablated_fields_last():
+    names = [v.name for v in ab.VARIANTS]
+    assert len(set(names)) == len(names)
+    used = {row.variant for spec in ab.TABLES for row in spec.rows}
+    assert used == set(names) | {ab.UNTRAINED}
+    order = [v.name for v in ab.run_order()]
+    for item in ab.VARIANTS:
+        if item.shares:
+            assert order.index(item.shares) < order.index(item.name)
+            # a sharing variant must ask for exactly the shared run's base settings
+            assert item.base == ab.variant(item.shares).base
+    sets = ab.run_overrides(ab.variant("rs_inf"), 2, ["optim.epochs=5", "main.sampling_radius=3"])
+    assert sets[0] == "run.figures=0" and "seed=2" in sets
+    assert sets.index("main.sampling_radius=3") < sets.index("main.sampling_radius=inf")
+    assert ab.variant("points_only").overrides[0] == "loss.augment_radius=0"
+    assert "main.lambda_gauss=0" in ab.variant("no_new_losses").main
+    assert "main.sigma_head=false" in ab.variant("gauss_only").main
+
+
+def test_overrides_are_valid_config_values():
+    from admfit_torch.config import load_config, with_overrides
+
+    for item in ab.VARIANTS:
+        cfg = with_overrides(load_config("cpu-small"), ab.run_overrides(item, 1, ["optim.epochs=3"]))
+        assert cfg.seed == 1 and cfg.run.figures == 0
+    assert with_overrides(load_config("cpu-small"), list(ab.variant("rs_inf").overrides)).main.sampling_radius is None
+
+
+def test_run_order_refuses_a_missing_shared_run():
+    with pytest.raises(ValueError):
+        ab.run_order([ab.variant("rs1")])
+
+
+def test_share_base_copies_base_and_pseudo_and_drops_the_later_stages(tmp_path):
+    source, target = tmp_path / "default", tmp_path / "rs1"
+    (source / "base").mkdir(parents=True)
+    (source / "main").mkdir()
+    (source / "base" / "checkpoint.pt").write_bytes(b"weights")
+    (source / "base" / "pseudo_labels.json").write_text("{}")
+    (source / "config.yaml").write_text("seed: 0\n")
+    records = {stage: {"settings": {"seed": 0}, "finished": 1.0 + i, "after": i or None}
+               for i, stage in enumerate(("base", "pseudo", "main", "eval"))}
+    (source / "stages.json").write_text(json.dumps(records))
+    (source / "seconds.json").write_text(json.dumps({"base": 3.0, "pseudo": 1.0, "main": 2.0, "eval": 1.0}))
+    ab.share_base(source, target)
+    assert json.loads((target / "stages.json").read_text()) == {k: records[k] for k in ("base", "pseudo")}
+    assert json.loads((target / "seconds.json").read_text()) == {"base": 3.0, "pseudo": 1.0}
+    assert (target / "base" / "checkpoint.pt").read_bytes() == b"weights"
+    assert (target / "base" / "pseudo_labels.json").is_file() and (target / "config.yaml").is_file()
+    assert not (target / "main").exists()
+    with pytest.raises(ValueError):  # never over an existing run
+        ab.share_base(source, target)
+    unfinished = tmp_path / "unfinished"
+    (unfinished / "base").mkdir(parents=True)
+    (unfinished / "stages.json").write_text(json.dumps({"base": records["base"]}))
+    with pytest.raises(ValueError):
+        ab.share_base(unfinished, tmp_path / "other")
+
+
+def test_check_shared_wants_both_stages_skipped(tmp_path):
+    ab.check_shared("base: done, skipped (x)\npseudo: done, skipped (y)\nmain: running\n", tmp_path)
+    with pytest.raises(RuntimeError):
+        ab.check_shared("base: done, skipped (x)\npseudo: running\n", tmp_path)
+
+
+def _reports(seeds=(0, 1, 2)) -> dict:
+    shift = {0: 0.0, 1: 1.0, 2: -1.0}
+    reports = {}
+    means = {"points_only": (20, 15), "default": (40, 45), "no_new_losses": (40, 44), "gauss_only": (40, 43),
+             "rs1": (40, 42), "rs4": (40, 46), "rs_inf": (40, 30)}
+    for name, (base, main) in means.items():
+        reports[name] = {s: _report(base + shift[s], main + shift[s] * 2) for s in seeds}
+    reports[ab.UNTRAINED] = {s: {"tious": TIOUS, "base": _entry(1.0)} for s in seeds}
+    return reports
+
+
+def test_tables_have_mean_std_and_per_seed_values():
+    tables = {t["key"]: t for t in ab.build_tables(_reports())}
+    assert set(tables) == {"table2", "table3", "table5", "table6"}
+    table2 = tables["table2"]
+    assert table2["columns"] == ["alpha", "mAP@0.7", "AVG(0.1:0.7)"]
+    adm = table2["rows"][1]
+    assert adm["label"] == "ADM pseudo-labels"
+    assert adm["cells"][0]["mean"] == pytest.approx(1.0) and adm["cells"][0]["std"] == pytest.approx(0.0)
+    assert adm["cells"][1]["mean"] == pytest.approx(70 + 10 - 18)  # mAP@0.7 is the 7th entry
+    rows3 = {r["label"]: r for r in tables["table3"]["rows"]}
+    points = rows3["(a) only points, r_a=0"]["cells"][-1]
+    assert points["per_seed"] == {"0": 20.0, "1": 21.0, "2": 19.0}
+    assert points["mean"] == pytest.approx(20.0) and points["std"] == pytest.approx(1.0)
+    assert rows3["(c) pseudo-labels, r_s=2"]["cells"][-1]["mean"] == pytest.approx(44.0)  # main of no_new_losses
+    assert rows3["reference: untrained model"]["cells"][-1]["mean"] == pytest.approx(1.0)
+    assert [r["cells"][-1]["mean"] for r in tables["table5"]["rows"]] == pytest.approx([42, 45, 46, 30])
+    text = ab.render_text(ab.build_tables(_reports()))
+    assert "Table 5" in text and "45.0 ± 2.0" in text
+
+
+def test_a_missing_variant_drops_its_rows_and_one_seed_has_no_std():
+    reports = _reports(seeds=(0,))
+    del reports["rs4"]
+    tables = {t["key"]: t for t in ab.build_tables(reports)}
+    assert [r["label"] for r in tables["table5"]["rows"]] == ["r_s=1", "r_s=2", "r_s=inf (no sampling)"]
+    assert tables["table5"]["rows"][0]["cells"][0]["std"] is None
+    checks = ab.evaluate_checks(ab.build_tables(reports))
+    assert all(c["spread"] is None and c["exceeds_spread"] is None for c in checks)
+    assert "n/a (one seed)" in ab.describe_check(checks[0])
+
+
+def test_checks_report_direction_agreement_and_spread():
+    checks = ab.evaluate_checks(ab.build_tables(_reports()))
+    found = {(c["table"], c["better"], c["worse"], c["column"]): c for c in checks}
+    alpha = found[("table2", "ADM pseudo-labels", "Base model proposals", "alpha")]
+    assert alpha["lower_is_better"] and alpha["follows_paper"] and alpha["difference"] == pytest.approx(-7.0)
+    sampling = found[("table5", "r_s=2", "r_s=inf (no sampling)", "AVG(0.1:0.7)")]
+    assert sampling["follows_paper"] and sampling["seeds_agreeing"] == 3 and sampling["exceeds_spread"]
+    assert sampling["difference"] == pytest.approx(15.0) and sampling["spread"] == pytest.approx(2.0)
+    wider = found[("table5", "r_s=2", "r_s=4", "AVG(0.1:0.7)")]
+    assert not wider["follows_paper"] and wider["seeds_agreeing"] == 0 and not wider["exceeds_spread"]
+    assert "AGAINST" in ab.describe_check(wider) and "within the seed spread" in ab.describe_check(wider)
+    markdown = ab.render_markdown(ab.build_tables(_reports()), checks, ["Command: `x`"])
+    assert markdown.startswith("Command: `x`") and "| (b) augmented points, r_a=2 |" in markdown
+
+
+def test_parse_args_quick_and_defaults():
+    quick = ab.parse_args(["--quick"])
+    assert (quick.seeds, quick.videos, quick.epochs) == (ab.QUICK["seeds"], ab.QUICK["videos"], ab.QUICK["epochs"])
+    full = ab.parse_args(["--seeds", "2", "--set", "model.levels=4", "--set", "optim.lr=0.002"])
+    assert full.seeds == 2 and full.videos == ab.DEFAULT["videos"] and full.set == ["model.levels=4", "optim.lr=0.002"]
+    with pytest.raises(SystemExit):
+        ab.parse_args(["--seeds", "0"])
