@@ -1,6 +1,7 @@
 """Figures of the pseudo-label stage: for a few training videos, what ADM saw and fitted (``admfit plot``)."""
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -44,11 +45,10 @@ def draw_figures(signals: Sequence[VideoSignals], labels: Sequence[PseudoLabel],
     """PNG figures of ``count`` training videos -> (paths, None), or ([], why not) when matplotlib is missing."""
     if count == 0:
         return [], None
-    try:
-        from admfit.plotting import plot_video_class, save_figure
-        import matplotlib  # noqa: F401  (the optional 'plot' extra)
-    except ImportError:
+    if importlib.util.find_spec("matplotlib") is None:  # the optional 'plot' extra
         return [], "figures skipped: matplotlib is not installed (pip install 'admfit[plot]')"
+    from admfit.plotting import plot_video_class, save_figure
+
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for s, c in chosen_videos(signals, count):

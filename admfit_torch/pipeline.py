@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
-
 from admfit.atomic import atomic_write_text
 from admfit.errors import InputError
 

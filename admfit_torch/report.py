@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from admfit.atomic import atomic_write_text
 
 
@@ -59,7 +57,7 @@ def render_markdown(report: dict) -> str:
              f"- data: `{data['annotations']}` (features `{data['features']}`, points `{data['points']}`)",
              f"- trained on `{data['train_subset']}` ({data['train_videos']} videos, {data['train_points']} points), "
              f"evaluated on `{data['test_subset']}` ({data['test_videos']} videos, {data['test_instances']} instances)",
-             f"- stage times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report.get("seconds", {}).items()), ""]
+             "- stage times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report.get("seconds", {}).items()), ""]
     lines += ["## Detection (Table 1 columns): mAP (%) on the test subset", ""]
     lines += _header(["model"], tious)
     for key, name in (("base", "base model (points, r_a)"), ("main", "ADM-Loc main model")):
@@ -67,7 +65,7 @@ def render_markdown(report: dict) -> str:
             lines.append(_row(name, report[key]["map"], report[key]["average"]))
     pseudo = report.get("pseudo_labels")
     if pseudo:
-        lines += ["", f"## Pseudo-labels on the training subset (Table 2): mAP (%) against its ground truth", ""]
+        lines += ["", "## Pseudo-labels on the training subset (Table 2): mAP (%) against its ground truth", ""]
         lines += _header(["source", "alpha", "mean tIoU (%)"], tious)
         for key, name in (("base_proposals", "base model proposals"), ("adm", "ADM pseudo-labels")):
             entry = pseudo[key]
@@ -85,7 +83,3 @@ def render_markdown(report: dict) -> str:
 def write_report(root: Path, report: dict) -> None:
     atomic_write_text(root / "report.json", json.dumps(report, indent=1), field="report")
     atomic_write_text(root / "report.md", render_markdown(report), field="report")
-
-
-def as_float_list(values) -> list[float]:
-    return [float(v) for v in np.asarray(values).tolist()]

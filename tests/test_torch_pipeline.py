@@ -36,7 +36,7 @@ def _data(toy):
 @pytest.fixture(scope="module")
 def finished(toy, tmp_path_factory):
     out = tmp_path_factory.mktemp("loop")
-    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST)
+    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "run.figures=1")
     assert code == 0, stderr
     return out, stdout
 
@@ -55,6 +55,8 @@ def test_the_loop_writes_every_stage_and_a_report(finished, toy):
     assert report["pseudo_labels"]["adm"]["alpha"] == pytest.approx(points / report["pseudo_labels"]["adm"]["num_ground_truth"], abs=1e-3)
     markdown = layout.report_md.read_text()
     assert "ADM pseudo-labels" in markdown and "ADM-Loc main model" in markdown
+    assert len(report["figures"]) == 1 and (out / report["figures"][0]).stat().st_size > 1000
+    assert f"]({report['figures'][0]})" in markdown
     state = json.loads(layout.state.read_text())
     assert all(state[s]["finished"] for s in ("base", "pseudo", "main", "eval"))
     checkpoint = torch.load(layout.artefact("main"), weights_only=True)
