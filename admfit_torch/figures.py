@@ -35,7 +35,7 @@ READABLE_POINTS = 4  # instances of one class that a figure shows well, as in th
 def chosen_videos(signals: Sequence[VideoSignals], count: int) -> list[tuple[VideoSignals, int]]:
     """``count`` videos, each with its most annotated class: those whose class count is nearest to
     READABLE_POINTS first (a video with 60 instances of one class is unreadable), then by name."""
-    tops = [(s, *Counter(s.item.labels.tolist()).most_common(1)[0]) for s in signals]
+    tops = [(s, *Counter(s.item.labels.tolist()).most_common(1)[0]) for s in signals if len(s.item.labels)]
     ranked = sorted(tops, key=lambda row: (abs(row[2] - READABLE_POINTS), row[0].item.video))[:count]
     return [(s, c) for s, c, _ in ranked]
 

@@ -180,8 +180,8 @@ def run_pseudo_stage(pipeline: Pipeline) -> str:
 
     from .checkpoint import load_detector
     from .figures import draw_figures
-    from .inference import detect
-    from .pseudo import collect_signals, fit_pseudo_labels, write_pseudo_label_file, write_signal_file
+    from .pseudo import (collect_signals, fit_pseudo_labels, proposals_document, write_pseudo_label_file,
+                         write_signal_file)
     from .scoring import evaluate_results
 
     cfg, layout, run = pipeline.cfg, pipeline.layout, pipeline.cfg.run
@@ -196,7 +196,7 @@ def run_pseudo_stage(pipeline: Pipeline) -> str:
 
     tious = parse_tious(run.tious)
     truth = load_annotations(run.annotations, subset=run.train_subset)
-    proposals = detect(model, split.items, classes, cfg, device)
+    proposals = proposals_document(signals, classes, cfg)
     num_truth = len(GroundTruthSegments.from_annotations(truth))
     pseudo, point_s, _ = load_pseudo_labels(layout.pseudo_labels)
     quality = {
@@ -209,7 +209,7 @@ def run_pseudo_stage(pipeline: Pipeline) -> str:
     quality["notes"] = [note] if note else []
     atomic_write_text(layout.pseudo_quality, json.dumps(quality, indent=1), field="pseudo_quality")
     adm, base = quality["adm"], quality["base_proposals"]
-    return (f"pseudo: {len(labels)} pseudo-labels on {len(signals)} videos -> {layout.pseudo_labels}; average mAP "
+    return (f"pseudo: {len(labels)} pseudo-labels on {len(split.items)} videos -> {layout.pseudo_labels}; average mAP "
             f"ADM {adm['average']:.1f} (alpha {adm['alpha']:.2f}) vs base proposals {base['average']:.1f} "
             f"(alpha {base['alpha']:.2f})")
 

@@ -25,7 +25,7 @@ from admfit.fit_io import pseudo_label_rows, save_signals, write_pseudo_labels
 
 from .config import DetectorConfig, DataConfig
 from .data import Sample, VideoItem, inference_sample, padded_length
-from .inference import LevelScores, predict_levels
+from .inference import RESULTS_VERSION, LevelScores, post_process, predict_levels, to_seconds
 from .plugin import model_grid
 
 PSEUDO_LABELS_NAME = "pseudo_labels.json"
@@ -53,12 +53,10 @@ class VideoSignals:
 
 
 def collect_signals(model, items: Sequence[VideoItem], cfg: DetectorConfig, device: torch.device) -> list[VideoSignals]:
-    """The model's outputs on every item that has points (whole videos, as at inference)."""
+    """The model's outputs on every item (whole videos, as at inference)."""
     model = model.to(device).eval()
     found = []
     for item in items:
-        if len(item.positions) == 0:
-            continue
         sample = inference_sample(item, cfg.data, cfg.model.total_stride)
         found.append(VideoSignals(item, sample, predict_levels(model, sample, device, cfg.amp, cfg.amp_dtype)))
     return found
@@ -72,10 +70,11 @@ def _in_video_units(label: PseudoLabel, signals: VideoSignals, point: float) -> 
 
 
 def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig) -> list[PseudoLabel]:
-    """One ADM pseudo-label per point (``cfg.adm``), in point order, snippet fields in video level-0 snippets."""
-    if not signals:
+    """One ADM pseudo-label per point (``cfg.adm``), in point order, snippet fields in video level-0 snippets.
+    Videos without points are left out."""
+    by_video = {s.item.video: s for s in signals if len(s.item.positions)}
+    if not by_video:
         return []
-    by_video = {s.item.video: s for s in signals}
     fitted = fit_instances({v: s.levels.fused[-1] for v, s in by_video.items()},
                            {v: s.point_rows for v, s in by_video.items()},
                            bg_probs={v: s.levels.background[0] for v, s in by_video.items()}, config=cfg.adm,
@@ -99,9 +98,11 @@ def write_pseudo_label_file(path: str | Path, labels: Sequence[PseudoLabel], ite
 
 
 def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes: Sequence[str]) -> None:
-    """The fitted signals as ``admfit fit`` reads them (last-level probs, first-level background, model grid).
+    """The fitted signals (videos with points) as ``admfit fit`` reads them (last-level probs, first-level
+    background, model grid).
 
     Only videos sharing the first video's model grid stride are comparable in one file (crop mode: all)."""
+    signals = [s for s in signals if len(s.item.positions)]
     save_signals(path, {s.item.video: s.levels.fused[-1] for s in signals}, classes=list(classes),
                  bg_probs={s.item.video: s.levels.background[0] for s in signals},
                  grids={s.item.video: model_grid(s.item.grid, s.sample.scale) for s in signals})
@@ -178,3 +179,10 @@ def sigma_statistics(items: Sequence[VideoItem], cfg: DataConfig, multiple: int,
     every = np.concatenate(sigmas)
     scale = float(np.quantile(every, scale_quantile))
     return SigmaStatistics(scale if scale > 0 else 1.0, float(every.max()), float(np.median(np.concatenate(lengths))))
+
+
+def proposals_document(signals: Sequence[VideoSignals], classes: Sequence[str], cfg: DetectorConfig) -> dict:
+    """The detector's proposals on these videos (the usual post-processing of their signals), ActivityNet results."""
+    results = {s.item.video: to_seconds(post_process(s.levels, cfg.inference), s.sample, s.item, classes)
+               for s in signals}
+    return {"version": RESULTS_VERSION, "results": results, "external_data": {}}
