@@ -140,10 +140,9 @@ def training_sample(item: VideoItem, cfg: DataConfig, rng: np.random.Generator, 
     if cfg.length_mode == "resize":
         scale = item.num_snippets / length
         positions = (item.positions + 0.5) / scale - 0.5
-        every = np.ones(len(item.positions), dtype=bool)
         return Sample(item.video, resize_features(item.features, length), torch.ones(length, dtype=torch.bool),
                       torch.as_tensor(positions), torch.as_tensor(item.labels), 0.0, scale,
-                      *_pseudo(item, every, 0.0, scale))
+                      *_pseudo(item, slice(None), 0.0, scale))
     start, size = _crop_window(item, cfg, rng)
     keep = (item.positions >= start) & (item.positions < start + size)
     features = torch.zeros(item.features.shape[1], length)
@@ -162,9 +161,8 @@ def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
     length = padded_length(size, multiple)
     features = torch.zeros(item.features.shape[1], length)
     features[:, :size] = as_tensor(item.features).T
-    every = np.ones(len(item.positions), dtype=bool)
     return Sample(item.video, features, torch.arange(length) < size, torch.as_tensor(item.positions),
-                  torch.as_tensor(item.labels), 0.0, 1.0, *_pseudo(item, every, 0.0, 1.0))
+                  torch.as_tensor(item.labels), 0.0, 1.0, *_pseudo(item, slice(None), 0.0, 1.0))
 
 
 class TrainingSet(torch.utils.data.Dataset):

@@ -6,22 +6,17 @@ import json
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
 
 from admfit.errors import InputError
-from admfit_cli.torch_main import app
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem, inference_sample, training_sample
 from admfit_torch.pseudo import attach_pseudo_labels
 from admfit_torch.stages import RunLayout, StageState, stage_settings
 from admfit_torch.toydata import write_toy_dataset
 
+from .test_torch_cli import run  # the admfit-torch command in-process: (exit code, stdout, stderr)
+
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=2", "--set", "run.figures=0", "--no-progress"]
-
-
-def run(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
