@@ -103,8 +103,9 @@ def _draw_frames(starts: np.ndarray, stops: np.ndarray, config: SimulationConfig
     centre = (starts + stops) / 2.0 + config.shift_frames
     sigma = config.sigma_frames + config.sigma_rel * (stops - starts)
     frames = np.clip(np.rint(centre), starts, stops)
-    # truncnorm needs a positive scale and a non-empty interval; others keep the rounded centre.
-    drawn = (sigma > 0) & (stops > starts)
+    # truncnorm needs a scale whose reciprocal is finite and a non-empty interval; others keep the rounded
+    # centre (a draw of width below a millionth of a frame rounds to it anyway).
+    drawn = (sigma > 1e-6) & (stops > starts)
     if drawn.any():
         scale = sigma[drawn] if np.ndim(sigma) else np.full(drawn.sum(), sigma)
         loc = centre[drawn]

@@ -22,7 +22,7 @@ for name in ("pydantic", "yaml", "numba", "scipy", "rich", "typer", "pytest"):
 PY
 
 echo "== CUDA tests"
-timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_torch_cuda.py 2>&1 | tee "$OUT_DIR/cuda_tests.txt" || status=1
+timeout 150 python3 -m pytest -q -p no:cacheprovider tests/torch/test_cuda.py 2>&1 | tee "$OUT_DIR/cuda_tests.txt" || status=1
 
 echo "== throughput (THUMOS'14 size)"
 timeout 240 python3 -m benchmarks torch_throughput -- --size thumos14 --json "$OUT_DIR/torch_throughput.json" 2>&1 \

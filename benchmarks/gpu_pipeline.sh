@@ -15,7 +15,7 @@ mkdir -p "$OUT_DIR"
 status=0
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 echo "== CUDA tests"
-timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_torch_cuda.py 2>&1 | tee "$OUT_DIR/cuda_tests.txt" || status=1
+timeout 150 python3 -m pytest -q -p no:cacheprovider tests/torch/test_cuda.py 2>&1 | tee "$OUT_DIR/cuda_tests.txt" || status=1
 started=$(date +%s)
 python3 -m cli.main synth "$DATA" --like thumos14 --mode features --dim "${DIM:-2048}" --seed 0 --overwrite \
     ${MAX_VIDEOS:+--max-videos "$MAX_VIDEOS"} || exit 1

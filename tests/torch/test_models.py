@@ -11,9 +11,10 @@ from admfit_torch.config import PRESETS, load_config, preset, with_overrides
 from admfit_torch.models import PointDetector, fuse
 from admfit_torch.models.blocks import LocalSelfAttention
 from admfit_torch.models.head import ClassificationHead
+from ..helpers import REPO
 
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = REPO / "configs"
 
 
 def _model(**model):

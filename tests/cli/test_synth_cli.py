@@ -13,8 +13,9 @@ from admfit.datasets import load_annotations, load_points, thumos14
 from admfit.fit_io import load_point_file, load_signals
 from admfit.synthetic import anet12_grid, thumos14_grid
 from admfit_cli.main import app
+from ..helpers import SHARED_DATA
 
-ANET_JSON = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "anet12" / "activity_net.v1-2.min.json"
+ANET_JSON = SHARED_DATA / "anet12" / "activity_net.v1-2.min.json"
 SMALL = ["--max-videos", "3", "--dim", "8"]
 
 

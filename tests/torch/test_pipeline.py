@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import torch
 
+from admfit_cli.torch_main import app
 from admfit.errors import InputError
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem, inference_sample, training_sample
 from admfit_torch.pseudo import attach_pseudo_labels
 from admfit_torch.stages import RunLayout, StageState, stage_settings
-from admfit_torch.toydata import write_toy_dataset
+from .toydata import write_toy_dataset
 
-from .test_torch_cli import run  # the admfit-torch command in-process: (exit code, stdout, stderr)
+from ..helpers import invoke
 
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=2", "--set", "run.figures=0", "--no-progress"]
 
@@ -180,3 +181,8 @@ def test_infer_and_the_plugin_take_the_main_checkpoint(finished, toy, tmp_path):
     detector = TorchDetector(out / "main" / "checkpoint.pt", device="cpu")
     meta = json.loads(RunLayout(out).pseudo_labels.read_text())["meta"]
     assert detector.model.sigma_head is not None and detector.classes == meta["classes"]
+
+
+def run(*args):
+    """The admfit-torch command in-process: (exit code, stdout, stderr)."""
+    return invoke(app, *args)

@@ -1,23 +1,22 @@
 """The admfit-torch command: train (base stage) -> infer -> eval on toy data, and one-line errors (exit 2) on bad
-input. The whole loop and its stage bookkeeping: test_torch_pipeline.py."""
+input. The whole loop and its stage bookkeeping: tests/torch/test_pipeline.py."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from admfit_cli.torch_main import app
-from admfit_torch.toydata import write_toy_dataset
+from ..helpers import assert_one_line_error, invoke
+from .toydata import write_toy_dataset
 
 
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=2", "--no-progress"]
 
 
 def run(*args):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    return result.exit_code, result.stdout, result.stderr
+    return invoke(app, *args)
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +29,7 @@ def _train_args(toy, out):
             "--points", toy["points"], "--out", out]
 
 
-def _assert_one_line_error(code, stdout, stderr, *words):
-    assert code == 2, stdout + stderr
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in stderr
-    for word in words:
-        assert word in lines[0]
+_assert_one_line_error = assert_one_line_error
 
 
 @pytest.fixture(scope="module")

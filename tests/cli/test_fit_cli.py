@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from admfit.fit_io import save_signals
 from admfit.grid import SnippetGrid
 from admfit_cli.main import app
+from ..helpers import EXAMPLE, SHARED_DATA
 
 CLASSES = ["Jump", "Throw"]
 
@@ -201,7 +202,7 @@ def test_output_has_ordinary_permissions(files):
 
 def test_shipped_example_runs(tmp_path):
     from pathlib import Path
-    example = Path(__file__).resolve().parents[1] / "examples" / "thumos14_mini"
+    example = EXAMPLE
     out = tmp_path / "pl.json"
     code, _, err = run(example / "signals.npz", example / "points.json", "-o", out)
     assert code == 0, err
@@ -244,7 +245,7 @@ def test_fit_reads_lacp_point_csv(tmp_path):
 
 def test_fit_reads_sfnet_clicks(tmp_path):
     from pathlib import Path
-    clicks = Path(__file__).resolve().parents[2] / "shared" / "data" / "thumos14" / "sfnet_single_frames" / "THUMOS1.txt"
+    clicks = SHARED_DATA / "thumos14" / "sfnet_single_frames" / "THUMOS1.txt"
     if not clicks.is_file():
         pytest.skip("../shared/data is not present")
     signals, _, keys = _two_real_videos(tmp_path)

@@ -15,6 +15,7 @@ from admfit.datasets import load_annotations
 from admfit.evaluation import (ANET_TIOUS, THUMOS14_TIOUS, Detections, GroundTruthSegments, evaluate_detection,
                                parse_tious, segment_iou)
 from admfit.evaluation.reference import reference_ap
+from ..helpers import SHARED_DATA
 
 
 def gt(*rows):
@@ -262,7 +263,7 @@ def test_same_inputs_same_outputs():
     assert np.array_equal(first.ap, second.ap)
 
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = SHARED_DATA
 
 
 @pytest.mark.skipif(not (SHARED / "anet12" / "activity_net.v1-2.min.json").is_file(),

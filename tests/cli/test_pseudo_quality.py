@@ -13,6 +13,7 @@ from admfit.evaluation import Detections, GroundTruthSegments, evaluate_detectio
 from admfit.evaluation.pseudo_quality import assign_instances, pseudo_label_quality
 from admfit.fit_io import write_pseudo_labels
 from admfit_cli.main import app
+from ..helpers import EXAMPLE
 
 NAN = math.nan
 
@@ -120,7 +121,7 @@ def test_eval_pseudo_refuses_snippet_segments(tmp_path):
     assert "segment_units" in err and str(out) in err
 
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "thumos14_mini"
+EXAMPLE = EXAMPLE
 
 
 @pytest.mark.skipif(not (EXAMPLE / "signals.npz").is_file(), reason="shipped example not present")

@@ -9,8 +9,9 @@ import pytest
 from admfit.data import data_path
 from admfit.datasets import class_names, load_annotations, load_points, points_by_video, thumos14, thumos14_fps
 from admfit.errors import InputError
+from ..helpers import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = SHARED_DATA
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 HEADER = "class,class_index,start_frame,stop_frame,video_id,point\n"
 

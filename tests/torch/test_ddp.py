@@ -10,7 +10,7 @@ import sys
 import torch
 
 from admfit_torch.checkpoint import load_checkpoint
-from admfit_torch.toydata import write_toy_dataset
+from .toydata import write_toy_dataset
 
 
 def test_torchrun_two_gloo_processes(tmp_path):
