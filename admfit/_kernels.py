@@ -18,16 +18,17 @@ import math
 import numpy as np
 from numba import njit, prange
 
-GAUSS_LITERAL = 0      # one exp per snippet: the literal loss, for the benchmark and checks
-GAUSS_RECURRENCE = 1   # one exp per evaluation
-UNIFORM_LITERAL = 0    # a pass over the bracket per evaluation, bitwise equal to the reference
-UNIFORM_PREFIX = 1     # O(1) per evaluation after O(|beta|) prefix sums
-UNIFORM_WINDOW = 2      # _term's mode for the literal uniform loss (tables of fill_workspace)
-SOLVER_BRENT = 0
-SOLVER_EXACT = 1
+# Option values, distinct across families so that one passed in the wrong place cannot pass for another.
+GAUSS_LITERAL = 10     # one exp per snippet: the literal loss, for the benchmark and checks
+GAUSS_RECURRENCE = 11  # one exp per evaluation
+UNIFORM_LITERAL = 20   # a pass over the bracket per evaluation, bitwise equal to the reference
+UNIFORM_PREFIX = 21    # O(1) per evaluation after O(|beta|) prefix sums
+UNIFORM_WINDOW = 22    # _term's mode for the literal uniform loss (tables of fill_workspace)
+SOLVER_BRENT = 30
+SOLVER_EXACT = 31
 
-KIND_GAUSS = 0
-KIND_UNIFORM = 1
+KIND_GAUSS = 40
+KIND_UNIFORM = 41
 
 _LB = 1e-6
 _REANCHOR = 64
@@ -38,9 +39,12 @@ _G_NEGLIGIBLE = 1e-20
 _SQRT_EPS = math.sqrt(2.2e-16)
 _GOLDEN_MEAN = 0.5 * (3.0 - math.sqrt(5.0))
 
-# Output columns of fit_batch, float64.
-COL_T_STAR, COL_B_S, COL_B_E, COL_SIGMA, COL_OMEGA, COL_START, COL_END, COL_SCORE, COL_STATUS = range(9)
-N_COLS = 9
+# Output columns of fit_batch, float64. COL_FIT: 1 - the chosen model's MSE over the bracket's variance
+# (R^2 of the symmetric fit, in [0, 1]); COL_CONTRAST: how far the signal falls from s[t*] at the bracket's
+# higher end, as a fraction of s[t*] (in [0, 1]); both feed the confidence (admfit.api).
+(COL_T_STAR, COL_B_S, COL_B_E, COL_SIGMA, COL_OMEGA, COL_START, COL_END, COL_SCORE, COL_STATUS, COL_FIT,
+ COL_CONTRAST) = range(11)
+N_COLS = 11
 
 
 @njit(cache=True, nogil=True)
@@ -378,25 +382,37 @@ def uniform_exact(signal, work, b_s, b_e, t_star, p, sum_sq, upper):
 
 
 @njit(cache=True, nogil=True)
-def split_at_neighbours(signal, b_s, b_e, t, previous, following):
-    """Shrink [b_s, b_e] to end at the signal's lowest snippet between t and each neighbouring point.
+def _split_snippet(signal, near, far, min_dip):
+    """Where the bracket of the point at ``near`` ends towards the neighbouring point at ``far``.
+
+    The signal's lowest snippet from ``far`` (included) towards ``near`` (ties: the one nearest ``far``) when it dips at
+    least ``min_dip`` below the lower of the two points' values; otherwise the midpoint, rounded
+    towards ``near``: without a dip the lowest snippet is wherever noise put it, and the two
+    annotations say only that the boundary lies between them.
+    """
+    step = 1 if far > near else -1
+    low = far
+    for j in range(far - step, near, -step):
+        if signal[j] < signal[low]:
+            low = j
+    if min_dip > 0.0 and min(signal[near], signal[far]) - signal[low] < min_dip:
+        return near + (far - near) // 2 if step > 0 else near - (near - far) // 2
+    return low
+
+
+@njit(cache=True, nogil=True)
+def split_at_neighbours(signal, b_s, b_e, t, previous, following, min_dip):
+    """Shrink [b_s, b_e] to end between t and each neighbouring point of its class (_split_snippet).
 
     previous / following: the nearest other annotated points of the same class before / after t
     (-1 / T when there is none). Another point means another instance, so the boundary lies
-    between the two points; the dip snippet ends the bracket as a background point would.
+    between the two points; the split snippet ends the bracket as a background point would.
+    min_dip: the depth (probability) a dip needs to be taken as the boundary; 0 = always the lowest snippet.
     """
     if previous >= 0 and previous >= b_s and previous < t:
-        low = previous
-        for j in range(previous + 1, t):
-            if signal[j] < signal[low]:
-                low = j
-        b_s = low
+        b_s = _split_snippet(signal, t, previous, min_dip)
     if following <= b_e and following > t:
-        low = following
-        for j in range(following - 1, t, -1):
-            if signal[j] < signal[low]:
-                low = j
-        b_e = low
+        b_e = _split_snippet(signal, t, following, min_dip)
     return b_s, b_e
 
 
@@ -448,8 +464,33 @@ def half_width(sigma, omega, loss_g, loss_u, g1, g2, select):
 
 
 @njit(cache=True, nogil=True)
-def fit_one(signal, background, t, previous, following, delta, g1, g2, xatol, maxiter, solver, gauss_mode,
-            uniform_mode, two_sided, select, dip_cut, buffer, out):
+def _fit_quality(signal, b_s, b_e, loss):
+    """1 - loss / (the bracket's sum of squared deviations from its mean), in [0, 1]; 0 for a flat bracket."""
+    n = b_e - b_s + 1
+    mean = 0.0
+    for j in range(b_s, b_e + 1):
+        mean += signal[j]
+    mean /= n
+    total = 0.0
+    for j in range(b_s, b_e + 1):
+        total += (signal[j] - mean) * (signal[j] - mean)
+    if total <= 0.0:
+        return 0.0
+    return min(1.0, max(0.0, 1.0 - loss / total))
+
+
+@njit(cache=True, nogil=True)
+def _contrast(signal, b_s, b_e, t_star):
+    """How far the signal falls from s[t*] at the bracket's higher end, as a fraction of s[t*], in [0, 1]."""
+    p = signal[t_star]
+    if p <= 0.0:
+        return 0.0
+    return min(1.0, max(0.0, (p - max(signal[b_s], signal[b_e])) / p))
+
+
+@njit(cache=True, nogil=True)
+def fit_one(signal, background, t, previous, following, min_dip, delta, g1, g2, xatol, maxiter, solver,
+            gauss_mode, uniform_mode, two_sided, select, dip_cut, buffer, out):
     """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS].
 
     two_sided: the interval's ends come from separate fits of [b_s, t*] and [t*, b_e] (an
@@ -457,24 +498,27 @@ def fit_one(signal, background, t, previous, following, delta, g1, g2, xatol, ma
     select: 0 for the paper's sum; > 0: each half-width from one model, the Gaussian only where its
         MSE is below select times the uniform's (see half_width).
     dip_cut: when > 0, the bracket also ends where the signal falls below dip_cut * s[t*] (cut_at_dips).
-    previous, following: neighbouring same-class points (split_at_neighbours), or -1 / T to not split.
+    previous, following: neighbouring same-class points (split_at_neighbours), or -1 / T to not split;
+    min_dip: the dip depth that places a split at the lowest snippet rather than the midpoint.
     buffer: (WORK_ROWS, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
     """
     n = signal.shape[0]
     b_s, b_e = bracket(background, t)
-    b_s, b_e = split_at_neighbours(signal, b_s, b_e, t, previous, following)
+    b_s, b_e = split_at_neighbours(signal, b_s, b_e, t, previous, following, min_dip)
     t_star = peak(signal, t, b_s, b_e, delta)
     if dip_cut > 0.0:
         b_s, b_e = cut_at_dips(signal, b_s, b_e, t_star, dip_cut * signal[t_star])
     sigma, omega, loss_g, loss_u, status = fit_pair(signal, b_s, b_e, t_star, xatol, maxiter, solver, gauss_mode,
                                                     uniform_mode, buffer)
+    out[COL_FIT] = _fit_quality(signal, b_s, b_e, min(loss_g, loss_u))
     if two_sided:
-        s_l, w_l, lg_l, lu_l, _ = fit_pair(signal, b_s, t_star, t_star, xatol, maxiter, solver, gauss_mode,
-                                           uniform_mode, buffer)
-        s_r, w_r, lg_r, lu_r, _ = fit_pair(signal, t_star, b_e, t_star, xatol, maxiter, solver, gauss_mode,
-                                           uniform_mode, buffer)
+        s_l, w_l, lg_l, lu_l, status_l = fit_pair(signal, b_s, t_star, t_star, xatol, maxiter, solver, gauss_mode,
+                                                  uniform_mode, buffer)
+        s_r, w_r, lg_r, lu_r, status_r = fit_pair(signal, t_star, b_e, t_star, xatol, maxiter, solver, gauss_mode,
+                                                  uniform_mode, buffer)
         left = half_width(s_l, w_l, lg_l, lu_l, g1, g2, select)
         right = half_width(s_r, w_r, lg_r, lu_r, g1, g2, select)
+        status = status | status_l | status_r
     else:
         left = right = half_width(sigma, omega, loss_g, loss_u, g1, g2, select)
     out[COL_T_STAR] = t_star
@@ -486,10 +530,11 @@ def fit_one(signal, background, t, previous, following, delta, g1, g2, xatol, ma
     out[COL_END] = min(n - 1.0, t_star + right)
     out[COL_SCORE] = signal[t_star]
     out[COL_STATUS] = status
+    out[COL_CONTRAST] = _contrast(signal, b_s, b_e, t_star)
 
 
 @njit(cache=True, parallel=True)
-def fit_batch(columns, background, column_start, background_start, length, point, previous, following,
+def fit_batch(columns, background, column_start, background_start, length, point, previous, following, min_dip,
               delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided, select, dip_cut,
               n_chunks):
     """Fit many instances at once.
@@ -498,8 +543,9 @@ def fit_batch(columns, background, column_start, background_start, length, point
     background: (sum_T,) bool, every video's mask concatenated. Instance i's signal is
     columns[column_start[i]:column_start[i] + length[i]], its mask starts at background_start[i],
     and point[i] is its snippet index within the video; previous[i] / following[i] are the
-    neighbouring same-class points used to split brackets (-1 / T: none). Instances are split into n_chunks
-    contiguous chunks (a few per thread), each with one scratch buffer.
+    neighbouring same-class points used to split brackets (-1 / T: none) and min_dip[i] the dip depth a
+    split needs (split_at_neighbours). Instances are split into n_chunks contiguous chunks (a few per
+    thread), each with one scratch buffer.
     Returns (N, N_COLS) float64; snippet columns are relative to the instance's video.
     """
     n_inst = point.shape[0]
@@ -510,9 +556,8 @@ def fit_batch(columns, background, column_start, background_start, length, point
         for i in range(chunk * n_inst // n_chunks, (chunk + 1) * n_inst // n_chunks):
             signal = columns[column_start[i]:column_start[i] + length[i]]
             mask = background[background_start[i]:background_start[i] + length[i]]
-            fit_one(signal, mask, point[i], previous[i], following[i], delta, g1, g2, xatol, maxiter, solver,
-                    gauss_mode, uniform_mode,
-                    two_sided, select, dip_cut, buffer, out[i])
+            fit_one(signal, mask, point[i], previous[i], following[i], min_dip[i], delta, g1, g2, xatol, maxiter,
+                    solver, gauss_mode, uniform_mode, two_sided, select, dip_cut, buffer, out[i])
     return out
 
 

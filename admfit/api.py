@@ -14,7 +14,7 @@ from . import _kernels as K
 from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
-from .signal import background_mask, prepare_signal
+from .signal import prepare_background, prepare_class_signals
 
 
 class PseudoLabel(NamedTuple):
@@ -27,6 +27,11 @@ class PseudoLabel(NamedTuple):
     interval's snippets cover, in seconds, when a SnippetGrid was given (else None): from half a
     snippet step before the centre of `start` to half a step after the centre of `end`;
     score: the class probability at the peak, s[t*], in [0, 1].
+    confidence: in [0, 1], how much this label can be trusted (beyond the paper): the geometric mean of
+    the peak height s[t*], the fit's R^2 over the bracket and the bracket's contrast (how far the
+    signal falls from s[t*] at the bracket's higher end); docs/adm.md reports how well it ranks labels
+    by their true tIoU. converged: every bounded Brent fit of this label stopped within ``maxiter``
+    (scipy's ``OptimizeResult.success``).
     """
 
     video: str
@@ -42,6 +47,8 @@ class PseudoLabel(NamedTuple):
     start_s: float | None
     end_s: float | None
     score: float
+    confidence: float
+    converged: bool
 
     def to_dict(self) -> dict:
         return self._asdict()
@@ -57,6 +64,7 @@ class _Video:
     labels: np.ndarray      # (N,) int64 class indices
     previous: np.ndarray    # (N,) int64: the nearest other same-class point before, -1 if none (or not splitting)
     following: np.ndarray   # (N,) int64: the nearest after, T if none
+    min_dip: np.ndarray     # (N,) float64: the dip depth (probability) that places a split at the lowest snippet
 
 
 def _as_mapping(name: str, value, keys: list[str] | None) -> dict:
@@ -132,11 +140,13 @@ def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig) -
     # Only the classes that have points are prepared and fitted: a video holds one or two of them.
     used = sorted(set(labels.tolist()))
     column_of = np.searchsorted(used, labels)
-    columns = prepare_signal(signal[:, used], length, config.smoothing_sigma)
+    columns, noise = prepare_class_signals(signal[:, used], length, config)
     if mask is None:
-        background = background_mask(background, config.bg_threshold, snippets, config.point_radius)
+        background = prepare_background(background, config, snippets)
     previous, following = neighbouring_points(snippets, labels, length, config.split_at_points)
-    return _Video(key, columns, column_of.astype(np.int64), background, snippets, labels, previous, following)
+    min_dip = config.split_min_dip * noise[column_of]
+    return _Video(key, columns, column_of.astype(np.int64), background, snippets, labels, previous, following,
+                  min_dip)
 
 
 def neighbouring_points(snippets: np.ndarray, labels: np.ndarray, length: int, split: bool):
@@ -183,12 +193,16 @@ def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None
         uniform_mode = K.UNIFORM_LITERAL
     with _threads(num_threads):
         n_chunks = min(int(counts.sum()), 16 * numba.get_num_threads())
-        return K.fit_batch(columns, background, column_start, np.repeat(video_offsets, counts),
-                           np.repeat(lengths, counts), np.concatenate([v.points for v in videos]),
-                           np.concatenate([v.previous for v in videos]), np.concatenate([v.following for v in videos]),
-                           config.delta, config.g1, config.g2, config.xatol, config.maxiter, solver,
-                           gauss_mode, uniform_mode, config.interval == "two_sided",
-                           config.select_margin if config.combine == "select" else 0.0, config.dip_cut, n_chunks)
+        return K.fit_batch(
+            columns=columns, background=background, column_start=column_start,
+            background_start=np.repeat(video_offsets, counts), length=np.repeat(lengths, counts),
+            point=np.concatenate([v.points for v in videos]), previous=np.concatenate([v.previous for v in videos]),
+            following=np.concatenate([v.following for v in videos]),
+            min_dip=np.concatenate([v.min_dip for v in videos]), delta=config.delta, g1=config.g1, g2=config.g2,
+            xatol=config.xatol, maxiter=config.maxiter, solver=solver, gauss_mode=gauss_mode,
+            uniform_mode=uniform_mode, two_sided=config.interval == "two_sided",
+            select=config.select_margin if config.combine == "select" else 0.0, dip_cut=config.dip_cut,
+            n_chunks=n_chunks)
 
 
 def _grid_of(grid, key: str) -> SnippetGrid | None:
@@ -229,10 +243,22 @@ def _build_labels(videos: list[_Video], rows: np.ndarray, grid) -> list[PseudoLa
     integers = rows[:, [K.COL_T_STAR, K.COL_B_S, K.COL_B_E]].astype(np.int64).tolist()
     floats = rows[:, [K.COL_SIGMA, K.COL_OMEGA, K.COL_START, K.COL_END, K.COL_SCORE]].tolist()
     times = [(None, None) if start != start else (start, end) for start, end in seconds.tolist()]
+    confidence = confidence_of(rows).tolist()
+    converged = (rows[:, K.COL_STATUS] == 0).tolist()
     make = PseudoLabel._make
-    return [make((key, point, label, t_star, b_s, b_e, sigma, omega, start, end, start_s, end_s, score))
-            for key, point, label, (t_star, b_s, b_e), (sigma, omega, start, end, score), (start_s, end_s)
-            in zip(keys, points, labels, integers, floats, times)]
+    return [make((key, point, label, t_star, b_s, b_e, sigma, omega, start, end, start_s, end_s, score, trust, done))
+            for key, point, label, (t_star, b_s, b_e), (sigma, omega, start, end, score), (start_s, end_s), trust, done
+            in zip(keys, points, labels, integers, floats, times, confidence, converged)]
+
+
+def confidence_of(rows: np.ndarray) -> np.ndarray:
+    """(N,) in [0, 1]: geometric mean of peak height, fit R^2 and bracket contrast (PseudoLabel.confidence).
+
+    A product, so that any one sign of trouble (a weak peak, a shape neither model explains, a bracket
+    that ends high: truncated by a stray background snippet or spanning two instances) pulls it down.
+    """
+    parts = rows[:, [K.COL_SCORE, K.COL_FIT, K.COL_CONTRAST]].clip(0.0, 1.0)
+    return np.cbrt(parts.prod(axis=1))
 
 
 def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,

@@ -60,7 +60,7 @@ def threshold_per_point(signals: dict[str, np.ndarray], points: dict[str, np.nda
         for (point, label), before, after in zip(rows, previous, following):
             signal = signals[video][:, label]
             start, end = run_containing(signal, int(point), threshold)
-            low, high = split_at_neighbours(signal, -1, length, int(point), int(before), int(after))
+            low, high = split_at_neighbours(signal, -1, length, int(point), int(before), int(after), 0.0)
             start, end = max(start, low + 1), min(end, high - 1)
             segments.append(Segment(video, int(label), start, end, float(signal[start:end + 1].mean())))
     return segments

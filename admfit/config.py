@@ -9,9 +9,9 @@ signal as given (the detector's last pyramid level when it is coarser than the b
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 UniformSolver = Literal["exact", "brent"]
 IntervalMode = Literal["symmetric", "two_sided"]
@@ -46,16 +46,36 @@ class ADMConfig(BaseModel):
         "dip_cut * s[t*] (so one fit cannot span two instances that no background separates); 0 = the paper's bracket")
     xatol: float = Field(1e-5, gt=0.0, description="absolute tolerance of bounded Brent on sigma / omega (snippets)")
     maxiter: int = Field(500, ge=1, description="most loss evaluations per bounded Brent fit")
-    smoothing_sigma: float = Field(
-        0.0, ge=0.0, description="Gaussian filter sigma applied to the class signal, in steps of the signal as given; 0 = none")
+    despike: int = Field(
+        3, ge=1, description="median filter window (odd, in steps of each signal as given) applied to the class and "
+        "background probabilities before anything else: removes single-step impulses, keeps steps; 1 = none")
+    smoothing_sigma: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | Literal["auto"] = Field(
+        "auto", description="Gaussian filter sigma applied to the class signal, in steps of the signal as given; "
+        "0 = none; 'auto' = per video and class, from the signal's measured noise (noise_target)")
+    noise_target: float = Field(
+        0.02, gt=0.0, le=1.0, description="with smoothing_sigma='auto': smooth until the estimated white-noise "
+        "standard deviation (probability) falls to about this; a signal already below it is not smoothed")
+    max_smoothing_sigma: float = Field(
+        4.0, ge=0.0, description="with smoothing_sigma='auto': the largest sigma chosen, in steps of the signal")
+    split_min_dip: float = Field(
+        2.0, ge=0.0, description="with split_at_points: the lowest snippet between two points ends the bracket only "
+        "when it dips at least this many noise standard deviations below both points' values; otherwise the "
+        "midpoint between the points does; 0 = always the lowest snippet")
     bg_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="a snippet is background when its background probability exceeds this")
     point_radius: int = Field(
         2, ge=0, description="snippets within this radius of any annotated point are never background (r_a)")
 
+    @field_validator("despike")
+    @classmethod
+    def _odd_window(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError(f"must be odd (a centred window), got {value}")
+        return value
+
     @classmethod
     def paper(cls, **overrides) -> "ADMConfig":
         """The paper's literal method: background bracket, symmetric interval, Delta = g1 sigma + g2 omega, Brent."""
         values = {"interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
-                  "smoothing_sigma": 1.0, "split_at_points": False}
+                  "smoothing_sigma": 1.0, "split_at_points": False, "despike": 1}
         return cls(**{**values, **overrides})

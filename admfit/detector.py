@@ -29,7 +29,8 @@ import numpy as np
 
 from .errors import InputError
 from .grid import SnippetGrid
-from .signal import background_mask, prepare_signal
+from .config import ADMConfig
+from .signal import prepare_background, prepare_class_signals
 
 ENTRY_POINT_GROUP = "admfit.detectors"
 
@@ -62,12 +63,12 @@ class DetectorOutput:
         """T_0: snippets on the finest level."""
         return int(self.class_probs[0].shape[0])
 
-    def fit_inputs(self, *, smoothing_sigma: float, bg_threshold: float, points_snippets=(),
-                   radius: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """(probs (T_0, C) float64 from the last level, background (T_0,) bool from the first level),
-        the inputs of ``admfit.fit_instances`` for this video (SPEC 1.6)."""
-        signal = prepare_signal(np.asarray(self.class_probs[-1]), self.num_snippets, smoothing_sigma)
-        bg = background_mask(np.asarray(self.bg_probs[0]), bg_threshold, points_snippets, radius)
+    def fit_inputs(self, config: ADMConfig | None = None, *, points_snippets=()) -> tuple[np.ndarray, np.ndarray]:
+        """(probs (T_0, C) float64 from the last level, background (T_0,) bool from the first level): the
+        signals ADM fits for this video, prepared as ``admfit.fit_instances`` prepares them (SPEC 1.6)."""
+        config = config or ADMConfig()
+        signal, _ = prepare_class_signals(np.asarray(self.class_probs[-1]), self.num_snippets, config)
+        bg = prepare_background(np.asarray(self.bg_probs[0]), config, points_snippets)
         return signal, bg
 
 

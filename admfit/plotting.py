@@ -21,7 +21,7 @@ from .atomic import atomic_open
 from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
-from .signal import background_mask, prepare_signal
+from .signal import prepare_background, prepare_class_signals
 
 _FIT_FIELDS = ("t_star", "sigma", "omega", "score", "start", "end")
 _IMAGE_FORMATS = {".png": "png", ".svg": "svg"}
@@ -141,8 +141,7 @@ def _background_snippets(bg_probs, background, points: np.ndarray, config: ADMCo
         return np.flatnonzero(np.asarray(background, dtype=bool))
     if bg_probs is None:
         return np.empty(0, dtype=np.int64)
-    return np.flatnonzero(background_mask(np.asarray(bg_probs, dtype=np.float64), config.bg_threshold, points,
-                                          config.point_radius))
+    return np.flatnonzero(prepare_background(np.asarray(bg_probs, dtype=np.float64), config, points))
 
 
 def _legend_label(text: str, drawn: set[str]) -> str:
@@ -154,7 +153,7 @@ def _legend_label(text: str, drawn: set[str]) -> str:
 
 
 def _draw_signal(ax, axis: _TimeAxis, probs: np.ndarray, class_index: int, length: int, config: ADMConfig) -> None:
-    prepared = prepare_signal(probs[:, [class_index]], length, config.smoothing_sigma)[:, 0]
+    prepared = prepare_class_signals(probs[:, [class_index]], length, config)[0][:, 0]
     ax.plot(axis.x(np.arange(length)), prepared, color=_COLOURS["signal"], linewidth=1.4,
             zorder=3, label="class probability (as fitted)", gid="signal")
     if probs.shape[0] != length:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, median_filter
 
 
 def smooth_signal(probs: np.ndarray, sigma: float) -> np.ndarray:
@@ -41,9 +41,71 @@ def upsample_signal(probs: np.ndarray, length: int) -> np.ndarray:
     return probs[left] * (1.0 - weight) + probs[right] * weight
 
 
-def prepare_signal(probs: np.ndarray, length: int, smoothing_sigma: float) -> np.ndarray:
-    """Smooth (T_l, C) probabilities, then upsample them to ``length`` first-level snippets (a new array)."""
-    prepared = upsample_signal(smooth_signal(probs, smoothing_sigma), length)
+# A Gaussian filter of sigma s (steps) divides the standard deviation of white noise by about sqrt(2 sqrt(pi) s).
+_WHITE_NOISE_GAIN = 2.0 * np.sqrt(np.pi)
+
+
+# A value counts as an impulse when it stands this far from its neighbourhood's median: at least this
+# much (probability), and at least _SPIKE_NOISES times the signal's own noise level.
+_SPIKE_MIN = 0.05
+_SPIKE_NOISES = 3.0
+
+
+def despike(probs: np.ndarray, window: int) -> np.ndarray:
+    """Replace impulses in probabilities by the median of their ``window`` steps along time (axis 0).
+
+    An impulse: a value farther from that median than max(0.05, 3 x the column's noise level). A
+    median of three removes every impulse one step wide and leaves monotone stretches and steps as
+    they are; replacing only outliers also leaves the rounded top of a bell where it was (a plain
+    median would flatten it and move its first maximum). ``window`` odd; 1 = unchanged.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if window <= 1 or probs.shape[0] < 3:
+        return probs
+    size = (window,) + (1,) * (probs.ndim - 1)
+    median = median_filter(probs, size=size, mode="nearest")
+    limit = np.maximum(_SPIKE_MIN, _SPIKE_NOISES * noise_level(probs.reshape(probs.shape[0], -1)))
+    limit = limit.reshape(probs.shape[1:])
+    return np.where(np.abs(probs - median) > limit, median, probs)
+
+
+def noise_level(probs: np.ndarray) -> np.ndarray:
+    """Robust standard deviation of the white noise in each column of (T_l, C) probabilities.
+
+    From the first differences (MAD, scaled to a standard deviation, divided by sqrt(2)): ramps and
+    steps are few, so they leave the median alone; a smooth or piecewise-flat signal measures ~0.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape[0] < 3:
+        return np.zeros(probs.shape[1:])
+    steps = np.diff(probs, axis=0)
+    spread = np.median(np.abs(steps - np.median(steps, axis=0)), axis=0)
+    return 1.4826 * spread / np.sqrt(2.0)
+
+
+def auto_smoothing(noise: np.ndarray, target: float, cap: float) -> np.ndarray:
+    """Gaussian sigma (steps) per column that brings white noise of std ``noise`` down to about ``target``."""
+    ratio = np.asarray(noise, dtype=np.float64) / target
+    sigma = np.where(ratio > 1.0, ratio * ratio / _WHITE_NOISE_GAIN, 0.0)
+    return np.minimum(sigma, cap)
+
+
+def residual_noise(noise: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """The white-noise std left after a Gaussian filter of ``sigma`` steps (unchanged below one step)."""
+    return np.asarray(noise) / np.sqrt(np.maximum(1.0, _WHITE_NOISE_GAIN * np.asarray(sigma)))
+
+
+def prepare_signal(probs: np.ndarray, length: int, smoothing_sigma) -> np.ndarray:
+    """Smooth (T_l, C) probabilities, then upsample them to ``length`` first-level snippets (a new array).
+
+    ``smoothing_sigma``: one sigma for every column, or one per column (steps of ``probs``).
+    """
+    sigmas = np.broadcast_to(np.asarray(smoothing_sigma, dtype=np.float64), np.shape(probs)[1:])
+    if sigmas.size == 0 or np.all(sigmas == sigmas.flat[0]):
+        smoothed = smooth_signal(probs, float(sigmas.flat[0]) if sigmas.size else 0.0)
+    else:
+        smoothed = np.stack([smooth_signal(np.asarray(probs)[:, c], sigma) for c, sigma in enumerate(sigmas)], axis=1)
+    prepared = upsample_signal(smoothed, length)
     if prepared is probs:
         return prepared.copy()
     # Both steps are convex combinations; the clip only removes rounding.
@@ -67,3 +129,25 @@ def _clear_around(mask, points, radius):
     length = mask.shape[0]
     for point in points:
         mask[max(0, point - radius):min(length, point + radius + 1)] = False
+
+
+def prepare_class_signals(probs: np.ndarray, length: int, config) -> tuple[np.ndarray, np.ndarray]:
+    """The class signals ADM fits: despiked, smoothed (``config.smoothing_sigma``, or per column from the
+    measured noise when 'auto'), upsampled to ``length`` first-level snippets.
+
+    probs: (T_l, K) probabilities; config: an ADMConfig. Returns (prepared (length, K) float64, the
+    white-noise std left in each column after smoothing (K,), in probability units).
+    """
+    cleaned = despike(probs, config.despike)
+    noise = noise_level(cleaned)
+    if config.smoothing_sigma == "auto":
+        sigma = auto_smoothing(noise, config.noise_target, config.max_smoothing_sigma)
+    else:
+        sigma = np.full(noise.shape, float(config.smoothing_sigma))
+    return prepare_signal(cleaned, length, sigma), residual_noise(noise, sigma)
+
+
+def prepare_background(bg_probs: np.ndarray, config, points_snippets=()) -> np.ndarray:
+    """(T,) bool background mask from (T,) background probabilities: despiked, thresholded, points cleared."""
+    return background_mask(despike(bg_probs, config.despike), config.bg_threshold, points_snippets,
+                           config.point_radius)

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 
 from admfit.api import PseudoLabel
 from admfit.errors import InputError
-from admfit.signal import background_mask
+from admfit.signal import prepare_background
 
 from .plugin import model_grid
 from .pseudo import VideoSignals
@@ -60,8 +60,7 @@ def draw_figures(signals: Sequence[VideoSignals], labels: Sequence[PseudoLabel],
             tuple(float(x) for x in grid.seconds_to_snippet([inst.start_s, inst.end_s]))
             for inst in record.instances if inst.label == classes[c]]
         # ADM's background excludes the surroundings of every point of the video, whatever its class.
-        background = background_mask(s.levels.background[0], adm_config.bg_threshold, s.point_rows[:, 0],
-                                     adm_config.point_radius)
+        background = prepare_background(s.levels.background[0], adm_config, s.point_rows[:, 0])
         figure = plot_video_class(s.levels.fused[-1], class_index=c, background=background, pseudo_labels=mine,
                                   points=points, ground_truth=truth, config=adm_config, grid=grid,
                                   title=f"{s.item.video}: {classes[c]}", class_name=classes[c])

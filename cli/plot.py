@@ -17,7 +17,7 @@ from admfit.atomic import check_writable
 from admfit.datasets import load_annotations
 from admfit.errors import InputError
 from admfit.fit_io import SignalSet, load_signals
-from admfit.signal import background_mask
+from admfit.signal import prepare_background
 
 from ._common import reports_input_errors
 from .fit import _grid, load_config
@@ -168,7 +168,7 @@ def plot_command(
     if background is None and bg_probs is not None:
         # As in the fit: no background within point_radius of any point of the video, whatever its class.
         every_point = np.array([entry["point"] for entry in entries], dtype=np.int64)
-        background = background_mask(bg_probs, config.bg_threshold, every_point, config.point_radius)
+        background = prepare_background(bg_probs, config, every_point)
     ground_truth = (_ground_truth(gt_path, video, class_index, class_name, grid, signals_path)
                     if gt_path is not None else None)
     try:

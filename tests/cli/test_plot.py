@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 pytest.importorskip("matplotlib")
 
-from admfit import ADMConfig, SnippetGrid, background_mask, fit_instances  # noqa: E402
+from admfit import ADMConfig, SnippetGrid, fit_instances  # noqa: E402
+from admfit.signal import prepare_background  # noqa: E402
 from admfit.errors import InputError  # noqa: E402
 from admfit.fit_io import save_points_json, save_signals  # noqa: E402
 from admfit.plotting import plot_video_class, save_figure  # noqa: E402
@@ -71,7 +72,7 @@ def test_background_markers_are_the_background_mask():
     config = ADMConfig(bg_threshold=0.6, point_radius=3)
     figure = plot_video_class(probs, class_index=1, bg_probs=bg, points=[10, 45], config=config)
     t, y = _line(figure, "background")
-    expected = np.flatnonzero(background_mask(bg, 0.6, [10, 45], 3))
+    expected = np.flatnonzero(prepare_background(bg, config, [10, 45]))
     assert expected.size and np.array_equal(t, expected) and np.all(y == 0)
 
 

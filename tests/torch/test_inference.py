@@ -8,6 +8,7 @@ import torch
 from admfit.detector import DetectorOutput
 from admfit.errors import InputError
 from admfit.grid import SnippetGrid
+from admfit import ADMConfig
 from admfit_torch.config import InferenceConfig, preset
 from admfit_torch.data import Sample, VideoItem
 from admfit_torch.inference import (LevelScores, Proposals, detect, outer_inner_contrast, post_process, runs,
@@ -139,7 +140,7 @@ def test_plugin_output_satisfies_the_protocol(tmp_path):
     output = detector.predict("v", features, GRID)
     assert isinstance(output, DetectorOutput)
     assert [p.shape for p in output.class_probs] == [(90, 3), (45, 3), (23, 3)]
-    signal, background = output.fit_inputs(smoothing_sigma=1.0, bg_threshold=0.5)
+    signal, background = output.fit_inputs(ADMConfig(smoothing_sigma=1.0, despike=1))
     assert signal.shape == (90, 3) and background.shape == (90,) and background.dtype == bool
 
 
