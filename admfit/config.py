@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 UniformSolver = Literal["exact", "brent"]
 IntervalMode = Literal["symmetric", "two_sided"]
@@ -46,9 +46,9 @@ class ADMConfig(BaseModel):
         "dip_cut * s[t*] (so one fit cannot span two instances that no background separates); 0 = the paper's bracket")
     xatol: float = Field(1e-5, gt=0.0, description="absolute tolerance of bounded Brent on sigma / omega (snippets)")
     maxiter: int = Field(500, ge=1, description="most loss evaluations per bounded Brent fit")
-    despike: int = Field(
-        3, ge=1, description="median filter window (odd, in steps of each signal as given) applied to the class and "
-        "background probabilities before anything else: removes single-step impulses, keeps steps; 1 = none")
+    despike: bool = Field(
+        True, description="replace single-step impulses of the class and background probabilities by the median "
+        "of their three steps before anything else (only values far from that median: steps and bell tops stay)")
     smoothing_sigma: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | Literal["auto"] = Field(
         "auto", description="Gaussian filter sigma applied to the class signal, in steps of the signal as given; "
         "0 = none; 'auto' = per video and class, from the signal's measured noise (noise_target)")
@@ -66,16 +66,9 @@ class ADMConfig(BaseModel):
     point_radius: int = Field(
         2, ge=0, description="snippets within this radius of any annotated point are never background (r_a)")
 
-    @field_validator("despike")
-    @classmethod
-    def _odd_window(cls, value: int) -> int:
-        if value % 2 == 0:
-            raise ValueError(f"must be odd (a centred window), got {value}")
-        return value
-
     @classmethod
     def paper(cls, **overrides) -> "ADMConfig":
         """The paper's literal method: background bracket, symmetric interval, Delta = g1 sigma + g2 omega, Brent."""
         values = {"interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
-                  "smoothing_sigma": 1.0, "split_at_points": False, "despike": 1}
+                  "smoothing_sigma": 1.0, "split_at_points": False, "despike": False}
         return cls(**{**values, **overrides})

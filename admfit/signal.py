@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy.ndimage import gaussian_filter1d, median_filter
+from scipy.ndimage import gaussian_filter1d
 
 
 def smooth_signal(probs: np.ndarray, sigma: float) -> np.ndarray:
@@ -51,21 +51,27 @@ _SPIKE_MIN = 0.05
 _SPIKE_NOISES = 3.0
 
 
-def despike(probs: np.ndarray, window: int) -> np.ndarray:
-    """Replace impulses in probabilities by the median of their ``window`` steps along time (axis 0).
+def median3(values: np.ndarray) -> np.ndarray:
+    """Median of each step and its two neighbours along axis 0 (the ends repeat themselves)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape[0] < 3:
+        return values.copy()
+    a, b, c = values[:-2], values[1:-1], values[2:]
+    middle = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+    return np.concatenate([values[:1], middle, values[-1:]])
 
-    An impulse: a value farther from that median than max(0.05, 3 x the column's noise level). A
-    median of three removes every impulse one step wide and leaves monotone stretches and steps as
-    they are; replacing only outliers also leaves the rounded top of a bell where it was (a plain
-    median would flatten it and move its first maximum). ``window`` odd; 1 = unchanged.
+
+def despike(probs: np.ndarray, noise: np.ndarray | float = 0.0) -> np.ndarray:
+    """Replace impulses in probabilities (axis 0 is time) by the median of their three steps.
+
+    An impulse: a value farther from that median than max(0.05, 3 x ``noise``), the column's noise
+    level (``noise_level``). A median of three removes every impulse one step wide and leaves
+    monotone stretches and steps as they are; replacing only outliers also leaves the rounded top of
+    a bell where it was (a plain median would flatten it and move its first maximum).
     """
     probs = np.asarray(probs, dtype=np.float64)
-    if window <= 1 or probs.shape[0] < 3:
-        return probs
-    size = (window,) + (1,) * (probs.ndim - 1)
-    median = median_filter(probs, size=size, mode="nearest")
-    limit = np.maximum(_SPIKE_MIN, _SPIKE_NOISES * noise_level(probs.reshape(probs.shape[0], -1)))
-    limit = limit.reshape(probs.shape[1:])
+    median = median3(probs)
+    limit = np.maximum(_SPIKE_MIN, _SPIKE_NOISES * np.asarray(noise))
     return np.where(np.abs(probs - median) > limit, median, probs)
 
 
@@ -138,8 +144,9 @@ def prepare_class_signals(probs: np.ndarray, length: int, config) -> tuple[np.nd
     probs: (T_l, K) probabilities; config: an ADMConfig. Returns (prepared (length, K) float64, the
     white-noise std left in each column after smoothing (K,), in probability units).
     """
-    cleaned = despike(probs, config.despike)
-    noise = noise_level(cleaned)
+    probs = np.asarray(probs, dtype=np.float64)
+    noise = noise_level(probs)  # a median statistic: the few impulses do not move it
+    cleaned = despike(probs, noise) if config.despike else probs
     if config.smoothing_sigma == "auto":
         sigma = auto_smoothing(noise, config.noise_target, config.max_smoothing_sigma)
     else:
@@ -149,5 +156,7 @@ def prepare_class_signals(probs: np.ndarray, length: int, config) -> tuple[np.nd
 
 def prepare_background(bg_probs: np.ndarray, config, points_snippets=()) -> np.ndarray:
     """(T,) bool background mask from (T,) background probabilities: despiked, thresholded, points cleared."""
-    return background_mask(despike(bg_probs, config.despike), config.bg_threshold, points_snippets,
-                           config.point_radius)
+    bg_probs = np.asarray(bg_probs, dtype=np.float64)
+    if config.despike:
+        bg_probs = despike(bg_probs, noise_level(bg_probs[:, None])[0])
+    return background_mask(bg_probs, config.bg_threshold, points_snippets, config.point_radius)

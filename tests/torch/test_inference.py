@@ -140,7 +140,7 @@ def test_plugin_output_satisfies_the_protocol(tmp_path):
     output = detector.predict("v", features, GRID)
     assert isinstance(output, DetectorOutput)
     assert [p.shape for p in output.class_probs] == [(90, 3), (45, 3), (23, 3)]
-    signal, background = output.fit_inputs(ADMConfig(smoothing_sigma=1.0, despike=1))
+    signal, background = output.fit_inputs(ADMConfig(smoothing_sigma=1.0, despike=False))
     assert signal.shape == (90, 3) and background.shape == (90,) and background.dtype == bool
 
 
