@@ -13,8 +13,10 @@ unless a name ends in ``_s``. Per video and class, the class logit is
     + AR(1) noise (per class, plus a part shared by all classes) + rare single-snippet spikes
 
 and the probability is its sigmoid. The background head is its own model: a soft "action" box per instance
-whose boundaries are offset from the true ones (either direction), shallower inside short instances
-(under-confidence), occasional holes in long background stretches, and its own, faster AR(1) noise.
+whose boundaries are offset from the true ones (either direction, more for long instances), shallower
+inside short instances (under-confidence), blurred by the head's limited temporal resolution (short gaps
+between neighbouring instances are not seen as background), occasional holes in long background
+stretches, and its own, faster AR(1) noise.
 
 Variants: ``clean``, ``medium``, ``noisy`` (weak evidence, strong slow AR noise, frequent spikes, strong
 confusion, many false positives, badly offset background) and ``coarse`` (medium, with the class
@@ -67,7 +69,9 @@ class Difficulty:
     dropout_chance: float  # chance that a long instance has 1-2 short dropouts
     dropout_logit: float  # their depth
     leak_fraction: tuple[float, float]  # evidence edges move out (+) or in (-) by this share of the duration
-    bg_offset_sd_snippets: float  # background boundaries: offset from the true ones, sd
+    bg_offset_sd_snippets: float  # background boundaries: offset from the true ones, sd: this ...
+    bg_offset_fraction: float  # ... plus this share of the instance's duration (long ones are vaguer)
+    bg_blur_snippets: float  # the head's temporal resolution (Gaussian sd): rounds edges, fills short gaps
     bg_ar_sigma: float  # background logit AR(1) noise, sd (correlation time BG_TAU_SNIPPETS)
     bg_holes_per_100: float  # holes per 100 snippets of long background stretches
     short_bg_depth: float  # depth of the background dip inside the shortest instances (1 = full)
@@ -82,19 +86,22 @@ DIFFICULTIES: dict[str, Difficulty] = {
         evidence_logit=(8.0, 0.8), base_logit=-5.0, context_logit=0.5, ar_sigma=0.3, ar_tau_snippets=3.0,
         common_fraction=0.3, spikes_per_100=0.2, spike_logit=(2.0, 4.0), confusion=0.25,
         false_positives_per_100=0.1, false_positive_fraction=(0.15, 0.35), dropout_chance=0.15,
-        dropout_logit=2.0, leak_fraction=(-0.05, 0.1), bg_offset_sd_snippets=1.0, bg_ar_sigma=0.3,
+        dropout_logit=2.0, leak_fraction=(-0.05, 0.1), bg_offset_sd_snippets=0.5,
+        bg_offset_fraction=0.05, bg_blur_snippets=0.5, bg_ar_sigma=0.3,
         bg_holes_per_100=0.03, short_bg_depth=0.6),
     "medium": Difficulty(
         evidence_logit=(5.0, 1.2), base_logit=-4.5, context_logit=1.0, ar_sigma=0.8, ar_tau_snippets=4.0,
         common_fraction=0.4, spikes_per_100=1.0, spike_logit=(3.0, 5.0), confusion=0.5,
         false_positives_per_100=0.4, false_positive_fraction=(0.25, 0.55), dropout_chance=0.35,
-        dropout_logit=3.0, leak_fraction=(-0.1, 0.2), bg_offset_sd_snippets=2.5, bg_ar_sigma=0.7,
+        dropout_logit=3.0, leak_fraction=(-0.1, 0.2), bg_offset_sd_snippets=1.5,
+        bg_offset_fraction=0.12, bg_blur_snippets=1.5, bg_ar_sigma=0.7,
         bg_holes_per_100=0.2, short_bg_depth=0.4),
     "noisy": Difficulty(
         evidence_logit=(3.5, 1.5), base_logit=-4.0, context_logit=1.5, ar_sigma=1.4, ar_tau_snippets=6.0,
         common_fraction=0.5, spikes_per_100=3.0, spike_logit=(3.0, 6.0), confusion=0.9,
         false_positives_per_100=1.0, false_positive_fraction=(0.4, 0.85), dropout_chance=0.6,
-        dropout_logit=4.0, leak_fraction=(-0.15, 0.35), bg_offset_sd_snippets=5.0, bg_ar_sigma=1.2,
+        dropout_logit=4.0, leak_fraction=(-0.15, 0.35), bg_offset_sd_snippets=2.5,
+        bg_offset_fraction=0.25, bg_blur_snippets=3.0, bg_ar_sigma=1.2,
         bg_holes_per_100=0.6, short_bg_depth=0.25),
 }
 DIFFICULTIES["coarse"] = replace(DIFFICULTIES["medium"], pool=8)
@@ -265,16 +272,18 @@ def _class_probs(index, instances, confusion, num_classes, difficulty, rng) -> n
 # --- the background head --------------------------------------------------------------------------
 
 def _bg_actionness(index, instances, difficulty, rng) -> np.ndarray:
-    """(T,) in [0, 1]: how strongly the background head sees an action; boundaries offset per instance,
-    shallower inside short instances."""
+    """(T,) in [0, 1]: how strongly the background head sees an action; boundaries offset per instance
+    (either direction), shallower inside short instances, blurred (so that short gaps between instances
+    are not seen as background)."""
     action = np.zeros(index.size)
     for inst in instances:
-        start = inst.start + rng.normal(0.0, difficulty.bg_offset_sd_snippets)
-        end = max(start + 1.0, inst.end + rng.normal(0.0, difficulty.bg_offset_sd_snippets))
+        offset_sd = difficulty.bg_offset_sd_snippets + difficulty.bg_offset_fraction * inst.length
+        start = inst.start + rng.normal(0.0, offset_sd)
+        end = max(start + 1.0, inst.end + rng.normal(0.0, offset_sd))
         shortness = np.clip(inst.length / SHORT_INSTANCE_SNIPPETS, 0.0, 1.0)
         depth = difficulty.short_bg_depth + (1.0 - difficulty.short_bg_depth) * shortness
         action = np.maximum(action, depth * soft_box(index, start, end, BG_EDGE_SNIPPETS))
-    return action
+    return ndimage.gaussian_filter1d(action, difficulty.bg_blur_snippets, mode="nearest")
 
 
 def _bg_holes(index, action, difficulty, rng) -> np.ndarray:

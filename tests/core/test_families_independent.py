@@ -16,7 +16,7 @@ from admfit.datasets import class_names, thumos14
 from admfit.synthetic.layout import thumos14_grid
 from benchmarks.families import FamilySignals
 from benchmarks.families.degrade import DEGRADATIONS, degrade
-from benchmarks.families.independent import VARIANTS, make_family
+from benchmarks.families.independent import VARIANTS, confusion_matrix, make_family
 
 # Two-class videos (Cliff/Diving, Cricket), a 33 s instance (GolfSwing), many short ones (Billiards).
 VIDEOS = ("video_validation_0000161", "video_validation_0000187", "video_validation_0000290",
@@ -120,6 +120,31 @@ def test_noisy_has_less_contrast_than_clean(families, videos, classes):
     def mean_contrast(variant):
         return np.mean([_contrast(signals, videos[key], classes) for key, signals in families[variant].items()])
     assert mean_contrast("noisy") < mean_contrast("medium") < mean_contrast("clean")
+
+
+def test_confusion_matrix_links_each_class_to_one_or_two_others():
+    matrix = confusion_matrix(20, SEED)
+    assert np.all(np.diag(matrix) == 0)
+    links = np.count_nonzero(matrix, axis=1)
+    assert links.min() >= 1 and links.max() <= 2
+    assert matrix.max() < 1.0  # a leak is weaker than the class's own evidence
+    np.testing.assert_array_equal(confusion_matrix(20, SEED), matrix)
+    assert not np.array_equal(confusion_matrix(20, SEED + 1), matrix)
+
+
+def test_instances_leak_into_their_similar_classes(families, videos, classes):
+    """In the noisy variant, a similar class (not itself in the video) is higher inside an instance
+    than elsewhere in the video, on average over instances."""
+    matrix = confusion_matrix(len(classes), SEED)
+    gaps = []
+    for key, signals in families["noisy"].items():
+        spans = _spans(videos[key], signals.grid, signals.num_snippets, classes)
+        own = {column for column, _ in spans}
+        inside = np.logical_or.reduce([m for _, m in spans])
+        for column, mask in spans:
+            for similar in set(np.flatnonzero(matrix[column])) - own:
+                gaps.append(signals.probs[mask, similar].mean() - signals.probs[~inside, similar].mean())
+    assert len(gaps) >= 3 and np.mean(gaps) > 0
 
 
 def test_unknown_variant_is_refused(videos, classes):
