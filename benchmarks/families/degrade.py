@@ -47,13 +47,14 @@ def _spikes(signals: FamilySignals, rng) -> FamilySignals:
     probs = np.array(signals.probs, dtype=np.float64)
     steps, num_classes = probs.shape
     columns = np.argsort(-probs.mean(axis=0), kind="stable")[:min(SPIKE_COLUMNS, num_classes)]
+    # Down spikes land in a column's strongest fifth of steps, chosen before any spike is written.
+    strongest = {column: np.argsort(-probs[:, column], kind="stable")[:max(1, steps // 5)] for column in columns}
     count = max(1, rng.poisson(SPIKES_PER_100 * steps / 100.0))
     for column in rng.choice(columns, size=count):
         if rng.random() < 0.5:
             probs[rng.integers(steps), column] = SPIKE_UP
         else:
-            strongest = np.argsort(-probs[:, column], kind="stable")[:max(1, steps // 5)]
-            probs[rng.choice(strongest), column] = SPIKE_DOWN
+            probs[rng.choice(strongest[column]), column] = SPIKE_DOWN
     return _with(signals, probs=probs)
 
 
