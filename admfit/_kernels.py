@@ -64,6 +64,26 @@ def bracket(background, t):
 
 
 @njit(cache=True, nogil=True)
+def agreeing_bracket(background, signal, t, level):
+    """bracket, counting only background snippets where the class signal is below ``level``.
+
+    A background head and a class head that disagree (background called where the class is still
+    strong) say nothing certain about the boundary; the class signal's own fall decides there.
+    """
+    b_s = 0
+    for j in range(t - 1, -1, -1):
+        if background[j] and signal[j] < level:
+            b_s = j
+            break
+    b_e = background.shape[0] - 1
+    for j in range(t + 1, background.shape[0]):
+        if background[j] and signal[j] < level:
+            b_e = j
+            break
+    return b_s, b_e
+
+
+@njit(cache=True, nogil=True)
 def peak(signal, t, b_s, b_e, delta):
     """t*: first index of the maximum of signal on [lo, hi] (eq. 8, outward rounding)."""
     d = b_e - b_s
@@ -85,19 +105,18 @@ def workspace(signal, b_s, b_e, t_star):
     loss, work[3, i] = (p - s)^2 and work[4, i] = s^2 at snippet b_s + i (the terms inside and outside
     the window, as the reference computes them), and work[5, W] caches f_U at integer half-width W.
     """
-    return fill_workspace(np.empty((WORK_ROWS, b_e - b_s + 2 + _PAD)), signal, b_s, b_e, t_star)
+    return fill_workspace(np.empty((WORK_ROWS, b_e - b_s + 2 + _PAD)), signal, b_s, b_e, t_star, signal[t_star])
 
 
 @njit(cache=True, nogil=True)
-def fill_workspace(work, signal, b_s, b_e, t_star):
-    """workspace() into a reused buffer of at least b_e - b_s + 2 + _PAD columns."""
+def fill_workspace(work, signal, b_s, b_e, t_star, p):
+    """workspace() into a reused buffer of at least b_e - b_s + 2 + _PAD columns, for the models' height p."""
     length = b_e - b_s + 2
     work[0, 0] = 0.0
     # Zeros past the reach let the Gaussian's four-lane loop run whole blocks.
     work[1, :length + _PAD] = 0.0
     work[2, :length + _PAD] = 0.0
     work[5, :length] = np.nan
-    p = signal[t_star]
     sum_sq = 0.0
     for j in range(b_s, b_e + 1):
         work[0, j - b_s + 1] = work[0, j - b_s] + signal[j]
@@ -432,14 +451,14 @@ def cut_at_dips(signal, b_s, b_e, t_star, level):
 
 
 @njit(cache=True, nogil=True)
-def fit_pair(signal, lo, hi, t_star, xatol, maxiter, solver, gauss_mode, uniform_mode, buffer):
-    """(sigma, omega, f_G(sigma), f_U(omega), status): both fits centred at t* over [lo, hi] (eqs. 9-12).
+def fit_pair(signal, lo, hi, t_star, p, xatol, maxiter, solver, gauss_mode, uniform_mode, buffer):
+    """(sigma, omega, f_G(sigma), f_U(omega), status): both fits centred at t* with height p over [lo, hi]
+    (eqs. 9-12; the paper's height is s[t*]).
 
     status: 0 converged, +1 the Gaussian's Brent hit maxiter, +2 the uniform's.
     """
     upper = max(max(t_star - lo, hi - t_star), _LB)
-    p = signal[t_star]
-    work, sum_sq = fill_workspace(buffer, signal, lo, hi, t_star)
+    work, sum_sq = fill_workspace(buffer, signal, lo, hi, t_star, p)
     if upper <= _LB:
         loss = gauss_loss(_LB, signal, work, lo, hi, t_star, p, sum_sq, GAUSS_RECURRENCE)
         return _LB, _LB, loss, loss, 0
@@ -489,9 +508,13 @@ def _contrast(signal, b_s, b_e, t_star):
 
 
 @njit(cache=True, nogil=True)
-def fit_one(signal, background, t, previous, following, min_dip, delta, g1, g2, xatol, maxiter, solver,
-            gauss_mode, uniform_mode, two_sided, select, dip_cut, buffer, out):
+def fit_one(signal, locate, background, t, previous, following, min_dip, delta, g1, g2, xatol, maxiter, solver,
+            gauss_mode, uniform_mode, two_sided, select, dip_cut, bg_agreement, buffer, out):
     """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS].
+
+    signal: what the models are fitted to; locate: the same class signal, smoothed, where the decisions
+    are read (the peak t* and the models' height locate[t*], the splits, the background agreement, the
+    dip cut); pass the same array twice for the paper's method.
 
     two_sided: the interval's ends come from separate fits of [b_s, t*] and [t*, b_e] (an
     asymmetric action keeps its own extent on each side); sigma and omega stay the symmetric fit's.
@@ -500,22 +523,28 @@ def fit_one(signal, background, t, previous, following, min_dip, delta, g1, g2, 
     dip_cut: when > 0, the bracket also ends where the signal falls below dip_cut * s[t*] (cut_at_dips).
     previous, following: neighbouring same-class points (split_at_neighbours), or -1 / T to not split;
     min_dip: the dip depth that places a split at the lowest snippet rather than the midpoint.
+    bg_agreement: when > 0, only background snippets where the signal is below bg_agreement * s[t] end the
+        bracket (agreeing_bracket); 0 = every background snippet (the paper).
     buffer: (WORK_ROWS, >= T + 1 + _PAD) scratch space, reused across instances to spare an allocation each.
     """
     n = signal.shape[0]
-    b_s, b_e = bracket(background, t)
-    b_s, b_e = split_at_neighbours(signal, b_s, b_e, t, previous, following, min_dip)
-    t_star = peak(signal, t, b_s, b_e, delta)
+    if bg_agreement > 0.0:
+        b_s, b_e = agreeing_bracket(background, locate, t, bg_agreement * locate[t])
+    else:
+        b_s, b_e = bracket(background, t)
+    b_s, b_e = split_at_neighbours(locate, b_s, b_e, t, previous, following, min_dip)
+    t_star = peak(locate, t, b_s, b_e, delta)
+    p = locate[t_star]
     if dip_cut > 0.0:
-        b_s, b_e = cut_at_dips(signal, b_s, b_e, t_star, dip_cut * signal[t_star])
-    sigma, omega, loss_g, loss_u, status = fit_pair(signal, b_s, b_e, t_star, xatol, maxiter, solver, gauss_mode,
-                                                    uniform_mode, buffer)
+        b_s, b_e = cut_at_dips(locate, b_s, b_e, t_star, dip_cut * p)
+    sigma, omega, loss_g, loss_u, status = fit_pair(signal, b_s, b_e, t_star, p, xatol, maxiter, solver,
+                                                    gauss_mode, uniform_mode, buffer)
     out[COL_FIT] = _fit_quality(signal, b_s, b_e, min(loss_g, loss_u))
     if two_sided:
-        s_l, w_l, lg_l, lu_l, status_l = fit_pair(signal, b_s, t_star, t_star, xatol, maxiter, solver, gauss_mode,
-                                                  uniform_mode, buffer)
-        s_r, w_r, lg_r, lu_r, status_r = fit_pair(signal, t_star, b_e, t_star, xatol, maxiter, solver, gauss_mode,
-                                                  uniform_mode, buffer)
+        s_l, w_l, lg_l, lu_l, status_l = fit_pair(signal, b_s, t_star, t_star, p, xatol, maxiter, solver,
+                                                  gauss_mode, uniform_mode, buffer)
+        s_r, w_r, lg_r, lu_r, status_r = fit_pair(signal, t_star, b_e, t_star, p, xatol, maxiter, solver,
+                                                  gauss_mode, uniform_mode, buffer)
         left = half_width(s_l, w_l, lg_l, lu_l, g1, g2, select)
         right = half_width(s_r, w_r, lg_r, lu_r, g1, g2, select)
         status = status | status_l | status_r
@@ -528,18 +557,20 @@ def fit_one(signal, background, t, previous, following, min_dip, delta, g1, g2, 
     out[COL_OMEGA] = omega
     out[COL_START] = max(0.0, t_star - left)
     out[COL_END] = min(n - 1.0, t_star + right)
-    out[COL_SCORE] = signal[t_star]
+    out[COL_SCORE] = p
     out[COL_STATUS] = status
-    out[COL_CONTRAST] = _contrast(signal, b_s, b_e, t_star)
+    out[COL_CONTRAST] = _contrast(locate, b_s, b_e, t_star)
 
 
 @njit(cache=True, parallel=True)
-def fit_batch(columns, background, column_start, background_start, length, point, previous, following, min_dip,
+def fit_batch(columns, locate, background, column_start, background_start, length, point, previous, following,
+              min_dip,
               delta, g1, g2, xatol, maxiter, solver, gauss_mode, uniform_mode, two_sided, select, dip_cut,
-              n_chunks):
+              bg_agreement, n_chunks):
     """Fit many instances at once.
 
-    columns: (sum,) float64, the class signals that have points, each video's concatenated;
+    columns: (sum,) float64, the class signals that have points, each video's concatenated; locate: the
+    same, smoothed for the decisions (fit_one), laid out alike;
     background: (sum_T,) bool, every video's mask concatenated. Instance i's signal is
     columns[column_start[i]:column_start[i] + length[i]], its mask starts at background_start[i],
     and point[i] is its snippet index within the video; previous[i] / following[i] are the
@@ -555,9 +586,10 @@ def fit_batch(columns, background, column_start, background_start, length, point
         buffer = np.empty((WORK_ROWS, longest + 1 + _PAD))
         for i in range(chunk * n_inst // n_chunks, (chunk + 1) * n_inst // n_chunks):
             signal = columns[column_start[i]:column_start[i] + length[i]]
+            smooth = locate[column_start[i]:column_start[i] + length[i]]
             mask = background[background_start[i]:background_start[i] + length[i]]
-            fit_one(signal, mask, point[i], previous[i], following[i], min_dip[i], delta, g1, g2, xatol, maxiter,
-                    solver, gauss_mode, uniform_mode, two_sided, select, dip_cut, buffer, out[i])
+            fit_one(signal, smooth, mask, point[i], previous[i], following[i], min_dip[i], delta, g1, g2, xatol, maxiter,
+                    solver, gauss_mode, uniform_mode, two_sided, select, dip_cut, bg_agreement, buffer, out[i])
     return out
 
 

@@ -57,7 +57,8 @@ class PseudoLabel(NamedTuple):
 @dataclass(frozen=True)
 class _Video:
     key: str
-    columns: np.ndarray     # (T, K) float64: the prepared signals of the K classes that have points
+    columns: np.ndarray     # (T, K) float64: the prepared signals of the K classes that have points (fitted)
+    locate: np.ndarray      # (T, K) float64: the same, smoothed for the decisions (peak, splits)
     column_of: np.ndarray   # (N,) int64: each point's column in `columns`
     background: np.ndarray  # (T,) bool
     points: np.ndarray      # (N,) int64 snippets
@@ -140,13 +141,13 @@ def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig) -
     # Only the classes that have points are prepared and fitted: a video holds one or two of them.
     used = sorted(set(labels.tolist()))
     column_of = np.searchsorted(used, labels)
-    columns, noise = prepare_class_signals(signal[:, used], length, config)
+    columns, locate, noise = prepare_class_signals(signal[:, used], length, config)
     if mask is None:
         background = prepare_background(background, config, snippets)
     previous, following = neighbouring_points(snippets, labels, length, config.split_at_points)
     min_dip = config.split_min_dip * noise[column_of]
-    return _Video(key, columns, column_of.astype(np.int64), background, snippets, labels, previous, following,
-                  min_dip)
+    return _Video(key, columns, locate, column_of.astype(np.int64), background, snippets, labels, previous,
+                  following, min_dip)
 
 
 def neighbouring_points(snippets: np.ndarray, labels: np.ndarray, length: int, split: bool):
@@ -181,6 +182,7 @@ def _threads(num_threads: int | None) -> Iterator[None]:
 def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None,
                 gauss_mode: int, uniform_mode: int | None) -> np.ndarray:
     columns = np.concatenate([v.columns.T.reshape(-1) for v in videos])
+    locate = np.concatenate([v.locate.T.reshape(-1) for v in videos])
     background = np.concatenate([v.background for v in videos])
     lengths = np.array([v.background.shape[0] for v in videos], dtype=np.int64)
     counts = np.array([v.points.shape[0] for v in videos], dtype=np.int64)
@@ -194,7 +196,7 @@ def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None
     with _threads(num_threads):
         n_chunks = min(int(counts.sum()), 16 * numba.get_num_threads())
         return K.fit_batch(
-            columns=columns, background=background, column_start=column_start,
+            columns=columns, locate=locate, background=background, column_start=column_start,
             background_start=np.repeat(video_offsets, counts), length=np.repeat(lengths, counts),
             point=np.concatenate([v.points for v in videos]), previous=np.concatenate([v.previous for v in videos]),
             following=np.concatenate([v.following for v in videos]),
@@ -202,7 +204,7 @@ def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None
             xatol=config.xatol, maxiter=config.maxiter, solver=solver, gauss_mode=gauss_mode,
             uniform_mode=uniform_mode, two_sided=config.interval == "two_sided",
             select=config.select_margin if config.combine == "select" else 0.0, dip_cut=config.dip_cut,
-            n_chunks=n_chunks)
+            bg_agreement=config.bg_agreement, n_chunks=n_chunks)
 
 
 def _grid_of(grid, key: str) -> SnippetGrid | None:

@@ -57,13 +57,30 @@ def threshold_per_point(signals: dict[str, np.ndarray], points: dict[str, np.nda
         rows = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
         length = signals[video].shape[0]
         previous, following = neighbouring_points(rows[:, 0], rows[:, 1], length, split_at_points)
-        for (point, label), before, after in zip(rows, previous, following):
+        starts, ends = _runs_of_points(signals[video], rows, threshold)
+        for (point, label), start, end, before, after in zip(rows.tolist(), starts.tolist(), ends.tolist(),
+                                                              previous.tolist(), following.tolist()):
             signal = signals[video][:, label]
-            start, end = run_containing(signal, int(point), threshold)
-            low, high = split_at_neighbours(signal, -1, length, int(point), int(before), int(after), 0.0)
-            start, end = max(start, low + 1), min(end, high - 1)
-            segments.append(Segment(video, int(label), start, end, float(signal[start:end + 1].mean())))
+            if split_at_points:
+                low, high = split_at_neighbours(signal, -1, length, point, before, after, 0.0)
+                start, end = max(start, low + 1), min(end, high - 1)
+            segments.append(Segment(video, label, start, end, float(signal[start:end + 1].mean())))
     return segments
+
+
+def _runs_of_points(probs: np.ndarray, rows: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) of run_containing for every (snippet, class) row of one video, each class's runs found once."""
+    starts, ends = rows[:, 0].copy(), rows[:, 0].copy()
+    for label in np.unique(rows[:, 1]):
+        members = np.flatnonzero(rows[:, 1] == label)
+        run_starts, run_ends = runs_above(probs[:, label], threshold)
+        if run_starts.size == 0:
+            continue
+        which = np.searchsorted(run_starts, rows[members, 0], side="right") - 1
+        inside = (which >= 0) & (rows[members, 0] <= run_ends[np.maximum(which, 0)])
+        starts[members[inside]] = run_starts[which[inside]]
+        ends[members[inside]] = run_ends[which[inside]]
+    return starts, ends
 
 
 def threshold_all_runs(signals: dict[str, np.ndarray], points: dict[str, np.ndarray],

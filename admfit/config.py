@@ -47,22 +47,30 @@ class ADMConfig(BaseModel):
     xatol: float = Field(1e-5, gt=0.0, description="absolute tolerance of bounded Brent on sigma / omega (snippets)")
     maxiter: int = Field(500, ge=1, description="most loss evaluations per bounded Brent fit")
     despike: bool = Field(
-        True, description="replace single-step impulses of the class and background probabilities by the median "
+        True, strict=True, description="replace single-step impulses of the class and background probabilities by the median "
         "of their three steps before anything else (only values far from that median: steps and bell tops stay)")
     smoothing_sigma: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | Literal["auto"] = Field(
-        "auto", description="Gaussian filter sigma applied to the class signal, in steps of the signal as given; "
-        "0 = none; 'auto' = per video and class, from the signal's measured noise (noise_target)")
+        0.0, description="Gaussian filter sigma of the class signal the models are fitted to, in steps of the signal "
+        "as given; 0 = none; 'auto' = per video and class, from the signal's measured noise (noise_target)")
+    locate_sigma: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | Literal["auto"] = Field(
+        "auto", description="Gaussian filter sigma of the copy of the class signal where the peak t*, the splits "
+        "between points and the background agreement are read (steps of the signal as given); 'auto' = from the "
+        "measured noise; the paper reads them on the fitted signal (set it equal to smoothing_sigma)")
     noise_target: float = Field(
-        0.02, gt=0.0, le=1.0, description="with smoothing_sigma='auto': smooth until the estimated white-noise "
+        0.02, gt=0.0, le=1.0, description="with 'auto' smoothing: smooth until the estimated white-noise "
         "standard deviation (probability) falls to about this; a signal already below it is not smoothed")
     max_smoothing_sigma: float = Field(
-        4.0, ge=0.0, description="with smoothing_sigma='auto': the largest sigma chosen, in steps of the signal")
+        4.0, ge=0.0, description="with 'auto' smoothing: the largest sigma chosen, in steps of the signal")
     split_min_dip: float = Field(
         2.0, ge=0.0, description="with split_at_points: the lowest snippet between two points ends the bracket only "
         "when it dips at least this many noise standard deviations below both points' values; otherwise the "
         "midpoint between the points does; 0 = always the lowest snippet")
     bg_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="a snippet is background when its background probability exceeds this")
+    bg_agreement: float = Field(
+        0.0, ge=0.0, lt=1.0, description="when > 0, a background snippet ends the bracket only where the class "
+        "signal is below bg_agreement times its value at the point (the two heads agree); 0 = every background "
+        "snippet, the paper's bracket")
     point_radius: int = Field(
         2, ge=0, description="snippets within this radius of any annotated point are never background (r_a)")
 
@@ -70,5 +78,5 @@ class ADMConfig(BaseModel):
     def paper(cls, **overrides) -> "ADMConfig":
         """The paper's literal method: background bracket, symmetric interval, Delta = g1 sigma + g2 omega, Brent."""
         values = {"interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
-                  "smoothing_sigma": 1.0, "split_at_points": False, "despike": False}
+                  "smoothing_sigma": 1.0, "locate_sigma": 1.0, "split_at_points": False, "despike": False}
         return cls(**{**values, **overrides})

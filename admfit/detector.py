@@ -67,7 +67,7 @@ class DetectorOutput:
         """(probs (T_0, C) float64 from the last level, background (T_0,) bool from the first level): the
         signals ADM fits for this video, prepared as ``admfit.fit_instances`` prepares them (SPEC 1.6)."""
         config = config or ADMConfig()
-        signal, _ = prepare_class_signals(np.asarray(self.class_probs[-1]), self.num_snippets, config)
+        signal, _, _ = prepare_class_signals(np.asarray(self.class_probs[-1]), self.num_snippets, config)
         bg = prepare_background(np.asarray(self.bg_probs[0]), config, points_snippets)
         return signal, bg
 

@@ -198,7 +198,7 @@ def save_points_json(path, points: Sequence, *, classes: Sequence[str]) -> None:
 
 
 _CSV_FIELDS = ("video", "label", "label_id", "score", "point", "point_s", "t_star", "b_s", "b_e", "sigma", "omega",
-               "start", "end", "start_s", "end_s")
+               "start", "end", "start_s", "end_s", "confidence", "converged")
 
 
 def pseudo_label_rows(labels, classes: Sequence[str] | None, point_seconds: Sequence[float | None]) -> list[dict]:
@@ -209,7 +209,8 @@ def pseudo_label_rows(labels, classes: Sequence[str] | None, point_seconds: Sequ
             "video": label.video, "label": classes[label.label] if classes else str(label.label),
             "label_id": label.label, "score": label.score, "point": label.point, "point_s": point_s,
             "t_star": label.t_star, "b_s": label.b_s, "b_e": label.b_e, "sigma": label.sigma, "omega": label.omega,
-            "start": label.start, "end": label.end, "start_s": label.start_s, "end_s": label.end_s})
+            "start": label.start, "end": label.end, "start_s": label.start_s, "end_s": label.end_s,
+            "confidence": label.confidence, "converged": label.converged})
     return rows
 
 

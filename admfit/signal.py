@@ -78,15 +78,15 @@ def despike(probs: np.ndarray, noise: np.ndarray | float = 0.0) -> np.ndarray:
 def noise_level(probs: np.ndarray) -> np.ndarray:
     """Robust standard deviation of the white noise in each column of (T_l, C) probabilities.
 
-    From the first differences (MAD, scaled to a standard deviation, divided by sqrt(2)): ramps and
-    steps are few, so they leave the median alone; a smooth or piecewise-flat signal measures ~0.
+    From the first differences: their median absolute value, scaled to a standard deviation and divided
+    by sqrt(2). Ramps and steps are few and a probability returns to where it was, so they leave the
+    median alone (the differences' own median is ~0 and is not subtracted: one median instead of two);
+    a smooth or piecewise-flat signal measures ~0.
     """
     probs = np.asarray(probs, dtype=np.float64)
     if probs.shape[0] < 3:
         return np.zeros(probs.shape[1:])
-    steps = np.diff(probs, axis=0)
-    spread = np.median(np.abs(steps - np.median(steps, axis=0)), axis=0)
-    return 1.4826 * spread / np.sqrt(2.0)
+    return 1.4826 / np.sqrt(2.0) * np.median(np.abs(np.diff(probs, axis=0)), axis=0)
 
 
 def auto_smoothing(noise: np.ndarray, target: float, cap: float) -> np.ndarray:
@@ -137,21 +137,32 @@ def _clear_around(mask, points, radius):
         mask[max(0, point - radius):min(length, point + radius + 1)] = False
 
 
-def prepare_class_signals(probs: np.ndarray, length: int, config) -> tuple[np.ndarray, np.ndarray]:
-    """The class signals ADM fits: despiked, smoothed (``config.smoothing_sigma``, or per column from the
-    measured noise when 'auto'), upsampled to ``length`` first-level snippets.
+def _sigmas(setting, noise: np.ndarray, config) -> np.ndarray:
+    if setting == "auto":
+        return auto_smoothing(noise, config.noise_target, config.max_smoothing_sigma)
+    return np.full(noise.shape, float(setting))
 
-    probs: (T_l, K) probabilities; config: an ADMConfig. Returns (prepared (length, K) float64, the
-    white-noise std left in each column after smoothing (K,), in probability units).
+
+def prepare_class_signals(probs: np.ndarray, length: int, config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The class signals of the ADM fit, on ``length`` first-level snippets.
+
+    probs: (T_l, K) probabilities; config: an ADMConfig. Both signals start despiked (when
+    ``config.despike``). Returns:
+    - fit (length, K): smoothed by ``config.smoothing_sigma``, then upsampled: what the Gaussian and
+      uniform models are fitted to (least squares averages white noise out by itself);
+    - locate (length, K): smoothed by ``config.locate_sigma`` (per column from the measured noise when
+      'auto'): where the peak t*, the splits between points and the background agreement are read,
+      decisions that one noisy snippet could otherwise take;
+    - noise (K,): the white-noise std left in ``locate`` (probability), the unit of ``split_min_dip``.
     """
     probs = np.asarray(probs, dtype=np.float64)
     noise = noise_level(probs)  # a median statistic: the few impulses do not move it
     cleaned = despike(probs, noise) if config.despike else probs
-    if config.smoothing_sigma == "auto":
-        sigma = auto_smoothing(noise, config.noise_target, config.max_smoothing_sigma)
-    else:
-        sigma = np.full(noise.shape, float(config.smoothing_sigma))
-    return prepare_signal(cleaned, length, sigma), residual_noise(noise, sigma)
+    fit = prepare_signal(cleaned, length, _sigmas(config.smoothing_sigma, noise, config))
+    locate_sigma = _sigmas(config.locate_sigma, noise, config)
+    same = config.locate_sigma == config.smoothing_sigma
+    locate = fit if same else prepare_signal(cleaned, length, locate_sigma)
+    return fit, locate, residual_noise(noise, locate_sigma)
 
 
 def prepare_background(bg_probs: np.ndarray, config, points_snippets=()) -> np.ndarray:

@@ -211,9 +211,15 @@ class DetectorConfig(_Strict):
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     inference: InferenceConfig = InferenceConfig()
-    adm: ADMConfig = Field(ADMConfig(), description="the ADM fit of the pseudo-label stage (admfit.ADMConfig)")
+    adm: ADMConfig = Field(ADMConfig(), description="the ADM fit of the pseudo-label stage (admfit.ADMConfig); "
+                           "'paper' = ADMConfig.paper(), the paper's method")
     main: MainConfig = MainConfig()
     run: RunConfig = RunConfig()
+
+    @field_validator("adm", mode="before")
+    @classmethod
+    def _paper_by_name(cls, value):
+        return ADMConfig.paper() if value == "paper" else value
 
 
 PRESETS: dict[str, dict] = {

@@ -13,7 +13,8 @@ from pathlib import Path
 
 def available() -> list[str]:
     folder = Path(__file__).parent
-    return sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if not m.name.startswith("_"))
+    # Packages (families/) hold data generators, not benchmarks.
+    return sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if not m.name.startswith("_") and not m.ispkg)
 
 
 def main(argv: list[str]) -> int:

@@ -29,9 +29,11 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
-def load_config(path: Path | None) -> ADMConfig:
+def load_config(path: Path | None, *, paper: bool = False) -> ADMConfig:
+    """ADMConfig from a YAML file of its fields; ``paper``: the file's fields override ADMConfig.paper()."""
+    make = ADMConfig.paper if paper else ADMConfig
     if path is None:
-        return ADMConfig()
+        return make()
     if not path.is_file():
         raise InputError("no such file" if not path.is_dir() else "is a directory, expected a file",
                          file=str(path), field="config")
@@ -42,7 +44,7 @@ def load_config(path: Path | None) -> ADMConfig:
     if not isinstance(values, dict):
         raise InputError("must be a mapping of ADMConfig fields", file=str(path), field="config")
     try:
-        return ADMConfig(**values)
+        return make(**values)
     except ValidationError as error:
         first = error.errors()[0]
         raise InputError(first["msg"], file=str(path), field=".".join(str(part) for part in first["loc"])) from None
@@ -170,11 +172,15 @@ def fit_command(
     num_frames: Optional[float] = typer.Option(None, "--num-frames", help="frames per snippet (default: file's, else 16)"),
     fmt: OutputFormat = typer.Option(OutputFormat.json, "--format", help="json (ActivityNet style) or csv"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="numba threads (default: all cores)"),
+    paper: bool = typer.Option(False, "--paper", help="the paper's method (ADMConfig.paper()); --config fields "
+                               "override it"),
+    min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
+                                         help="keep only pseudo-labels whose confidence is at least this (0-1)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no summary"),
 ) -> None:
     """Fit one ADM pseudo-label per point: Gaussian + uniform fits around each point's peak."""
     began = time.perf_counter()
-    config = load_config(config_path)
+    config = load_config(config_path, paper=paper)
     check_writable(output)
     signals = load_signals(signals_path)
     points, point_classes = load_point_file(points_path)
@@ -189,15 +195,19 @@ def fit_command(
         labels = _fit_all(signals, rows_by_video, config, grids, threads, quiet)
     except InputError as error:
         raise _with_file(error, signals_path, points_path) from None
+    unconverged = sum(not label.converged for label in labels)
+    labels = [label for label in labels if label.confidence >= min_confidence]
     in_seconds = all(grids.values())
     point_seconds = [float(grids[l.video].snippet_to_seconds(l.point)) if in_seconds else None for l in labels]
     rows = pseudo_label_rows(labels, classes, point_seconds)
     meta = {"segment_units": "seconds" if in_seconds else "snippets", "config": config.model_dump(),
-            "signals": str(signals_path), "points": str(points_path)}
+            "signals": str(signals_path), "points": str(points_path), "min_confidence": min_confidence}
     write_pseudo_labels(output, rows, fmt=fmt.value, meta=meta)
     if not quiet:
+        kept = f" (confidence >= {min_confidence:g}: {len(points) - len(labels)} dropped)" if min_confidence else ""
         typer.echo(f"{len(labels)} instances, {len(rows_by_video)} videos, alpha = {len(labels) / len(points):.2f} "
-                   f"pseudo-labels per point, {time.perf_counter() - began:.2f} s -> {output}", err=True)
+                   f"pseudo-labels per point{kept}, {unconverged} fits not converged, "
+                   f"{time.perf_counter() - began:.2f} s -> {output}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -60,21 +60,27 @@ def assign_instances(ground_truth: GroundTruthSegments, video: np.ndarray, label
 
     video, label (M,) str; point_s (M,) float64 seconds, NaN for "no point".
     """
-    rows_by_key: dict[tuple[str, str], list[int]] = {}
-    for row, key in enumerate(zip(ground_truth.video.tolist(), ground_truth.label.tolist())):
-        rows_by_key.setdefault(key, []).append(row)
-    groups = {key: np.asarray(rows) for key, rows in rows_by_key.items()}
-    assigned = np.full(video.size, -1, dtype=np.int64)
-    for m, key in enumerate(zip(video.tolist(), label.tolist())):
-        rows = groups.get(key)
-        if rows is None or not np.isfinite(point_s[m]):
+    truth_keys = np.char.add(np.char.add(ground_truth.video.astype(str), "\x00"), ground_truth.label.astype(str))
+    keys = np.char.add(np.char.add(np.asarray(video).astype(str), "\x00"), np.asarray(label).astype(str))
+    assigned = np.full(np.asarray(video).size, -1, dtype=np.int64)
+    for key in np.unique(keys):
+        rows = np.flatnonzero(truth_keys == key)
+        members = np.flatnonzero((keys == key) & np.isfinite(point_s))
+        if rows.size == 0 or members.size == 0:
             continue
-        start, end = ground_truth.start_s[rows], ground_truth.end_s[rows]
-        gap = np.maximum(np.maximum(start - point_s[m], point_s[m] - end), 0.0)
-        off_centre = np.abs(point_s[m] - 0.5 * (start + end))
-        # lexsort: last key first; the stable sort keeps file order among exact ties.
-        assigned[m] = rows[np.lexsort((off_centre, gap))[0]]
+        assigned[members] = _nearest_instance(point_s[members], ground_truth.start_s[rows], ground_truth.end_s[rows],
+                                              rows)
     return assigned
+
+
+def _nearest_instance(point_s: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per point: the row whose instance is nearest (gap 0 inside), then whose centre is nearest, then first."""
+    points = point_s[:, None]
+    gap = np.maximum(np.maximum(start_s - points, points - end_s), 0.0)
+    off_centre = np.abs(points - 0.5 * (start_s + end_s))
+    # argmin keeps the first of equal values: file order among exact ties, as the rule says.
+    candidates = np.where(gap == gap.min(axis=1, keepdims=True), off_centre, np.inf)
+    return rows[np.argmin(candidates, axis=1)]
 
 
 def pseudo_label_quality(ground_truth: GroundTruthSegments, pseudo_labels: Detections, point_s: np.ndarray,
@@ -89,9 +95,9 @@ def pseudo_label_quality(ground_truth: GroundTruthSegments, pseudo_labels: Detec
     detection = evaluate_detection(ground_truth, pseudo_labels, tious)
     rows = assign_instances(ground_truth, pseudo_labels.video, pseudo_labels.label, point_s)
     tiou = np.full(len(pseudo_labels), np.nan)
-    for m in np.flatnonzero((rows >= 0) & ~pseudo_labels.invalid):
-        tiou[m] = segment_iou(pseudo_labels.start_s[m], pseudo_labels.end_s[m],
-                              ground_truth.start_s[rows[m]:rows[m] + 1], ground_truth.end_s[rows[m]:rows[m] + 1])[0]
+    valid = np.flatnonzero((rows >= 0) & ~pseudo_labels.invalid)
+    tiou[valid] = segment_iou(pseudo_labels.start_s[valid], pseudo_labels.end_s[valid],
+                              ground_truth.start_s[rows[valid]], ground_truth.end_s[rows[valid]])
     # A reversed or zero-length pseudo-label overlaps nothing: tIoU 0, as the evaluator's false positive.
     tiou[(rows >= 0) & pseudo_labels.invalid] = 0.0
     has_point = np.isfinite(point_s)

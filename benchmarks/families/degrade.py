@@ -105,3 +105,4 @@ def degrade(signals: Mapping[str, FamilySignals], kind: str, seed: int) -> dict[
     if kind not in _KINDS:
         raise ValueError(f"unknown degradation {kind!r}; expected one of {', '.join(DEGRADATIONS)}")
     return {key: _KINDS[kind](value, video_rng(seed, key, "degrade", kind)) for key, value in signals.items()}
+VARIANTS = DEGRADATIONS  # the family interface (benchmarks/families/__init__.py): degradations are its variants
