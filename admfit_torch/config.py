@@ -247,9 +247,7 @@ def _validated(raw: dict, source: str) -> DetectorConfig:
     try:
         return DetectorConfig.model_validate(raw)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InputError(first["msg"].replace("\n", " "), file=source, field=field) from None
+        raise InputError.from_validation(error, file=source) from None
 
 
 def preset(name: str, **overrides) -> DetectorConfig:

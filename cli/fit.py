@@ -44,8 +44,7 @@ def load_config(path: Path | None) -> ADMConfig:
     try:
         return ADMConfig(**values)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], file=str(path), field=".".join(str(part) for part in first["loc"])) from None
+        raise InputError.from_validation(error, file=str(path)) from None
 
 
 def _class_names(signals: SignalSet, from_points: list[str] | None, points_path: Path) -> list[str] | None:

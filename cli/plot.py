@@ -74,9 +74,7 @@ def _config(config_path: Path | None, meta: Mapping, pseudo_path: Path) -> ADMCo
     try:
         return ADMConfig(**meta["config"])
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], file=str(pseudo_path),
-                         field="meta.config." + ".".join(str(part) for part in first["loc"])) from None
+        raise InputError.from_validation(error, file=str(pseudo_path), prefix="meta.config") from None
 
 
 def _video_arrays(signals: SignalSet, video: str, pseudo_videos, path: Path):

@@ -46,11 +46,7 @@ def _raise_first(path: Path, error: ValidationError) -> None:
         raise InputError(f"not valid JSON: {detail['msg']}", file=str(path))
     loc = [str(part) for part in detail["loc"]]
     video = loc[1] if len(loc) >= 2 and loc[0] == "results" else None
-    field = ".".join(loc) if loc else "results"
-    message = detail["msg"]
-    if "input" in detail and not isinstance(detail["input"], (dict, list)):
-        message += f" (got {detail['input']!r})"
-    raise InputError(message, file=str(path), video=video, field=field)
+    raise InputError.from_validation(error, file=str(path), video=video, field=None if loc else "results")
 
 
 def _parse(path: Path) -> _ResultsFile:
