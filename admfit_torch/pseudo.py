@@ -26,7 +26,6 @@ from admfit.fit_io import pseudo_label_rows, save_signals, write_pseudo_labels
 from .config import DetectorConfig, DataConfig
 from .data import Sample, VideoItem, inference_sample, padded_length
 from .inference import RESULTS_VERSION, LevelScores, post_process, predict_levels, to_seconds
-from .plugin import model_grid
 
 PSEUDO_LABELS_NAME = "pseudo_labels.json"
 SIGNALS_NAME = "signals.npz"
@@ -47,9 +46,10 @@ class VideoSignals:
         snippets = np.clip(np.rint(self.sample.positions.numpy()), 0, length - 1).astype(np.int64)
         return np.stack([snippets, self.item.labels.astype(np.int64)], axis=1).reshape(-1, 2)
 
-    def to_video(self, snippets):
-        """Model-input snippets -> the video's level-0 snippets."""
-        return self.sample.offset + (np.asarray(snippets, dtype=np.float64) + 0.5) * self.sample.scale - 0.5
+    @property
+    def grid(self):
+        """The SnippetGrid of the model input (where ``levels`` live)."""
+        return self.sample.map.input_grid(self.item.grid)
 
 
 def collect_signals(model, items: Sequence[VideoItem], cfg: DetectorConfig, device: torch.device) -> list[VideoSignals]:
@@ -63,10 +63,11 @@ def collect_signals(model, items: Sequence[VideoItem], cfg: DetectorConfig, devi
 
 
 def _in_video_units(label: PseudoLabel, signals: VideoSignals, point: float) -> PseudoLabel:
-    scale = signals.sample.scale
-    t_star, b_s, b_e, start, end = signals.to_video([label.t_star, label.b_s, label.b_e, label.start, label.end])
+    where = signals.sample.map
+    t_star, b_s, b_e, start, end = where.to_video([label.t_star, label.b_s, label.b_e, label.start, label.end])
+    sigma, omega = where.length_to_video([label.sigma, label.omega])
     return label._replace(point=float(point), t_star=float(t_star), b_s=float(b_s), b_e=float(b_e),
-                          sigma=label.sigma * scale, omega=label.omega * scale, start=float(start), end=float(end))
+                          sigma=float(sigma), omega=float(omega), start=float(start), end=float(end))
 
 
 def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig) -> list[PseudoLabel]:
@@ -78,7 +79,7 @@ def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig) -> l
     fitted = fit_instances({v: s.levels.fused[-1] for v, s in by_video.items()},
                            {v: s.point_rows for v, s in by_video.items()},
                            bg_probs={v: s.levels.background[0] for v, s in by_video.items()}, config=cfg.adm,
-                           grid={v: model_grid(s.item.grid, s.sample.scale) for v, s in by_video.items()})
+                           grid={v: s.grid for v, s in by_video.items()})
     converted, index = [], 0
     for video, s in by_video.items():
         for point in s.item.positions.tolist():
@@ -105,7 +106,7 @@ def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes
     signals = [s for s in signals if len(s.item.positions)]
     save_signals(path, {s.item.video: s.levels.fused[-1] for s in signals}, classes=list(classes),
                  bg_probs={s.item.video: s.levels.background[0] for s in signals},
-                 grids={s.item.video: model_grid(s.item.grid, s.sample.scale) for s in signals})
+                 grids={s.item.video: s.grid for s in signals})
 
 
 def read_pseudo_label_file(path: str | Path) -> dict[str, list[dict]]:
