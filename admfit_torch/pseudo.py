@@ -9,7 +9,6 @@ video's own feature grid and ``segment`` in seconds; the signals go to ``signals
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import torch
 from admfit import fit_instances
 from admfit.api import PseudoLabel
 from admfit.errors import InputError
-from admfit.fit_io import pseudo_label_rows, save_signals, write_pseudo_labels
+from admfit.fit_io import pseudo_label_rows, read_pseudo_labels, save_signals, write_pseudo_labels
 
 from .config import DetectorConfig, DataConfig
 from .data import Sample, VideoItem, inference_sample, padded_length
@@ -109,34 +108,20 @@ def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes
                  grids={s.item.video: s.grid for s in signals})
 
 
-def read_pseudo_label_file(path: str | Path) -> dict[str, list[dict]]:
-    """video -> its entries (``point``, ``start``, ``end``, ``sigma``, ``label_id``, ... in video snippets)."""
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return {video: list(entries) for video, entries in document["results"].items()}
-    except FileNotFoundError:
-        raise InputError("no pseudo-labels: run the pseudo-label stage first", file=str(path),
-                         field="pseudo_labels") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise InputError(f"not a pseudo-label file ({type(error).__name__})", file=str(path),
-                         field="results") from None
-
-
 def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path) -> list[VideoItem]:
     """Items with each point's pseudo-label interval and sigma; InputError when the file does not match the points."""
-    by_video = read_pseudo_label_file(path)
+    if not Path(path).is_file():
+        raise InputError("no pseudo-labels: run the pseudo-label stage first", file=str(path), field="pseudo_labels")
+    by_video: dict[str, list[dict]] = {}
+    for row in read_pseudo_labels(path)[0]:
+        by_video.setdefault(row["video"], []).append(row)
     attached = []
     for item in items:
         entries = by_video.get(item.video, [])
-        try:
-            points = np.array([float(e["point"]) for e in entries])
-            labels = np.array([int(e["label_id"]) for e in entries], dtype=np.int64)
-            intervals = np.array([[float(e["start"]), float(e["end"])] for e in entries]).reshape(-1, 2)
-            sigmas = np.array([float(e["sigma"]) for e in entries])
-        except (KeyError, TypeError, ValueError):
-            raise InputError("entry without point / label_id / start / end / sigma", file=str(path),
-                             video=item.video, field="results") from None
+        points = np.array([e["point"] for e in entries], dtype=np.float64)
+        labels = np.array([e["label_id"] for e in entries], dtype=np.int64)
+        intervals = np.array([[e["start"], e["end"]] for e in entries], dtype=np.float64).reshape(-1, 2)
+        sigmas = np.array([e["sigma"] for e in entries], dtype=np.float64)
         if (len(entries) != len(item.positions) or not np.allclose(points, item.positions, atol=1e-6)
                 or not np.array_equal(labels, item.labels)):
             raise InputError(f"{len(entries)} pseudo-labels for {len(item.positions)} points that do not match them "

@@ -101,16 +101,19 @@ def load_detections(path, *, strict: bool = False) -> Detections:
 def load_pseudo_labels(path) -> tuple[Detections, np.ndarray, dict]:
     """(pseudo-labels as Detections, (N,) annotated point times in seconds (NaN where absent), meta).
 
-    Reads ``admfit fit`` output; refuses files whose segments are in snippets (``meta.segment_units``),
-    which cannot be compared with ground truth in seconds.
+    Reads ``admfit fit`` output, JSON or CSV (``admfit.fit_io.read_pseudo_labels``); refuses files whose segments
+    are in snippets (``meta.segment_units``), which cannot be compared with ground truth in seconds.
     """
-    path = Path(path)
-    parsed = _parse(path)
-    meta = parsed.get("meta")
-    meta = meta if isinstance(meta, dict) else {}
+    from admfit.fit_io import read_pseudo_labels  # the one reader of the format, beside its writer
+
+    rows, meta = read_pseudo_labels(path)
     units = meta.get("segment_units", "seconds")
-    if units != "seconds":
+    if units != "seconds" or any(row["start_s"] is None or row["end_s"] is None for row in rows):
         raise InputError(f"segments are in {units}, not seconds: run `admfit fit` with the feature grid "
                          "(fps, stride) so that it writes seconds", file=str(path), field="meta.segment_units")
-    detections, point_s = _detections(parsed)
-    return detections, point_s, meta
+    results = {}
+    for row in rows:
+        results.setdefault(row["video"], []).append(
+            {"segment": (row["start_s"], row["end_s"]), "label": row["label"], "score": row["score"],
+             "point_s": row["point_s"]})
+    return (*_detections({"results": results}), meta)
