@@ -8,7 +8,7 @@ import numpy as np
 from admfit.detector import DetectorOutput
 from admfit.grid import SnippetGrid
 
-from .checkpoint import load_detector
+from .checkpoint import load_point_detector
 from .data import VideoItem, inference_sample
 from .ddp import select_device
 from .inference import predict_levels
@@ -18,7 +18,7 @@ class TorchDetector:
     """Detector protocol over a checkpoint written by ``admfit-torch train`` (EMA weights)."""
 
     def __init__(self, checkpoint: str | Path, device: str = "auto"):
-        self.model, self.cfg, self.classes = load_detector(checkpoint)
+        self.model, self.cfg, self.classes = load_point_detector(checkpoint)
         self.device = select_device(device)
         self.model.to(self.device)
 

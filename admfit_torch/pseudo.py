@@ -26,10 +26,6 @@ from .config import DetectorConfig, DataConfig
 from .data import Sample, VideoItem, inference_sample, padded_length
 from .inference import RESULTS_VERSION, LevelScores, post_process, predict_levels, to_seconds
 
-PSEUDO_LABELS_NAME = "pseudo_labels.json"
-SIGNALS_NAME = "signals.npz"
-
-
 @dataclass
 class VideoSignals:
     """One video's model outputs as ADM takes them, on the model-input grid (``sample`` maps it to the video)."""
