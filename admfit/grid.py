@@ -1,7 +1,7 @@
 """Time units: seconds <-> snippet (feature-step) positions.
 
 A snippet is a window of ``num_frames`` frames taken every ``stride`` frames of a video
-decoded at ``fps`` frames per second (../SPEC section 3). Snippet ``i`` is centred at
+decoded at ``fps`` frames per second (docs/spec.md section 3). Snippet ``i`` is centred at
 ``(i * stride + num_frames / 2) / fps`` seconds, so a time ``t`` (seconds) lies at the
 fractional snippet position ``t * fps / stride - num_frames / (2 * stride)``.
 

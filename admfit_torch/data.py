@@ -2,7 +2,7 @@
 
 Units: positions are level-0 snippet indices (fractional where a point falls between snippets);
 times are seconds; a feature file is ``FEATURES_DIR/<video>.npy`` of shape (T, D) float, one row per
-snippet of the video's SnippetGrid (SPEC 3), read with admfit.datasets.FeatureStore.
+snippet of the video's SnippetGrid (docs/spec.md section 3), read with admfit.datasets.FeatureStore.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inference and post-processing (SPEC section 4), vectorised numpy, no compiled extension.
+"""Inference and post-processing (docs/spec.md section 4), vectorised numpy, no compiled extension.
 
 Per video: forward pass on the whole video -> fused class scores and actionness (1 - p_bg) per level
 -> classes selected by their video-level score -> for each kept class and level, the scores upsampled

@@ -135,8 +135,8 @@ def sample_scale(item: VideoItem, cfg: DataConfig, multiple: int) -> float:
 @dataclass(frozen=True)
 class SigmaStatistics:
     """Of a pseudo-label set, in level-0 snippets of the model input: the sigma head's scale (a quantile of the
-    sigmas), the largest sigma, and the median interval length (the default K of the sigma head, SPEC 5, before
-    rounding up)."""
+    sigmas), the largest sigma, and the median interval length (the default K of the sigma head, docs/spec.md 5.7,
+    before rounding up)."""
 
     sigma_scale: float
     sigma_max: float

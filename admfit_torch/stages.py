@@ -105,12 +105,13 @@ def run_pseudo(ctx: StageContext) -> None:
     tious = parse_tious(run.tious)
     truth = load_annotations(run.annotations, subset=run.train_subset)
     proposals = proposals_document(signals, classes, cfg)
-    num_truth = len(GroundTruthSegments.from_annotations(truth))
+    segments = GroundTruthSegments.from_annotations(truth)
     pseudo, point_s, _ = load_pseudo_labels(layout.pseudo_labels)
     quality = {
         "tious": [float(t) for t in tious],
-        "base_proposals": proposals_summary(evaluate_results(truth, proposals, tious), _count(proposals), num_truth),
-        "adm": quality_summary(pseudo_label_quality(GroundTruthSegments.from_annotations(truth), pseudo, point_s, tious)),
+        "base_proposals": proposals_summary(evaluate_results(truth, proposals, tious), _count(proposals),
+                                            len(segments)),
+        "adm": quality_summary(pseudo_label_quality(segments, pseudo, point_s, tious)),
     }
     figures, note = draw_figures(signals, labels, truth, classes, cfg.adm, layout.figures, run.figures)
     quality["figures"] = [str(path.relative_to(layout.root)) for path in figures]
@@ -123,7 +124,7 @@ def run_pseudo(ctx: StageContext) -> None:
 
 
 def main_config(cfg: DetectorConfig, stats) -> DetectorConfig:
-    """The config with K resolved from the pseudo-labels when ``main.sigma_samples`` is null (docs/spec.md 5.4)."""
+    """The config with K resolved from the pseudo-labels when ``main.sigma_samples`` is null (docs/spec.md 5.7)."""
     from .config import with_overrides
 
     if cfg.main.sigma_samples is not None:

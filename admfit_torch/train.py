@@ -30,7 +30,8 @@ from .objectives import objective_for
 from .run_folder import CHECKPOINT_NAME, METRICS_NAME
 
 
-def initial_model(cfg: DetectorConfig, num_classes: int, stage: str = "base", sigma_scale: float = 1.0) -> PointDetector:
+def initial_model(cfg: DetectorConfig, num_classes: int, stage: str = "base",
+                  sigma_scale: float = 1.0) -> PointDetector:
     """The untrained model of a training stage, as training starts from it: built after ``torch.manual_seed(seed)``,
     so the same config gives the same initial weights (and an untrained baseline is the trained model's start)."""
     torch.manual_seed(cfg.seed)

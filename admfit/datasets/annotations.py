@@ -11,7 +11,7 @@ One loader reads the three layouts met in practice (all ``{"database": {VIDEO: {
 
 Every time here is in **seconds**. Annotations that end after ``duration`` are kept as
 written (5 THUMOS'14 videos, 185 ActivityNet-1.2 instances): the official evaluation neither
-clips nor drops them (SPEC section 2), so neither does admfit.
+clips nor drops them (docs/spec.md section 2), so neither does admfit.
 """
 from __future__ import annotations
 

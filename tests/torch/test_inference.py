@@ -1,4 +1,4 @@
-"""Post-processing (SPEC 4): runs, outer-inner contrast, NMS, class selection, seconds, the plug-in protocol."""
+"""Post-processing (docs/spec.md section 4): runs, outer-inner contrast, NMS, class selection, seconds, the plug-in protocol."""
 from __future__ import annotations
 
 import numpy as np
