@@ -45,7 +45,7 @@ def test_spec_citations_name_existing_sections():
 
 def test_no_code_cites_a_spec_outside_the_repository():
     for name in _tracked("*.py", "*.md"):
-        if name in NOT_YET_CITING_DOCS or name == "docs/spec.md":
+        if name in NOT_YET_CITING_DOCS or name in ("docs/spec.md", "tests/core/test_architecture.py"):
             continue
         text = (REPO / name).read_text(encoding="utf-8")
         assert not re.search(r"\bSPEC\b", text), f"{name} cites SPEC; cite docs/spec.md"
