@@ -6,6 +6,11 @@ The core is torch-free. Stable API::
 
 Building blocks of one fit (public, documented): find_bracket, find_peak, fit_gaussian,
 fit_uniform (result: ScalarFit), prepare_signal, background_mask; time units: SnippetGrid.
+
+Subpackages and modules: ``fit_io`` (the files of ``admfit fit``, ``resolve_points``, ``read_pseudo_labels``),
+``datasets`` (annotations, points, features), ``evaluation`` (detection mAP, pseudo-label quality),
+``synthetic``, ``simulate``, ``baselines``, ``plotting``, ``detector`` (the detector protocol), ``grid``
+(``SnippetGrid``, ``SnippetMap``). The map: docs/architecture.md; the pinned details: docs/spec.md.
 """
 from .api import PseudoLabel, fit_instances
 from .config import ADMConfig

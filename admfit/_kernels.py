@@ -1,4 +1,4 @@
-"""Numba kernels of the ADM fit (SPEC section 1). Private: the public wrappers live in admfit.fitting.
+"""Numba kernels of the ADM fit (docs/spec.md section 1). Private: the public wrappers live in admfit.fitting.
 
 All indices are 0-based snippet indices on the first-level grid. One instance is fitted by
 ``_fit_one``; ``fit_batch`` runs it over many instances in parallel (``prange``), each instance

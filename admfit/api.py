@@ -266,7 +266,7 @@ def confidence_of(rows: np.ndarray) -> np.ndarray:
 def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,
                   grid: SnippetGrid | Mapping[str, SnippetGrid] | None = None,
                   num_threads: int | None = None) -> list[PseudoLabel]:
-    """Fit one ADM pseudo-label per annotated point (paper section 3.4.1, SPEC section 1).
+    """Fit one ADM pseudo-label per annotated point (paper section 3.4.1, docs/spec.md section 1).
 
     Parameters
     ----------

@@ -19,7 +19,7 @@ CombineMode = Literal["sum", "select"]
 
 
 class ADMConfig(BaseModel):
-    """Options of :func:`admfit.fit_instances` (paper section 3.4.1, SPEC section 1)."""
+    """Options of :func:`admfit.fit_instances` (paper section 3.4.1, docs/spec.md section 1)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,7 +1,7 @@
 """The detector protocol: what any detector hands to admfit, and how admfit finds installed detectors.
 
 A detector turns one video's features into probabilities on a snippet grid (``SnippetGrid``: fps,
-stride, window; SPEC section 3). admfit needs, per video:
+stride, window; docs/spec.md section 3). admfit needs, per video:
 
 * ``class_probs``: a list with one (T_l, C) float array per pyramid level, finest first, holding the
   fused class probabilities of paper eq. 1 (class probability times 1 - background probability) in
@@ -10,7 +10,7 @@ stride, window; SPEC section 3). admfit needs, per video:
 * ``bg_probs``: the matching list of (T_l,) background probabilities in [0, 1].
 * ``grid``: the SnippetGrid of level 0 (seconds <-> snippets), and ``theta`` the ratio between levels.
 
-How admfit consumes it (paper 3.4.1, SPEC 1.6): the *last* (coarsest) level's class probabilities are
+How admfit consumes it (paper 3.4.1, docs/spec.md 1.6): the *last* (coarsest) level's class probabilities are
 smoothed and upsampled to T_0 (``admfit.prepare_signal``) and become the signal that ADM fits; the
 *first* level's background probabilities give the background points (``admfit.background_mask``).
 ``DetectorOutput.fit_inputs`` does exactly that.
@@ -65,7 +65,7 @@ class DetectorOutput:
 
     def fit_inputs(self, config: ADMConfig | None = None, *, points_snippets=()) -> tuple[np.ndarray, np.ndarray]:
         """(probs (T_0, C) float64 from the last level, background (T_0,) bool from the first level): the
-        signals ADM fits for this video, prepared as ``admfit.fit_instances`` prepares them (SPEC 1.6)."""
+        signals ADM fits for this video, prepared as ``admfit.fit_instances`` prepares them (docs/spec.md 1.6)."""
         config = config or ADMConfig()
         signal, _, _ = prepare_class_signals(np.asarray(self.class_probs[-1]), self.num_snippets, config)
         bg = prepare_background(np.asarray(self.bg_probs[0]), config, points_snippets)

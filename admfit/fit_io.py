@@ -12,6 +12,14 @@ points.json
     each point by snippet index or by time in seconds, its class by index or by name
     (``classes`` optional when the npz has them). The SF-Net/LACP point CSV and SF-Net click files
     are read too (by :func:`admfit.datasets.load_points`).
+pseudo_labels.json / .csv
+    Written by :func:`write_pseudo_labels` from :func:`pseudo_label_rows`, read back by
+    :func:`read_pseudo_labels` (the one reader: ``admfit plot``, ``admfit eval-pseudo`` and the detector's
+    main stage all use it).
+
+:func:`resolve_points` turns the points of a points file into the (snippet, class index) rows that
+:func:`admfit.fit_instances` takes, with each video's SnippetGrid (:meth:`SignalSet.grid`); ``admfit fit``,
+``admfit plot`` and Python callers share it.
 """
 from __future__ import annotations
 
@@ -20,12 +28,17 @@ import io
 import json
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, NotRequired
 
 import numpy as np
+import yaml
+from pydantic import Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from .atomic import atomic_open
+from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
 
@@ -45,6 +58,16 @@ class SignalSet:
     default_fps: float | None = None
     stride: float | None = None
     num_frames: float | None = None
+
+    def grid(self, video: str, *, fps: float | None = None, stride: float | None = None,
+             num_frames: float | None = None) -> SnippetGrid | None:
+        """The video's SnippetGrid: the arguments (frames, frames per second) override the file's values; stride
+        and window default to 4 and 16 frames (the THUMOS'14 ActionFormer grid); None when no fps is known."""
+        video_fps = fps or self.fps.get(video) or self.default_fps
+        if video_fps is None:
+            return None
+        window = num_frames if num_frames is not None else self.num_frames
+        return SnippetGrid(fps=video_fps, stride=stride or self.stride or 4, num_frames=16 if window is None else window)
 
 
 def _require_file(path: Path, field_name: str) -> None:
@@ -233,3 +256,222 @@ def write_pseudo_labels(path, rows: list[dict], *, fmt: str, meta: dict) -> None
         results.setdefault(row["video"], []).append(entry)
     with atomic_open(path, "w") as handle:
         json.dump({"version": "admfit-0.1", "results": results, "meta": meta}, handle, indent=1)
+
+
+def load_adm_config(path: str | Path | None, *, paper: bool = False) -> ADMConfig:
+    """ADMConfig from a YAML file of its fields; the defaults when ``path`` is None.
+
+    paper: start from ADMConfig.paper() (the paper's method) instead of the defaults; the file's fields
+    override it either way.
+    """
+    make = ADMConfig.paper if paper else ADMConfig
+    if path is None:
+        return make()
+    path = Path(path)
+    _require_file(path, "config")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise InputError(f"malformed YAML ({str(error).splitlines()[0]})", file=str(path), field="config") from None
+    if not isinstance(values, dict):
+        raise InputError("must be a mapping of ADMConfig fields", file=str(path), field="config")
+    try:
+        return make(**values)
+    except ValidationError as error:
+        raise InputError.from_validation(error, file=str(path)) from None
+
+
+# ---- pseudo-labels back in ----------------------------------------------------------------------------------
+
+_Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Row(TypedDict):
+    """One row as pseudo_label_rows makes it; times in seconds may be missing (no fps known)."""
+
+    video: str
+    label: str
+    label_id: Annotated[int, Field(ge=0)]
+    score: _Number
+    point: _Number
+    point_s: _Number | None
+    t_star: _Number
+    b_s: _Number
+    b_e: _Number
+    sigma: _Number
+    omega: _Number
+    start: _Number
+    end: _Number
+    start_s: _Number | None
+    end_s: _Number | None
+    # Written since confidence existed (docs/adm.md); older files lack them.
+    confidence: NotRequired[Annotated[float, Field(ge=0.0, le=1.0)]]
+    converged: NotRequired[bool]
+
+
+_ROWS = TypeAdapter(list[_Row])
+
+
+def _json_rows(path: Path) -> tuple[list[dict], list[tuple[str, int]], dict]:
+    """The file's entries as rows (the ``segment`` the writer derived is dropped), where each came from, meta."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"malformed JSON ({error})", file=str(path), field="pseudo_labels") from None
+    if not isinstance(document, Mapping) or not isinstance(document.get("results"), Mapping):
+        raise InputError("must be `admfit fit` output: an object with a 'results' object keyed by video",
+                         file=str(path), field="results")
+    rows, origins = [], []
+    for video, entries in document["results"].items():
+        if not isinstance(entries, list):
+            raise InputError("must be a list of pseudo-labels", file=str(path), video=video, field=f"results.{video}")
+        for number, entry in enumerate(entries):
+            if not isinstance(entry, Mapping):
+                raise InputError("must be an object", file=str(path), video=video, field=f"results.{video}.{number}")
+            rows.append({"video": video, **{key: value for key, value in entry.items() if key != "segment"}})
+            origins.append((video, number))
+    meta = document.get("meta")
+    return rows, origins, dict(meta) if isinstance(meta, Mapping) else {}
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            # The writer leaves unknown times empty.
+            return [{key: (None if value == "" else value) for key, value in row.items()}
+                    for row in csv.DictReader(handle)]
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=str(path), field="pseudo_labels") from None
+
+
+def read_pseudo_labels(path: str | Path) -> tuple[list[dict], dict]:
+    """(rows, meta) of a file :func:`write_pseudo_labels` wrote, JSON or CSV (by suffix): the rows it was given
+    (every field of :func:`pseudo_label_rows`, numbers validated) and its meta ({} for CSV, which has none).
+
+    A bad file raises one InputError naming the file, the video and the field (JSON) or the line (CSV)."""
+    path = Path(path)
+    _require_file(path, "pseudo_labels")
+    is_csv = path.suffix.lower() == ".csv"
+    if is_csv:
+        rows, origins, meta = _csv_rows(path), None, {}
+    else:
+        rows, origins, meta = _json_rows(path)
+    try:
+        return _ROWS.validate_python(rows), meta
+    except ValidationError as error:
+        index, *inside = error.errors()[0]["loc"]
+        video = str(rows[index].get("video")) if is_csv else origins[index][0]
+        where = ".".join(str(part) for part in inside)
+        if is_csv:
+            raise InputError.from_validation(error, file=str(path), video=video, field=where,
+                                             context=f"line {index + 2}") from None
+        raise InputError.from_validation(error, file=str(path), video=video,
+                                         field=f"results.{video}.{origins[index][1]}.{where}") from None
+
+
+# ---- points to snippets -------------------------------------------------------------------------------------
+
+@dataclass
+class ResolvedPoints:
+    """Points ready for :func:`admfit.fit_instances`: ``rows`` video -> (N, 2) int64 (snippet, class index) in
+    the points file's order, ``classes`` the class names (None when neither file names them), ``grids`` each
+    video's SnippetGrid (None without an fps), ``signals`` the SignalSet with a one-video file's unnamed video
+    named after the points'."""
+
+    rows: dict[str, np.ndarray]
+    classes: list[str] | None
+    grids: dict[str, SnippetGrid | None]
+    signals: SignalSet
+
+
+def _named_signals(signals: SignalSet, points: Sequence[RawPoint], signals_file) -> SignalSet:
+    """Name the single unnamed video of a one-video npz after the only video of the points file."""
+    if "" not in signals.probs:
+        return signals
+    videos = sorted({point.video for point in points})
+    if len(videos) != 1:
+        raise InputError(f"holds one unnamed video but the points name {len(videos)} videos", file=signals_file,
+                         field="probs")
+    renamed = {name: {(videos[0] if video == "" else video): array for video, array in getattr(signals, name).items()}
+               for name in ("probs", "bg_probs", "background")}
+    return replace(signals, **renamed)
+
+
+def _check_videos(signals: SignalSet, points: Sequence[RawPoint], signals_file, points_file) -> None:
+    pointed = {point.video for point in points}
+    for video in pointed:
+        if video not in signals.probs:
+            raise InputError("has points but is missing from the signals file", file=points_file, video=video,
+                             field="points")
+    for video in signals.probs:
+        if video not in pointed:
+            raise InputError("has signals but no points in the points file", file=signals_file, video=video,
+                             field="probs")
+
+
+def _class_names(signals: SignalSet, from_points: Sequence[str] | None, points_file) -> list[str] | None:
+    if signals.classes and from_points and list(signals.classes) != list(from_points):
+        raise InputError("class names differ from those in the signals file", file=points_file, field="classes")
+    return list(from_points or signals.classes or []) or None
+
+
+def _class_index(point: RawPoint, classes: list[str] | None, num_classes: int, points_file) -> int:
+    if isinstance(point.label, str):
+        if classes is None:
+            raise InputError(f"class name {point.label!r} given but no class names are known", file=points_file,
+                             video=point.video, field="label")
+        if point.label not in classes:
+            raise InputError(f"unknown class {point.label!r}", file=points_file, video=point.video, field="label")
+        return classes.index(point.label)
+    if not 0 <= point.label < num_classes:
+        raise InputError(f"class index {point.label} is outside [0, {num_classes - 1}]", file=points_file,
+                         video=point.video, field="label")
+    return int(point.label)
+
+
+def _snippet(point: RawPoint, grid: SnippetGrid | None, length: int, points_file) -> int:
+    """The nearest snippet index of the point; InputError outside [-0.5, length - 0.5)."""
+    if point.snippet is not None:
+        position = point.snippet
+    else:
+        if grid is None:
+            raise InputError("point given in seconds but the fps is unknown (give --fps or VIDEO/fps)",
+                             file=points_file, video=point.video, field="time_s")
+        position = float(grid.seconds_to_snippet(point.time_s))
+    if not -0.5 <= position < length - 0.5:
+        where = f"snippet {point.snippet}" if point.snippet is not None else f"{point.time_s} s"
+        raise InputError(f"point at {where} is outside the video ({length} snippets)", file=points_file,
+                         video=point.video, field="snippet" if point.snippet is not None else "time_s")
+    return int(round(position))
+
+
+def resolve_points(signals: SignalSet, points: Sequence[RawPoint], classes: Sequence[str] | None = None, *,
+                   fps: float | None = None, stride: float | None = None, num_frames: float | None = None,
+                   signals_file: str | Path | None = None, points_file: str | Path | None = None) -> ResolvedPoints:
+    """Each point as (snippet index, class index) on its video's signal, as ``fit_instances`` takes them.
+
+    ``classes``: the names the points file gives (must equal the signals' when both have them); ``fps``,
+    ``stride``, ``num_frames`` override the signals file's timing (see :meth:`SignalSet.grid`). Every video with
+    points must have signals and the other way round; a point in seconds needs an fps, and must fall on the
+    video. ``signals_file`` and ``points_file`` name the files in errors."""
+    signals_file = None if signals_file is None else str(signals_file)
+    points_file = None if points_file is None else str(points_file)
+    if not points:
+        raise InputError("holds no points", file=points_file, field="points")
+    signals = _named_signals(signals, points, signals_file)
+    _check_videos(signals, points, signals_file, points_file)
+    names = _class_names(signals, classes, points_file)
+    grids = {video: signals.grid(video, fps=fps, stride=stride, num_frames=num_frames) for video in signals.probs}
+    by_video: dict[str, list] = {}
+    for point in points:
+        probs = signals.probs[point.video]
+        if probs.ndim != 2:
+            raise InputError(f"must be (T, C), got shape {probs.shape}", file=signals_file, video=point.video,
+                             field="probs")
+        background = signals.background.get(point.video, signals.bg_probs.get(point.video))
+        length = background.shape[0] if background is not None and background.ndim == 1 else probs.shape[0]
+        by_video.setdefault(point.video, []).append(
+            (_snippet(point, grids[point.video], length, points_file),
+             _class_index(point, names, probs.shape[1], points_file)))
+    rows = {video: np.asarray(pairs, dtype=np.int64).reshape(-1, 2) for video, pairs in by_video.items()}
+    return ResolvedPoints(rows, names, grids, signals)

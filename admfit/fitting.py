@@ -58,7 +58,7 @@ def _check_index(name: str, value: int, length: int) -> int:
 
 
 def find_bracket(background, t: int) -> tuple[int, int]:
-    """beta = (b_s, b_e): the nearest background snippets strictly before and after t (SPEC 1.1).
+    """beta = (b_s, b_e): the nearest background snippets strictly before and after t (docs/spec.md 1.1).
 
     ``background`` is a (T,) bool mask; with no background before (after) t, b_s = 0 (b_e = T - 1).
     """

@@ -1,7 +1,7 @@
 """Time units: seconds <-> snippet (feature-step) positions.
 
 A snippet is a window of ``num_frames`` frames taken every ``stride`` frames of a video
-decoded at ``fps`` frames per second (../SPEC section 3). Snippet ``i`` is centred at
+decoded at ``fps`` frames per second (docs/spec.md section 3). Snippet ``i`` is centred at
 ``(i * stride + num_frames / 2) / fps`` seconds, so a time ``t`` (seconds) lies at the
 fractional snippet position ``t * fps / stride - num_frames / (2 * stride)``.
 
@@ -10,6 +10,8 @@ ADM-Loc paper states); THUMOS'14 LACP grid (25 fps, non-overlapping 16-frame chu
 0.64 s per snippet); ActivityNet-1.2 (25 fps, 16-frame windows, stride 16).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +42,48 @@ class SnippetGrid(BaseModel):
         """Nearest snippet index (int) of time(s) ``time_s``, clipped to ``[0, num_snippets - 1]``."""
         position = np.rint(self.seconds_to_snippet(time_s))
         return np.clip(position, 0, num_snippets - 1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SnippetMap:
+    """Positions on a model input <-> level-0 snippets of the video it was taken from.
+
+    The input starts at video snippet ``offset`` and each input step spans ``scale`` video snippets (a resized
+    input: T / input length; a crop: 1). Centres line up: input step x is centred on video snippet
+    ``offset + (x + 0.5) * scale - 0.5``; a level-l pyramid output is the same map with scale theta^l.
+    Lengths (sigma, omega) scale without the shift.
+    """
+
+    offset: float = 0.0
+    scale: float = 1.0
+
+    def to_video(self, positions):
+        """Input positions (fractional, float64) -> the video's level-0 snippet positions."""
+        positions = np.asarray(positions, dtype=np.float64)
+        if self.scale == 1.0:  # a pure shift, exactly (adding and removing the half step would round)
+            return positions + self.offset
+        return self.offset + (positions + 0.5) * self.scale - 0.5
+
+    def from_video(self, snippets):
+        """The video's level-0 snippet positions -> input positions; the inverse of ``to_video``."""
+        snippets = np.asarray(snippets, dtype=np.float64)
+        if self.scale == 1.0:
+            return snippets - self.offset
+        return (snippets - self.offset + 0.5) / self.scale - 0.5
+
+    def length_to_video(self, lengths):
+        """Lengths (e.g. sigma, in input steps) -> video snippets."""
+        return np.asarray(lengths, dtype=np.float64) * self.scale
+
+    def length_from_video(self, lengths):
+        return np.asarray(lengths, dtype=np.float64) / self.scale
+
+    def input_grid(self, grid: SnippetGrid) -> SnippetGrid:
+        """The SnippetGrid of the input, given the video's ``grid``: a stride of ``scale`` video snippets, and a
+        window that puts step x's centre where ``to_video(x)`` is (floored at 0 frames for scale < 1, where the
+        exact window would be negative)."""
+        window = grid.num_frames + grid.stride * (self.scale - 1.0 + 2.0 * self.offset)
+        return SnippetGrid(fps=grid.fps, stride=grid.stride * self.scale, num_frames=max(0.0, window))
 
 
 def thumos14_actionformer(fps: float = 30.0) -> SnippetGrid:

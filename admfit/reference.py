@@ -1,4 +1,4 @@
-"""A plain scipy implementation of SPEC section 1 steps 1-5, followed literally.
+"""A plain scipy implementation of docs/spec.md section 1 steps 1.1-1.5, followed literally.
 
 It is the yardstick of the numba core: tests check agreement with it, and
 benchmarks/adm_fit.py times it as the baseline. Slow on purpose (numpy per evaluation,

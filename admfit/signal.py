@@ -1,4 +1,4 @@
-"""Signal preparation before the fit (paper 3.4.1, SPEC 1.6).
+"""Signal preparation before the fit (paper 3.4.1, docs/spec.md 1.6).
 
 A detector's last pyramid level is coarse and smooth; its first level is fine. ADM takes the
 class signal from the last level, smooths it along time and upsamples it to the first-level
@@ -121,7 +121,7 @@ def prepare_signal(probs: np.ndarray, length: int, smoothing_sigma) -> np.ndarra
 def background_mask(bg_probs: np.ndarray, threshold: float, points_snippets=(), radius: int = 0) -> np.ndarray:
     """(T,) bool: background probability above ``threshold``, except within ``radius`` snippets of a point.
 
-    The exclusion keeps the augmented point annotations (radius r_a, SPEC 1.6) out of the background.
+    The exclusion keeps the augmented point annotations (radius r_a, docs/spec.md 1.6) out of the background.
     """
     mask = np.asarray(bg_probs) > threshold
     points = np.asarray(points_snippets, dtype=np.int64).reshape(-1)

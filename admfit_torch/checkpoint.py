@@ -15,8 +15,8 @@ from admfit.errors import InputError
 
 from .config import DetectorConfig
 from .models import PointDetector, build_detector
+from .run_folder import CHECKPOINT_NAME
 
-CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "admfit_torch-checkpoint-1"
 
 
@@ -43,8 +43,9 @@ def load_checkpoint(path: str | Path) -> dict:
     return state
 
 
-def load_detector(path: str | Path, *, use_ema: bool = True) -> tuple[PointDetector, DetectorConfig, list[str]]:
-    """The trained detector (EMA weights by default), its config and class names, on CPU in eval mode.
+def load_point_detector(path: str | Path, *, use_ema: bool = True) -> tuple[PointDetector, DetectorConfig, list[str]]:
+    """The trained PointDetector of a checkpoint (EMA weights by default), its config and class names, on CPU in
+    eval mode. (Not ``admfit.detector.load_detector``, which builds an installed detector plug-in by name.)
 
     A main-model checkpoint keeps its sigma head (``sigma_scale`` comes back with the weights)."""
     state = load_checkpoint(path)

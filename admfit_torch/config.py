@@ -1,7 +1,7 @@
 """Configuration of the reference detector: pydantic models, loadable from YAML, with the paper's presets.
 
 Every hyper-parameter of the ADM-Loc base model (paper 3.2, 3.3, 4.1) and every default that
-SPEC section 5 pins is a validated field here. Units: lengths in snippets (feature steps) of the
+docs/spec.md section 5 pins is a validated field here. Units: lengths in snippets (feature steps) of the
 level they are used on; learning rates per iteration after warm-up; epochs count passes over the data.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ class ModelConfig(_Strict):
 
 
 class LossConfig(_Strict):
-    """Base-model losses (paper eqs. 2-7) and the defaults SPEC section 5 pins."""
+    """Base-model losses (paper eqs. 2-7) and the defaults docs/spec.md section 5 pins."""
 
     augment_radius: float = Field(2.0, ge=0.0, description="r_a: snippets on each level around each point")
     mil_topk_divisor: int = Field(8, ge=1, description="MIL top-k: k = max(1, T_l // divisor)")
@@ -71,11 +71,11 @@ class LossConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    """Snippet grid and fixed input length (paper 4.1, SPEC 3 and 5)."""
+    """Snippet grid and fixed input length (paper 4.1, docs/spec.md section 3 and 5)."""
 
     grid: Literal["thumos14_actionformer", "thumos14_lacp", "anet12", "spread"] = Field(
-        "thumos14_actionformer", description="snippet grid preset of admfit.datasets.grid_for (SPEC 3), or "
-        "'spread': the T feature rows cover the video's duration evenly (features already resized, e.g. to 192)")
+        "thumos14_actionformer", description="snippet grid preset of admfit.datasets.grid_for (docs/spec.md "
+        "section 3), or 'spread': the T feature rows cover the video's duration evenly (features already resized, e.g. to 192)")
     stride: float | None = Field(None, gt=0, description="frames between snippets; None: the grid preset's")
     num_frames: float | None = Field(None, ge=0, description="frames per snippet window; None: the preset's")
     input_length: int = Field(2304, ge=8, description="snippets per training sample: 2304 THUMOS, 192 ANet")
@@ -112,7 +112,7 @@ class NMSMethod(str, Enum):
 
 
 class InferenceConfig(_Strict):
-    """Post-processing (SPEC section 4)."""
+    """Post-processing (docs/spec.md section 4)."""
 
     class_threshold: float = Field(0.7, ge=0.0, le=1.0, description="keep classes with video score >= this; else the top one")
     topk_divisor: int = Field(8, ge=1, description="video score: mean of top max(1, T_l // divisor) per level")
@@ -152,11 +152,11 @@ class MainConfig(_Strict):
                              "of L_G use the pseudo-label sigmas instead of predicted ones")
     sigma_samples: int | None = Field(
         None, ge=2, le=4096, description="K: features sampled in each interval; null = the median pseudo-label "
-        "interval length on level 1, rounded up (SPEC 5)")
+        "interval length on level 1, rounded up (docs/spec.md 5.7)")
     sigma_scale_quantile: float = Field(
         0.95, gt=0.0, le=1.0, description="the sigma head's output scale: this quantile of the pseudo-label sigmas; "
-        "larger sigmas are clipped to it. 1 = the largest sigma (SPEC 5 literally), which one runaway ADM fit can "
-        "make thousands of snippets wide (docs/detector.md 3b)")
+        "larger sigmas are clipped to it. 1 = the largest sigma (docs/spec.md 5.7 literally), which one runaway ADM "
+        "fit can make thousands of snippets wide (docs/detector.md 3b)")
     sigma_convs: int = Field(2, ge=1, le=8, description="temporal convolutions of the sigma head")
     sigma_kernel: int = Field(3, ge=1, le=31, description="their kernel size (odd)")
     lambda_gauss: float = Field(1.0, ge=0.0, description="lambda_G of eq. 18 (0 turns L_G off)")
@@ -253,9 +253,7 @@ def _validated(raw: dict, source: str) -> DetectorConfig:
     try:
         return DetectorConfig.model_validate(raw)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InputError(first["msg"].replace("\n", " "), file=source, field=field) from None
+        raise InputError.from_validation(error, file=source) from None
 
 
 def preset(name: str, **overrides) -> DetectorConfig:

@@ -2,7 +2,7 @@
 
 Units: positions are level-0 snippet indices (fractional where a point falls between snippets);
 times are seconds; a feature file is ``FEATURES_DIR/<video>.npy`` of shape (T, D) float, one row per
-snippet of the video's SnippetGrid (SPEC 3), read with admfit.datasets.FeatureStore.
+snippet of the video's SnippetGrid (docs/spec.md section 3), read with admfit.datasets.FeatureStore.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from admfit.errors import InputError
-from admfit.grid import SnippetGrid
+from admfit.grid import SnippetGrid, SnippetMap
 
 from .config import DataConfig
 
@@ -92,7 +92,7 @@ def resize_features(features: np.ndarray, length: int) -> torch.Tensor:
 class Sample:
     """A fixed-length model input. features (D, L) float32, mask (L,) bool; points in sample snippets.
 
-    ``offset`` and ``scale`` map a sample position x back to the video: snippet = offset + (x + 0.5) * scale - 0.5.
+    ``offset`` and ``scale`` place the sample in the video (``map``: its SnippetMap, sample <-> video snippets).
     ``intervals`` (N, 2) and ``sigmas`` (N,): the points' pseudo-labels in sample snippets (None before the
     pseudo-label stage).
     """
@@ -107,13 +107,17 @@ class Sample:
     intervals: torch.Tensor | None = None
     sigmas: torch.Tensor | None = None
 
+    @property
+    def map(self) -> SnippetMap:
+        return SnippetMap(self.offset, self.scale)
 
-def _pseudo(item: VideoItem, keep, offset: float, scale: float) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """The kept points' intervals and sigmas in sample snippets (see Sample.offset / scale)."""
+
+def _pseudo(item: VideoItem, keep, where: SnippetMap) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The kept points' intervals and sigmas in sample snippets."""
     if item.intervals is None or item.sigmas is None:
         return None, None
-    intervals = (item.intervals[keep] - offset + 0.5) / scale - 0.5
-    return torch.as_tensor(intervals), torch.as_tensor(item.sigmas[keep] / scale)
+    return (torch.as_tensor(where.from_video(item.intervals[keep])),
+            torch.as_tensor(where.length_from_video(item.sigmas[keep])))
 
 
 def _crop_window(item: VideoItem, cfg: DataConfig, rng: np.random.Generator) -> tuple[int, int]:
@@ -138,18 +142,18 @@ def training_sample(item: VideoItem, cfg: DataConfig, rng: np.random.Generator, 
     """Crop and pad (``length_mode='crop'``) or interpolate (``'resize'``) to ``input_length`` snippets."""
     length = padded_length(cfg.input_length, multiple)
     if cfg.length_mode == "resize":
-        scale = item.num_snippets / length
-        positions = (item.positions + 0.5) / scale - 0.5
+        where = SnippetMap(0.0, item.num_snippets / length)
         return Sample(item.video, resize_features(item.features, length), torch.ones(length, dtype=torch.bool),
-                      torch.as_tensor(positions), torch.as_tensor(item.labels), 0.0, scale,
-                      *_pseudo(item, slice(None), 0.0, scale))
+                      torch.as_tensor(where.from_video(item.positions)), torch.as_tensor(item.labels), where.offset,
+                      where.scale, *_pseudo(item, slice(None), where))
     start, size = _crop_window(item, cfg, rng)
     keep = (item.positions >= start) & (item.positions < start + size)
+    where = SnippetMap(float(start), 1.0)
     features = torch.zeros(item.features.shape[1], length)
     features[:, :size] = as_tensor(item.features[start:start + size]).T
     mask = torch.arange(length) < size
-    return Sample(item.video, features, mask, torch.as_tensor(item.positions[keep] - start),
-                  torch.as_tensor(item.labels[keep]), float(start), 1.0, *_pseudo(item, keep, float(start), 1.0))
+    return Sample(item.video, features, mask, torch.as_tensor(where.from_video(item.positions[keep])),
+                  torch.as_tensor(item.labels[keep]), where.offset, where.scale, *_pseudo(item, keep, where))
 
 
 def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
@@ -162,7 +166,7 @@ def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
     features = torch.zeros(item.features.shape[1], length)
     features[:, :size] = as_tensor(item.features).T
     return Sample(item.video, features, torch.arange(length) < size, torch.as_tensor(item.positions),
-                  torch.as_tensor(item.labels), 0.0, 1.0, *_pseudo(item, slice(None), 0.0, 1.0))
+                  torch.as_tensor(item.labels), 0.0, 1.0, *_pseudo(item, slice(None), SnippetMap()))
 
 
 class TrainingSet(torch.utils.data.Dataset):

@@ -10,7 +10,6 @@ from admfit.api import PseudoLabel
 from admfit.errors import InputError
 from admfit.signal import prepare_background
 
-from .plugin import model_grid
 from .pseudo import VideoSignals
 
 
@@ -20,13 +19,10 @@ def _safe_name(text: str) -> str:
 
 def _to_model_units(label: PseudoLabel, signals: VideoSignals) -> dict:
     """A pseudo-label's snippet fields back on the model-input grid the signal lives on."""
-    offset, scale = signals.sample.offset, signals.sample.scale
-
-    def back(x: float) -> float:
-        return (x - offset + 0.5) / scale - 0.5
-
-    return {"t_star": back(label.t_star), "start": back(label.start), "end": back(label.end),
-            "sigma": label.sigma / scale, "omega": label.omega / scale, "score": label.score}
+    where = signals.sample.map
+    t_star, start, end = where.from_video([label.t_star, label.start, label.end]).tolist()
+    sigma, omega = where.length_from_video([label.sigma, label.omega]).tolist()
+    return {"t_star": t_star, "start": start, "end": end, "sigma": sigma, "omega": omega, "score": label.score}
 
 
 READABLE_POINTS = 4  # instances of one class that a figure shows well, as in the paper's Figure 2
@@ -52,7 +48,7 @@ def draw_figures(signals: Sequence[VideoSignals], labels: Sequence[PseudoLabel],
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for s, c in chosen_videos(signals, count):
-        grid = model_grid(s.item.grid, s.sample.scale)
+        grid = s.grid
         mine = [_to_model_units(label, s) for label in labels if label.video == s.item.video and label.label == c]
         points = [int(row[0]) for row in s.point_rows if row[1] == c]
         record = annotations.get(s.item.video)

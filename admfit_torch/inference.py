@@ -1,4 +1,4 @@
-"""Inference and post-processing (SPEC section 4), vectorised numpy, no compiled extension.
+"""Inference and post-processing (docs/spec.md section 4), vectorised numpy, no compiled extension.
 
 Per video: forward pass on the whole video -> fused class scores and actionness (1 - p_bg) per level
 -> classes selected by their video-level score -> for each kept class and level, the scores upsampled
@@ -6,7 +6,7 @@ to the level-0 grid and thresholded at every value of two sweeps -> runs of cons
 outer-inner-contrast score -> NMS per class (hard or soft, ``nms.py``) -> optional top-N -> seconds.
 
 Positions: a segment ``[s, e)`` covers level-0 snippets s..e-1 of the model input; its boundaries are
-snippet positions s - 0.5 and e - 0.5, mapped to video snippets by the sample's offset/scale and to
+snippet positions s - 0.5 and e - 0.5, mapped to video snippets by the sample's SnippetMap (``Sample.map``) and to
 seconds by the video's SnippetGrid.
 """
 from __future__ import annotations
@@ -152,7 +152,7 @@ def post_process(levels: LevelScores, cfg: InferenceConfig) -> Proposals:
 def to_seconds(proposals: Proposals, sample: Sample, item: VideoItem, classes: Sequence[str]) -> list[dict]:
     """ActivityNet result entries: segment [start_s, end_s] (seconds), label, score, label_id."""
     boundaries = proposals.segments - 0.5
-    snippets = sample.offset + (boundaries + 0.5) * sample.scale - 0.5
+    snippets = sample.map.to_video(boundaries)
     seconds = item.grid.snippet_to_seconds(snippets)
     return [{"segment": [round(float(s), 4), round(float(e), 4)], "label": classes[int(c)], "score": float(p),
              "label_id": int(c)}

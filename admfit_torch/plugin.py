@@ -8,24 +8,17 @@ import numpy as np
 from admfit.detector import DetectorOutput
 from admfit.grid import SnippetGrid
 
-from .checkpoint import load_detector
+from .checkpoint import load_point_detector
 from .data import VideoItem, inference_sample
 from .ddp import select_device
 from .inference import predict_levels
-
-
-def model_grid(grid: SnippetGrid, scale: float) -> SnippetGrid:
-    """The grid of the model input when ``scale`` video snippets make one input step (resize mode):
-    input step x is centred where video snippet (x + 0.5) scale - 0.5 is."""
-    return SnippetGrid(fps=grid.fps, stride=grid.stride * scale,
-                       num_frames=max(0.0, grid.num_frames + grid.stride * (scale - 1.0)))
 
 
 class TorchDetector:
     """Detector protocol over a checkpoint written by ``admfit-torch train`` (EMA weights)."""
 
     def __init__(self, checkpoint: str | Path, device: str = "auto"):
-        self.model, self.cfg, self.classes = load_detector(checkpoint)
+        self.model, self.cfg, self.classes = load_point_detector(checkpoint)
         self.device = select_device(device)
         self.model.to(self.device)
 
@@ -33,7 +26,7 @@ class TorchDetector:
         item = VideoItem(video, np.asarray(features, dtype=np.float32), grid)
         sample = inference_sample(item, self.cfg.data, self.cfg.model.total_stride)
         levels = predict_levels(self.model, sample, self.device, self.cfg.amp, self.cfg.amp_dtype)
-        return DetectorOutput(video, levels.fused, levels.background, model_grid(grid, sample.scale), levels.theta)
+        return DetectorOutput(video, levels.fused, levels.background, sample.map.input_grid(grid), levels.theta)
 
 
 def make_detector(checkpoint: str | Path, device: str = "auto") -> TorchDetector:

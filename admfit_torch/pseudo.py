@@ -9,7 +9,6 @@ video's own feature grid and ``segment`` in seconds; the signals go to ``signals
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +20,11 @@ import torch
 from admfit import fit_instances
 from admfit.api import PseudoLabel
 from admfit.errors import InputError
-from admfit.fit_io import pseudo_label_rows, save_signals, write_pseudo_labels
+from admfit.fit_io import pseudo_label_rows, read_pseudo_labels, save_signals, write_pseudo_labels
 
 from .config import DetectorConfig, DataConfig
 from .data import Sample, VideoItem, inference_sample, padded_length
 from .inference import RESULTS_VERSION, LevelScores, post_process, predict_levels, to_seconds
-from .plugin import model_grid
-
-PSEUDO_LABELS_NAME = "pseudo_labels.json"
-SIGNALS_NAME = "signals.npz"
-
 
 @dataclass
 class VideoSignals:
@@ -47,9 +41,10 @@ class VideoSignals:
         snippets = np.clip(np.rint(self.sample.positions.numpy()), 0, length - 1).astype(np.int64)
         return np.stack([snippets, self.item.labels.astype(np.int64)], axis=1).reshape(-1, 2)
 
-    def to_video(self, snippets):
-        """Model-input snippets -> the video's level-0 snippets."""
-        return self.sample.offset + (np.asarray(snippets, dtype=np.float64) + 0.5) * self.sample.scale - 0.5
+    @property
+    def grid(self):
+        """The SnippetGrid of the model input (where ``levels`` live)."""
+        return self.sample.map.input_grid(self.item.grid)
 
 
 def collect_signals(model, items: Sequence[VideoItem], cfg: DetectorConfig, device: torch.device) -> list[VideoSignals]:
@@ -63,10 +58,11 @@ def collect_signals(model, items: Sequence[VideoItem], cfg: DetectorConfig, devi
 
 
 def _in_video_units(label: PseudoLabel, signals: VideoSignals, point: float) -> PseudoLabel:
-    scale = signals.sample.scale
-    t_star, b_s, b_e, start, end = signals.to_video([label.t_star, label.b_s, label.b_e, label.start, label.end])
+    where = signals.sample.map
+    t_star, b_s, b_e, start, end = where.to_video([label.t_star, label.b_s, label.b_e, label.start, label.end])
+    sigma, omega = where.length_to_video([label.sigma, label.omega])
     return label._replace(point=float(point), t_star=float(t_star), b_s=float(b_s), b_e=float(b_e),
-                          sigma=label.sigma * scale, omega=label.omega * scale, start=float(start), end=float(end))
+                          sigma=float(sigma), omega=float(omega), start=float(start), end=float(end))
 
 
 def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig) -> list[PseudoLabel]:
@@ -78,7 +74,7 @@ def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig) -> l
     fitted = fit_instances({v: s.levels.fused[-1] for v, s in by_video.items()},
                            {v: s.point_rows for v, s in by_video.items()},
                            bg_probs={v: s.levels.background[0] for v, s in by_video.items()}, config=cfg.adm,
-                           grid={v: model_grid(s.item.grid, s.sample.scale) for v, s in by_video.items()})
+                           grid={v: s.grid for v, s in by_video.items()})
     converted, index = [], 0
     for video, s in by_video.items():
         for point in s.item.positions.tolist():
@@ -105,37 +101,23 @@ def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes
     signals = [s for s in signals if len(s.item.positions)]
     save_signals(path, {s.item.video: s.levels.fused[-1] for s in signals}, classes=list(classes),
                  bg_probs={s.item.video: s.levels.background[0] for s in signals},
-                 grids={s.item.video: model_grid(s.item.grid, s.sample.scale) for s in signals})
-
-
-def read_pseudo_label_file(path: str | Path) -> dict[str, list[dict]]:
-    """video -> its entries (``point``, ``start``, ``end``, ``sigma``, ``label_id``, ... in video snippets)."""
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return {video: list(entries) for video, entries in document["results"].items()}
-    except FileNotFoundError:
-        raise InputError("no pseudo-labels: run the pseudo-label stage first", file=str(path),
-                         field="pseudo_labels") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise InputError(f"not a pseudo-label file ({type(error).__name__})", file=str(path),
-                         field="results") from None
+                 grids={s.item.video: s.grid for s in signals})
 
 
 def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path) -> list[VideoItem]:
     """Items with each point's pseudo-label interval and sigma; InputError when the file does not match the points."""
-    by_video = read_pseudo_label_file(path)
+    if not Path(path).is_file():
+        raise InputError("no pseudo-labels: run the pseudo-label stage first", file=str(path), field="pseudo_labels")
+    by_video: dict[str, list[dict]] = {}
+    for row in read_pseudo_labels(path)[0]:
+        by_video.setdefault(row["video"], []).append(row)
     attached = []
     for item in items:
         entries = by_video.get(item.video, [])
-        try:
-            points = np.array([float(e["point"]) for e in entries])
-            labels = np.array([int(e["label_id"]) for e in entries], dtype=np.int64)
-            intervals = np.array([[float(e["start"]), float(e["end"])] for e in entries]).reshape(-1, 2)
-            sigmas = np.array([float(e["sigma"]) for e in entries])
-        except (KeyError, TypeError, ValueError):
-            raise InputError("entry without point / label_id / start / end / sigma", file=str(path),
-                             video=item.video, field="results") from None
+        points = np.array([e["point"] for e in entries], dtype=np.float64)
+        labels = np.array([e["label_id"] for e in entries], dtype=np.int64)
+        intervals = np.array([[e["start"], e["end"]] for e in entries], dtype=np.float64).reshape(-1, 2)
+        sigmas = np.array([e["sigma"] for e in entries], dtype=np.float64)
         if (len(entries) != len(item.positions) or not np.allclose(points, item.positions, atol=1e-6)
                 or not np.array_equal(labels, item.labels)):
             raise InputError(f"{len(entries)} pseudo-labels for {len(item.positions)} points that do not match them "
@@ -153,8 +135,8 @@ def sample_scale(item: VideoItem, cfg: DataConfig, multiple: int) -> float:
 @dataclass(frozen=True)
 class SigmaStatistics:
     """Of a pseudo-label set, in level-0 snippets of the model input: the sigma head's scale (a quantile of the
-    sigmas), the largest sigma, and the median interval length (the default K of the sigma head, SPEC 5, before
-    rounding up)."""
+    sigmas), the largest sigma, and the median interval length (the default K of the sigma head, docs/spec.md 5.7,
+    before rounding up)."""
 
     sigma_scale: float
     sigma_max: float

@@ -80,6 +80,7 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(root: Path, report: dict) -> None:
-    atomic_write_text(root / "report.json", json.dumps(report, indent=1), field="report")
-    atomic_write_text(root / "report.md", render_markdown(report), field="report")
+def write_report(report: dict, json_path: Path, md_path: Path) -> None:
+    """The report as JSON and as markdown (the run folder's paths: RunLayout.report_json, report_md)."""
+    atomic_write_text(json_path, json.dumps(report, indent=1), field="report")
+    atomic_write_text(md_path, render_markdown(report), field="report")

@@ -1,4 +1,4 @@
-"""Scoring detections with admfit's evaluator (official ActivityNet semantics, SPEC section 2)."""
+"""Scoring detections with admfit's evaluator (official ActivityNet semantics, docs/spec.md section 2)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,7 +3,7 @@
 Annotations, points and features are read with ``admfit.datasets`` (ActivityNet-style JSON; LACP /
 ActivityNet / SF-Net point files; a folder of ``<video>.npy``, an .npz or an HDF5 file, several of them
 concatenated along D). Each video's grid is ``admfit.datasets.grid_for`` with the config's grid preset
-and stride / window overrides (SPEC 3), or 'spread' (rows cover the duration evenly).
+and stride / window overrides (docs/spec.md section 3), or 'spread' (rows cover the duration evenly).
 """
 from __future__ import annotations
 

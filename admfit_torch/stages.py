@@ -1,102 +1,219 @@
-"""Run-folder layout and stage bookkeeping of the self-training loop (``admfit-torch train``).
+"""The stages of the ADM-Loc self-training loop (paper Fig. 1), as one table: ``STAGES``.
 
-A run folder holds one artefact per stage; ``stages.json`` records, per finished stage, the settings it ran
-with and when it finished. A finished stage is skipped; asked again with other settings (or after an earlier
-stage was redone) it refuses and names the difference, unless ``--force``; a stage interrupted mid-training
-resumes from its checkpoint.
+base   the point-supervised base model (3.3)                -> RUN/base/checkpoint.pt
+pseudo ADM pseudo-labels of the training videos (3.4.1),     -> RUN/base/pseudo_labels.json, signals.npz,
+       their quality (Table 2) and figures                      pseudo_quality.json, RUN/figures/
+main   the ADM-Loc main model trained with them (3.4.2)      -> RUN/main/checkpoint.pt
+eval   both models on the test subset (Table 1 columns)      -> RUN/report.json, RUN/report.md, RUN/eval/
+
+A stage is a record: its name, the config fields its result depends on (besides its predecessors'), its outputs
+(RunLayout attributes, the artefact that proves it finished first), and ``run(ctx)``. The pipeline, the
+``--stage`` choices of ``admfit-torch train``, the bookkeeping of ``stages.json`` and the ablation benchmark all
+read this table; nothing else lists the stages. The heavy imports are inside the run functions, so that the
+table (and the command line's help) loads without torch.
 """
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from admfit.atomic import atomic_write_text
-from admfit.errors import InputError
 
-from .checkpoint import CHECKPOINT_NAME
-from .config import DetectorConfig
-from .pseudo import PSEUDO_LABELS_NAME, SIGNALS_NAME
+if TYPE_CHECKING:
+    from .config import DetectorConfig
+    from .ddp import DistContext
+    from .run_folder import RunLayout
+    from .sources import Split
 
-STAGE_ORDER = ("base", "pseudo", "main", "eval")
 
-# The config fields each stage's result depends on (cumulative: a stage depends on its predecessors' too).
-_OWN_FIELDS = {
-    "base": ("seed", "amp", "amp_dtype", "model", "loss", "data", "optim", "run.train_subset"),
-    "pseudo": ("adm",),
-    "main": ("main",),
-    "eval": ("inference", "run.test_subset", "run.tious"),
-}
+@dataclass
+class StageContext:
+    """What a stage's ``run`` gets: the config, the run folder, the process (rank, device), the videos of a subset
+    (``split(subset, with_points=..., classes=...)``, read once per run), a logger (rank 0 prints), whether to
+    resume from an interrupted attempt, and the seconds of the finished stages."""
+
+    cfg: DetectorConfig
+    layout: RunLayout
+    dist: DistContext
+    split: Callable[..., Split]
+    say: Callable[[str], None]
+    show_progress: bool = True
+    resume: bool = False
+    seconds: dict | None = None
 
 
 @dataclass(frozen=True)
-class RunLayout:
-    """Where each stage writes inside the run folder ``root``."""
+class Stage:
+    """One row of the table. ``resumable``: an interrupted attempt continues from its checkpoint; ``all_ranks``:
+    under torchrun every process runs it (training), otherwise rank 0 alone while the others wait."""
 
-    root: Path
+    name: str
+    depends_on: tuple[str, ...]
+    outputs: tuple[str, ...]
+    run: Callable[[StageContext], None]
+    resumable: bool = False
+    all_ranks: bool = False
 
-    @property
-    def base(self) -> Path:
-        return self.root / "base"
+    def artefact(self, layout: RunLayout):
+        """The file whose presence (with a finished record) means the stage is done."""
+        return getattr(layout, self.outputs[0])
 
-    @property
-    def main(self) -> Path:
-        return self.root / "main"
+    def paths(self, layout: RunLayout) -> list:
+        """Everything the stage writes (removed by --force and before a fresh attempt)."""
+        return [getattr(layout, name) for name in self.outputs]
 
-    @property
-    def pseudo_labels(self) -> Path:
-        return self.base / PSEUDO_LABELS_NAME
 
-    @property
-    def signals(self) -> Path:
-        return self.base / SIGNALS_NAME
+def _count(document: dict) -> int:
+    return sum(len(entries) for entries in document["results"].values())
 
-    @property
-    def pseudo_quality(self) -> Path:
-        return self.base / "pseudo_quality.json"
 
-    @property
-    def evaluation(self) -> Path:
-        return self.root / "eval"
+def _last_loss(result) -> str:
+    return f"{result.last_metrics.get('loss_total', float('nan')):.4f}"
 
-    @property
-    def figures(self) -> Path:
-        return self.root / "figures"
 
-    @property
-    def report_json(self) -> Path:
-        return self.root / "report.json"
+def run_base(ctx: StageContext) -> None:
+    from .train import train_stage
 
-    @property
-    def report_md(self) -> Path:
-        return self.root / "report.md"
+    split = ctx.split(ctx.cfg.run.train_subset, with_points=True)
+    result = train_stage(split.items, split.classes, ctx.cfg, ctx.layout.base, stage="base", resume=ctx.resume,
+                         show_progress=ctx.show_progress, ctx=ctx.dist)
+    ctx.say(f"base: {result.epochs_run} epochs, last loss {_last_loss(result)}")
 
-    @property
-    def state(self) -> Path:
-        return self.root / "stages.json"
 
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yaml"
+def run_pseudo(ctx: StageContext) -> None:
+    """Fit Psi with the base model, write it with its signals, measure Table 2, draw figures."""
+    from admfit.datasets import load_annotations
+    from admfit.evaluation import GroundTruthSegments, load_pseudo_labels, parse_tious, pseudo_label_quality
 
-    def outputs(self, stage: str) -> list[Path]:
-        """Everything ``stage`` writes (removed by --force)."""
-        return {"base": [self.base / CHECKPOINT_NAME, self.base / "metrics.jsonl"],
-                "pseudo": [self.pseudo_labels, self.signals, self.pseudo_quality, self.figures],
-                "main": [self.main], "eval": [self.evaluation, self.report_json, self.report_md]}[stage]
+    from .checkpoint import load_point_detector
+    from .figures import draw_figures
+    from .pseudo import (collect_signals, fit_pseudo_labels, proposals_document, write_pseudo_label_file,
+                         write_signal_file)
+    from .report import proposals_summary, quality_summary
+    from .scoring import evaluate_results
 
-    def artefact(self, stage: str) -> Path:
-        return {"base": self.base / CHECKPOINT_NAME, "pseudo": self.pseudo_labels, "main": self.main / CHECKPOINT_NAME,
-                "eval": self.report_json}[stage]
+    cfg, layout, run = ctx.cfg, ctx.layout, ctx.cfg.run
+    model, _, classes = load_point_detector(layout.base)
+    split = ctx.split(run.train_subset, with_points=True, classes=classes)
+    signals = collect_signals(model, split.items, cfg, ctx.dist.device)
+    labels = fit_pseudo_labels(signals, cfg)
+    write_pseudo_label_file(layout.pseudo_labels, labels, split.items, classes,
+                            {"adm": cfg.adm.model_dump(mode="json"), "checkpoint": str(layout.base_checkpoint)})
+    write_signal_file(layout.signals, signals, classes)
+
+    tious = parse_tious(run.tious)
+    truth = load_annotations(run.annotations, subset=run.train_subset)
+    proposals = proposals_document(signals, classes, cfg)
+    segments = GroundTruthSegments.from_annotations(truth)
+    pseudo, point_s, _ = load_pseudo_labels(layout.pseudo_labels)
+    quality = {
+        "tious": [float(t) for t in tious],
+        "base_proposals": proposals_summary(evaluate_results(truth, proposals, tious), _count(proposals),
+                                            len(segments)),
+        "adm": quality_summary(pseudo_label_quality(segments, pseudo, point_s, tious)),
+    }
+    figures, note = draw_figures(signals, labels, truth, classes, cfg.adm, layout.figures, run.figures)
+    quality["figures"] = [str(path.relative_to(layout.root)) for path in figures]
+    quality["notes"] = [note] if note else []
+    atomic_write_text(layout.pseudo_quality, json.dumps(quality, indent=1), field="pseudo_quality")
+    adm, base = quality["adm"], quality["base_proposals"]
+    ctx.say(f"pseudo: {len(labels)} pseudo-labels on {len(split.items)} videos -> {layout.pseudo_labels}; average mAP "
+            f"ADM {adm['average']:.1f} (alpha {adm['alpha']:.2f}) vs base proposals {base['average']:.1f} "
+            f"(alpha {base['alpha']:.2f})")
+
+
+def main_config(cfg: DetectorConfig, stats) -> DetectorConfig:
+    """The config with K resolved from the pseudo-labels when ``main.sigma_samples`` is null (docs/spec.md 5.7)."""
+    from .config import with_overrides
+
+    if cfg.main.sigma_samples is not None:
+        return cfg
+    return with_overrides(cfg, [f"main.sigma_samples={stats.default_samples}"], source="pseudo-labels")
+
+
+def run_main(ctx: StageContext) -> None:
+    from .pseudo import attach_pseudo_labels, sigma_statistics
+    from .train import train_stage
+
+    split = ctx.split(ctx.cfg.run.train_subset, with_points=True)
+    items = attach_pseudo_labels(split.items, ctx.layout.pseudo_labels)
+    stats = sigma_statistics(items, ctx.cfg.data, ctx.cfg.model.total_stride, ctx.cfg.main.sigma_scale_quantile)
+    cfg = main_config(ctx.cfg, stats)
+    ctx.say(f"main: sigma head K={cfg.main.sigma_samples}, sigma scale {stats.sigma_scale:.2f} snippets "
+            f"(quantile {cfg.main.sigma_scale_quantile:g}; largest sigma {stats.sigma_max:.2f}), "
+            f"r_s={cfg.main.sampling_radius if cfg.main.sampling_radius is not None else 'inf'}")
+    result = train_stage(items, split.classes, cfg, ctx.layout.main, stage="main", sigma_scale=stats.sigma_scale,
+                         resume=ctx.resume, show_progress=ctx.show_progress, ctx=ctx.dist)
+    ctx.say(f"main: {result.epochs_run} epochs, last loss {_last_loss(result)}")
+
+
+def run_eval(ctx: StageContext) -> None:
+    """Detections of the base and main models on the test subset, scored; the whole run's report."""
+    from admfit.datasets import load_annotations
+    from admfit.evaluation import GroundTruthSegments, parse_tious
+
+    from .checkpoint import load_point_detector
+    from .inference import detect
+    from .report import detection_summary, write_report
+    from .scoring import evaluate_results
+
+    cfg, layout, run = ctx.cfg, ctx.layout, ctx.cfg.run
+    tious = parse_tious(run.tious)
+    truth = load_annotations(run.annotations, subset=run.test_subset)
+    layout.evaluation.mkdir(parents=True, exist_ok=True)
+    report: dict = {"run": str(layout.root), "tious": [float(t) for t in tious]}
+    test_videos = 0
+    for model_name, folder in (("base", layout.base), ("main", layout.main)):
+        model, _, classes = load_point_detector(folder)
+        split = ctx.split(run.test_subset, with_points=False, classes=classes)
+        test_videos = len(split.items)
+        document = detect(model, split.items, classes, cfg, ctx.dist.device)
+        path = layout.detections(model_name)
+        atomic_write_text(path, json.dumps(document), field="detections")
+        report[model_name] = detection_summary(evaluate_results(truth, document, tious), _count(document),
+                                               path.relative_to(layout.root))
+    quality = json.loads(layout.pseudo_quality.read_text(encoding="utf-8"))
+    report["figures"] = quality.pop("figures", [])
+    report["notes"] = quality.pop("notes", [])
+    report["pseudo_labels"] = quality
+    train = ctx.split(run.train_subset, with_points=True)
+    report["dataset"] = {
+        "annotations": run.annotations, "features": run.features, "points": run.points,
+        "train_subset": run.train_subset, "test_subset": run.test_subset, "train_videos": len(train.items),
+        "train_points": int(sum(len(item.positions) for item in train.items)), "test_videos": test_videos,
+        "test_instances": len(GroundTruthSegments.from_annotations(truth))}
+    report["seconds"] = dict(ctx.seconds or {})
+    write_report(report, layout.report_json, layout.report_md)
+    ctx.say(f"eval: base {report['base']['average']:.1f}, main {report['main']['average']:.1f} "
+            f"average mAP (%); report {layout.report_md}")
+
+
+_TRAINING = ("seed", "amp", "amp_dtype", "model", "loss", "data", "optim", "run.train_subset")
+
+STAGES: tuple[Stage, ...] = (
+    Stage("base", _TRAINING, ("base_checkpoint", "base_metrics"), run_base, resumable=True, all_ranks=True),
+    Stage("pseudo", ("adm",), ("pseudo_labels", "signals", "pseudo_quality", "figures"), run_pseudo),
+    Stage("main", ("main",), ("main_checkpoint", "main_metrics"), run_main, resumable=True, all_ranks=True),
+    Stage("eval", ("inference", "run.test_subset", "run.tious"), ("report_json", "report_md", "evaluation"),
+          run_eval),
+)
+STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+
+
+def stage_named(name: str) -> Stage:
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    raise ValueError(f"unknown stage {name!r}; known: {', '.join(STAGE_NAMES)}")
 
 
 def stage_settings(cfg: DetectorConfig, stage: str) -> dict:
-    """The config values ``stage`` depends on, flattened to dotted keys."""
+    """The config values ``stage`` depends on, its predecessors' included, flattened to dotted keys."""
     dumped = cfg.model_dump(mode="json")
     settings: dict = {}
-    for name in STAGE_ORDER[:STAGE_ORDER.index(stage) + 1]:
-        for path in _OWN_FIELDS[name]:
+    for row in STAGES[:STAGE_NAMES.index(stage_named(stage).name) + 1]:
+        for path in row.depends_on:
             value = dumped
             for part in path.split("."):
                 value = value[part]
@@ -111,76 +228,3 @@ def _flatten(prefix: str, value) -> dict:
             flat.update(_flatten(f"{prefix}.{key}", inner))
         return flat
     return {prefix: value}
-
-
-class StageState:
-    """``stages.json``: {stage: {"settings": {...}, "finished": unix time or None, "after": predecessor's finish}}.
-
-    Every process of a torchrun job keeps the same records in memory; only the ``writer`` (rank 0) saves them."""
-
-    def __init__(self, layout: RunLayout, writer: bool = True):
-        self.layout, self.writer = layout, writer
-        self.records: dict = {}
-        if layout.state.is_file():
-            try:
-                self.records = json.loads(layout.state.read_text(encoding="utf-8"))
-            except ValueError:
-                raise InputError("not valid JSON; delete it and rerun with --force", file=str(layout.state),
-                                 field="stages") from None
-
-    def save(self) -> None:
-        if self.writer:
-            atomic_write_text(self.layout.state, json.dumps(self.records, indent=1), field="stages")
-
-    def finished(self, stage: str) -> bool:
-        record = self.records.get(stage)
-        return bool(record and record.get("finished") and self.layout.artefact(stage).exists())
-
-    def _predecessor_finish(self, stage: str):
-        index = STAGE_ORDER.index(stage)
-        return self.records.get(STAGE_ORDER[index - 1], {}).get("finished") if index else None
-
-    def _refuse_changes(self, stage: str, settings: dict, how: str) -> None:
-        before = self.records[stage].get("settings", {})
-        changed = sorted(key for key in set(settings) | set(before) if settings.get(key) != before.get(key))
-        if changed:
-            key = changed[0]
-            raise InputError(f"stage {stage!r} {how} with {key}={before.get(key)!r} (now {settings.get(key)!r}); "
-                             "rerun it with --force, or use another --out", file=str(self.layout.state), field=key)
-
-    def check_current(self, stage: str, settings: dict) -> None:
-        """InputError when the finished ``stage`` ran with other settings or on an earlier predecessor."""
-        record = self.records[stage]
-        self._refuse_changes(stage, settings, "already ran")
-        if record.get("after") != self._predecessor_finish(stage):
-            raise InputError(f"stage {stage!r} ran on an earlier result of the stage before it; rerun it with --force",
-                             file=str(self.layout.state), field=stage)
-
-    def check_resumable(self, stage: str, settings: dict) -> bool:
-        """True when ``stage`` started with these settings and was interrupted (its checkpoint resumes it)."""
-        record = self.records.get(stage)
-        if not record or record.get("finished"):
-            return False
-        self._refuse_changes(stage, settings, "was interrupted; it started")
-        return True
-
-    def start(self, stage: str, settings: dict) -> None:
-        self.records[stage] = {"settings": settings, "finished": None, "after": self._predecessor_finish(stage)}
-        self.save()
-
-    def finish(self, stage: str) -> None:
-        self.records[stage]["finished"] = time.time()
-        self.save()
-
-    def forget_from(self, stage: str) -> None:
-        """Drop ``stage`` and every later stage (they depend on it)."""
-        for name in STAGE_ORDER[STAGE_ORDER.index(stage):]:
-            self.records.pop(name, None)
-        self.save()
-
-    def require(self, stage: str) -> None:
-        index = STAGE_ORDER.index(stage)
-        if index and not self.finished(STAGE_ORDER[index - 1]):
-            before = STAGE_ORDER[index - 1]
-            raise InputError(f"stage {stage!r} needs the {before!r} stage first: run --stage {before} (or all)",
-                             file=str(self.layout.artefact(before)), field="stage")

@@ -22,13 +22,20 @@ from admfit.atomic import atomic_write_text
 from admfit.errors import InputError
 
 from . import ddp
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .config import DetectorConfig, OptimConfig
 from .data import Batch, TrainingSet, VideoItem, collate
-from .models import build_detector
+from .models import PointDetector, build_detector
 from .objectives import objective_for
+from .run_folder import CHECKPOINT_NAME, METRICS_NAME
 
-METRICS_NAME = "metrics.jsonl"
+
+def initial_model(cfg: DetectorConfig, num_classes: int, stage: str = "base",
+                  sigma_scale: float = 1.0) -> PointDetector:
+    """The untrained model of a training stage, as training starts from it: built after ``torch.manual_seed(seed)``,
+    so the same config gives the same initial weights (and an untrained baseline is the trained model's start)."""
+    torch.manual_seed(cfg.seed)
+    return build_detector(cfg, num_classes, stage, sigma_scale)
 
 
 def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str) -> float:
@@ -80,8 +87,7 @@ class Trainer:
         self.cfg, self.classes, self.out_dir, self.stage = cfg, list(classes), Path(out_dir), stage
         self.ctx = ctx or ddp.DistContext(0, 1, 0, ddp.select_device(cfg.device))
         self.objective = objective_for(stage, cfg, len(self.classes), sigma_scale)
-        torch.manual_seed(cfg.seed)
-        model = build_detector(cfg, len(self.classes), stage, sigma_scale).to(self.ctx.device)
+        model = initial_model(cfg, len(self.classes), stage, sigma_scale).to(self.ctx.device)
         self.ema = AveragedModel(model, multi_avg_fn=ema_update(cfg.optim.ema_decay, cfg.optim.ema_warmup),
                                 use_buffers=True)
         self.model = ddp.wrap_model(model, self.ctx)

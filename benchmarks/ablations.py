@@ -1,7 +1,9 @@
 """Ablations of ADM-Loc (paper 4.3, Tables 2, 3, 5 and 6) on THUMOS'14-shaped synthetic data.
 
-Every variant is one ``admfit-torch train`` run folder (base -> pseudo -> main -> eval) that differs from the
-others only by ``--set`` overrides; each training seed (``seed=S``) gets its own runs, on the same data:
+Every variant is one run folder of the self-training loop (base -> pseudo -> main -> eval, the stage table of
+``admfit_torch.stages``, driven in-process by ``admfit_torch.Pipeline`` as ``admfit-torch train`` drives it) that
+differs from the others only by ``--set``-style overrides; each training seed (``seed=S``) gets its own runs, on the
+same data:
 
 - ``points_only``  r_a = 0: the base model on the bare points (Table 3 a; a full run, only its base is read);
 - ``default``      r_a = 2 and the full main model (sigma head, lambda_G = 1, r_s = 2): Table 2, Table 3 b,
@@ -11,10 +13,10 @@ others only by ``--set`` overrides; each training seed (``seed=S``) gets its own
 - ``gauss_only``   sigma head off, lambda_G = 1 (L_G with the pseudo-label sigmas), r_s = 2 (Table 6 middle row);
 - ``rs1``, ``rs4``, ``rs_inf``: the full main model with r_s = 1, 4 and no sampling (Table 5).
 
-The last five share the base model and pseudo-labels of ``default``: its ``config.yaml``, ``stages.json`` (without
-the main/eval records), ``seconds.json`` and ``base/`` are copied into the fresh variant folder, so only the main
-and eval stages run (checked: the command must print "base: done, skipped" and "pseudo: done, skipped").
-Table 3 also shows, for reference, an untrained model (the base model's initial weights) evaluated the same way.
+The last five share the base model and pseudo-labels of ``default``: ``admfit_torch.fork_run`` copies its finished
+base and pseudo stages into the fresh variant folder, so only the main and eval stages run (checked on the stage
+records the pipeline returns: both shared stages must be "skipped"). Table 3 also shows, for reference, an untrained
+model (``admfit_torch.initial_model``, the base model's initial weights) evaluated the same way.
 
 Cells are mean +- std (sample std over the seeds); the JSON output keeps the per-seed values. The checks at the
 end say, for each effect the paper reports, whether the measured mean difference has the paper's direction and
@@ -37,6 +39,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from admfit_torch.stages import STAGE_NAMES
 
 # ---- the variants -------------------------------------------------------------------------------------------
 
@@ -107,42 +111,17 @@ def run_overrides(item: Variant, seed: int, user_sets: Sequence[str] = ()) -> li
 
 # ---- sharing a finished base model --------------------------------------------------------------------------
 
-SHARED_FILES = ("config.yaml", "stages.json", "seconds.json")
-LATER_STAGES = ("main", "eval")
+SHARED_THROUGH = "pseudo"  # a sharing variant reuses these stages (and the ones before) of the run it shares
+SHARED_STAGES = STAGE_NAMES[:STAGE_NAMES.index(SHARED_THROUGH) + 1]
 
 
-def share_base(source: Path, target: Path) -> None:
-    """Make ``target`` a run folder whose base and pseudo stages are ``source``'s (finished), with no main/eval.
-
-    Copies config.yaml, stages.json (dropping the main and eval records), seconds.json (dropping theirs) and base/
-    (checkpoint, pseudo-labels, signals, quality). Refuses when ``target`` already holds a run."""
-    source, target = Path(source), Path(target)
-    records = json.loads((source / "stages.json").read_text(encoding="utf-8"))
-    for stage in ("base", "pseudo"):
-        if not (records.get(stage) or {}).get("finished"):
-            raise ValueError(f"{source}: stage {stage!r} is not finished; nothing to share")
-    if (target / "stages.json").exists():
-        raise ValueError(f"{target} already holds a run")
-    target.mkdir(parents=True, exist_ok=True)
-    for name in SHARED_FILES:
-        if not (source / name).is_file():
-            continue
-        if name.endswith(".json"):
-            content = json.loads((source / name).read_text(encoding="utf-8"))
-            for stage in LATER_STAGES:
-                content.pop(stage, None)
-            (target / name).write_text(json.dumps(content, indent=1), encoding="utf-8")
-        else:
-            shutil.copy2(source / name, target / name)
-    shutil.copytree(source / "base", target / "base")
-
-
-def check_shared(output: str, run_dir: Path) -> None:
-    """The run of a sharing variant must have skipped the base and pseudo stages."""
-    for stage in ("base", "pseudo"):
-        if f"{stage}: done, skipped" not in output:
-            raise RuntimeError(f"{run_dir}: the {stage} stage was not skipped; the shared base model was not reused. "
-                               f"Output:\n{output}")
+def check_shared(outcomes: Sequence, run_dir: Path) -> None:
+    """The run of a sharing variant must have skipped the shared stages (``outcomes``: the pipeline's records)."""
+    actions = {outcome.name: outcome.action for outcome in outcomes}
+    for stage in SHARED_STAGES:
+        if actions.get(stage) != "skipped":
+            raise RuntimeError(f"{run_dir}: the {stage} stage {actions.get(stage, 'did not run')} instead of being "
+                               "skipped; the shared base model was not reused")
 
 
 # ---- the tables ---------------------------------------------------------------------------------------------
@@ -396,49 +375,39 @@ def code_version() -> str:
     return f"{root} at git {commit}" + (f" with {len(dirty)} uncommitted package file(s)" if dirty else "")
 
 
-def train_command(run_dir: Path, data: Data, config: str, sets: Sequence[str], device: str | None) -> list[str]:
-    command = [sys.executable, "-m", "admfit_cli.torch_main", "train", "--out", str(run_dir), "--config", config,
-               "--features", str(data.features), "--annotations", str(data.annotations), "--points",
-               str(data.points), "--no-progress"]
-    for item in sets:
-        command += ["--set", item]
-    if device is not None:
-        command += ["--device", device]
-    return command
+def run_config(data: Data, config: str, sets: Sequence[str], device: str | None):
+    """The DetectorConfig of one run: the preset or file, the overrides, the device and the data paths."""
+    from admfit_torch import load_config, with_overrides
+
+    cfg = with_overrides(load_config(config), [*sets, *([f"device={device}"] if device is not None else [])])
+    paths = {"features": str(data.features), "annotations": str(data.annotations), "points": str(data.points)}
+    return cfg.model_copy(update={"run": cfg.run.model_copy(update=paths)})
 
 
-def train(run_dir: Path, command: list[str]) -> tuple[str, float]:
-    """Run the training command; its output (also kept in RUN/ablation.log) and wall seconds. Raises on failure."""
-    began = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - began
-    output = done.stdout + (("\n[stderr]\n" + done.stderr) if done.stderr else "")
+def train(run_dir: Path, cfg) -> tuple[list, float]:
+    """Run every stage in ``run_dir``; the stage records and the wall seconds. The log goes to RUN/ablation.log."""
+    from admfit_torch import Pipeline
+
     run_dir.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
     with open(run_dir / "ablation.log", "a", encoding="utf-8") as log:
-        log.write("$ " + " ".join(command) + "\n" + output + "\n")
-    if done.returncode != 0:
-        raise RuntimeError(f"admfit-torch train exited with {done.returncode} for {run_dir}\n$ {' '.join(command)}\n"
-                           f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}")
-    return output, seconds
+        log.write(f"$ stages {' '.join(STAGE_NAMES)} in {run_dir}\n")
+        outcomes = Pipeline(cfg, run_dir, show_progress=False,
+                            log=lambda line: log.write(line + "\n")).run()
+    return outcomes, time.perf_counter() - began
 
 
 def untrained_report(run_dir: Path, data: Data, device: str | None) -> dict:
-    """report.json-shaped {"tious", "base"} of the base model's initial weights (torch.manual_seed(seed), as the
-    base stage builds it), detected and scored on the test subset like the eval stage."""
-    import torch
-
-    from admfit_torch.checkpoint import load_detector
+    """report.json-shaped {"tious", "base"} of the base model's initial weights (as the base stage starts from
+    them), detected and scored on the test subset like the eval stage."""
+    from admfit.evaluation import parse_tious
+    from admfit_torch import RunLayout, detect, initial_model, load_point_detector, load_split
     from admfit_torch.ddp import select_device
-    from admfit_torch.inference import detect
-    from admfit_torch.models.detector import build_detector
     from admfit_torch.report import detection_summary
     from admfit_torch.scoring import evaluate_detections
-    from admfit_torch.sources import load_split
-    from admfit.evaluation import parse_tious
 
-    _, cfg, classes = load_detector(run_dir / "base")
-    torch.manual_seed(cfg.seed)
-    model = build_detector(cfg, len(classes), "base").eval()
+    _, cfg, classes = load_point_detector(RunLayout(run_dir).base_checkpoint)
+    model = initial_model(cfg, len(classes)).eval()
     split = load_split(data.annotations, data.features, cfg, subset=cfg.run.test_subset, classes=classes)
     document = detect(model, split.items, classes, cfg, select_device(device or cfg.device))
     tious = [float(t) for t in parse_tious(cfg.run.tious)]
@@ -448,6 +417,8 @@ def untrained_report(run_dir: Path, data: Data, device: str | None) -> dict:
 
 def run_all(args, work: Path, log=print) -> dict:
     """Every variant for every seed; {"reports": {variant: {seed: report}}, "runs": [...]}."""
+    from admfit_torch import RunLayout, fork_run
+
     data = make_data(work, args.videos, args.dim, args.data_seed)
     user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={args.epochs}",
                  *([f"optim.warmup_epochs={args.warmup}"] if args.warmup is not None else []), *args.set]
@@ -459,13 +430,12 @@ def run_all(args, work: Path, log=print) -> dict:
         for item in run_order():
             run_dir = runs_root / f"seed{seed}" / item.name
             sets = run_overrides(item, seed, user_sets)
-            if item.shares is not None and not (run_dir / "stages.json").exists():
-                share_base(runs_root / f"seed{seed}" / item.shares, run_dir)
-            command = train_command(run_dir, data, args.config, sets, args.device)
-            output, seconds = train(run_dir, command)
+            if item.shares is not None and not RunLayout(run_dir).state.exists():
+                fork_run(runs_root / f"seed{seed}" / item.shares, run_dir, through=SHARED_THROUGH)
+            outcomes, seconds = train(run_dir, run_config(data, args.config, sets, args.device))
             if item.shares is not None:
-                check_shared(output, run_dir)
-            report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+                check_shared(outcomes, run_dir)
+            report = json.loads(RunLayout(run_dir).report_json.read_text(encoding="utf-8"))
             reports.setdefault(item.name, {})[seed] = report
             runs.append({"variant": item.name, "seed": seed, "folder": str(run_dir), "wall_seconds": round(seconds, 1),
                          "stage_seconds": report.get("seconds", {}), "sets": sets,

@@ -5,14 +5,14 @@ shipped annotations), replicated with different noise until there are at least
 ``--instances`` points (default 20,000), on the ActionFormer grid (benchmarks/_workload.py).
 
 Prints instances/second of
-  (a) admfit.reference: scipy.optimize.minimize_scalar per instance, SPEC section 1 literally
+  (a) admfit.reference: scipy.optimize.minimize_scalar per instance, docs/spec.md section 1 literally
       (timed on a subset of ``--reference`` instances: it is slow);
   (b) the numba core on one thread (inputs validated and prepared once; the fit, flattening
       included), step by step: a literal port of fminbound, then the Gaussian recurrence,
       then uniform prefix sums, then the exact uniform solver;
   (c) the core on all threads;
   and fit_instances end to end (validation, preparation, result objects included);
-the ratios to (a), the agreement of (b) with (a) by the SPEC's rule, and the first-call compile
+the ratios to (a), the agreement of (b) with (a) by the rule of docs/spec.md 1.9, and the first-call compile
 time of the kernels with an empty and with a warm numba cache.
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ def build_workload(min_instances: int, seed: int, config: ADMConfig):
 def _time_kernel(videos, solver, gauss_mode, uniform_mode, threads, repeat=3, config=None):
     """The numba core alone: inputs validated and prepared once, then fitted (flattening included).
 
-    Default: SPEC section 1 as written (the paper's symmetric fit), with the given uniform solver.
+    Default: docs/spec.md section 1 as written (the paper's symmetric fit), with the given uniform solver.
     """
     config = config or ADMConfig.paper(uniform_solver=solver, smoothing_sigma=0.0)
     seconds, rows = timed(lambda: _run_kernel(videos, config, threads, gauss_mode, uniform_mode), repeat)
@@ -88,7 +88,7 @@ def _time_reference(probs, masks, rows, subset):
 
 
 def _agreement(fits, subset, rows, reference):
-    """Share of instances meeting SPEC 1's rule; exact-equality of bracket/peak; sigma; omega; f_U."""
+    """Share of instances meeting docs/spec.md 1.9's rule; exact-equality of bracket/peak; sigma; omega; f_U."""
     index = {}
     position = 0
     for key in rows:

@@ -25,7 +25,7 @@ python3 -m cli.torch_main train --config "${CONFIG:-thumos14}" --out "$RUN" --fe
     --annotations "$DATA/annotations.json" --points "$DATA/points.csv" --set "optim.epochs=${EPOCHS:-20}" \
     --set "optim.warmup_epochs=${WARMUP:-2}" --no-progress ${EXTRA:-} 2>&1 | tee "$OUT_DIR/train.log" || status=1
 echo "train (all stages): $(( $(date +%s) - started )) s"
-for name in report.md report.json seconds.json; do cp "$RUN/$name" "$OUT_DIR/" 2>/dev/null || status=1; done
+for name in report.md report.json stages.json; do cp "$RUN/$name" "$OUT_DIR/" 2>/dev/null || status=1; done
 cp "$RUN/base/metrics.jsonl" "$OUT_DIR/base_metrics.jsonl" 2>/dev/null
 cp "$RUN/main/metrics.jsonl" "$OUT_DIR/main_metrics.jsonl" 2>/dev/null
 ls "$RUN"/figures/*.png 2>/dev/null | head -1 | xargs -r -I{} cp {} "$OUT_DIR/figure.png"

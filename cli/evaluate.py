@@ -101,11 +101,13 @@ def eval_pseudo_command(
     tiou: str = typer.Option("auto", "--tiou", help=_TIOU_HELP),
     subset: str = typer.Option("train", "--subset", help=_SUBSET_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON line (values on the [0, 1] scale)."),
+    min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
+                                         help="Score only the pseudo-labels whose confidence is at least this."),
 ) -> None:
     """Pseudo-label quality (paper Table 2): alpha, mAP, and mean tIoU of each point's pseudo-label."""
     segments = _ground_truth(ground_truth, subset)
     thresholds = _tious_for(tiou, ground_truth)
-    labels, point_s, _ = load_pseudo_labels(pseudo_labels)
+    labels, point_s, _ = load_pseudo_labels(pseudo_labels, min_confidence=min_confidence)
     quality = pseudo_label_quality(segments, labels, point_s, thresholds)
     if as_json:
         typer.echo(json.dumps(quality.to_dict()))
@@ -113,8 +115,9 @@ def eval_pseudo_command(
     console = Console()
     console.print(_map_table(quality.detection, f"Pseudo-label mAP, subset {subset!r}", per_class=False))
     mean = "n/a" if quality.mean_tiou is None else f"{quality.mean_tiou:.4f}"
+    kept = f", confidence >= {min_confidence:g}" if min_confidence else ""
     console.print(f"alpha (pseudo-labels per ground-truth instance): {quality.alpha:.3f} "
-                  f"({quality.num_pseudo_labels} / {quality.num_ground_truth})")
+                  f"({quality.num_pseudo_labels} / {quality.num_ground_truth}{kept})")
     console.print(f"mean tIoU with the point's instance: {mean} over "
                   f"{int(np.count_nonzero(np.isfinite(quality.tious)))} pseudo-labels "
                   f"({quality.num_without_point} without a point time, "

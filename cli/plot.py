@@ -1,8 +1,6 @@
 """`admfit plot signals.npz pseudo_labels.json --video V --label C`: one video and class, as ADM fitted it."""
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,67 +14,27 @@ from admfit import ADMConfig, SnippetGrid
 from admfit.atomic import check_writable
 from admfit.datasets import load_annotations
 from admfit.errors import InputError
-from admfit.fit_io import SignalSet, load_signals
+from admfit.fit_io import SignalSet, load_adm_config, load_signals, read_pseudo_labels
 from admfit.signal import prepare_background
 
 from ._common import reports_input_errors
-from .fit import _grid, load_config
 
-# What the figure needs of each `admfit fit` entry (snippets, except score and label_id).
-_ENTRY_FIELDS = ("point", "t_star", "sigma", "omega", "start", "end", "score", "label_id")
-
-
-def _read_pseudo_document(path: Path) -> tuple[dict[str, list[dict]], dict]:
-    """`admfit fit` output, JSON or CSV: ({video: [entry, ...]}, meta)."""
-    if not path.is_file():
-        raise InputError("is a directory, expected a file" if path.is_dir() else "no such file", file=str(path),
-                         field="pseudo_labels")
-    if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8") as handle:
-            by_video: dict[str, list[dict]] = {}
-            for row in csv.DictReader(handle):
-                by_video.setdefault(row.get("video") or "", []).append(row)
-        return by_video, {}
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"malformed JSON ({error})", file=str(path), field="pseudo_labels") from None
-    if not isinstance(document, Mapping) or not isinstance(document.get("results"), Mapping):
-        raise InputError("must be `admfit fit` output: an object with a 'results' object keyed by video",
-                         file=str(path), field="results")
-    meta = document.get("meta")
-    return dict(document["results"]), meta if isinstance(meta, Mapping) else {}
-
-
-def _entries(by_video: dict, video: str, path: Path) -> list[dict]:
-    """The video's entries with every field the figure needs, as numbers."""
-    if video not in by_video:
+def _entries(rows: list[dict], video: str, path: Path) -> list[dict]:
+    """The video's pseudo-labels (rows of admfit.fit_io.read_pseudo_labels)."""
+    entries = [row for row in rows if row["video"] == video]
+    if not entries:
         raise InputError("has no pseudo-labels for this video", file=str(path), video=video, field="video")
-    entries = []
-    for index, entry in enumerate(by_video[video]):
-        if not isinstance(entry, Mapping):
-            raise InputError("must be an object", file=str(path), video=video, field=f"results[{index}]")
-        values = {}
-        for name in _ENTRY_FIELDS:
-            try:
-                values[name] = float(entry[name])
-            except (KeyError, TypeError, ValueError):
-                raise InputError("missing or not a number", file=str(path), video=video,
-                                 field=f"results[{index}].{name}") from None
-        entries.append({**values, "label": str(entry.get("label", ""))})
     return entries
 
 
 def _config(config_path: Path | None, meta: Mapping, pseudo_path: Path) -> ADMConfig:
     """--config when given, else the config the fit recorded in the pseudo-labels' meta, else the defaults."""
     if config_path is not None or not isinstance(meta.get("config"), Mapping):
-        return load_config(config_path)
+        return load_adm_config(config_path)
     try:
         return ADMConfig(**meta["config"])
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], file=str(pseudo_path),
-                         field="meta.config." + ".".join(str(part) for part in first["loc"])) from None
+        raise InputError.from_validation(error, file=str(pseudo_path), prefix="meta.config") from None
 
 
 def _video_arrays(signals: SignalSet, video: str, pseudo_videos, path: Path):
@@ -154,16 +112,16 @@ def plot_command(
         figure_format(output)
         check_writable(output)
     signals = load_signals(signals_path)
-    by_video, meta = _read_pseudo_document(pseudo_path)
+    rows, meta = read_pseudo_labels(pseudo_path)
     config = _config(config_path, meta, pseudo_path)
-    entries = _entries(by_video, video, pseudo_path)
-    probs, bg_probs, background = _video_arrays(signals, video, by_video, signals_path)
+    entries = _entries(rows, video, pseudo_path)
+    probs, bg_probs, background = _video_arrays(signals, video, {row["video"] for row in rows}, signals_path)
     if probs.ndim != 2:
         raise InputError(f"must be (T, C), got shape {probs.shape}", file=str(signals_path), video=video, field="probs")
     class_index, class_name = _class_of(label, _class_names(signals, entries), probs.shape[1], signals_path)
     if output is None:
         output = check_writable(_default_output(video, class_name or str(class_index)))
-    grid = _grid(signals, video, fps, stride, num_frames)
+    grid = signals.grid(video, fps=fps, stride=stride, num_frames=num_frames)
     chosen = [entry for entry in entries if int(entry["label_id"]) == class_index]
     if background is None and bg_probs is not None:
         # As in the fit: no background within point_radius of any point of the video, whatever its class.

@@ -43,8 +43,7 @@ def _config(**values) -> SimulationConfig:
     try:
         return SimulationConfig(**values)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], field=".".join(str(p) for p in first["loc"])) from None
+        raise InputError.from_validation(error) from None
 
 
 @reports_input_errors

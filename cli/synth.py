@@ -18,8 +18,7 @@ def _options(**values) -> SynthOptions:
     try:
         return SynthOptions(**values)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(first["msg"], field=".".join(str(part) for part in first["loc"])) from None
+        raise InputError.from_validation(error) from None
 
 
 @reports_input_errors

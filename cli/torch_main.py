@@ -15,6 +15,8 @@ import typer
 
 from admfit.atomic import atomic_write_text, check_writable
 from admfit.errors import InputError
+from admfit_torch.run_folder import STATE_NAME
+from admfit_torch.stages import STAGE_NAMES
 
 from ._common import reports_input_errors
 
@@ -22,12 +24,8 @@ app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyT
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
-class Stage(str, Enum):
-    base = "base"
-    pseudo = "pseudo"
-    main = "main"
-    eval = "eval"
-    all = "all"
+# --stage choices: the stage table's names (torch-free to import), and "all".
+Stage = Enum("Stage", {name: name for name in (*STAGE_NAMES, "all")}, type=str)
 
 
 CONFIG_HELP = "YAML config file, or a preset name (thumos14, anet12, cpu-small)"
@@ -51,7 +49,7 @@ def _run_dir(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(f"cannot create the output folder ({error.strerror})", file=str(path), field="out") from None
-    check_writable(path / "stages.json", field="out")
+    check_writable(path / STATE_NAME, field="out")
     return path
 
 
@@ -67,8 +65,8 @@ def _with_data(cfg, features: Path | None, annotations: Path | None, points: Pat
 def train(
     out: Path = typer.Option(..., help="run folder: config.yaml, stages.json, base/, main/, eval/, report.md/json"),
     config: str = typer.Option("thumos14", help=CONFIG_HELP),
-    stage: Stage = typer.Option(Stage.all, help="all: base -> pseudo -> main -> eval; or one stage (its "
-                                "predecessors must be done)"),
+    stage: Stage = typer.Option("all", help=f"all: {' -> '.join(STAGE_NAMES)}; or one stage (its predecessors "
+                                "must be done)"),
     force: bool = typer.Option(False, help="redo the stage(s) even if done (and forget the later ones)"),
     features: Optional[Path] = typer.Option(None, help="folder of <video>.npy features (T, D); default run.features"),
     annotations: Optional[Path] = typer.Option(None, help="ActivityNet-style annotation JSON; default run.annotations"),
@@ -84,27 +82,27 @@ def train(
     cfg = _with_data(_config(config, set_, device), features, annotations, points)
     from admfit_torch import ddp
     from admfit_torch.pipeline import Pipeline
-    from admfit_torch.stages import STAGE_ORDER
 
-    stages = STAGE_ORDER if stage is Stage.all else (stage.value,)
+    stages = STAGE_NAMES if stage.value == "all" else (stage.value,)
     ctx = ddp.init_distributed(cfg.device)
     try:
         run_dir = _run_dir(out)
-        report = Pipeline(cfg, run_dir, ctx, progress, typer.echo).run(stages, force=force)
+        pipeline = Pipeline(cfg, run_dir, ctx, progress, typer.echo)
+        pipeline.run(stages, force=force)
     finally:
         ddp.shutdown(ctx)
-    if ctx.is_main and report is not None:
-        typer.echo(f"report: {run_dir / 'report.md'}")
+    if ctx.is_main and "eval" in stages and pipeline.layout.report_json.is_file():
+        typer.echo(f"report: {pipeline.layout.report_md}")
 
 
 def _detections(checkpoint: Path, features: Path, annotations: Path, subset: str, set_: list[str],
                 device: str | None, timing=None) -> tuple[dict, object]:
-    from admfit_torch.checkpoint import load_detector
+    from admfit_torch.checkpoint import load_point_detector
     from admfit_torch.ddp import select_device
     from admfit_torch.inference import detect
     from admfit_torch.sources import load_split
 
-    model, cfg, classes = load_detector(checkpoint)
+    model, cfg, classes = load_point_detector(checkpoint)
     cfg = _adjusted(cfg, set_, device)
     split = load_split(annotations, features, cfg, subset=subset, classes=classes)
     return detect(model, split.items, classes, cfg, select_device(cfg.device), timing), split

@@ -11,7 +11,7 @@ One loader reads the three layouts met in practice (all ``{"database": {VIDEO: {
 
 Every time here is in **seconds**. Annotations that end after ``duration`` are kept as
 written (5 THUMOS'14 videos, 185 ActivityNet-1.2 instances): the official evaluation neither
-clips nor drops them (SPEC section 2), so neither does admfit.
+clips nor drops them (docs/spec.md section 2), so neither does admfit.
 """
 from __future__ import annotations
 
@@ -89,20 +89,6 @@ class _RawVideo(BaseModel):
     fps: float | None = None
 
 
-def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) if loc else ""
-
-
-def _first_error(error: ValidationError, prefix: str = "") -> tuple[str, str]:
-    """(field, message) of the first pydantic error, field written as e.g. ``annotations.3.segment.0``."""
-    detail = error.errors()[0]
-    field = ".".join(p for p in (prefix, _field_path(detail["loc"])) if p)
-    message = detail["msg"]
-    if "input" in detail and not isinstance(detail["input"], (dict, list)):
-        message += f" (got {detail['input']!r})"
-    return field, message
-
-
 def _read_json(path: Path) -> Any:
     if path.is_dir():
         raise InputError("is a directory, expected an annotation JSON file", file=path)
@@ -122,8 +108,7 @@ def _parse_video(path: Path, video: str, raw: Any) -> VideoAnnotation:
     try:
         record = _RawVideo.model_validate(raw)
     except ValidationError as error:
-        field, message = _first_error(error)
-        raise InputError(message, file=path, video=video, field=field) from None
+        raise InputError.from_validation(error, file=path, video=video) from None
     instances = []
     for number, segment in enumerate(record.annotations):
         label_id = segment.label_id if segment.label_id is not None else segment.idx
@@ -131,16 +116,13 @@ def _parse_video(path: Path, video: str, raw: Any) -> VideoAnnotation:
             instances.append(Instance(label=segment.label, label_id=label_id,
                                       start_s=segment.segment[0], end_s=segment.segment[1]))
         except ValidationError as error:
-            _, message = _first_error(error)
-            raise InputError(message, file=path, video=video,
-                             field=f"annotations.{number}.segment") from None
+            raise InputError.from_validation(error, file=path, video=video,
+                                             field=f"annotations.{number}.segment") from None
     try:
         return VideoAnnotation(video=video, subset=record.subset, duration_s=record.duration,
                                fps=record.fps, instances=instances)
     except ValidationError as error:
-        field, message = _first_error(error)
-        field = {"duration_s": "duration"}.get(field, field)
-        raise InputError(message, file=path, video=video, field=field) from None
+        raise InputError.from_validation(error, file=path, video=video, rename={"duration_s": "duration"}) from None
 
 
 def resolve_subset(requested: str, available: set[str]) -> str:

@@ -86,11 +86,8 @@ def _make_point(path: Path, line: int, columns: Mapping[str, str], **values) -> 
     try:
         return PointLabel(**values)
     except ValidationError as error:
-        detail = error.errors()[0]
-        field = ".".join(str(p) for p in detail["loc"])
-        field = columns.get(field, field)
-        raise InputError(f"line {line}: {detail['msg']} (got {detail.get('input')!r})", file=path,
-                         video=values.get("video"), field=field) from None
+        raise InputError.from_validation(error, file=path, video=values.get("video"), rename=columns,
+                                         context=f"line {line}") from None
 
 
 def _csv_rows(lines: list[str], path: Path, width: int, video_column: int):

@@ -1,4 +1,4 @@
-"""Evaluation: detection mAP (official ActivityNet semantics, SPEC section 2) and pseudo-label quality.
+"""Evaluation: detection mAP (official ActivityNet semantics, docs/spec.md section 2) and pseudo-label quality.
 
 Times are seconds; AP, mAP and tIoU on the [0, 1] scale. See docs/evaluation.md.
 """

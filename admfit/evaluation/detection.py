@@ -1,4 +1,4 @@
-"""Detection mAP: the official ActivityNet evaluation (SPEC section 2), vectorised and exact.
+"""Detection mAP: the official ActivityNet evaluation (docs/spec.md section 2), vectorised and exact.
 
 Semantics (``Evaluation/eval_detection.py`` of activitynet/ActivityNet, which ActionFormer's
 ``libs/utils/metrics.py`` adapts):

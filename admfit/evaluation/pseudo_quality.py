@@ -2,7 +2,7 @@
 
 * ``alpha``: pseudo-labels per ground-truth instance of the evaluated subset (ADM gives one
   per point, so about 1 with one point per instance; a base model's proposals give ~12).
-* mAP: the pseudo-labels scored as detections (their own ``score``), SPEC section 2 semantics.
+* mAP: the pseudo-labels scored as detections (their own ``score``), docs/spec.md section 2 semantics.
 * mean tIoU: each pseudo-label against *its* instance, the ground-truth instance of the same
   video and class that its annotated point (``point_s``, seconds) designates: the instance
   nearest to the point in time (distance 0 when the point is inside); among several at the

@@ -5,8 +5,8 @@ A literal transcription, without pandas, of ``compute_average_precision_detectio
 ``Evaluation/eval_detection.py`` and ``Evaluation/utils.py``; ActionFormer's
 ``libs/utils/metrics.py`` is the same code): a Python loop over predictions, a numpy IoU
 per prediction, the threshold loop over IoU-sorted instances with ``lock_gt``. It differs
-from the official code only where SPEC section 2 pins what the official code leaves to
-chance or crashes on; each such line is marked ``# SPEC``. It is slow on purpose: it is the
+from the official code only where docs/spec.md section 2 pins what the official code leaves to
+chance or crashes on; each such line is marked ``# docs/spec.md``. It is slow on purpose: it is the
 "straightforward implementation" that ``admfit.evaluation.detection`` must agree with.
 """
 from __future__ import annotations
@@ -41,11 +41,11 @@ def compute_average_precision_detection(ground_truth: list[tuple[str, float, flo
                                         tiou_thresholds: Sequence[float]) -> np.ndarray:
     """AP (K,) of one class. ground_truth rows (video, start, end); prediction rows (video, start, end, score)."""
     ap = np.zeros(len(tiou_thresholds))
-    if len(prediction) == 0:  # SPEC: AP 0 (ActionFormer's branch; the official code has a KeyError)
+    if len(prediction) == 0:  # docs/spec.md 2.6: AP 0 (ActionFormer's branch; the official code has a KeyError)
         return ap
     npos = float(len(ground_truth))
     lock_gt = np.ones((len(tiou_thresholds), len(ground_truth))) * -1
-    # SPEC: stable sort by descending score (the official argsort()[::-1] is not reproducible).
+    # docs/spec.md 2.6: stable sort by descending score (the official argsort()[::-1] is not reproducible).
     sort_idx = sorted(range(len(prediction)), key=lambda i: -prediction[i][3])
     prediction = [prediction[i] for i in sort_idx]
     tp = np.zeros((len(tiou_thresholds), len(prediction)))
@@ -58,13 +58,13 @@ def compute_average_precision_detection(ground_truth: list[tuple[str, float, flo
         if this_pred[0] not in ground_truth_gbvn:
             fp[:, idx] = 1
             continue
-        if not this_pred[2] > this_pred[1]:  # SPEC: reversed or zero-length -> false positive
+        if not this_pred[2] > this_pred[1]:  # docs/spec.md 2.6: reversed or zero-length -> false positive
             fp[:, idx] = 1
             continue
         this_gt = ground_truth_gbvn[this_pred[0]]
         tiou_arr = segment_iou(np.array(this_pred[1:3]),
                                np.array([ground_truth[j][1:3] for j in this_gt], dtype=float))
-        # SPEC: stable ascending argsort, reversed: among equal IoUs the later instance first.
+        # docs/spec.md 2.3: stable ascending argsort, reversed: among equal IoUs the later instance first.
         tiou_sorted_idx = np.argsort(tiou_arr, kind="stable")[::-1]
         for tidx, tiou_thr in enumerate(tiou_thresholds):
             for jdx in tiou_sorted_idx:
@@ -100,7 +100,7 @@ def reference_ap(ground_truth: GroundTruthSegments, detections: Detections,
     for video, label, start, end, score in zip(detections.video.tolist(), detections.label.tolist(),
                                                detections.start_s.tolist(), detections.end_s.tolist(),
                                                detections.score.tolist()):
-        if label in pred_rows:  # SPEC: unknown labels are left out (the official code has a KeyError)
+        if label in pred_rows:  # docs/spec.md 2.6: unknown labels are left out (the official code has a KeyError)
             pred_rows[label].append((video, start, end, score))
     ap = np.zeros((len(tious), len(classes)))
     for c, name in enumerate(classes):

@@ -46,11 +46,7 @@ def _raise_first(path: Path, error: ValidationError) -> None:
         raise InputError(f"not valid JSON: {detail['msg']}", file=str(path))
     loc = [str(part) for part in detail["loc"]]
     video = loc[1] if len(loc) >= 2 and loc[0] == "results" else None
-    field = ".".join(loc) if loc else "results"
-    message = detail["msg"]
-    if "input" in detail and not isinstance(detail["input"], (dict, list)):
-        message += f" (got {detail['input']!r})"
-    raise InputError(message, file=str(path), video=video, field=field)
+    raise InputError.from_validation(error, file=str(path), video=video, field=None if loc else "results")
 
 
 def _parse(path: Path) -> _ResultsFile:
@@ -102,19 +98,28 @@ def load_detections(path, *, strict: bool = False) -> Detections:
     return _detections(parsed)[0]
 
 
-def load_pseudo_labels(path) -> tuple[Detections, np.ndarray, dict]:
+def load_pseudo_labels(path, *, min_confidence: float = 0.0) -> tuple[Detections, np.ndarray, dict]:
     """(pseudo-labels as Detections, (N,) annotated point times in seconds (NaN where absent), meta).
 
-    Reads ``admfit fit`` output; refuses files whose segments are in snippets (``meta.segment_units``),
-    which cannot be compared with ground truth in seconds.
+    Reads ``admfit fit`` output, JSON or CSV (``admfit.fit_io.read_pseudo_labels``); refuses files whose segments
+    are in snippets (``meta.segment_units``), which cannot be compared with ground truth in seconds.
+    min_confidence: keep only the pseudo-labels whose ``confidence`` is at least this (0: all).
     """
-    path = Path(path)
-    parsed = _parse(path)
-    meta = parsed.get("meta")
-    meta = meta if isinstance(meta, dict) else {}
+    from admfit.fit_io import read_pseudo_labels  # the one reader of the format, beside its writer
+
+    rows, meta = read_pseudo_labels(path)
     units = meta.get("segment_units", "seconds")
-    if units != "seconds":
+    if units != "seconds" or any(row["start_s"] is None or row["end_s"] is None for row in rows):
         raise InputError(f"segments are in {units}, not seconds: run `admfit fit` with the feature grid "
                          "(fps, stride) so that it writes seconds", file=str(path), field="meta.segment_units")
-    detections, point_s = _detections(parsed)
-    return detections, point_s, meta
+    if min_confidence > 0:
+        if any("confidence" not in row for row in rows):
+            raise InputError("has pseudo-labels without a confidence (written by an older admfit): fit them again",
+                             file=str(path), field="confidence")
+        rows = [row for row in rows if row["confidence"] >= min_confidence]
+    results = {}
+    for row in rows:
+        results.setdefault(row["video"], []).append(
+            {"segment": (row["start_s"], row["end_s"]), "label": row["label"], "score": row["score"],
+             "point_s": row["point_s"]})
+    return (*_detections({"results": results}), meta)

@@ -2,7 +2,7 @@
 
 Thresholds are held as the double nearest to their decimal value (0.3, not
 0.30000000000000004), so that a prediction whose IoU is exactly a threshold's decimal
-value counts as a hit, as the inclusive rule of SPEC section 2 intends.
+value counts as a hit, as the inclusive rule of docs/spec.md section 2 intends.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A *grid function* takes a ``VideoAnnotation`` and returns ``(SnippetGrid, num_snippets)``.
 
-* THUMOS'14 (ActionFormer grid, the one ADM-Loc states; SPEC section 3): native fps, 16-frame
+* THUMOS'14 (ActionFormer grid, the one ADM-Loc states; docs/spec.md section 3): native fps, 16-frame
   windows every 4 frames, ``T = floor((frames - 16) / 4) + 1`` with ``frames = duration_s * fps``.
 * ActivityNet-1.2: every video linearly interpolated to 192 steps (ActionFormer's practice). The
   192 steps then cover the whole video: step ``i`` is centred at ``(i + 0.5) * duration_s / 192``

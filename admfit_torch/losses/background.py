@@ -1,9 +1,9 @@
-"""Background loss on selected background points (paper eq. 6, SPEC section 5).
+"""Background loss on selected background points (paper eq. 6, docs/spec.md 5.2).
 
 Two ways to choose the background points, ``loss.background_selection``:
 
 * ``threshold``: the real snippets outside every augmented point whose background probability is >= the
-  threshold (the paper's words, SPEC 5).
+  threshold (the paper's words, docs/spec.md 5.2).
 * ``gaps`` (default): the rule of the authors' closest public code (POTLoc's ``select_seed``, after LACP), which
   also guarantees background where the threshold is never reached: between two consecutive points
   (class-agnostic, augmented), the snippets from the first to the last one above the threshold, or, with fewer

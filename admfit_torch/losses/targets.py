@@ -40,8 +40,8 @@ def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], length
     points[b]: (N_b,) float point positions in level-0 snippets of sample b; labels[b]: (N_b,) int class ids;
     lengths[l] = T_l. A level-0 position x is x / theta^l on level l. Without ``intervals``: the augmented
     annotation sets Phi_l (eqs. 2-3), the integer positions in [t - radius, t + radius] (radius in level-l
-    snippets, SPEC 3). With ``intervals[b]`` (N_b, 2) pseudo-label [start, end] in level-0 snippets: pseudo-label
-    sampling, the positions within the radius AND inside the interval; ``radius=None`` is the whole interval.
+    snippets, docs/spec.md section 3). With ``intervals[b]`` (N_b, 2) pseudo-label [start, end] in level-0
+    snippets: pseudo-label sampling, the positions within the radius AND inside the interval; ``radius=None`` is the whole interval.
     The position nearest the point is always positive. Ranges are clipped to the level.
     """
     if radius is None and intervals is None:

@@ -1,4 +1,4 @@
-"""The numba core against the literal scipy reference (SPEC 1, agreement rule)."""
+"""The numba core against the literal scipy reference (docs/spec.md 1.9)."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,7 +37,7 @@ def test_agrees_with_scipy_reference(maker, count, seed, solver):
         assert abs(fit.sigma - ref.sigma) <= 1e-4 * upper
         if abs(fit.omega - ref.omega) > 1e-4 * upper:
             omega_misses += 1
-    # The SPEC allows 0.1 % of omega to land on a neighbouring plateau.
+    # docs/spec.md 1.9 allows 0.1 % of omega to land on a neighbouring plateau.
     assert omega_misses <= 0.001 * count
 
 
@@ -49,7 +49,7 @@ def test_exact_uniform_is_never_worse_than_brent():
         brent = reference_fit(signal, background, t, uniform_solver="brent")
         assert exact.loss_uniform <= brent.loss_uniform + 1e-12
         worse += brent.loss_uniform > exact.loss_uniform + 1e-12
-    # Brent stops on a worse step in a sizeable share of realistic fits (SPEC 1.5: about one in five).
+    # Brent stops on a worse step in a sizeable share of realistic fits (docs/spec.md 1.5: about one in five).
     assert worse > 0
 
 

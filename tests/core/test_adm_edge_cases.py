@@ -1,4 +1,4 @@
-"""The SPEC section 1 corner cases, each worked out by hand."""
+"""The docs/spec.md section 1 corner cases, each worked out by hand."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Detection mAP: hand-computed corners of SPEC section 2, and agreement with the plain reference.
+"""Detection mAP: hand-computed corners of docs/spec.md section 2, and agreement with the plain reference.
 
 AP arithmetic in the comments follows the official interpolation: precision p_j and recall
 r_j after each prediction, p made monotone from the right, AP = sum over recall steps of

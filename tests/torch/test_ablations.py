@@ -1,4 +1,5 @@
-"""benchmarks/ablations.py without training: variants and their overrides, run-folder sharing, tables, checks."""
+"""benchmarks/ablations.py without training: variants and their overrides, the check on shared stages, tables,
+checks. (fork_run itself: tests/torch/test_pipeline.py.)"""
 from __future__ import annotations
 
 import json
@@ -55,36 +56,26 @@ def test_run_order_refuses_a_missing_shared_run():
         ab.run_order([ab.variant("rs1")])
 
 
-def test_share_base_copies_base_and_pseudo_and_drops_the_later_stages(tmp_path):
-    source, target = tmp_path / "default", tmp_path / "rs1"
-    (source / "base").mkdir(parents=True)
-    (source / "main").mkdir()
-    (source / "base" / "checkpoint.pt").write_bytes(b"weights")
-    (source / "base" / "pseudo_labels.json").write_text("{}")
-    (source / "config.yaml").write_text("seed: 0\n")
-    records = {stage: {"settings": {"seed": 0}, "finished": 1.0 + i, "after": i or None}
-               for i, stage in enumerate(("base", "pseudo", "main", "eval"))}
-    (source / "stages.json").write_text(json.dumps(records))
-    (source / "seconds.json").write_text(json.dumps({"base": 3.0, "pseudo": 1.0, "main": 2.0, "eval": 1.0}))
-    ab.share_base(source, target)
-    assert json.loads((target / "stages.json").read_text()) == {k: records[k] for k in ("base", "pseudo")}
-    assert json.loads((target / "seconds.json").read_text()) == {"base": 3.0, "pseudo": 1.0}
-    assert (target / "base" / "checkpoint.pt").read_bytes() == b"weights"
-    assert (target / "base" / "pseudo_labels.json").is_file() and (target / "config.yaml").is_file()
-    assert not (target / "main").exists()
-    with pytest.raises(ValueError):  # never over an existing run
-        ab.share_base(source, target)
-    unfinished = tmp_path / "unfinished"
-    (unfinished / "base").mkdir(parents=True)
-    (unfinished / "stages.json").write_text(json.dumps({"base": records["base"]}))
-    with pytest.raises(ValueError):
-        ab.share_base(unfinished, tmp_path / "other")
+def test_check_shared_wants_the_shared_stages_skipped(tmp_path):
+    from admfit_torch.pipeline import StageOutcome
+
+    def outcomes(*actions):
+        return [StageOutcome(name, action, tmp_path / name) for name, action in zip(("base", "pseudo", "main", "eval"),
+                                                                                     actions)]
+
+    assert ab.SHARED_STAGES == ("base", "pseudo")
+    ab.check_shared(outcomes("skipped", "skipped", "ran", "ran"), tmp_path)
+    with pytest.raises(RuntimeError, match="pseudo stage ran"):
+        ab.check_shared(outcomes("skipped", "ran", "ran", "ran"), tmp_path)
+    with pytest.raises(RuntimeError, match="base stage did not run"):
+        ab.check_shared([], tmp_path)
 
 
-def test_check_shared_wants_both_stages_skipped(tmp_path):
-    ab.check_shared("base: done, skipped (x)\npseudo: done, skipped (y)\nmain: running\n", tmp_path)
-    with pytest.raises(RuntimeError):
-        ab.check_shared("base: done, skipped (x)\npseudo: running\n", tmp_path)
+def test_run_config_puts_the_data_and_the_overrides_in_the_config(tmp_path):
+    data = ab.Data(tmp_path / "features", tmp_path / "annotations.json", tmp_path / "points.csv")
+    cfg = ab.run_config(data, "cpu-small", ab.run_overrides(ab.variant("rs4"), 3, ["optim.epochs=4"]), "cpu")
+    assert (cfg.seed, cfg.optim.epochs, cfg.main.sampling_radius, cfg.device) == (3, 4, 4, "cpu")
+    assert cfg.run.features == str(data.features) and cfg.run.points == str(data.points)
 
 
 def _reports(seeds=(0, 1, 2)) -> dict:

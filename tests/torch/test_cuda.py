@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from admfit.grid import SnippetGrid
-from admfit_torch.checkpoint import load_detector
+from admfit_torch.checkpoint import load_point_detector
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem, inference_sample
 from admfit_torch.ddp import DistContext
@@ -49,7 +49,7 @@ def test_mixed_precision_steps_train_and_checkpoint_loads_on_cpu(tmp_path, amp_d
     assert np.isfinite(result.last_metrics["loss_total"])
     moved = sum(float((a - b.detach()).abs().sum()) for a, b in zip(before, trainer.model.parameters()))
     assert moved > 0
-    model, loaded_cfg, classes = load_detector(result.checkpoint)
+    model, loaded_cfg, classes = load_point_detector(result.checkpoint)
     assert classes == ["a", "b", "c"] and next(model.parameters()).device.type == "cpu"
 
 
@@ -91,5 +91,5 @@ def test_main_model_mixed_precision_steps_train_the_sigma_head(tmp_path, amp_dty
     assert all(np.isfinite(result.last_metrics[f"loss_{k}"]) for k in ("total", "gauss", "sigma"))
     assert result.last_metrics["loss_sigma"] > 0 and result.last_metrics["loss_gauss"] > 0
     assert sum(float((a - b.detach()).abs().sum()) for a, b in zip(before, head.parameters())) > 0
-    model, _, _ = load_detector(result.checkpoint)
+    model, _, _ = load_point_detector(result.checkpoint)
     assert model.sigma_head is not None and float(model.sigma_head.sigma_scale) == 5.0

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from admfit_cli.main import app as admfit_app
 from admfit_cli.torch_main import app as torch_app
-from admfit_torch.checkpoint import load_detector
+from admfit_torch.checkpoint import load_point_detector
 from admfit_torch.inference import detect
 from admfit_torch.models import PointDetector
 from admfit_torch.scoring import evaluate_detections
@@ -38,7 +38,7 @@ def test_trained_base_model_beats_an_untrained_one(tmp_path):
         "--no-progress"])
     assert trained.exit_code == 0, trained.stderr
 
-    model, cfg, classes = load_detector(run / "base" / "checkpoint.pt")
+    model, cfg, classes = load_point_detector(run / "base" / "checkpoint.pt")
     torch.manual_seed(cfg.seed)  # the trained run started from exactly these weights
     untrained = PointDetector(cfg.model, len(classes)).eval()
     after, before = _map_at_05(model, cfg, classes, data), _map_at_05(untrained, cfg, classes, data)

@@ -1,4 +1,4 @@
-"""Post-processing (SPEC 4): runs, outer-inner contrast, NMS, class selection, seconds, the plug-in protocol."""
+"""Post-processing (docs/spec.md section 4): runs, outer-inner contrast, NMS, class selection, seconds, the plug-in protocol."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +15,7 @@ from admfit_torch.inference import (LevelScores, Proposals, detect, outer_inner_
                                     select_classes, to_seconds, upsample_to, video_scores)
 from admfit_torch.models import PointDetector
 from admfit_torch.nms import hard_nms, soft_nms
-from admfit_torch.plugin import TorchDetector, model_grid
+from admfit_torch.plugin import TorchDetector
 
 
 GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
@@ -108,7 +108,8 @@ def test_to_seconds_uses_snippet_boundaries():
 
 
 def test_model_grid_of_a_resized_input():
-    grid = model_grid(GRID, scale=2.0)
+    grid = Sample("v", torch.zeros(4, 8), torch.ones(8, dtype=torch.bool), torch.zeros(0), torch.zeros(0),
+                  scale=2.0).map.input_grid(GRID)
     # step x is centred where video snippet 2x + 0.5 is
     for x in (0.0, 3.0, 10.0):
         assert grid.snippet_to_seconds(x) == pytest.approx(GRID.snippet_to_seconds(2 * x + 0.5))

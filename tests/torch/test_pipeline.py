@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ from admfit.errors import InputError
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem, inference_sample, training_sample
 from admfit_torch.pseudo import attach_pseudo_labels
-from admfit_torch.stages import RunLayout, StageState, stage_settings
+from admfit_torch.run_folder import RunLayout, StageState, fork_run
+from admfit_torch.stages import STAGE_NAMES, stage_named, stage_settings
 from .toydata import write_toy_dataset
 
 from ..helpers import invoke
@@ -41,7 +43,7 @@ def test_the_loop_writes_every_stage_and_a_report(finished, toy):
     out, stdout = finished
     layout = RunLayout(out)
     for stage in ("base", "pseudo", "main", "eval"):
-        assert layout.artefact(stage).is_file() and f"{stage}: running" in stdout
+        assert stage_named(stage).artefact(layout).is_file() and f"{stage}: running" in stdout
     report = json.loads(layout.report_json.read_text())
     assert set(report) >= {"base", "main", "pseudo_labels", "dataset", "tious"}
     assert len(report["base"]["map"]) == len(report["tious"]) == 7
@@ -55,7 +57,7 @@ def test_the_loop_writes_every_stage_and_a_report(finished, toy):
     assert f"]({report['figures'][0]})" in markdown
     state = json.loads(layout.state.read_text())
     assert all(state[s]["finished"] for s in ("base", "pseudo", "main", "eval"))
-    checkpoint = torch.load(layout.artefact("main"), weights_only=True)
+    checkpoint = torch.load(layout.main_checkpoint, weights_only=True)
     assert checkpoint["stage"] == "main" and checkpoint["config"]["main"]["sigma_samples"] >= 2
     assert any(".sigma_head." in key for key in checkpoint["ema"])
 
@@ -83,13 +85,13 @@ def test_force_redoes_one_stage_and_forgets_the_later_ones(toy, tmp_path, finish
     out = tmp_path / "copy"
     shutil.copytree(finished[0], out)
     layout = RunLayout(out)
-    base_time = layout.artefact("base").stat().st_mtime_ns
+    base_time = layout.base_checkpoint.stat().st_mtime_ns
     code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "main.sampling_radius=inf",
                                "--stage", "main", "--force")
     assert code == 0, stderr
     assert "main: running" in stdout and "r_s=inf" in stdout
     assert not layout.report_json.exists()  # eval was built on the old main model
-    assert layout.artefact("base").stat().st_mtime_ns == base_time
+    assert layout.base_checkpoint.stat().st_mtime_ns == base_time
     code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "main.sampling_radius=inf")
     assert code == 0, stderr
     assert stdout.count("done, skipped") == 3 and "eval: running" in stdout
@@ -117,6 +119,44 @@ def test_an_interrupted_training_stage_resumes(toy, tmp_path):
     assert code == 0, stderr
     assert "base: resuming" in stdout and "0 epochs" in stdout
     assert (layout.base / "metrics.jsonl").read_text().splitlines() == metrics
+
+
+def test_the_stage_table_drives_the_cli_choices_and_the_records(finished):
+    from admfit_cli.torch_main import Stage
+
+    assert [choice.value for choice in Stage] == [*STAGE_NAMES, "all"]
+    assert STAGE_NAMES == ("base", "pseudo", "main", "eval")
+    out, _ = finished
+    state = json.loads(RunLayout(out).state.read_text())
+    assert list(state) == list(STAGE_NAMES) and all(state[name]["seconds"] >= 0 for name in STAGE_NAMES)
+    report = json.loads(RunLayout(out).report_json.read_text())
+    assert list(report["seconds"]) == ["base", "pseudo", "main"]  # the stages finished before eval ran
+
+
+def test_fork_run_shares_the_finished_stages_and_the_pipeline_skips_them(finished, toy, tmp_path):
+    from admfit_torch.config import with_overrides
+    from admfit_torch.pipeline import Pipeline
+
+    source, _ = finished
+    target = tmp_path / "fork"
+    assert fork_run(source, target, through="pseudo") == ["base", "pseudo"]
+    layout = RunLayout(target)
+    assert layout.base_checkpoint.read_bytes() == RunLayout(source).base_checkpoint.read_bytes()
+    assert layout.pseudo_labels.is_file() and not layout.main.exists() and not layout.report_json.exists()
+    assert set(json.loads(layout.state.read_text())) == {"base", "pseudo"}
+    with pytest.raises(ValueError, match="already holds a run"):
+        fork_run(source, target)
+    cfg = with_overrides(preset("cpu-small"), ["optim.epochs=2", "run.figures=0", "main.sampling_radius=inf",
+                                              f"run.features={toy['features']}", f"run.annotations={toy['annotations']}",
+                                              f"run.points={toy['points']}"])
+    lines: list[str] = []
+    outcomes = Pipeline(cfg, target, show_progress=False, log=lines.append).run(("base", "pseudo", "main"))
+    assert [(o.name, o.action) for o in outcomes] == [("base", "skipped"), ("pseudo", "skipped"), ("main", "ran")]
+    assert outcomes[2].seconds is not None and outcomes[2].artefact == layout.main_checkpoint
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(target, unfinished)
+    with pytest.raises(ValueError, match="'eval' is not finished"):
+        fork_run(unfinished, tmp_path / "other", through="eval")
 
 
 def test_stage_settings_are_cumulative():

@@ -1,0 +1,224 @@
+"""A run folder of ``admfit-torch train``: where every file lives (RunLayout), what has run (StageState, the
+records of ``stages.json``), and ``fork_run``, which starts a new run folder from another one's finished stages.
+
+A record per stage: ``{"settings": {...}, "finished": unix time or None, "after": the predecessor's finish,
+"seconds": wall seconds}``. A finished stage is skipped; asked again with other settings (or after an earlier
+stage was redone) it refuses and names the difference, unless ``--force``; a training stage interrupted
+mid-way resumes from its checkpoint. Which stages exist, in which order, is the table of ``stages.py``.
+
+Torch-free: the command line reads the stage names without importing torch.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from admfit.atomic import atomic_write_text
+from admfit.errors import InputError
+
+from .stages import STAGE_NAMES, stage_named
+
+CHECKPOINT_NAME = "checkpoint.pt"  # inside a training folder (RUN/base, RUN/main, or train_base's out_dir)
+METRICS_NAME = "metrics.jsonl"
+STATE_NAME = "stages.json"
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Where each file of the run folder ``root`` lives; the stage table names its outputs by these attributes."""
+
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def base(self) -> Path:
+        return self.root / "base"
+
+    @property
+    def main(self) -> Path:
+        return self.root / "main"
+
+    @property
+    def base_checkpoint(self) -> Path:
+        return self.base / CHECKPOINT_NAME
+
+    @property
+    def base_metrics(self) -> Path:
+        return self.base / METRICS_NAME
+
+    @property
+    def main_checkpoint(self) -> Path:
+        return self.main / CHECKPOINT_NAME
+
+    @property
+    def main_metrics(self) -> Path:
+        return self.main / METRICS_NAME
+
+    @property
+    def pseudo_labels(self) -> Path:
+        return self.base / "pseudo_labels.json"
+
+    @property
+    def signals(self) -> Path:
+        return self.base / "signals.npz"
+
+    @property
+    def pseudo_quality(self) -> Path:
+        return self.base / "pseudo_quality.json"
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def evaluation(self) -> Path:
+        return self.root / "eval"
+
+    def detections(self, model: str) -> Path:
+        """The test-subset detections of the ``model`` ("base" or "main") model."""
+        return self.evaluation / f"{model}_detections.json"
+
+    @property
+    def report_json(self) -> Path:
+        return self.root / "report.json"
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def state(self) -> Path:
+        return self.root / STATE_NAME
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+
+def remove(*paths: Path) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _predecessor(stage: str) -> str | None:
+    index = STAGE_NAMES.index(stage)
+    return STAGE_NAMES[index - 1] if index else None
+
+
+class StageState:
+    """The records of ``stages.json`` (see the module docstring).
+
+    Every process of a torchrun job keeps the same records in memory; only the ``writer`` (rank 0) saves them."""
+
+    def __init__(self, layout: RunLayout, writer: bool = True):
+        self.layout, self.writer = layout, writer
+        self.records: dict = {}
+        if layout.state.is_file():
+            try:
+                self.records = json.loads(layout.state.read_text(encoding="utf-8"))
+            except ValueError:
+                raise InputError("not valid JSON; delete it and rerun with --force", file=str(layout.state),
+                                 field="stages") from None
+
+    def save(self) -> None:
+        if self.writer:
+            atomic_write_text(self.layout.state, json.dumps(self.records, indent=1), field="stages")
+
+    def finished(self, stage: str) -> bool:
+        record = self.records.get(stage)
+        return bool(record and record.get("finished") and stage_named(stage).artefact(self.layout).exists())
+
+    def seconds(self) -> dict[str, float]:
+        """Wall seconds of each finished stage."""
+        return {name: record["seconds"] for name, record in self.records.items()
+                if record.get("finished") and record.get("seconds") is not None}
+
+    def _predecessor_finish(self, stage: str):
+        before = _predecessor(stage)
+        return self.records.get(before, {}).get("finished") if before else None
+
+    def _refuse_changes(self, stage: str, settings: dict, how: str) -> None:
+        before = self.records[stage].get("settings", {})
+        changed = sorted(key for key in set(settings) | set(before) if settings.get(key) != before.get(key))
+        if changed:
+            key = changed[0]
+            raise InputError(f"stage {stage!r} {how} with {key}={before.get(key)!r} (now {settings.get(key)!r}); "
+                             "rerun it with --force, or use another --out", file=str(self.layout.state), field=key)
+
+    def check_current(self, stage: str, settings: dict) -> None:
+        """InputError when the finished ``stage`` ran with other settings or on an earlier predecessor."""
+        record = self.records[stage]
+        self._refuse_changes(stage, settings, "already ran")
+        if record.get("after") != self._predecessor_finish(stage):
+            raise InputError(f"stage {stage!r} ran on an earlier result of the stage before it; rerun it with --force",
+                             file=str(self.layout.state), field=stage)
+
+    def check_resumable(self, stage: str, settings: dict) -> bool:
+        """True when ``stage`` started with these settings and was interrupted (its checkpoint resumes it)."""
+        record = self.records.get(stage)
+        if not record or record.get("finished"):
+            return False
+        self._refuse_changes(stage, settings, "was interrupted; it started")
+        return True
+
+    def start(self, stage: str, settings: dict) -> None:
+        self.records[stage] = {"settings": settings, "finished": None, "after": self._predecessor_finish(stage)}
+        self.save()
+
+    def finish(self, stage: str, seconds: float) -> None:
+        self.records[stage].update(finished=time.time(), seconds=round(seconds, 1))
+        self.save()
+
+    def forget_from(self, stage: str) -> None:
+        """Drop ``stage`` and every later stage (they depend on it)."""
+        for name in STAGE_NAMES[STAGE_NAMES.index(stage):]:
+            self.records.pop(name, None)
+        self.save()
+
+    def require(self, stage: str) -> None:
+        before = _predecessor(stage)
+        if before and not self.finished(before):
+            raise InputError(f"stage {stage!r} needs the {before!r} stage first: run --stage {before} (or all)",
+                             file=str(stage_named(before).artefact(self.layout)), field="stage")
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target)
+    elif source.exists():
+        shutil.copy2(source, target)
+
+
+def fork_run(source: str | Path, target: str | Path, through: str = "pseudo") -> list[str]:
+    """Make ``target`` a run folder whose stages up to ``through`` (inclusive) are ``source``'s, finished, and
+    whose later stages have not run: their outputs, records and config are copied, nothing else. Running
+    ``target`` with other settings for the later stages then skips the shared ones (and refuses, as any run
+    does, when the shared stages' settings differ). Returns the names of the stages copied.
+
+    ValueError when a shared stage of ``source`` is not finished or ``target`` already holds a run."""
+    source_layout, target_layout = RunLayout(Path(source)), RunLayout(Path(target))
+    shared = STAGE_NAMES[:STAGE_NAMES.index(stage_named(through).name) + 1]
+    state = StageState(source_layout, writer=False)
+    for name in shared:
+        if not state.finished(name):
+            raise ValueError(f"{source}: stage {name!r} is not finished; nothing to fork")
+    if target_layout.state.exists():
+        raise ValueError(f"{target} already holds a run")
+    target_layout.root.mkdir(parents=True, exist_ok=True)
+    for name in shared:
+        for attribute in stage_named(name).outputs:
+            _copy(getattr(source_layout, attribute), getattr(target_layout, attribute))
+    _copy(source_layout.config, target_layout.config)
+    forked = StageState(target_layout)
+    forked.records = {name: dict(state.records[name]) for name in shared}
+    forked.save()
+    return list(shared)
