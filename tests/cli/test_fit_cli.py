@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from admfit import ADMConfig
 from admfit.fit_io import save_signals
 from admfit.grid import SnippetGrid
 from admfit_cli.main import app
@@ -256,3 +257,36 @@ def test_fit_reads_sfnet_clicks(tmp_path):
     code, _, err = run(signals, points, "-o", out)
     assert code == 0, err
     assert sum(len(v) for v in json.loads(out.read_text())["results"].values()) == len(mine)
+
+
+def test_fit_writes_confidence_and_reports_convergence(files):
+    folder, signals, points = files
+    out = folder / "pl.json"
+    code, _, err = run(signals, points, "-o", out)
+    assert code == 0, err
+    assert "0 fits not converged" in err
+    entries = [entry for video in json.loads(out.read_text())["results"].values() for entry in video]
+    assert all(0.0 <= entry["confidence"] <= 1.0 and entry["converged"] is True for entry in entries)
+
+
+def test_min_confidence_drops_the_less_trusted_labels(files):
+    folder, signals, points = files
+    every = folder / "every.json"
+    run(signals, points, "-o", every)
+    confidences = sorted(e["confidence"] for v in json.loads(every.read_text())["results"].values() for e in v)
+    cut = (confidences[0] + confidences[-1]) / 2
+    kept = folder / "kept.json"
+    code, _, err = run(signals, points, "-o", kept, "--min-confidence", str(cut))
+    assert code == 0, err
+    left = [e["confidence"] for v in json.loads(kept.read_text())["results"].values() for e in v]
+    assert left and all(c >= cut for c in left) and len(left) == sum(c >= cut for c in confidences)
+    assert f"{len(confidences) - len(left)} dropped" in err
+
+
+def test_paper_flag_fits_the_papers_method(files):
+    folder, signals, points = files
+    out = folder / "paper.json"
+    code, _, err = run(signals, points, "-o", out, "--paper")
+    assert code == 0, err
+    config = json.loads(out.read_text())["meta"]["config"]
+    assert config == json.loads(json.dumps(ADMConfig.paper().model_dump()))

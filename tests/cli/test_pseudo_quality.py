@@ -75,11 +75,11 @@ def test_rejects_misshapen_points():
         pseudo_label_quality(gt(("v", "A", 0, 10)), pseudo, np.zeros(2))
 
 
-def _fit_row(video, label, start_s, end_s, score, point_s):
+def _fit_row(video, label, start_s, end_s, score, point_s, confidence=0.5):
     # One row as admfit.fit_io.pseudo_label_rows makes it (snippet fields are irrelevant here).
     return {"video": video, "label": label, "label_id": 0, "score": score, "point": 0, "point_s": point_s,
             "t_star": 0, "b_s": 0, "b_e": 1, "sigma": 1.0, "omega": 1.0, "start": 0.0, "end": 1.0,
-            "start_s": start_s, "end_s": end_s}
+            "start_s": start_s, "end_s": end_s, "confidence": confidence, "converged": True}
 
 
 GT = {"database": {
@@ -108,6 +108,32 @@ def test_eval_pseudo_reads_admfit_fit_output(tmp_path):
     assert summary["map"] == [1.0, 0.25]
     code, stdout, err = run(gt_file, out)
     assert code == 0 and "alpha" in stdout and "0.7500" in stdout
+
+
+def test_eval_pseudo_min_confidence_scores_only_the_trusted_labels(tmp_path):
+    gt_file = tmp_path / "gt.json"
+    gt_file.write_text(json.dumps(GT))
+    out = tmp_path / "pseudo_labels.json"
+    write_pseudo_labels(out, [_fit_row("t1", "A", 0.0, 5.0, 0.9, 4.0, confidence=0.2),
+                              _fit_row("t1", "A", 20.0, 30.0, 0.8, 24.0, confidence=0.9)],
+                        fmt="json", meta={"segment_units": "seconds"})
+    code, stdout, err = run(gt_file, out, "--json", "--tiou", "0.5", "--min-confidence", "0.5")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    # Only the exact label is kept: 1 label for 2 instances, its tIoU 1.
+    assert summary["num_pseudo_labels"] == 1 and summary["alpha"] == 0.5 and summary["mean_tiou"] == 1.0
+
+
+def test_eval_pseudo_min_confidence_refuses_files_without_it(tmp_path):
+    gt_file = tmp_path / "gt.json"
+    gt_file.write_text(json.dumps(GT))
+    out = tmp_path / "pseudo_labels.json"
+    row = _fit_row("t1", "A", 0.0, 5.0, 0.9, 4.0)
+    del row["confidence"], row["converged"]
+    out.write_text(json.dumps({"results": {"t1": [{"segment": [0.0, 5.0], **row}]},
+                               "meta": {"segment_units": "seconds"}}))
+    code, stdout, err = run(gt_file, out, "--min-confidence", "0.5")
+    assert code == 2 and "confidence" in err and err.count("\n") == 1
 
 
 def test_eval_pseudo_refuses_snippet_segments(tmp_path):
