@@ -20,7 +20,8 @@ def _rows(with_seconds: bool = True) -> list[dict]:
         values = {name: 0.0 for name in PseudoLabel._fields}
         values.update(video=video, label=label, point=3.0 + index, t_star=4.0 + index, b_s=1.0, b_e=9.5 + index,
                       sigma=1.25 + index, omega=2.0, start=2.5 + index, end=6.75 + index, score=0.5 + 0.1 * index,
-                      start_s=(0.1 + index if with_seconds else None), end_s=(0.9 + index if with_seconds else None))
+                      start_s=(0.1 + index if with_seconds else None), end_s=(0.9 + index if with_seconds else None),
+                      confidence=0.25 + 0.1 * index, converged=index != 1)
         labels.append(PseudoLabel(**values))
     return pseudo_label_rows(labels, ["Jump", "Throw"], [0.3 + i if with_seconds else None for i in range(3)])
 
