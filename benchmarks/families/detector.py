@@ -21,9 +21,11 @@ one seed. A present cache entry is reused; delete the folder to rebuild.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,8 +62,9 @@ FAMILY_SUBSET = "family_c"
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                      "NUMBA_NUM_THREADS")}
 _VARIANT = re.compile(r"^e(\d+)-s(\d+)$")
-# Code whose changes change the signals: the detector, and the synthetic features it learns from.
-_CODE = (("admfit_torch", REPO / "admfit_torch"), ("admfit/synthetic", REPO / "admfit" / "synthetic"))
+# Code whose changes change the signals: the detector, and the synthetic features it learns from (the packages
+# this interpreter runs, found without importing torch).
+_CODE = ("admfit_torch", "admfit.synthetic")
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,15 @@ class Variant:
 
 @dataclass(frozen=True)
 class Build:
-    """One variant's cache entry. ``built``: this call trained it (False: reused). ``seconds``: wall seconds of
-    the base and pseudo stages when it was built (features excluded)."""
+    """One variant's cache entry. ``built``: this call trained it (False: reused). ``seconds`` and
+    ``cpu_seconds``: wall and CPU (user + system) seconds of its base and pseudo stages when it was built
+    (the features excluded; on a shared machine the wall time depends on the other processes)."""
 
     key: str
     folder: Path
     built: bool
     seconds: float
+    cpu_seconds: float
 
     @property
     def signals(self) -> Path:
@@ -100,8 +105,9 @@ def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _code_digest(folder: Path) -> str:
-    """sha256 of the package's .py files (paths and contents), so that a code change rebuilds."""
+def _code_digest(package: str) -> str:
+    """sha256 of a package's .py files (paths and contents), so that a code change rebuilds."""
+    folder = Path(importlib.util.find_spec(package).origin).parent
     hashed = hashlib.sha256()
     for path in sorted(folder.rglob("*.py")):
         hashed.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -115,15 +121,17 @@ def _versions() -> dict:
 def features_key(seed: int, dim: int, difficulty: str) -> str:
     """What determines the synthetic features: seed, D, difficulty, the generator's code and version."""
     return _digest({"seed": seed, "dim": dim, "difficulty": difficulty, "admfit": admfit.__version__,
-                    "code": _code_digest(REPO / "admfit" / "synthetic")})
+                    "code": _code_digest("admfit.synthetic")})
 
 
 def variant_key(video_ids: Sequence[str], variant: str, seed: int, dim: int, difficulty: str,
                 overrides: Sequence[str]) -> str:
     """What determines a variant's signals (see the module docstring)."""
-    return _digest({"config": CONFIG.read_text(encoding="utf-8"), "variant": variant, "seed": seed, "dim": dim,
-                    "difficulty": difficulty, "videos": sorted(video_ids), "overrides": list(overrides),
-                    "versions": _versions(), "code": {name: _code_digest(path) for name, path in _CODE}})
+    parsed = Variant.parse(variant)
+    return _digest({"config": CONFIG.read_text(encoding="utf-8"), "epochs": parsed.epochs,
+                    "detector_seed": parsed.detector_seed, "seed": seed, "dim": dim, "difficulty": difficulty,
+                    "videos": sorted(video_ids), "overrides": list(overrides), "versions": _versions(),
+                    "code": {name: _code_digest(name) for name in _CODE}})
 
 
 # ---- building --------------------------------------------------------------------------------------
@@ -135,6 +143,12 @@ def _run(command: list[str], what: str) -> str:
         raise RuntimeError(f"{what} failed (exit {done.returncode}): {' '.join(command)}\n"
                            f"{(done.stdout + done.stderr)[-2000:]}")
     return done.stdout
+
+
+def _children_cpu_seconds() -> float:
+    """User + system seconds of this process's finished children (the CLI commands)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _cli(script: str) -> list[str]:
@@ -194,22 +208,23 @@ def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, dim: int
     key = variant_key(video_ids, variant, seed, dim, difficulty, overrides)
     folder = cache_dir / key
     if (folder / "signals.npz").is_file():
-        return Build(key, folder, False, float(json.loads((folder / "build.json").read_text())["seconds"]))
+        record = json.loads((folder / "build.json").read_text(encoding="utf-8"))
+        return Build(key, folder, False, record["seconds"], record["cpu_seconds"])
     cache_dir.mkdir(parents=True, exist_ok=True)
     data = ensure_features(seed, dim=dim, difficulty=difficulty, cache_dir=cache_dir, log=log)
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=f"building-{key}-") as scratch:
         scratch = Path(scratch)
         _family_annotations(data / "annotations.json", scratch / "annotations.json", video_ids)
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), _children_cpu_seconds()
         summary = _train(data, scratch / "annotations.json", scratch / "run", parsed, dim, overrides)
-        seconds = time.perf_counter() - began
+        seconds, cpu_seconds = time.perf_counter() - began, _children_cpu_seconds() - cpu_began
         staged = scratch / "entry"
         staged.mkdir()
         shutil.copy2(scratch / "run" / "base" / "signals.npz", staged / "signals.npz")
         shutil.copy2(scratch / "run" / "config.yaml", staged / "config.yaml")
         record = {"variant": variant, "epochs": parsed.epochs, "detector_seed": parsed.detector_seed,
                   "feature_seed": seed, "dim": dim, "difficulty": difficulty, "videos": len(video_ids),
-                  "overrides": list(overrides), "versions": _versions(), "seconds": round(seconds, 1),
+                  "overrides": list(overrides), "versions": _versions(), "seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1),
                   "stage_seconds": json.loads((scratch / "run" / "seconds.json").read_text()),
                   "pseudo_summary": summary}
         (staged / "build.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
@@ -219,8 +234,8 @@ def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, dim: int
             if not (folder / "signals.npz").is_file():  # else another process built the same entry meanwhile
                 raise
     log(f"detector family: built {variant} (feature seed {seed}, {len(video_ids)} videos) in {seconds:.1f} s "
-        f"-> {folder}")
-    return Build(key, folder, True, seconds)
+        f"({cpu_seconds:.1f} s CPU) -> {folder}")
+    return Build(key, folder, True, round(seconds, 1), round(cpu_seconds, 1))
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -301,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for variant in QUICK_VARIANTS if args.quick else VARIANTS:
         build = build_variant(list(videos), variant, args.seed)
         inside, outside = contrast(load_build(build, videos, classes), videos, classes)
-        print(f"{variant}: built in {build.seconds:.1f} s; own-class probability inside instances {inside:.3f}, "
+        print(f"{variant}: built in {build.seconds:.1f} s ({build.cpu_seconds:.1f} s CPU); own-class probability inside instances {inside:.3f}, "
               f"outside {outside:.3f} (difference {inside - outside:.3f})")
     return 0
 

@@ -1,6 +1,6 @@
 """Family (c) of the pseudo-label suite (benchmarks/families/detector.py): one tiny detector build, cached.
 
-Four short training videos, 8-D features, 2 epochs on 64-snippet crops: the real CLI commands (admfit synth,
+Four short training videos, 8-D features, 1 epoch on 64-snippet crops: the real CLI commands (admfit synth,
 admfit-torch train --stage base / pseudo) in subprocesses, in a temporary cache folder.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from admfit.synthetic.layout import thumos14_grid
 from benchmarks.families import FamilySignals
 from benchmarks.families import detector
 
-TINY = {"dim": 8, "overrides": ("data.input_length=64",)}
-VARIANT = "e2-s0"
+TINY = {"dim": 8, "overrides": ("data.input_length=64", "optim.warmup_epochs=1")}
+VARIANT = "e1-s0"
 
 
 @pytest.fixture(scope="module")
