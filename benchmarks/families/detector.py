@@ -11,9 +11,9 @@ A variant ``eE-sS`` trains for E epochs with the detector's ``seed`` S (initial 
 ``e4`` is deliberately under-trained. Both commands run in a subprocess of this interpreter on the CPU with
 one thread (same inputs and seed, same signals, bit for bit).
 
-Cache: ``.benchmarks/detector_family/<key>/`` at the repository root holds ``signals.npz`` and
-``build.json`` (settings, wall seconds, the pseudo stage's quality line); ``<key>`` hashes everything that
-determines the signals (config text, variant, seed, dim, difficulty, the video ids, overrides, package and torch
+Cache: ``.benchmarks/detector_family/<key>/`` at the repository root holds ``signals.npz``, the run's
+``config.yaml`` and ``build.json`` (settings, wall and CPU seconds, the pseudo stage's summary line); ``<key>``
+hashes everything that determines the signals (config text, variant, seed, dim, difficulty, the video ids, overrides, package and torch
 versions, and the source of the detector and of the feature generator). The synthetic features are cached
 beside them in ``features-<key>/`` (76 MB for the 200 training videos at D = 64) and shared by the variants of
 one seed. A present cache entry is reused; delete the folder to rebuild.
@@ -217,25 +217,30 @@ def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, dim: int
         _family_annotations(data / "annotations.json", scratch / "annotations.json", video_ids)
         began, cpu_began = time.perf_counter(), _children_cpu_seconds()
         summary = _train(data, scratch / "annotations.json", scratch / "run", parsed, dim, overrides)
-        seconds, cpu_seconds = time.perf_counter() - began, _children_cpu_seconds() - cpu_began
-        staged = scratch / "entry"
-        staged.mkdir()
-        shutil.copy2(scratch / "run" / "base" / "signals.npz", staged / "signals.npz")
-        shutil.copy2(scratch / "run" / "config.yaml", staged / "config.yaml")
+        seconds, cpu_seconds = round(time.perf_counter() - began, 1), round(_children_cpu_seconds() - cpu_began, 1)
         record = {"variant": variant, "epochs": parsed.epochs, "detector_seed": parsed.detector_seed,
                   "feature_seed": seed, "dim": dim, "difficulty": difficulty, "videos": len(video_ids),
-                  "overrides": list(overrides), "versions": _versions(), "seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1),
-                  "stage_seconds": json.loads((scratch / "run" / "seconds.json").read_text()),
-                  "pseudo_summary": summary}
-        (staged / "build.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
-        try:
-            staged.rename(folder)  # whole entries only: a build killed mid-way leaves no signals.npz to reuse
-        except OSError:
-            if not (folder / "signals.npz").is_file():  # else another process built the same entry meanwhile
-                raise
+                  "overrides": list(overrides), "versions": _versions(), "seconds": seconds,
+                  "cpu_seconds": cpu_seconds, "pseudo_summary": summary}
+        _store_entry(scratch / "run", record, scratch / "entry", folder)
     log(f"detector family: built {variant} (feature seed {seed}, {len(video_ids)} videos) in {seconds:.1f} s "
         f"({cpu_seconds:.1f} s CPU) -> {folder}")
-    return Build(key, folder, True, round(seconds, 1), round(cpu_seconds, 1))
+    return Build(key, folder, True, seconds, cpu_seconds)
+
+
+def _store_entry(run: Path, record: dict, staged: Path, folder: Path) -> None:
+    """signals.npz, the run's config.yaml and build.json, moved into ``folder`` in one rename, so that a build
+    killed mid-way leaves no entry to reuse (only its ``building-*`` scratch folder)."""
+    staged.mkdir()
+    shutil.copy2(run / "base" / "signals.npz", staged / "signals.npz")
+    shutil.copy2(run / "config.yaml", staged / "config.yaml")
+    record = {**record, "stage_seconds": json.loads((run / "seconds.json").read_text(encoding="utf-8"))}
+    (staged / "build.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    try:
+        staged.rename(folder)
+    except OSError:
+        if not (folder / "signals.npz").is_file():  # else another process built the same entry meanwhile
+            raise
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -316,8 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for variant in QUICK_VARIANTS if args.quick else VARIANTS:
         build = build_variant(list(videos), variant, args.seed)
         inside, outside = contrast(load_build(build, videos, classes), videos, classes)
-        print(f"{variant}: built in {build.seconds:.1f} s ({build.cpu_seconds:.1f} s CPU); own-class probability inside instances {inside:.3f}, "
-              f"outside {outside:.3f} (difference {inside - outside:.3f})")
+        print(f"{variant}: built in {build.seconds:.1f} s ({build.cpu_seconds:.1f} s CPU); own-class probability "
+              f"inside instances {inside:.3f}, outside {outside:.3f} (difference {inside - outside:.3f})")
     return 0
 
 
