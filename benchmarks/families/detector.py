@@ -12,11 +12,12 @@ A variant ``eE-sS`` trains for E epochs with the detector's ``seed`` S (initial 
 one thread (same inputs and seed, same signals, bit for bit).
 
 Cache: ``.benchmarks/detector_family/<key>/`` at the repository root holds ``signals.npz``, the run's
-``config.yaml`` and ``build.json`` (settings, wall and CPU seconds, the pseudo stage's summary line); ``<key>``
-hashes everything that determines the signals (config text, variant, seed, dim, difficulty, the video ids,
-overrides, package and torch versions, and the source of the detector and of the feature generator). The synthetic features are cached
-beside them in ``features-<key>/`` (76 MB for the 200 training videos at D = 64) and shared by the variants of
-one seed. A present cache entry is reused; delete the folder to rebuild.
+``config.yaml`` and ``build.json`` (settings, wall and CPU seconds, the pseudo stage's summary line).
+``<key>`` hashes everything that determines the signals: config text, variant, seed, dim, difficulty, the
+video ids, overrides, package and torch versions, and the source of the detector and of the feature
+generator. The synthetic features are cached beside them in ``features-<key>/`` (76 MB for the 200
+training videos at D = 64), shared by the variants of one seed. A present entry is reused; delete the
+folder to rebuild.
 """
 from __future__ import annotations
 
