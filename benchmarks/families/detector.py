@@ -193,16 +193,21 @@ def _family_annotations(source: Path, target: Path, video_ids: Sequence[str]) ->
     target.write_text(json.dumps(document), encoding="utf-8")
 
 
-def _train(data: Path, annotations: Path, run: Path, variant: Variant, dim: int, overrides: Sequence[str]) -> str:
-    """``admfit-torch train --stage base`` then ``--stage pseudo``; the pseudo stage's summary line."""
+def _train(data: Path, annotations: Path, run: Path, variant: Variant, dim: int,
+           overrides: Sequence[str]) -> tuple[str, dict]:
+    """``admfit-torch train --stage base`` then ``--stage pseudo``: (the pseudo stage's summary line,
+    {stage: [wall seconds, CPU seconds]} of each command)."""
     settings = [f"optim.epochs={variant.epochs}", f"seed={variant.detector_seed}",
                 f"run.train_subset={FAMILY_SUBSET}", f"model.input_dim={dim}", *overrides]
     common = ["--config", str(CONFIG), "--out", str(run), "--features", str(data / "features"),
               "--annotations", str(annotations), "--points", str(data / "points.csv"), "--device", "cpu",
               "--no-progress", *[part for setting in settings for part in ("--set", setting)]]
-    _run(_cli("torch_main") + ["train", "--stage", "base", *common], "admfit-torch train --stage base")
-    out = _run(_cli("torch_main") + ["train", "--stage", "pseudo", *common], "admfit-torch train --stage pseudo")
-    return out.strip().splitlines()[-1] if out.strip() else ""
+    out, seconds = "", {}
+    for stage in ("base", "pseudo"):
+        began, cpu_began = time.perf_counter(), _children_cpu_seconds()
+        out = _run(_cli("torch_main") + ["train", "--stage", stage, *common], f"admfit-torch train --stage {stage}")
+        seconds[stage] = [round(time.perf_counter() - began, 1), round(_children_cpu_seconds() - cpu_began, 1)]
+    return (out.strip().splitlines()[-1] if out.strip() else ""), seconds
 
 
 def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, dim: int = DIM,
@@ -224,13 +229,12 @@ def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, dim: int
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=f"building-{key}-") as scratch:
         scratch = Path(scratch)
         _family_annotations(data / "annotations.json", scratch / "annotations.json", video_ids)
-        began, cpu_began = time.perf_counter(), _children_cpu_seconds()
-        summary = _train(data, scratch / "annotations.json", scratch / "run", parsed, dim, overrides)
-        seconds, cpu_seconds = round(time.perf_counter() - began, 1), round(_children_cpu_seconds() - cpu_began, 1)
+        summary, stages = _train(data, scratch / "annotations.json", scratch / "run", parsed, dim, overrides)
+        seconds, cpu_seconds = (round(sum(stage[i] for stage in stages.values()), 1) for i in (0, 1))
         record = {"variant": variant, "epochs": parsed.epochs, "detector_seed": parsed.detector_seed,
                   "feature_seed": seed, "dim": dim, "difficulty": difficulty, "videos": len(video_ids),
                   "overrides": list(overrides), "versions": _versions(), "seconds": seconds,
-                  "cpu_seconds": cpu_seconds, "pseudo_summary": summary}
+                  "cpu_seconds": cpu_seconds, "stage_seconds": stages, "pseudo_summary": summary}
         _store_entry(scratch / "run", record, scratch / "entry", folder)
     log(f"detector family: built {variant} (feature seed {seed}, {len(video_ids)} videos) in {seconds:.1f} s "
         f"({cpu_seconds:.1f} s CPU) -> {folder}")
@@ -243,7 +247,6 @@ def _store_entry(run: Path, record: dict, staged: Path, folder: Path) -> None:
     staged.mkdir()
     shutil.copy2(run / "base" / "signals.npz", staged / "signals.npz")
     shutil.copy2(run / "config.yaml", staged / "config.yaml")
-    record = {**record, "stage_seconds": json.loads((run / "seconds.json").read_text(encoding="utf-8"))}
     (staged / "build.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     try:
         staged.rename(folder)
