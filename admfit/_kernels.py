@@ -39,12 +39,9 @@ _G_NEGLIGIBLE = 1e-20
 _SQRT_EPS = math.sqrt(2.2e-16)
 _GOLDEN_MEAN = 0.5 * (3.0 - math.sqrt(5.0))
 
-# Output columns of fit_batch, float64. COL_FIT: 1 - the chosen model's MSE over the bracket's variance
-# (R^2 of the symmetric fit, in [0, 1]); COL_CONTRAST: how far the signal falls from s[t*] at the bracket's
-# higher end, as a fraction of s[t*] (in [0, 1]); both feed the confidence (admfit.api).
-(COL_T_STAR, COL_B_S, COL_B_E, COL_SIGMA, COL_OMEGA, COL_START, COL_END, COL_SCORE, COL_STATUS, COL_FIT,
- COL_CONTRAST) = range(11)
-N_COLS = 11
+# Output columns of fit_batch, float64.
+COL_T_STAR, COL_B_S, COL_B_E, COL_SIGMA, COL_OMEGA, COL_START, COL_END, COL_SCORE, COL_STATUS = range(9)
+N_COLS = 9
 
 
 @njit(cache=True, nogil=True)
@@ -483,31 +480,6 @@ def half_width(sigma, omega, loss_g, loss_u, g1, g2, select):
 
 
 @njit(cache=True, nogil=True)
-def _fit_quality(signal, b_s, b_e, loss):
-    """1 - loss / (the bracket's sum of squared deviations from its mean), in [0, 1]; 0 for a flat bracket."""
-    n = b_e - b_s + 1
-    mean = 0.0
-    for j in range(b_s, b_e + 1):
-        mean += signal[j]
-    mean /= n
-    total = 0.0
-    for j in range(b_s, b_e + 1):
-        total += (signal[j] - mean) * (signal[j] - mean)
-    if total <= 0.0:
-        return 0.0
-    return min(1.0, max(0.0, 1.0 - loss / total))
-
-
-@njit(cache=True, nogil=True)
-def _contrast(signal, b_s, b_e, t_star):
-    """How far the signal falls from s[t*] at the bracket's higher end, as a fraction of s[t*], in [0, 1]."""
-    p = signal[t_star]
-    if p <= 0.0:
-        return 0.0
-    return min(1.0, max(0.0, (p - max(signal[b_s], signal[b_e])) / p))
-
-
-@njit(cache=True, nogil=True)
 def fit_one(signal, locate, background, t, previous, following, min_dip, delta, g1, g2, xatol, maxiter, solver,
             gauss_mode, uniform_mode, two_sided, select, dip_cut, bg_agreement, buffer, out):
     """Fit one point t of one class signal (T,) against a background mask (T,); fill out[N_COLS].
@@ -539,7 +511,6 @@ def fit_one(signal, locate, background, t, previous, following, min_dip, delta, 
         b_s, b_e = cut_at_dips(locate, b_s, b_e, t_star, dip_cut * p)
     sigma, omega, loss_g, loss_u, status = fit_pair(signal, b_s, b_e, t_star, p, xatol, maxiter, solver,
                                                     gauss_mode, uniform_mode, buffer)
-    out[COL_FIT] = _fit_quality(signal, b_s, b_e, min(loss_g, loss_u))
     if two_sided:
         s_l, w_l, lg_l, lu_l, status_l = fit_pair(signal, b_s, t_star, t_star, p, xatol, maxiter, solver,
                                                   gauss_mode, uniform_mode, buffer)
@@ -559,7 +530,6 @@ def fit_one(signal, locate, background, t, previous, following, min_dip, delta, 
     out[COL_END] = min(n - 1.0, t_star + right)
     out[COL_SCORE] = p
     out[COL_STATUS] = status
-    out[COL_CONTRAST] = _contrast(locate, b_s, b_e, t_star)
 
 
 @njit(cache=True, parallel=True)

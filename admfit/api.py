@@ -27,10 +27,9 @@ class PseudoLabel(NamedTuple):
     interval's snippets cover, in seconds, when a SnippetGrid was given (else None): from half a
     snippet step before the centre of `start` to half a step after the centre of `end`;
     score: the class probability at the peak, s[t*], in [0, 1].
-    confidence: in [0, 1], how much this label can be trusted (beyond the paper): the geometric mean of
-    the peak height s[t*], the fit's R^2 over the bracket and the bracket's contrast (how far the
-    signal falls from s[t*] at the bracket's higher end); docs/adm.md reports how well it ranks labels
-    by their true tIoU. converged: every bounded Brent fit of this label stopped within ``maxiter``
+    confidence: in [0, 1], how much this label can be trusted (beyond the paper): from the peak height
+    s[t*] and the interval's length (``confidence_of``); docs/adm.md reports how well it ranks labels by
+    their true tIoU on each signal family, a weak but consistent ranking. converged: every bounded Brent fit of this label stopped within ``maxiter``
     (scipy's ``OptimizeResult.success``).
     """
 
@@ -253,14 +252,20 @@ def _build_labels(videos: list[_Video], rows: np.ndarray, grid) -> list[PseudoLa
             in zip(keys, points, labels, integers, floats, times, confidence, converged)]
 
 
-def confidence_of(rows: np.ndarray) -> np.ndarray:
-    """(N,) in [0, 1]: geometric mean of peak height, fit R^2 and bracket contrast (PseudoLabel.confidence).
+# Interval length (snippets) at which the length factor of the confidence is one half.
+_CONFIDENCE_LENGTH = 16.0
 
-    A product, so that any one sign of trouble (a weak peak, a shape neither model explains, a bracket
-    that ends high: truncated by a stray background snippet or spanning two instances) pulls it down.
+
+def confidence_of(rows: np.ndarray) -> np.ndarray:
+    """(N,) in [0, 1]: sqrt(s[t*] x L / (L + 16)), L the interval's length in snippets (PseudoLabel.confidence).
+
+    Of the quantities a fit can measure (peak height, the fits' R^2, how far the signal falls at the
+    bracket's ends, agreement with the half-height run, the length), the peak height and the length
+    ranked labels by their true tIoU with a positive correlation on every signal family tried; the
+    others helped on some families and hurt on others (docs/adm.md, "Confidence").
     """
-    parts = rows[:, [K.COL_SCORE, K.COL_FIT, K.COL_CONTRAST]].clip(0.0, 1.0)
-    return np.cbrt(parts.prod(axis=1))
+    length = np.maximum(rows[:, K.COL_END] - rows[:, K.COL_START], 0.0)
+    return np.sqrt(rows[:, K.COL_SCORE].clip(0.0, 1.0) * length / (length + _CONFIDENCE_LENGTH))
 
 
 def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,
