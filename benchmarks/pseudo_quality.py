@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import itertools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -218,18 +217,19 @@ SHAPES = {
     "sum (0.5,0.5)": dict(combine="sum", g1=0.5, g2=0.5),
     "sum (1.5,1)": dict(combine="sum", g1=1.5, g2=1.0),
 }
+# The options --choose searches, with the values it tries (the first is where the search starts from
+# unless the current default is listed).
+SEARCH = {"bg_agreement": [0.0, 0.3, 0.5, 0.7], "despike": [False, True], "locate_sigma": [0.0, "auto"],
+          "split_min_dip": [0.0, 2.0, 4.0], "shape": list(SHAPES)}
 
 
-def candidates() -> dict[str, ADMConfig]:
-    """The grid ``--choose`` ranks: every robust rule on and off, times the interval shapes."""
-    grid = {"despike": [False, True], "locate_sigma": [0.0, "auto"], "split_min_dip": [0.0, 2.0],
-            "bg_agreement": [0.0, 0.5], "shape": list(SHAPES)}
-    chosen = {}
-    for despike, locate, dip, agreement, shape in itertools.product(*grid.values()):
-        config = ADMConfig(despike=despike, locate_sigma=locate, split_min_dip=dip, bg_agreement=agreement,
-                           **SHAPES[shape])
-        chosen[f"despike={despike:d} locate={locate} dip={dip:g} agree={agreement:g} {shape}"] = config
-    return chosen
+def _config(point: dict) -> ADMConfig:
+    values = {key: value for key, value in point.items() if key != "shape"}
+    return ADMConfig(**values, **SHAPES[point["shape"]])
+
+
+def _describe(point: dict) -> str:
+    return " ".join(f"{key}={value}" for key, value in point.items())
 
 
 def print_table(table: Table) -> None:
@@ -268,27 +268,44 @@ def summary(tables: list[Table]) -> None:
                   f"before {min(t.margin('ADM before') for t in tables if t.role == role):+.1f}")
 
 
-def choose(tables: list[Table], top: int) -> None:
-    """Rank the candidate grid by its worst margin over the 'choose' tables; show the held-out ones beside.
-
-    To keep the grid affordable it runs on the simulated, uniform and SF-Net A1 points (simulated only
-    for degradations); the full tables above check the winner on every point set.
+def choose(tables: list[Table], sweeps: int) -> dict:
+    """Coordinate search over SEARCH from the current defaults, one option at a time, keeping the value with
+    the best worst margin over the 'choose' tables (then the best mean); the held-out tables are scored
+    for the start and the end only. Returns the chosen point (option -> value).
     """
-    used = tables
-    choosing = np.array([t.role == CHOOSE for t in used])
-    scores = {}
-    for name, config in candidates().items():
-        scores[name] = np.array([run_adm(t, config)["avg"] - t.baseline() for t in used])
-        print(".", end="", flush=True)
-    ranked = sorted(scores.items(), key=lambda item: -item[1][choosing].min())
-    print(f"\n## candidates by worst margin over {choosing.sum()} 'choose' tables (held out: {(~choosing).sum()} "
-          "tables, shown, not used)")
-    for name, margins in ranked[:top]:
-        held = margins[~choosing]
-        worst = used[int(np.flatnonzero(choosing)[np.argmin(margins[choosing])])]
-        print(f"{name:60s} worst {margins[choosing].min():+5.1f} ({worst.family} {worst.variant}, "
-              f"{worst.points_name}) mean {margins[choosing].mean():+5.1f} | held out worst "
-              f"{held.min() if held.size else float('nan'):+5.1f} mean {held.mean() if held.size else float('nan'):+5.1f}")
+    choosing = [t for t in tables if t.role == CHOOSE]
+    held_out = [t for t in tables if t.role == HELD_OUT]
+    default = ADMConfig()
+    point = {key: getattr(default, key) for key in SEARCH if key != "shape"}
+    point["shape"] = next(name for name, shape in SHAPES.items()
+                          if all(getattr(default, k) == v for k, v in shape.items()))
+    seen: dict[str, tuple[float, float]] = {}
+
+    def judge(candidate: dict, on: list[Table]) -> tuple[float, float]:
+        margins = [run_adm(t, _config(candidate))["avg"] - t.baseline() for t in on]
+        return min(margins), float(np.mean(margins))
+
+    def judged(candidate: dict) -> tuple[float, float]:
+        name = _describe(candidate)
+        if name not in seen:
+            seen[name] = judge(candidate, choosing)
+            print(f"  {name:100s} worst {seen[name][0]:+5.1f} mean {seen[name][1]:+5.1f}", flush=True)
+        return seen[name]
+
+    print(f"\n## coordinate search over {len(choosing)} 'choose' tables (worst margin, then mean)")
+    start = dict(point)
+    for _ in range(sweeps):
+        before = dict(point)
+        for key, values in SEARCH.items():
+            point[key] = max(values, key=lambda value: judged({**point, key: value}))
+        if point == before:
+            break
+    for label, candidate in (("start (shipped before this search)", start), ("chosen", point)):
+        worst, mean = judged(candidate)
+        held = judge(candidate, held_out) if held_out else (float("nan"), float("nan"))
+        print(f"{label}: {_describe(candidate)}\n  choose tables: worst {worst:+.1f} mean {mean:+.1f}; "
+              f"held-out tables: worst {held[0]:+.1f} mean {held[1]:+.1f}")
+    return point
 
 
 def build_tables(args) -> list[Table]:
@@ -315,8 +332,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", nargs="*", help="only these families (default: all)")
     parser.add_argument("--choose", action="store_true",
-                        help="rank the candidate grid by worst margin (on the point sets choose() names)")
-    parser.add_argument("--top", type=int, default=10, help="candidates shown with --choose")
+                        help="search the defaults by worst margin (simulated, uniform, SF-Net A1 points; simulated "
+                             "only for degradations)")
+    parser.add_argument("--sweeps", type=int, default=2, help="coordinate-search sweeps with --choose")
     args = parser.parse_args(argv or [])
     began = time.perf_counter()
     tables = build_tables(args)
@@ -326,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     summary(tables)
     if args.choose:
-        choose(tables, args.top)
+        choose(tables, args.sweeps)
     print(f"\n({time.perf_counter() - began:.0f} s)")
 
 
