@@ -83,7 +83,6 @@ def run_base(ctx: StageContext) -> None:
 
 def run_pseudo(ctx: StageContext) -> None:
     """Fit Psi with the base model, write it with its signals, measure Table 2, draw figures."""
-    from admfit.datasets import load_annotations
     from admfit.evaluation import GroundTruthSegments, load_pseudo_labels, parse_tious, pseudo_label_quality
 
     from .checkpoint import load_point_detector
@@ -103,7 +102,7 @@ def run_pseudo(ctx: StageContext) -> None:
     write_signal_file(layout.signals, signals, classes)
 
     tious = parse_tious(run.tious)
-    truth = load_annotations(run.annotations, subset=run.train_subset)
+    truth = _truth(run, run.train_subset, split)
     proposals = proposals_document(signals, classes, cfg)
     segments = GroundTruthSegments.from_annotations(truth)
     pseudo, point_s, _ = load_pseudo_labels(layout.pseudo_labels)
@@ -121,6 +120,16 @@ def run_pseudo(ctx: StageContext) -> None:
     ctx.say(f"pseudo: {len(labels)} pseudo-labels on {len(split.items)} videos -> {layout.pseudo_labels}; average mAP "
             f"ADM {adm['average']:.1f} (alpha {adm['alpha']:.2f}) vs base proposals {base['average']:.1f} "
             f"(alpha {base['alpha']:.2f})")
+
+
+def _truth(run, subset: str, split) -> dict:
+    """The ground truth of the videos ``split`` holds (a video list or skipped videos leave some of the subset out)."""
+    from admfit.datasets.shipped import load_fps_table, open_annotations
+
+    table = load_fps_table(run.fps) if run.fps is not None else None
+    kept = {item.video for item in split.items}
+    return {video: record for video, record in open_annotations(run.annotations, subset=subset, fps=table).items()
+            if video in kept}
 
 
 def main_config(cfg: DetectorConfig, stats) -> DetectorConfig:
@@ -150,7 +159,6 @@ def run_main(ctx: StageContext) -> None:
 
 def run_eval(ctx: StageContext) -> None:
     """Detections of the base and main models on the test subset, scored; the whole run's report."""
-    from admfit.datasets import load_annotations
     from admfit.evaluation import GroundTruthSegments, parse_tious
 
     from .checkpoint import load_point_detector
@@ -160,13 +168,13 @@ def run_eval(ctx: StageContext) -> None:
 
     cfg, layout, run = ctx.cfg, ctx.layout, ctx.cfg.run
     tious = parse_tious(run.tious)
-    truth = load_annotations(run.annotations, subset=run.test_subset)
     layout.evaluation.mkdir(parents=True, exist_ok=True)
     report: dict = {"run": str(layout.root), "tious": [float(t) for t in tious]}
     test_videos = 0
     for model_name, folder in (("base", layout.base), ("main", layout.main)):
         model, _, classes = load_point_detector(folder)
         split = ctx.split(run.test_subset, with_points=False, classes=classes)
+        truth = _truth(run, run.test_subset, split)
         test_videos = len(split.items)
         document = detect(model, split.items, classes, cfg, ctx.dist.device)
         path = layout.detections(model_name)
@@ -181,6 +189,7 @@ def run_eval(ctx: StageContext) -> None:
     report["dataset"] = {
         "annotations": run.annotations, "features": run.features, "points": run.points,
         "train_subset": run.train_subset, "test_subset": run.test_subset, "train_videos": len(train.items),
+        "skipped_videos": len(train.skipped), "classes": len(train.classes),
         "train_points": int(sum(len(item.positions) for item in train.items)), "test_videos": test_videos,
         "test_instances": len(GroundTruthSegments.from_annotations(truth))}
     report["seconds"] = dict(ctx.seconds or {})
