@@ -46,3 +46,9 @@ def evaluate_detections(annotations_path: str | Path, subset: str | None, docume
         kept = set(videos)
         truth = {video: record for video, record in truth.items() if video in kept}
     return evaluate_results(truth, document, tious)
+
+def format_table(result) -> str:
+    """One header line of tIoU thresholds, one line of mAP (percent), with the average."""
+    head = " ".join(f"{t:>6.2f}" for t in result.tious) + "    Avg"
+    values = " ".join(f"{100 * m:6.2f}" for m in result.map) + f" {100 * result.average:6.2f}"
+    return f"tIoU {head}\nmAP  {values}\n({len(result.classes)} classes, {result.num_predictions} detections)"
