@@ -26,6 +26,7 @@ class VideoItem:
 
     ``positions`` (N,) float64 level-0 snippets; ``labels`` (N,) int64 class ids. After the pseudo-label stage,
     each point's ADM pseudo-label: ``intervals`` (N, 2) [start, end] and ``sigmas`` (N,), level-0 snippets.
+    ``duration_s``: the video's duration (seconds) when the annotations give it.
     """
 
     video: str
@@ -35,6 +36,7 @@ class VideoItem:
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     intervals: np.ndarray | None = None
     sigmas: np.ndarray | None = None
+    duration_s: float | None = None
 
     @property
     def num_snippets(self) -> int:
@@ -80,7 +82,8 @@ def make_items(features: Mapping[str, np.ndarray], videos: Sequence[str],
         # Checked above: a point beyond the first / last snippet centre lies in that snippet's window.
         positions = np.clip(positions, 0, array.shape[0] - 1)
         labels = np.array([class_ids[p.label] for p in mine], dtype=np.int64)
-        items.append(VideoItem(video, array, grid, positions, labels))
+        items.append(VideoItem(video, array, grid, positions, labels,
+                               duration_s=(durations or {}).get(video)))
     return items
 
 

@@ -101,7 +101,8 @@ def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes
     signals = [s for s in signals if len(s.item.positions)]
     save_signals(path, {s.item.video: s.levels.fused[-1] for s in signals}, classes=list(classes),
                  bg_probs={s.item.video: s.levels.background[0] for s in signals},
-                 grids={s.item.video: s.grid for s in signals})
+                 grids={s.item.video: s.grid for s in signals},
+                 durations={s.item.video: s.item.duration_s for s in signals})
 
 
 def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path) -> list[VideoItem]:
@@ -123,7 +124,8 @@ def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path) -> list[V
             raise InputError(f"{len(entries)} pseudo-labels for {len(item.positions)} points that do not match them "
                              "(other points file or subset?): rerun the pseudo stage with --force", file=str(path),
                              video=item.video, field="results")
-        attached.append(VideoItem(item.video, item.features, item.grid, item.positions, item.labels, intervals, sigmas))
+        attached.append(VideoItem(item.video, item.features, item.grid, item.positions, item.labels, intervals, sigmas,
+                                  item.duration_s))
     return attached
 
 
