@@ -105,12 +105,19 @@ def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes
                  durations={s.item.video: s.item.duration_s for s in signals})
 
 
-def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path) -> list[VideoItem]:
-    """Items with each point's pseudo-label interval and sigma; InputError when the file does not match the points."""
+def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path,
+                         classes: Sequence[str] | None = None) -> list[VideoItem]:
+    """Items with each point's pseudo-label interval and sigma; InputError when the file does not match the points,
+    or its class vocabulary (``meta.classes``) is not ``classes``."""
     if not Path(path).is_file():
         raise InputError("no pseudo-labels: run the pseudo-label stage first", file=str(path), field="pseudo_labels")
+    rows, meta = read_pseudo_labels(path)
+    if classes is not None and meta.get("classes") is not None and list(meta["classes"]) != list(classes):
+        raise InputError(f"the pseudo-labels hold {len(meta['classes'])} classes, the run's vocabulary "
+                         f"{len(classes)} other ones; rerun the pseudo stage with --force", file=str(path),
+                         field="meta.classes")
     by_video: dict[str, list[dict]] = {}
-    for row in read_pseudo_labels(path)[0]:
+    for row in rows:
         by_video.setdefault(row["video"], []).append(row)
     attached = []
     for item in items:

@@ -146,7 +146,7 @@ def run_main(ctx: StageContext) -> None:
     from .train import train_stage
 
     split = ctx.split(ctx.cfg.run.train_subset, with_points=True)
-    items = attach_pseudo_labels(split.items, ctx.layout.pseudo_labels)
+    items = attach_pseudo_labels(split.items, ctx.layout.pseudo_labels, split.classes)
     stats = sigma_statistics(items, ctx.cfg.data, ctx.cfg.model.total_stride, ctx.cfg.main.sigma_scale_quantile)
     cfg = main_config(ctx.cfg, stats)
     ctx.say(f"main: sigma head K={cfg.main.sigma_samples}, sigma scale {stats.sigma_scale:.2f} snippets "
