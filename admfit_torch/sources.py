@@ -7,11 +7,12 @@ and stride / window overrides (docs/spec.md section 3), or 'spread' (rows cover 
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from admfit.errors import InputError
+from admfit.errors import InputError, Notice
 from admfit.grid import SnippetGrid
 
 from .config import DetectorConfig
@@ -137,8 +138,8 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
     table = load_fps_table(fps) if fps is not None else None
     path = annotations_file(annotations_path)
     everything = open_annotations(annotations_path, fps=table)
-    chosen = open_annotations(annotations_path, subset=subset, fps=table) if subset else everything
-    chosen = _listed(chosen, everything, videos, path)
+    whole = open_annotations(annotations_path, subset=subset, fps=table) if subset else everything
+    chosen = _listed(whole, everything, videos, path)
     if not chosen:
         raise InputError(f"no video in subset {subset!r}" + (f" among those of {videos}" if videos else ""),
                          file=str(path), field="subset")
@@ -162,7 +163,16 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
         items = make_items(store, list(chosen), grid_of, points, {name: i for i, name in enumerate(names)},
                            cfg.model.input_dim, durations={v: r.duration_s for v, r in chosen.items()},
                            source=features)
+    _note_unused_points(points, whole, chosen, subset)
     return Split(items, names, path, skipped)
+
+
+def _note_unused_points(points, whole: dict, used: dict, subset) -> None:
+    """Say how many points of the subset's videos go unused (left out by the video list or for want of features)."""
+    unused = [point.video for point in points if point.video in whole and point.video not in used]
+    if unused:
+        warnings.warn(Notice(f"{len(unused)} points of {len(set(unused))} videos of subset {subset!r} are not used "
+                             "(not in the video list, or without features)"), stacklevel=3)
 
 
 def _first_difference(first: list[str], second: list[str]) -> str:

@@ -166,7 +166,8 @@ def eval_(
     annotations: str = typer.Option(..., help="ground-truth annotation JSON, or thumos14 (the shipped one)"),
     subset: str = typer.Option("test", help="subset to evaluate on (exact name; train / test are aliases, noted)"),
     out: Optional[Path] = typer.Option(None, help="also write the detections here"),
-    tious: str = typer.Option("thumos14", help="tIoU thresholds: thumos14, anet, START:STOP:STEP or A,B,C"),
+    tious: str = typer.Option("thumos14", "--tiou", "--tious", help="tIoU thresholds: thumos14, anet, "
+                              "START:STOP:STEP or A,B,C (--tiou, as in admfit eval; --tious is the old name)"),
     videos: Optional[Path] = typer.Option(None, help=VIDEOS_HELP),
     fps: Optional[str] = typer.Option(None, help=FPS_HELP),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
@@ -179,7 +180,7 @@ def eval_(
     try:
         thresholds = parse_tious(tious)
     except ValueError as error:
-        raise InputError(str(error), field="--tious") from None
+        raise InputError(str(error), field="--tiou") from None
     if out is not None:
         check_writable(out, field="out")
     results, split = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
