@@ -106,6 +106,10 @@ def _points(points_path, everything: dict, fps: dict, annotations_path) -> list:
     try:
         points = load_points(path, fps=fps)
     except InputError as error:  # LACP frames need an fps: say why a video has none
+        if error.video in everything and everything[error.video].fps is None:
+            raise InputError(f"{error.message}; the annotation file gives no fps for it: give an fps table (--fps "
+                             "thumos14 / run.fps, or a JSON {video: fps})", file=error.file, video=error.video,
+                             field=error.field) from None
         if error.video is None or error.video in everything:
             raise
         points = None

@@ -119,6 +119,9 @@ def test_features_on_another_grid_are_refused(tmp_path):
     code, stdout, stderr = invoke(app, *_train_args(tmp_path, "lacp", *FAST, "--fps", "thumos14", "--annotations",
                                                     data_path("thumos14", "gt.json")))
     assert_one_line_error(code, stdout, stderr, "field 'points'", "lie outside the features")
+    code, stdout, stderr = invoke(app, *_train_args(tmp_path, "lacp", *FAST, "--annotations",
+                                                    data_path("thumos14", "gt.json")))
+    assert_one_line_error(code, stdout, stderr, "point_gaussian.csv", "no fps", "--fps thumos14")
 
 
 def test_missing_features_are_refused_or_skipped_and_listed(tmp_path):
