@@ -204,7 +204,9 @@ def thumos14(subset: str | None = None) -> dict[str, VideoAnnotation]:
     """The shipped THUMOS'14 ground truth: HR-Pro ``gt_full.json`` (durations, label_id),
     native fps from LACP ``fps_dict.json``, without the broken test videos 270, 1292 and
     1496 (as gt.json does): 200 train ("Validation") + 210 test videos."""
-    annotations = load_annotations(_shipped("gt_full.json"), subset=subset)
+    with warnings.catch_warnings():  # 'train' -> 'Validation' is this function's documented meaning, not news
+        warnings.simplefilter("ignore", Notice)
+        annotations = load_annotations(_shipped("gt_full.json"), subset=subset)
     fps = thumos14_fps()
     return {video: record.model_copy(update={"fps": fps.get(video, record.fps)})
             for video, record in annotations.items() if video not in THUMOS14_BROKEN_TEST_VIDEOS}

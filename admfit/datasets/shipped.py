@@ -16,7 +16,8 @@ import math
 from pathlib import Path
 from typing import Mapping
 
-from admfit.datasets.annotations import VideoAnnotation, class_names, load_annotations, thumos14, thumos14_fps
+from admfit.datasets.annotations import (VideoAnnotation, class_names, load_annotations, resolve_subset, thumos14,
+                                         thumos14_fps)
 from admfit.errors import InputError
 
 SHIPPED = ("thumos14", "anet12")
@@ -101,7 +102,9 @@ def open_annotations(source, *, subset: str | None = None, fps: Mapping[str, flo
     """``load_annotations`` of a file or a shipped dataset name (``thumos14``: ``admfit.datasets.thumos14``), with
     each video's fps replaced by ``fps[video]`` where the table has it (LACP's gt.json has no fps at all)."""
     if is_shipped(source):
-        annotations_file(source)  # refuses anet12
+        path = annotations_file(source)  # refuses anet12
+        if subset is not None:  # the note a file of the user's would give
+            subset = resolve_subset(subset, {record.subset for record in thumos14().values()}, file=path)
         records = thumos14(subset)
     else:
         records = load_annotations(source, subset=subset)
