@@ -46,3 +46,16 @@ def _note_printer(previous):
             previous(message, category, filename, lineno, file, line)
 
     return show
+
+
+# Both apps take -h as --help (context_settings of their Typer objects).
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
+
+def version_option(value: bool) -> None:
+    """``--version``: print the package version and stop (both apps' root callback)."""
+    if value:
+        from admfit import __version__
+
+        typer.echo(f"admfit {__version__}")
+        raise typer.Exit()

@@ -18,10 +18,17 @@ from admfit.errors import InputError
 from admfit_torch.run_folder import STATE_NAME
 from admfit_torch.stages import STAGE_NAMES
 
-from ._common import reports_input_errors
+from ._common import HELP_OPTIONS, reports_input_errors, version_option
 
 app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  context_settings=HELP_OPTIONS)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=version_option, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """The ADM-Loc reference detector (PyTorch): train, infer, eval."""
 
 
 # --stage choices: the stage table's names (torch-free to import), and "all".

@@ -85,3 +85,13 @@ def test_export_refuses_unknown_videos_and_snippet_segments(pseudo, tmp_path):
     assert_one_line_error(*invoke(app, "export", pseudo, "--to", "actionformer", "-o", tmp_path / "x.json"),
                           "not_a_thumos_video", "not in the annotation file")
     assert not (tmp_path / "x.json").exists()
+
+
+def test_both_apps_take_h_and_version():
+    from admfit_cli.torch_main import app as torch_app
+
+    for application in (app, torch_app):
+        code, stdout, _ = invoke(application, "--version")
+        assert code == 0 and stdout.startswith("admfit ")
+    code, stdout, _ = invoke(app, "export", "-h")
+    assert code == 0 and "--to" in stdout
