@@ -53,3 +53,10 @@ class InputError(ValueError):
         if self.field:
             where.append(f"field {self.field!r}")
         return (": ".join([", ".join(where), self.message]) if where else self.message)
+
+
+class Notice(UserWarning):
+    """Something admfit decided for the user that they should know (e.g. subset 'test' read as 'Test').
+
+    Raised with ``warnings.warn``; the command-line apps print it as one ``note: ...`` line on stderr, once per
+    command (the default warning filter shows each message once)."""

@@ -4,7 +4,8 @@ Formats (docs/formats.md has the full description):
 
 signals.npz
     ``VIDEO/probs`` (T_l, C) class probabilities in [0, 1]; ``VIDEO/bg_probs`` (T,) background
-    probabilities or ``VIDEO/background`` (T,) bool; optional ``VIDEO/fps``. Optional global
+    probabilities or ``VIDEO/background`` (T,) bool; optional ``VIDEO/fps`` and ``VIDEO/duration`` (seconds: with
+    a grid, T must fit it, admfit.datasets.checks). Optional global
     ``classes`` (C,) names, ``fps``, ``stride`` and ``num_frames`` (frames). A file holding one
     video may drop the ``VIDEO/`` prefix: the video then takes its name from the points file.
 points.json
@@ -42,7 +43,7 @@ from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
 
-_PER_VIDEO = ("probs", "bg_probs", "background", "fps")
+_PER_VIDEO = ("probs", "bg_probs", "background", "fps", "duration")
 _GLOBAL = ("classes", "fps", "stride", "num_frames")
 
 
@@ -54,6 +55,7 @@ class SignalSet:
     bg_probs: dict[str, np.ndarray] = field(default_factory=dict)
     background: dict[str, np.ndarray] = field(default_factory=dict)
     fps: dict[str, float] = field(default_factory=dict)
+    duration: dict[str, float] = field(default_factory=dict)
     classes: list[str] | None = None
     default_fps: float | None = None
     stride: float | None = None
@@ -100,8 +102,8 @@ def load_signals(path: str | Path) -> SignalSet:
         if name not in _PER_VIDEO:
             raise InputError(f"unknown array {name!r} (expected one of {', '.join(_PER_VIDEO)})", file=str(path),
                              video=video, field=key)
-        if name == "fps":
-            signals.fps[video] = _scalar(path, key, value)
+        if name in ("fps", "duration"):
+            getattr(signals, name)[video] = _scalar(path, key, value)
         else:
             getattr(signals, name)[video] = value
     top = {key: value for key, value in arrays.items() if "/" not in key}
@@ -127,8 +129,10 @@ def load_signals(path: str | Path) -> SignalSet:
 
 def save_signals(path, probs: Mapping[str, np.ndarray], *, classes: Sequence[str],
                  bg_probs: Mapping[str, np.ndarray] | None = None, background: Mapping[str, np.ndarray] | None = None,
-                 grids: Mapping[str, SnippetGrid] | None = None) -> None:
-    """Write signals.npz atomically (float32 probabilities, bool masks, per-video fps from ``grids``)."""
+                 grids: Mapping[str, SnippetGrid] | None = None,
+                 durations: Mapping[str, float | None] | None = None) -> None:
+    """Write signals.npz atomically (float32 probabilities, bool masks, per-video fps from ``grids``, durations in
+    seconds)."""
     arrays: dict[str, np.ndarray] = {"classes": np.asarray(list(classes), dtype=str)}
     for video, values in probs.items():
         arrays[f"{video}/probs"] = np.asarray(values, dtype=np.float32)
@@ -142,6 +146,9 @@ def save_signals(path, probs: Mapping[str, np.ndarray], *, classes: Sequence[str
         arrays["num_frames"] = np.asarray(first.num_frames)
         for video, grid in grids.items():
             arrays[f"{video}/fps"] = np.asarray(grid.fps)
+    for video, duration_s in (durations or {}).items():
+        if duration_s is not None:
+            arrays[f"{video}/duration"] = np.asarray(float(duration_s))
     with atomic_open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
 
@@ -453,7 +460,10 @@ def resolve_points(signals: SignalSet, points: Sequence[RawPoint], classes: Sequ
     ``classes``: the names the points file gives (must equal the signals' when both have them); ``fps``,
     ``stride``, ``num_frames`` override the signals file's timing (see :meth:`SignalSet.grid`). Every video with
     points must have signals and the other way round; a point in seconds needs an fps, and must fall on the
-    video. ``signals_file`` and ``points_file`` name the files in errors."""
+    video. A video with a grid and a ``VIDEO/duration`` must have the T its duration gives (admfit.datasets.checks).
+    ``signals_file`` and ``points_file`` name the files in errors."""
+    from .datasets.checks import check_feature_length
+
     signals_file = None if signals_file is None else str(signals_file)
     points_file = None if points_file is None else str(points_file)
     if not points:
@@ -470,6 +480,9 @@ def resolve_points(signals: SignalSet, points: Sequence[RawPoint], classes: Sequ
                              field="probs")
         background = signals.background.get(point.video, signals.bg_probs.get(point.video))
         length = background.shape[0] if background is not None and background.ndim == 1 else probs.shape[0]
+        if point.video not in by_video and grids[point.video] is not None:  # T must fit the duration on the grid
+            check_feature_length(point.video, length, grids[point.video], signals.duration.get(point.video),
+                                 file=signals_file)
         by_video.setdefault(point.video, []).append(
             (_snippet(point, grids[point.video], length, points_file),
              _class_index(point, names, probs.shape[1], points_file)))

@@ -183,10 +183,24 @@ class RunConfig(_Strict):
     and how it is evaluated. Relative paths are relative to the working directory."""
 
     features: str | None = Field(None, description="folder of <video>.npy (T, D) features, an .npz or an HDF5 file")
-    annotations: str | None = Field(None, description="ActivityNet-style annotation JSON (subsets, fps, ground truth)")
-    points: str | None = Field(None, description="point labels of the training videos (LACP / ActivityNet CSV, SF-Net)")
-    train_subset: str = Field("train", description="subset trained on and pseudo-labelled")
+    annotations: str | None = Field(None, description="ActivityNet-style annotation JSON (subsets, fps, ground truth), "
+                                    "or thumos14 (the shipped file)")
+    points: str | None = Field(None, description="point labels of the training videos (LACP / ActivityNet CSV, SF-Net), "
+                               "or thumos14 / anet12 (the shipped files)")
+    train_subset: str = Field("train", description="subset trained on and pseudo-labelled (exact name; 'train' and "
+                              "'test' also read THUMOS'14's Validation / Test and ActivityNet's training / validation, "
+                              "with a note)")
     test_subset: str = Field("test", description="subset evaluated")
+    videos: str | None = Field(None, description="text file of video ids, one per line: only these videos are used "
+                               "(training and test); null: every video of the subsets")
+    skip_missing_features: bool = Field(False, description="skip the videos without features (counted, and listed in "
+                                        "RUN/skipped_videos.txt) instead of refusing the run")
+    allow_overlap: bool = Field(False, description="allow training and test videos to overlap (refused otherwise)")
+    classes: str | None = Field(None, description="class vocabulary in class-id order: thumos14, anet12 or a file "
+                                "(one name per line); null: the dataset's (THUMOS'14's 20, ActivityNet-1.2's 100, "
+                                "else every label of the annotation file)")
+    fps: str | None = Field(None, description="native fps per video: thumos14 (the shipped table) or a JSON "
+                            "{video: fps}; overrides the annotation file's (LACP's gt.json has none)")
     tious: str = Field("thumos14", description="tIoU thresholds of the report: thumos14, anet, START:STOP:STEP or A,B,C")
     figures: int = Field(2, ge=0, le=50, description="training videos drawn in the report (admfit plot)")
 

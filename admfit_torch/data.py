@@ -26,6 +26,7 @@ class VideoItem:
 
     ``positions`` (N,) float64 level-0 snippets; ``labels`` (N,) int64 class ids. After the pseudo-label stage,
     each point's ADM pseudo-label: ``intervals`` (N, 2) [start, end] and ``sigmas`` (N,), level-0 snippets.
+    ``duration_s``: the video's duration (seconds) when the annotations give it.
     """
 
     video: str
@@ -35,6 +36,7 @@ class VideoItem:
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     intervals: np.ndarray | None = None
     sigmas: np.ndarray | None = None
+    duration_s: float | None = None
 
     @property
     def num_snippets(self) -> int:
@@ -43,13 +45,18 @@ class VideoItem:
 
 def make_items(features: Mapping[str, np.ndarray], videos: Sequence[str],
                grid_of: Callable[[str, int], SnippetGrid], points: Sequence, class_ids: Mapping[str, int],
-               input_dim: int) -> list[VideoItem]:
+               input_dim: int, *, durations: Mapping[str, float | None] | None = None,
+               source=None) -> list[VideoItem]:
     """Items for ``videos`` (sorted by name) with their points (PointLabel-like: video, label, time_s).
 
     ``features`` maps each video to its (T, D) array (a dict, or an admfit.datasets.FeatureStore, which
     validates shape and finiteness); ``grid_of(video, T)`` gives its SnippetGrid. Points of other videos
     are ignored; a point of an unknown class, or features without ``input_dim`` columns, raise InputError.
+    With ``durations`` (seconds), each video's T must fit its duration on its grid, and every point must lie
+    where the features reach (admfit.datasets.checks); ``source`` (the features' path) names the file in errors.
     """
+    from admfit.datasets.checks import check_feature_length, check_points_inside, feature_file
+
     wanted = set(videos)
     by_video: dict[str, list] = {}
     for point in points:
@@ -62,14 +69,21 @@ def make_items(features: Mapping[str, np.ndarray], videos: Sequence[str],
     items = []
     for video in sorted(wanted):
         array = features[video]
+        file = feature_file(source, video) if source is not None else None
         if array.ndim != 2 or array.shape[1] != input_dim:
             raise InputError(f"expected (T, {input_dim}) features (model.input_dim), got {tuple(array.shape)}",
-                             video=video, field="features")
+                             file=file, video=video, field="features")
         grid = grid_of(video, array.shape[0])
+        check_feature_length(video, array.shape[0], grid, (durations or {}).get(video), file=file)
         mine = by_video.get(video, [])
-        positions = np.clip(grid.seconds_to_snippet([p.time_s for p in mine]), 0, array.shape[0] - 1)
+        times = [p.time_s for p in mine]
+        positions = np.asarray(grid.seconds_to_snippet(times), dtype=np.float64).reshape(-1)
+        check_points_inside(video, positions, times, array.shape[0], grid, file=file)
+        # Checked above: a point beyond the first / last snippet centre lies in that snippet's window.
+        positions = np.clip(positions, 0, array.shape[0] - 1)
         labels = np.array([class_ids[p.label] for p in mine], dtype=np.int64)
-        items.append(VideoItem(video, array, grid, positions.reshape(-1), labels))
+        items.append(VideoItem(video, array, grid, positions, labels,
+                               duration_s=(durations or {}).get(video)))
     return items
 
 

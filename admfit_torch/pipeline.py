@@ -45,6 +45,7 @@ class Pipeline:
     show_progress: bool = True
     log: Callable[[str], None] = print
     _splits: dict = field(default_factory=dict, repr=False)
+    _inputs: dict | None = field(default=None, repr=False)
 
     def __post_init__(self):
         self.root = Path(self.root)
@@ -61,28 +62,73 @@ class Pipeline:
     def run(self, stages: Sequence[str] = STAGE_NAMES, *, force: bool = False) -> list[StageOutcome]:
         """Run ``stages`` in order (skipping finished ones unless ``force``); what each did.
 
-        The training videos are read first, so that bad data stops the run before anything is written."""
-        self.split(self.cfg.run.train_subset, with_points=True)
-        self.root.mkdir(parents=True, exist_ok=True)
+        The training videos are read first and the finished stages checked against the settings and data, so
+        that bad data, overlapping subsets or other data under a finished stage stop the run before anything
+        (config.yaml included) is written."""
+        train = self.split(self.cfg.run.train_subset, with_points=True)
+        self._refuse_overlap()
+        inputs = self.inputs()
         state = StageState(self.layout, writer=self.ctx.is_main)
+        if not force:
+            for name in stages:
+                if state.finished(name):
+                    state.check_settings(name, stage_settings(self.cfg, name), inputs)
+        self.root.mkdir(parents=True, exist_ok=True)
         if self.ctx.is_main:
             atomic_write_text(self.layout.config, dump_config(self.cfg), field="out")
-        return [self._run_stage(stage_named(name), state, force) for name in stages]
+            self._record_skipped(train.skipped)
+        return [self._run_stage(stage_named(name), state, force, inputs) for name in stages]
 
-    def _run_stage(self, stage: Stage, state: StageState, force: bool) -> StageOutcome:
+    def inputs(self) -> dict:
+        """Path, size and content hash of every data file of the run (admfit.fingerprint), by ``run`` field."""
+        if self._inputs is None:
+            from admfit.fingerprint import fingerprint
+
+            from .sources import input_files
+
+            self._inputs = {name: fingerprint(path) for name, path in input_files(self.cfg.run).items()}
+        return self._inputs
+
+    def _refuse_overlap(self) -> None:
+        """Training and test videos must differ (a file with only Validation videos reads as both) unless
+        ``run.allow_overlap``."""
+        from .sources import subset_videos
+
+        run = self.cfg.run
+        if run.allow_overlap:
+            return
+        train = set(subset_videos(run.annotations, run.train_subset, videos=run.videos))
+        test = subset_videos(run.annotations, run.test_subset, videos=run.videos)
+        shared = sorted(train.intersection(test))
+        if shared:
+            raise InputError(f"the training subset {run.train_subset!r} and the test subset {run.test_subset!r} share "
+                             f"{len(shared)} of their {len(test)} test videos (the first {shared[0]!r}): evaluating on "
+                             "training videos; choose --train-subset / --test-subset, or --allow-overlap",
+                             file=str(run.annotations), video=shared[0], field="run.test_subset")
+
+    def _record_skipped(self, skipped: list[str]) -> None:
+        """List the training videos skipped for want of features in the run folder, and say how many."""
+        if skipped:
+            atomic_write_text(self.layout.skipped_videos, "".join(f"{video}\n" for video in skipped), field="out")
+            self._say(f"data: skipped {len(skipped)} training video(s) without features (--skip-missing-features); "
+                      f"listed in {self.layout.skipped_videos}")
+        else:
+            remove(self.layout.skipped_videos)
+
+    def _run_stage(self, stage: Stage, state: StageState, force: bool, inputs: dict) -> StageOutcome:
         settings = stage_settings(self.cfg, stage.name)
         artefact = stage.artefact(self.layout)
         if force:
             self._clear(stage.name, state)
         elif state.finished(stage.name):
-            state.check_current(stage.name, settings)
+            state.check_current(stage.name, settings, inputs)
             self._say(f"{stage.name}: done, skipped ({artefact}); --force redoes it")
             return StageOutcome(stage.name, "skipped", artefact)
         state.require(stage.name)
-        resume = stage.resumable and state.check_resumable(stage.name, settings) and artefact.exists()
+        resume = stage.resumable and state.check_resumable(stage.name, settings, inputs) and artefact.exists()
         if not resume and self.ctx.is_main:
             remove(*stage.paths(self.layout))  # what an interrupted attempt left
-        state.start(stage.name, settings)
+        state.start(stage.name, settings, inputs)
         ddp.barrier(self.ctx)
         started = time.perf_counter()
         self._say(f"{stage.name}: {'resuming' if resume else 'running'}")
@@ -104,7 +150,8 @@ class Pipeline:
         ddp.barrier(self.ctx)
 
     def split(self, subset: str, *, with_points: bool, classes: list[str] | None = None):
-        """A subset's videos (read once per run), with their points when ``with_points``."""
+        """A subset's videos (read once per run), with their points when ``with_points``; ``classes`` (a
+        checkpoint's) must equal the run's vocabulary."""
         from .sources import load_split
 
         run = self.cfg.run
@@ -113,9 +160,12 @@ class Pipeline:
         key = (subset, with_points)
         if key not in self._splits:
             self._splits[key] = load_split(run.annotations, run.features, self.cfg, subset=subset,
-                                           points_path=run.points if with_points else None)
+                                           points_path=run.points if with_points else None, videos=run.videos,
+                                           skip_missing=run.skip_missing_features, fps=run.fps,
+                                           vocabulary=run.classes)
         found = self._splits[key]
         if classes is not None and found.classes != list(classes):
-            raise InputError("the checkpoint was trained on other classes than the annotation file's",
-                             file=str(run.annotations), field="classes")
+            raise InputError(f"the checkpoint holds {len(classes)} classes, the run's vocabulary {len(found.classes)} "
+                             "other ones (run.classes); rerun the stage with --force", file=str(run.annotations),
+                             field="classes")
         return found

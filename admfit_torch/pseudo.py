@@ -101,15 +101,23 @@ def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes
     signals = [s for s in signals if len(s.item.positions)]
     save_signals(path, {s.item.video: s.levels.fused[-1] for s in signals}, classes=list(classes),
                  bg_probs={s.item.video: s.levels.background[0] for s in signals},
-                 grids={s.item.video: s.grid for s in signals})
+                 grids={s.item.video: s.grid for s in signals},
+                 durations={s.item.video: s.item.duration_s for s in signals})
 
 
-def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path) -> list[VideoItem]:
-    """Items with each point's pseudo-label interval and sigma; InputError when the file does not match the points."""
+def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path,
+                         classes: Sequence[str] | None = None) -> list[VideoItem]:
+    """Items with each point's pseudo-label interval and sigma; InputError when the file does not match the points,
+    or its class vocabulary (``meta.classes``) is not ``classes``."""
     if not Path(path).is_file():
         raise InputError("no pseudo-labels: run the pseudo-label stage first", file=str(path), field="pseudo_labels")
+    rows, meta = read_pseudo_labels(path)
+    if classes is not None and meta.get("classes") is not None and list(meta["classes"]) != list(classes):
+        raise InputError(f"the pseudo-labels hold {len(meta['classes'])} classes, the run's vocabulary "
+                         f"{len(classes)} other ones; rerun the pseudo stage with --force", file=str(path),
+                         field="meta.classes")
     by_video: dict[str, list[dict]] = {}
-    for row in read_pseudo_labels(path)[0]:
+    for row in rows:
         by_video.setdefault(row["video"], []).append(row)
     attached = []
     for item in items:
@@ -123,7 +131,8 @@ def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path) -> list[V
             raise InputError(f"{len(entries)} pseudo-labels for {len(item.positions)} points that do not match them "
                              "(other points file or subset?): rerun the pseudo stage with --force", file=str(path),
                              video=item.video, field="results")
-        attached.append(VideoItem(item.video, item.features, item.grid, item.positions, item.labels, intervals, sigmas))
+        attached.append(VideoItem(item.video, item.features, item.grid, item.positions, item.labels, intervals, sigmas,
+                                  item.duration_s))
     return attached
 
 

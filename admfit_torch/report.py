@@ -56,7 +56,9 @@ def render_markdown(report: dict) -> str:
     lines = [f"# admfit-torch run `{report['run']}`", "",
              f"- data: `{data['annotations']}` (features `{data['features']}`, points `{data['points']}`)",
              f"- trained on `{data['train_subset']}` ({data['train_videos']} videos, {data['train_points']} points), "
-             f"evaluated on `{data['test_subset']}` ({data['test_videos']} videos, {data['test_instances']} instances)",
+             f"evaluated on `{data['test_subset']}` ({data['test_videos']} videos, {data['test_instances']} instances)"
+             + (f"; {data['skipped_videos']} training videos without features skipped (`skipped_videos.txt`)"
+                if data.get("skipped_videos") else ""),
              "- stage times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report.get("seconds", {}).items()), ""]
     lines += ["## Detection (Table 1 columns): mAP (%) on the test subset", ""]
     lines += _header(["model"], tious)

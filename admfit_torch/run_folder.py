@@ -1,9 +1,10 @@
 """A run folder of ``admfit-torch train``: where every file lives (RunLayout), what has run (StageState, the
 records of ``stages.json``), and ``fork_run``, which starts a new run folder from another one's finished stages.
 
-A record per stage: ``{"settings": {...}, "finished": unix time or None, "after": the predecessor's finish,
-"seconds": wall seconds}``. A finished stage is skipped; asked again with other settings (or after an earlier
-stage was redone) it refuses and names the difference, unless ``--force``; a training stage interrupted
+A record per stage: ``{"settings": {...}, "inputs": {name: fingerprint}, "finished": unix time or None, "after":
+the predecessor's finish, "seconds": wall seconds}``; ``inputs`` holds each data file's path, size and content hash
+(admfit.fingerprint). A finished stage is skipped; asked again with other settings, on other data (or after an
+earlier stage was redone) it refuses and names the difference, unless ``--force``; a training stage interrupted
 mid-way resumes from its checkpoint. Which stages exist, in which order, is the table of ``stages.py``.
 
 Torch-free: the command line reads the stage names without importing torch.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from admfit.atomic import atomic_write_text
 from admfit.errors import InputError
+from admfit.fingerprint import describe, same_content
 
 from .stages import STAGE_NAMES, stage_named
 
@@ -92,6 +94,11 @@ class RunLayout:
         return self.root / "report.md"
 
     @property
+    def skipped_videos(self) -> Path:
+        """The videos without features that ``run.skip_missing_features`` left out, one per line."""
+        return self.root / "skipped_videos.txt"
+
+    @property
     def state(self) -> Path:
         return self.root / STATE_NAME
 
@@ -153,24 +160,48 @@ class StageState:
             raise InputError(f"stage {stage!r} {how} with {key}={before.get(key)!r} (now {settings.get(key)!r}); "
                              "rerun it with --force, or use another --out", file=str(self.layout.state), field=key)
 
-    def check_current(self, stage: str, settings: dict) -> None:
-        """InputError when the finished ``stage`` ran with other settings or on an earlier predecessor."""
+    def _refuse_other_inputs(self, stage: str, inputs: dict | None, how: str) -> None:
+        """InputError naming the first input file whose content differs from the one ``stage`` ran on."""
+        if inputs is None:
+            return
         record = self.records[stage]
+        if "inputs" not in record:
+            raise InputError(f"stage {stage!r} {how} without a record of its input data (an older admfit); rerun it "
+                             "with --force, or use another --out", file=str(self.layout.state), field="inputs")
+        before = record["inputs"]
+        for key in sorted(set(inputs) | set(before)):
+            if not same_content(before.get(key), inputs.get(key)):
+                now = inputs.get(key)
+                raise InputError(f"stage {stage!r} {how} on other {key}: {describe(before.get(key))} then, "
+                                 f"{describe(now)} now; rerun it with --force, or use another --out",
+                                 file=(now or before[key])["path"], field=f"run.{key}")
+
+    def check_settings(self, stage: str, settings: dict, inputs: dict | None = None) -> None:
+        """InputError when the finished ``stage`` ran with other settings or on other data."""
         self._refuse_changes(stage, settings, "already ran")
+        self._refuse_other_inputs(stage, inputs, "already ran")
+
+    def check_current(self, stage: str, settings: dict, inputs: dict | None = None) -> None:
+        """InputError when the finished ``stage`` ran with other settings, on other data (``inputs``: name ->
+        admfit.fingerprint.fingerprint) or on an earlier predecessor."""
+        record = self.records[stage]
+        self.check_settings(stage, settings, inputs)
         if record.get("after") != self._predecessor_finish(stage):
             raise InputError(f"stage {stage!r} ran on an earlier result of the stage before it; rerun it with --force",
                              file=str(self.layout.state), field=stage)
 
-    def check_resumable(self, stage: str, settings: dict) -> bool:
-        """True when ``stage`` started with these settings and was interrupted (its checkpoint resumes it)."""
+    def check_resumable(self, stage: str, settings: dict, inputs: dict | None = None) -> bool:
+        """True when ``stage`` started with these settings and data and was interrupted (its checkpoint resumes it)."""
         record = self.records.get(stage)
         if not record or record.get("finished"):
             return False
         self._refuse_changes(stage, settings, "was interrupted; it started")
+        self._refuse_other_inputs(stage, inputs, "was interrupted; it started")
         return True
 
-    def start(self, stage: str, settings: dict) -> None:
-        self.records[stage] = {"settings": settings, "finished": None, "after": self._predecessor_finish(stage)}
+    def start(self, stage: str, settings: dict, inputs: dict | None = None) -> None:
+        self.records[stage] = {"settings": settings, "inputs": inputs, "finished": None,
+                               "after": self._predecessor_finish(stage)}
         self.save()
 
     def finish(self, stage: str, seconds: float) -> None:

@@ -36,12 +36,16 @@ def evaluate_results(annotations, document: dict, tious: Sequence[float] | None 
 
 
 def evaluate_detections(annotations_path: str | Path, subset: str | None, document: dict,
-                        tious: Sequence[float] | None = None):
-    """Like evaluate_results, reading the ground truth of ``subset`` from an annotation file."""
-    from admfit.datasets import load_annotations
+                        tious: Sequence[float] | None = None, *, videos=None):
+    """Like evaluate_results, reading the ground truth of ``subset`` from an annotation file (or ``thumos14``, the
+    shipped one), of the videos ``videos`` only when given (those detected on)."""
+    from admfit.datasets.shipped import open_annotations
 
-    return evaluate_results(load_annotations(annotations_path, subset=subset), document, tious)
-
+    truth = open_annotations(annotations_path, subset=subset)
+    if videos is not None:
+        kept = set(videos)
+        truth = {video: record for video, record in truth.items() if video in kept}
+    return evaluate_results(truth, document, tious)
 
 def format_table(result) -> str:
     """One header line of tIoU thresholds, one line of mAP (percent), with the average."""

@@ -7,11 +7,12 @@ and stride / window overrides (docs/spec.md section 3), or 'spread' (rows cover 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from admfit.errors import InputError
+from admfit.errors import InputError, Notice
 from admfit.grid import SnippetGrid
 
 from .config import DetectorConfig
@@ -20,9 +21,13 @@ from .data import VideoItem, make_items
 
 @dataclass
 class Split:
+    """A subset's videos as items, the class vocabulary (class-id order), the annotation file, and the videos of
+    the subset skipped for want of features (``skip_missing=True``)."""
+
     items: list[VideoItem]
     classes: list[str]
     annotations_path: Path
+    skipped: list[str] = field(default_factory=list)
 
 
 SPREAD_DEFAULT_FPS = 25.0  # ActivityNet practice; with 'spread' the fps only names frame units
@@ -45,34 +50,163 @@ def grid_function(annotations, cfg: DetectorConfig, path: Path) -> Callable[[str
         return lambda video, num_snippets: _spread_grid(annotations[video], num_snippets, path)
     from admfit.datasets.grids import grid_for
 
-    grids = {video: grid_for(record, cfg.data.grid, stride=cfg.data.stride, num_frames=cfg.data.num_frames)
-             for video, record in annotations.items()}
+    try:
+        grids = {video: grid_for(record, cfg.data.grid, stride=cfg.data.stride, num_frames=cfg.data.num_frames)
+                 for video, record in annotations.items()}
+    except InputError as error:  # name the file, and the way out
+        if error.field != "fps":
+            raise
+        raise InputError(f"{error.message} (give an fps table: --fps thumos14 / run.fps, or a JSON {{video: fps}})",
+                         file=str(path), video=error.video, field=error.field) from None
     return lambda video, num_snippets: grids[video]
 
 
+def read_video_list(path) -> list[str]:
+    """Video ids, one per line (blank lines and surrounding whitespace ignored)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such video list (a text file, one video id per line)", file=str(path), field="videos")
+    videos = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    if not videos:
+        raise InputError("names no video", file=str(path), field="videos")
+    return videos
+
+
+def _listed(chosen: dict, everything: dict, videos, annotations_path) -> dict:
+    """The videos of ``chosen`` named by the list ``videos``; a listed video missing from the file is an error."""
+    if videos is None:
+        return chosen
+    listed = read_video_list(videos)
+    unknown = [video for video in listed if video not in everything]
+    if unknown:
+        raise InputError(f"the video list {videos} names {len(unknown)} video(s) not in the annotation file, the "
+                         f"first {unknown[0]!r}", file=str(annotations_path), video=unknown[0], field="videos")
+    wanted = set(listed)
+    return {video: record for video, record in chosen.items() if video in wanted}
+
+
+def _with_features(chosen: dict, store, features, skip_missing: bool, subset) -> tuple[dict, list[str]]:
+    """The videos that have features, and the skipped ones; without ``skip_missing`` a missing one is an error."""
+    from admfit.datasets.checks import feature_file
+
+    missing = sorted(video for video in chosen if video not in store)
+    if missing and not skip_missing:
+        raise InputError(f"no features for this video ({len(missing)} of the {len(chosen)} videos of subset "
+                         f"{subset!r} have none; --skip-missing-features skips them, --videos LIST chooses videos)",
+                         file=feature_file(features, missing[0]), video=missing[0], field="features")
+    return {video: record for video, record in chosen.items() if video not in missing}, missing
+
+
+def _points(points_path, everything: dict, fps: dict, annotations_path) -> list:
+    """The points, in seconds; a point of a video absent from the annotation file is an error (either layout)."""
+    from admfit.datasets import load_points
+    from admfit.datasets.shipped import points_file
+
+    path = points_file(points_path)
+    try:
+        points = load_points(path, fps=fps)
+    except InputError as error:  # LACP frames need an fps: say why a video has none
+        if error.video in everything and everything[error.video].fps is None:
+            raise InputError(f"{error.message}; the annotation file gives no fps for it: give an fps table (--fps "
+                             "thumos14 / run.fps, or a JSON {video: fps})", file=error.file, video=error.video,
+                             field=error.field) from None
+        if error.video is None or error.video in everything:
+            raise
+        points = None
+        stranger = error.video
+    else:
+        stranger = next((point.video for point in points if point.video not in everything), None)
+    if stranger is not None:
+        raise InputError(f"has points but is not in the annotation file {annotations_path} (a points file and "
+                         "annotations of different videos?)", file=str(path), video=stranger, field="video_id")
+    return points
+
+
 def load_split(annotations_path: str | Path, features: str | Path | Sequence[str | Path], cfg: DetectorConfig, *,
-               subset: str | None, points_path: str | Path | None = None, classes: list[str] | None = None) -> Split:
-    """The videos of ``subset`` with their features and (when ``points_path`` is given) their points.
+               subset: str | None, points_path: str | Path | None = None, classes: list[str] | None = None,
+               videos: str | Path | None = None, skip_missing: bool = False, fps: str | Path | None = None,
+               vocabulary: str | None = None) -> Split:
+    """The videos of ``subset`` (exact name, or an alias with a note) that the list ``videos`` names, with their
+    features and (when ``points_path`` is given) their points.
 
-    Classes: ``classes`` when given (from a checkpoint), else every label of the annotation file, sorted
-    (the label_id order of THUMOS'14 and ActivityNet).
+    ``annotations_path`` and ``points_path`` may name a shipped dataset (``thumos14``); ``fps`` is an fps table
+    (``thumos14`` or a JSON file) overriding the annotation file's. Every video's T must fit its duration on the
+    grid and every point must lie inside its features (admfit.datasets.checks). Classes: ``classes`` when given
+    (from a checkpoint; it must equal the dataset's vocabulary), else ``vocabulary`` (a dataset name or a
+    class-list file), else the dataset's (admfit.datasets.shipped.vocabulary).
     """
-    from admfit.datasets import FeatureStore, class_names, load_annotations, load_points
+    from admfit.datasets import FeatureStore
+    from admfit.datasets.shipped import annotations_file, load_fps_table, open_annotations
+    from admfit.datasets.shipped import vocabulary as dataset_vocabulary
 
-    annotations_path = Path(annotations_path)
-    everything = load_annotations(annotations_path)
-    chosen = load_annotations(annotations_path, subset=subset) if subset else everything
+    table = load_fps_table(fps) if fps is not None else None
+    path = annotations_file(annotations_path)
+    everything = open_annotations(annotations_path, fps=table)
+    whole = open_annotations(annotations_path, subset=subset, fps=table) if subset else everything
+    chosen = _listed(whole, everything, videos, path)
     if not chosen:
-        raise InputError(f"no video in subset {subset!r}", file=str(annotations_path), field="subset")
-    classes = list(classes) if classes is not None else class_names(everything)
-    grid_of = grid_function(chosen, cfg, annotations_path)
+        raise InputError(f"no video in subset {subset!r}" + (f" among those of {videos}" if videos else ""),
+                         file=str(path), field="subset")
+    names = dataset_vocabulary(everything, vocabulary, file=path)
+    if classes is not None and list(classes) != names:
+        raise InputError(f"the checkpoint's {len(classes)} classes differ from the {len(names)} of the data "
+                         f"(first difference: {_first_difference(list(classes), names)})", file=str(path),
+                         field="classes")
     points = []
     if points_path is not None:  # fps turns the frame indices of LACP point files into seconds
-        fps = {video: record.fps for video, record in everything.items() if record.fps}
+        point_fps = {video: record.fps for video, record in everything.items() if record.fps}
         if cfg.data.grid in ("thumos14_lacp", "anet12"):
-            fps.update({video: grid_of(video, 1).fps for video in chosen if video not in fps})
-        points = load_points(points_path, fps=fps)
+            grid_of = grid_function(everything, cfg, path)
+            point_fps.update({video: grid_of(video, 1).fps for video in everything if video not in point_fps})
+        points = _points(points_path, everything, point_fps, path)
     with FeatureStore(features) as store:
-        items = make_items(store, list(chosen), grid_of, points, {name: i for i, name in enumerate(classes)},
-                           cfg.model.input_dim)
-    return Split(items, classes, annotations_path)
+        chosen, skipped = _with_features(chosen, store, features, skip_missing, subset)
+        if not chosen:
+            raise InputError(f"no video of subset {subset!r} has features", file=str(features), field="features")
+        grid_of = grid_function(chosen, cfg, path)
+        items = make_items(store, list(chosen), grid_of, points, {name: i for i, name in enumerate(names)},
+                           cfg.model.input_dim, durations={v: r.duration_s for v, r in chosen.items()},
+                           source=features)
+    _note_unused_points(points, whole, chosen, subset)
+    return Split(items, names, path, skipped)
+
+
+def _note_unused_points(points, whole: dict, used: dict, subset) -> None:
+    """Say how many points of the subset's videos go unused (left out by the video list or for want of features)."""
+    unused = [point.video for point in points if point.video in whole and point.video not in used]
+    if unused:
+        warnings.warn(Notice(f"{len(unused)} points of {len(set(unused))} videos of subset {subset!r} are not used "
+                             "(not in the video list, or without features)"), stacklevel=3)
+
+
+def _first_difference(first: list[str], second: list[str]) -> str:
+    for index, (a, b) in enumerate(zip(first, second)):
+        if a != b:
+            return f"class {index} is {a!r} in the checkpoint, {b!r} in the data"
+    return f"{len(first)} classes against {len(second)}"
+
+
+def subset_videos(annotations_path, subset: str, *, videos=None) -> list[str]:
+    """The names of ``subset``'s videos (restricted to the list ``videos``), without reading features."""
+    from admfit.datasets.shipped import annotations_file, open_annotations
+
+    everything = open_annotations(annotations_path)
+    chosen = open_annotations(annotations_path, subset=subset)
+    return sorted(_listed(chosen, everything, videos, annotations_file(annotations_path)))
+
+
+def input_files(run) -> dict[str, Path]:
+    """The data files of a run (``run``: a RunConfig), by field, shipped dataset names resolved to their files."""
+    from admfit.data import data_path
+    from admfit.datasets.shipped import annotations_file, is_shipped, points_file
+
+    files = {"features": Path(run.features), "annotations": annotations_file(run.annotations)}
+    if run.points is not None:
+        files["points"] = points_file(run.points)
+    if run.videos is not None:
+        files["videos"] = Path(run.videos)
+    if run.fps is not None:
+        files["fps"] = data_path("thumos14", "fps_dict.json") if is_shipped(run.fps) else Path(run.fps)
+    if run.classes is not None:
+        files["classes"] = data_path(run.classes, "classes.txt") if is_shipped(run.classes) else Path(run.classes)
+    return files

@@ -83,7 +83,6 @@ def run_base(ctx: StageContext) -> None:
 
 def run_pseudo(ctx: StageContext) -> None:
     """Fit Psi with the base model, write it with its signals, measure Table 2, draw figures."""
-    from admfit.datasets import load_annotations
     from admfit.evaluation import GroundTruthSegments, load_pseudo_labels, parse_tious, pseudo_label_quality
 
     from .checkpoint import load_point_detector
@@ -103,7 +102,7 @@ def run_pseudo(ctx: StageContext) -> None:
     write_signal_file(layout.signals, signals, classes)
 
     tious = parse_tious(run.tious)
-    truth = load_annotations(run.annotations, subset=run.train_subset)
+    truth = _truth(run, run.train_subset, split)
     proposals = proposals_document(signals, classes, cfg)
     segments = GroundTruthSegments.from_annotations(truth)
     pseudo, point_s, _ = load_pseudo_labels(layout.pseudo_labels)
@@ -123,6 +122,16 @@ def run_pseudo(ctx: StageContext) -> None:
             f"(alpha {base['alpha']:.2f})")
 
 
+def _truth(run, subset: str, split) -> dict:
+    """The ground truth of the videos ``split`` holds (a video list or skipped videos leave some of the subset out)."""
+    from admfit.datasets.shipped import load_fps_table, open_annotations
+
+    table = load_fps_table(run.fps) if run.fps is not None else None
+    kept = {item.video for item in split.items}
+    return {video: record for video, record in open_annotations(run.annotations, subset=subset, fps=table).items()
+            if video in kept}
+
+
 def main_config(cfg: DetectorConfig, stats) -> DetectorConfig:
     """The config with K resolved from the pseudo-labels when ``main.sigma_samples`` is null (docs/spec.md 5.7)."""
     from .config import with_overrides
@@ -137,7 +146,7 @@ def run_main(ctx: StageContext) -> None:
     from .train import train_stage
 
     split = ctx.split(ctx.cfg.run.train_subset, with_points=True)
-    items = attach_pseudo_labels(split.items, ctx.layout.pseudo_labels)
+    items = attach_pseudo_labels(split.items, ctx.layout.pseudo_labels, split.classes)
     stats = sigma_statistics(items, ctx.cfg.data, ctx.cfg.model.total_stride, ctx.cfg.main.sigma_scale_quantile)
     cfg = main_config(ctx.cfg, stats)
     ctx.say(f"main: sigma head K={cfg.main.sigma_samples}, sigma scale {stats.sigma_scale:.2f} snippets "
@@ -150,7 +159,6 @@ def run_main(ctx: StageContext) -> None:
 
 def run_eval(ctx: StageContext) -> None:
     """Detections of the base and main models on the test subset, scored; the whole run's report."""
-    from admfit.datasets import load_annotations
     from admfit.evaluation import GroundTruthSegments, parse_tious
 
     from .checkpoint import load_point_detector
@@ -160,13 +168,13 @@ def run_eval(ctx: StageContext) -> None:
 
     cfg, layout, run = ctx.cfg, ctx.layout, ctx.cfg.run
     tious = parse_tious(run.tious)
-    truth = load_annotations(run.annotations, subset=run.test_subset)
     layout.evaluation.mkdir(parents=True, exist_ok=True)
     report: dict = {"run": str(layout.root), "tious": [float(t) for t in tious]}
     test_videos = 0
     for model_name, folder in (("base", layout.base), ("main", layout.main)):
         model, _, classes = load_point_detector(folder)
         split = ctx.split(run.test_subset, with_points=False, classes=classes)
+        truth = _truth(run, run.test_subset, split)
         test_videos = len(split.items)
         document = detect(model, split.items, classes, cfg, ctx.dist.device)
         path = layout.detections(model_name)
@@ -181,6 +189,7 @@ def run_eval(ctx: StageContext) -> None:
     report["dataset"] = {
         "annotations": run.annotations, "features": run.features, "points": run.points,
         "train_subset": run.train_subset, "test_subset": run.test_subset, "train_videos": len(train.items),
+        "skipped_videos": len(train.skipped), "classes": len(train.classes),
         "train_points": int(sum(len(item.positions) for item in train.items)), "test_videos": test_videos,
         "test_instances": len(GroundTruthSegments.from_annotations(truth))}
     report["seconds"] = dict(ctx.seconds or {})

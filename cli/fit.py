@@ -88,7 +88,8 @@ def fit_command(
     point_seconds = [float(grids[l.video].snippet_to_seconds(l.point)) if in_seconds else None for l in labels]
     rows = pseudo_label_rows(labels, classes, point_seconds)
     meta = {"segment_units": "seconds" if in_seconds else "snippets", "config": config.model_dump(),
-            "signals": str(signals_path), "points": str(points_path), "min_confidence": min_confidence}
+            "signals": str(signals_path), "points": str(points_path), "min_confidence": min_confidence,
+            "classes": classes}
     write_pseudo_labels(output, rows, fmt=fmt.value, meta=meta)
     if not quiet:
         kept = f" (confidence >= {min_confidence:g}: {len(points) - len(labels)} dropped)" if min_confidence else ""

@@ -6,19 +6,23 @@ import pkgutil
 
 import typer
 
+from ._common import HELP_OPTIONS, version_option
+
 app = typer.Typer(
     name="admfit",
     help="Pseudo-labels from point annotations by Actionness Distribution Modeling (ADM-Loc), and their evaluation.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
 )
 
 _TORCH_ONLY = {"torch_main"}
 
 
 @app.callback()
-def _root() -> None:
+def _root(version: bool = typer.Option(False, "--version", callback=version_option, is_eager=True,
+                                       help="print the version and exit")) -> None:
     """Pseudo-labels from point annotations by Actionness Distribution Modeling (ADM-Loc), and their evaluation."""
 
 

@@ -18,10 +18,17 @@ from admfit.errors import InputError
 from admfit_torch.run_folder import STATE_NAME
 from admfit_torch.stages import STAGE_NAMES
 
-from ._common import reports_input_errors
+from ._common import HELP_OPTIONS, reports_input_errors, version_option
 
 app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  context_settings=HELP_OPTIONS)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=version_option, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """The ADM-Loc reference detector (PyTorch): train, infer, eval."""
 
 
 # --stage choices: the stage table's names (torch-free to import), and "all".
@@ -29,6 +36,8 @@ Stage = Enum("Stage", {name: name for name in (*STAGE_NAMES, "all")}, type=str)
 
 
 CONFIG_HELP = "YAML config file, or a preset name (thumos14, anet12, cpu-small)"
+VIDEOS_HELP = "text file of video ids, one per line: only these videos of the subset"
+FPS_HELP = "native fps per video: thumos14 or a JSON {video: fps} (overrides the annotation file's)"
 SET_HELP = "override one config field, e.g. --set optim.epochs=5 (repeatable; value parsed as YAML)"
 
 
@@ -53,11 +62,19 @@ def _run_dir(path: Path) -> Path:
     return path
 
 
-def _with_data(cfg, features: Path | None, annotations: Path | None, points: Path | None):
-    """The config's ``run`` paths, replaced by those given on the command line."""
-    given = {name: str(value) for name, value in (("features", features), ("annotations", annotations),
-                                                  ("points", points)) if value is not None}
-    return cfg.model_copy(update={"run": cfg.run.model_copy(update=given)}) if given else cfg
+def _with_data(cfg, **given):
+    """The config's ``run`` fields, replaced by those given on the command line (None: not given)."""
+    from pydantic import ValidationError
+
+    given = {name: str(value) if isinstance(value, Path) else value for name, value in given.items()
+             if value is not None}
+    if not given:
+        return cfg
+    try:
+        run = type(cfg.run).model_validate({**cfg.run.model_dump(), **given})
+    except ValidationError as error:
+        raise InputError.from_validation(error, prefix="run") from None
+    return cfg.model_copy(update={"run": run})
 
 
 @app.command()
@@ -69,9 +86,22 @@ def train(
                                 "must be done)"),
     force: bool = typer.Option(False, help="redo the stage(s) even if done (and forget the later ones)"),
     features: Optional[Path] = typer.Option(None, help="folder of <video>.npy features (T, D); default run.features"),
-    annotations: Optional[Path] = typer.Option(None, help="ActivityNet-style annotation JSON; default run.annotations"),
-    points: Optional[Path] = typer.Option(None, help="point labels (LACP / ActivityNet CSV, SF-Net txt); default "
-                                          "run.points"),
+    annotations: Optional[str] = typer.Option(None, help="ActivityNet-style annotation JSON, or thumos14 (the shipped "
+                                              "one); default run.annotations"),
+    points: Optional[str] = typer.Option(None, help="point labels (LACP / ActivityNet CSV, SF-Net txt), or thumos14 / "
+                                         "anet12 (the shipped files); default run.points"),
+    videos: Optional[Path] = typer.Option(None, help="text file of video ids, one per line: use only these "
+                                          "(run.videos)"),
+    train_subset: Optional[str] = typer.Option(None, help="subset to train on, exact name (run.train_subset)"),
+    test_subset: Optional[str] = typer.Option(None, help="subset to evaluate on, exact name (run.test_subset)"),
+    skip_missing_features: Optional[bool] = typer.Option(
+        None, "--skip-missing-features", help="skip videos without features, listed in RUN/skipped_videos.txt"),
+    allow_overlap: Optional[bool] = typer.Option(None, "--allow-overlap", help="allow training and test videos "
+                                                 "to overlap"),
+    classes: Optional[str] = typer.Option(None, help="class vocabulary: thumos14, anet12 or a file, one name per "
+                                          "line (run.classes; default: the dataset's)"),
+    fps: Optional[str] = typer.Option(None, help="native fps per video: thumos14 or a JSON {video: fps} "
+                                      "(run.fps; needed with LACP's gt.json)"),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N (default: the config's)"),
     progress: bool = typer.Option(True, help="show progress bars"),
@@ -79,7 +109,10 @@ def train(
     """Run the self-training loop (base model, ADM pseudo-labels, main model, evaluation), resumable by stage.
 
     A finished stage is skipped; one interrupted mid-training resumes from its checkpoint."""
-    cfg = _with_data(_config(config, set_, device), features, annotations, points)
+    cfg = _with_data(_config(config, set_, device), features=features, annotations=annotations, points=points,
+                     videos=videos, train_subset=train_subset, test_subset=test_subset,
+                     skip_missing_features=skip_missing_features, allow_overlap=allow_overlap, classes=classes,
+                     fps=fps)
     from admfit_torch import ddp
     from admfit_torch.pipeline import Pipeline
 
@@ -95,8 +128,9 @@ def train(
         typer.echo(f"report: {pipeline.layout.report_md}")
 
 
-def _detections(checkpoint: Path, features: Path, annotations: Path, subset: str, set_: list[str],
-                device: str | None, timing=None) -> tuple[dict, object]:
+def _detections(checkpoint: Path, features: Path, annotations: str, subset: str, set_: list[str],
+                device: str | None, timing=None, *, videos: Path | None = None, fps: str | None = None
+                ) -> tuple[dict, object]:
     from admfit_torch.checkpoint import load_point_detector
     from admfit_torch.ddp import select_device
     from admfit_torch.inference import detect
@@ -104,7 +138,8 @@ def _detections(checkpoint: Path, features: Path, annotations: Path, subset: str
 
     model, cfg, classes = load_point_detector(checkpoint)
     cfg = _adjusted(cfg, set_, device)
-    split = load_split(annotations, features, cfg, subset=subset, classes=classes)
+    split = load_split(annotations, features, cfg, subset=subset, classes=classes, videos=videos, fps=fps,
+                       vocabulary=cfg.run.classes)
     return detect(model, split.items, classes, cfg, select_device(cfg.device), timing), split
 
 
@@ -113,15 +148,18 @@ def _detections(checkpoint: Path, features: Path, annotations: Path, subset: str
 def infer(
     checkpoint: Path = typer.Option(..., help="checkpoint.pt (or its run folder)"),
     features: Path = typer.Option(..., help="folder of <video>.npy features"),
-    annotations: Path = typer.Option(..., help="annotation JSON naming the videos (and their fps)"),
+    annotations: str = typer.Option(..., help="annotation JSON naming the videos (and their fps), or thumos14"),
     out: Path = typer.Option(..., help="detections, ActivityNet results JSON (segments in seconds)"),
-    subset: str = typer.Option("test", help="subset of the annotation file to detect on"),
+    subset: str = typer.Option("test", help="subset of the annotation file to detect on (exact name; train / test "
+                               "are aliases, noted)"),
+    videos: Optional[Path] = typer.Option(None, help=VIDEOS_HELP),
+    fps: Optional[str] = typer.Option(None, help=FPS_HELP),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP + "; e.g. inference.nms=soft"),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
 ) -> None:
     """Detect actions in every video of a subset."""
     check_writable(out, field="out")
-    results, split = _detections(checkpoint, features, annotations, subset, set_, device)
+    results, split = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
     atomic_write_text(out, json.dumps(results))
     count = sum(len(v) for v in results["results"].values())
     typer.echo(f"{count} detections in {len(split.items)} videos -> {out}")
@@ -132,10 +170,13 @@ def infer(
 def eval_(
     checkpoint: Path = typer.Option(..., help="checkpoint.pt (or its run folder)"),
     features: Path = typer.Option(..., help="folder of <video>.npy features"),
-    annotations: Path = typer.Option(..., help="ground-truth annotation JSON"),
-    subset: str = typer.Option("test", help="subset to evaluate on"),
+    annotations: str = typer.Option(..., help="ground-truth annotation JSON, or thumos14 (the shipped one)"),
+    subset: str = typer.Option("test", help="subset to evaluate on (exact name; train / test are aliases, noted)"),
     out: Optional[Path] = typer.Option(None, help="also write the detections here"),
-    tious: str = typer.Option("thumos14", help="tIoU thresholds: thumos14, anet, START:STOP:STEP or A,B,C"),
+    tious: str = typer.Option("thumos14", "--tiou", "--tious", help="tIoU thresholds: thumos14, anet, "
+                              "START:STOP:STEP or A,B,C (--tiou, as in admfit eval; --tious is the old name)"),
+    videos: Optional[Path] = typer.Option(None, help=VIDEOS_HELP),
+    fps: Optional[str] = typer.Option(None, help=FPS_HELP),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
 ) -> None:
@@ -146,13 +187,14 @@ def eval_(
     try:
         thresholds = parse_tious(tious)
     except ValueError as error:
-        raise InputError(str(error), field="--tious") from None
+        raise InputError(str(error), field="--tiou") from None
     if out is not None:
         check_writable(out, field="out")
-    results, split = _detections(checkpoint, features, annotations, subset, set_, device)
+    results, split = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
     if out is not None:
         atomic_write_text(out, json.dumps(results))
-    typer.echo(format_table(evaluate_detections(annotations, subset, results, thresholds)))
+    evaluated = [item.video for item in split.items]
+    typer.echo(format_table(evaluate_detections(annotations, subset, results, thresholds, videos=evaluated)))
 
 
 @app.command(name="config")

@@ -15,7 +15,8 @@ def invoke(app, *args) -> tuple[int, str, str]:
 def assert_one_line_error(code: int, stdout: str, stderr: str, *words: str) -> None:
     """The project's promise for bad input: exit 2, one `error: ...` line naming what is wrong, no traceback."""
     assert code == 2, stdout + stderr
-    lines = stderr.strip().splitlines()
+    # `note: ...` lines (admfit.errors.Notice, e.g. a subset alias) may precede the error; they are not errors.
+    lines = [line for line in stderr.strip().splitlines() if not line.startswith("note: ")]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in stderr, stderr
     for word in words:
         assert word in lines[0], (word, lines[0])

@@ -16,12 +16,13 @@ clips nor drops them (docs/spec.md section 2), so neither does admfit.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from admfit.errors import InputError
+from admfit.errors import InputError, Notice
 
 # Test videos with broken THUMOS'14 annotations; LACP, HR-Pro and POTLoc drop them (gt.json lacks them).
 THUMOS14_BROKEN_TEST_VIDEOS = ("video_test_0000270", "video_test_0001292", "video_test_0001496")
@@ -125,18 +126,24 @@ def _parse_video(path: Path, video: str, raw: Any) -> VideoAnnotation:
         raise InputError.from_validation(error, file=path, video=video, rename={"duration_s": "duration"}) from None
 
 
-def resolve_subset(requested: str, available: set[str]) -> str:
+def resolve_subset(requested: str, available: set[str], *, file=None) -> str:
     """The subset name, as written in the file, that ``requested`` selects.
 
-    An exact case-insensitive match wins; otherwise the aliases in ``SUBSET_ALIASES``
-    ("train" -> train/training/Validation, "test" -> test/validation) are tried in order.
-    Raises ValueError if nothing matches.
+    An exact match wins. Otherwise a case-insensitive match, then the aliases in ``SUBSET_ALIASES``
+    ("train" -> train/training/Validation, "test" -> test/validation) are tried in order, and the choice is
+    announced with an ``admfit.errors.Notice`` (``note: subset 'test' read as 'Test'``), so that a file
+    without a real test subset does not pass silently. Raises ValueError if nothing matches.
     """
+    if requested in available:
+        return requested
     by_lower = {name.lower(): name for name in available}
     wanted = requested.lower()
     for candidate in (wanted, *SUBSET_ALIASES.get(wanted, ())):
         if candidate in by_lower:
-            return by_lower[candidate]
+            chosen = by_lower[candidate]
+            where = f" in {file}" if file is not None else ""
+            warnings.warn(Notice(f"subset {requested!r} read as {chosen!r}{where}"), stacklevel=2)
+            return chosen
     raise ValueError(f"no subset {requested!r}; the file has {', '.join(sorted(available))}")
 
 
@@ -157,7 +164,7 @@ def load_annotations(path, *, subset: str | None = None) -> dict[str, VideoAnnot
     if subset is None:
         return videos
     try:
-        chosen = resolve_subset(subset, {v.subset for v in videos.values()})
+        chosen = resolve_subset(subset, {v.subset for v in videos.values()}, file=path)
     except ValueError as error:
         raise InputError(str(error), file=path, field="subset") from None
     return {video: record for video, record in videos.items() if record.subset == chosen}
@@ -197,7 +204,9 @@ def thumos14(subset: str | None = None) -> dict[str, VideoAnnotation]:
     """The shipped THUMOS'14 ground truth: HR-Pro ``gt_full.json`` (durations, label_id),
     native fps from LACP ``fps_dict.json``, without the broken test videos 270, 1292 and
     1496 (as gt.json does): 200 train ("Validation") + 210 test videos."""
-    annotations = load_annotations(_shipped("gt_full.json"), subset=subset)
+    with warnings.catch_warnings():  # 'train' -> 'Validation' is this function's documented meaning, not news
+        warnings.simplefilter("ignore", Notice)
+        annotations = load_annotations(_shipped("gt_full.json"), subset=subset)
     fps = thumos14_fps()
     return {video: record.model_copy(update={"fps": fps.get(video, record.fps)})
             for video, record in annotations.items() if video not in THUMOS14_BROKEN_TEST_VIDEOS}

@@ -1,0 +1,62 @@
+"""`admfit export PSEUDO_LABELS.json --to actionformer|opentad -o FILE`: pseudo-labels as another detector's
+annotation file (admfit.export)."""
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._common import reports_input_errors
+
+
+class Framework(str, Enum):
+    actionformer = "actionformer"
+    opentad = "opentad"
+
+
+@reports_input_errors
+def export_command(
+    pseudo_labels: Path = typer.Argument(..., metavar="PSEUDO_LABELS.json", help="admfit fit's output (JSON or CSV)"),
+    to: Framework = typer.Option(..., "--to", help="the framework whose annotation layout to write"),
+    output: Path = typer.Option(..., "-o", "--output", help="the annotation JSON to write"),
+    annotations: str = typer.Option("thumos14", "--annotations", help="ground truth of every video (the test videos "
+                                    "keep theirs): a JSON file, or thumos14 (the shipped one)"),
+    classes: Optional[str] = typer.Option(None, "--classes", help="class vocabulary: thumos14, anet12 or a file, one "
+                                          "name per line (default: the dataset's)"),
+    fps: Optional[str] = typer.Option(None, "--fps", help="native fps per video: thumos14 or a JSON {video: fps}"),
+    class_map: Optional[Path] = typer.Option(None, "--class-map", help="opentad: where to write the class map (one "
+                                             "name per line; default: beside -o, STEM_category_idx.txt)"),
+) -> None:
+    """Write the annotation file ActionFormer or OpenTAD trains on, the training videos' annotations replaced by
+    the pseudo-labels (segments in seconds, class ids of the dataset's vocabulary)."""
+    from admfit.atomic import atomic_write_text, check_writable
+    from admfit.datasets.shipped import annotations_file, load_fps_table, open_annotations, vocabulary
+    from admfit.errors import InputError
+    from admfit.export import export_annotations
+    from admfit.fit_io import read_pseudo_labels
+
+    check_writable(output)
+    map_path = class_map or output.with_name(f"{output.stem}_category_idx.txt")
+    if to is Framework.opentad:
+        check_writable(map_path, field="class_map")
+    rows, meta = read_pseudo_labels(pseudo_labels)
+    records = open_annotations(annotations, fps=load_fps_table(fps) if fps is not None else None)
+    names = vocabulary(records, classes, file=annotations_file(annotations))
+    if meta.get("classes") and list(meta["classes"]) != names:
+        raise InputError(f"the pseudo-labels hold {len(meta['classes'])} classes, the dataset's vocabulary "
+                         f"{len(names)} other ones (--classes)", file=str(pseudo_labels), field="meta.classes")
+    document = export_annotations(rows, records, names, to.value, pseudo_file=str(pseudo_labels),
+                                  annotations_file=str(annotations_file(annotations)))
+    if to is Framework.opentad:
+        atomic_write_text(map_path, "".join(f"{name}\n" for name in names), field="class_map")
+    atomic_write_text(output, json.dumps(document), field="output")
+    typer.echo(f"{len(rows)} pseudo-labels of {len({row['video'] for row in rows})} videos, "
+               f"{len(document['database'])} videos in all, {len(names)} classes -> {output}"
+               + (f" (class map {map_path})" if to is Framework.opentad else ""), err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_command)
