@@ -197,8 +197,10 @@ def _train(data: Path, annotations: Path, run: Path, variant: Variant, dim: int,
            overrides: Sequence[str]) -> tuple[str, dict]:
     """``admfit-torch train --stage base`` then ``--stage pseudo``: (the pseudo stage's summary line,
     {stage: [wall seconds, CPU seconds]} of each command)."""
+    # Only the base and pseudo stages run: no test split is evaluated, so the test subset may be the training one.
     settings = [f"optim.epochs={variant.epochs}", f"seed={variant.detector_seed}",
-                f"run.train_subset={FAMILY_SUBSET}", f"model.input_dim={dim}", *overrides]
+                f"run.train_subset={FAMILY_SUBSET}", f"run.test_subset={FAMILY_SUBSET}", "run.allow_overlap=true",
+                f"model.input_dim={dim}", *overrides]
     common = ["--config", str(CONFIG), "--out", str(run), "--features", str(data / "features"),
               "--annotations", str(annotations), "--points", str(data / "points.csv"), "--device", "cpu",
               "--no-progress", *[part for setting in settings for part in ("--set", setting)]]
