@@ -4,20 +4,19 @@ from __future__ import annotations
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
-import yaml
-from pydantic import ValidationError
-from rich.progress import Progress
 
-from admfit import ADMConfig, SnippetGrid, fit_instances
 from admfit.atomic import check_writable
 from admfit.errors import InputError
-from admfit.fit_io import RawPoint, SignalSet, load_point_file, load_signals, pseudo_label_rows, write_pseudo_labels
 
 from ._common import reports_input_errors
+
+# numba, numpy, pydantic and yaml are imported where they are used: `admfit --help` must stay fast.
+if TYPE_CHECKING:
+    from admfit import ADMConfig, SnippetGrid
+    from admfit.fit_io import RawPoint, SignalSet
 
 # Below this many points one kernel call is instant and a progress bar would only flicker.
 _PROGRESS_MIN_POINTS = 20_000
@@ -30,6 +29,11 @@ class OutputFormat(str, Enum):
 
 
 def load_config(path: Path | None) -> ADMConfig:
+    import yaml
+    from pydantic import ValidationError
+
+    from admfit.config import ADMConfig
+
     if path is None:
         return ADMConfig()
     if not path.is_file():
@@ -56,6 +60,8 @@ def _class_names(signals: SignalSet, from_points: list[str] | None, points_path:
 
 def _grid(signals: SignalSet, video: str, fps: float | None, stride: float | None,
           num_frames: float | None) -> SnippetGrid | None:
+    from admfit.grid import SnippetGrid
+
     video_fps = fps or signals.fps.get(video) or signals.default_fps
     if video_fps is None:
         return None
@@ -136,6 +142,11 @@ def _resolve(signals: SignalSet, points: list[RawPoint], classes, grids, signals
 
 
 def _fit_all(signals: SignalSet, rows_by_video: dict[str, list], config: ADMConfig, grids, threads, quiet):
+    import numpy as np
+    from rich.progress import Progress
+
+    from admfit.api import fit_instances
+
     videos = list(rows_by_video)
     chunks = [videos[i:i + _CHUNK_VIDEOS] for i in range(0, len(videos), _CHUNK_VIDEOS)]
     show = not quiet and sum(len(rows) for rows in rows_by_video.values()) >= _PROGRESS_MIN_POINTS
@@ -173,6 +184,8 @@ def fit_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no summary"),
 ) -> None:
     """Fit one ADM pseudo-label per point: Gaussian + uniform fits around each point's peak."""
+    from admfit.fit_io import load_point_file, load_signals, pseudo_label_rows, write_pseudo_labels
+
     began = time.perf_counter()
     config = load_config(config_path)
     check_writable(output)

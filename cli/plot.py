@@ -6,21 +6,20 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
-from pydantic import ValidationError
 
-from admfit import ADMConfig, SnippetGrid
 from admfit.atomic import check_writable
-from admfit.datasets import load_annotations
 from admfit.errors import InputError
-from admfit.fit_io import SignalSet, load_signals
-from admfit.signal import background_mask
 
 from ._common import reports_input_errors
 from .fit import _grid, load_config
+
+# numpy, scipy, pydantic and matplotlib are imported where they are used: `admfit --help` must stay fast.
+if TYPE_CHECKING:
+    from admfit import ADMConfig, SnippetGrid
+    from admfit.fit_io import SignalSet
 
 # What the figure needs of each `admfit fit` entry (snippets, except score and label_id).
 _ENTRY_FIELDS = ("point", "t_star", "sigma", "omega", "start", "end", "score", "label_id")
@@ -69,6 +68,10 @@ def _entries(by_video: dict, video: str, path: Path) -> list[dict]:
 
 def _config(config_path: Path | None, meta: Mapping, pseudo_path: Path) -> ADMConfig:
     """--config when given, else the config the fit recorded in the pseudo-labels' meta, else the defaults."""
+    from pydantic import ValidationError
+
+    from admfit.config import ADMConfig
+
     if config_path is not None or not isinstance(meta.get("config"), Mapping):
         return load_config(config_path)
     try:
@@ -116,6 +119,8 @@ def _class_names(signals: SignalSet, entries: list[dict]) -> list[str] | None:
 def _ground_truth(gt_path: Path, video: str, class_index: int, class_name: str | None,
                   grid: SnippetGrid | None, signals_path: Path) -> list[tuple[float, float]]:
     """The video's instances of the class, as (start, end) fractional snippet positions."""
+    from admfit.datasets.annotations import load_annotations
+
     annotations = load_annotations(gt_path)
     if video not in annotations:
         raise InputError("is not in the ground-truth file", file=str(gt_path), video=video, field="video")
@@ -148,7 +153,11 @@ def plot_command(
     num_frames: Optional[float] = typer.Option(None, "--num-frames", help="frames per snippet (default: file's, else 16)"),
 ) -> None:
     """Draw one video and class: the signal ADM fits, its Gaussian and uniform fits, pseudo-labels, ground truth."""
+    import numpy as np
+
+    from admfit.fit_io import load_signals
     from admfit.plotting import figure_format, plot_video_class, save_figure
+    from admfit.signal import background_mask
 
     if output is not None:
         figure_format(output)
