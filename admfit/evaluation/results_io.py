@@ -7,86 +7,92 @@ written as strings ("18.6") are read as numbers, as in the THUMOS'14 ground trut
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict
 
 from admfit.errors import InputError
+from admfit.json_columns import (BadValue, collector_paused, field, float_column, optional_field, read_json,
+                                 segment_columns, string_column)
 
 from .segments import Detections
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+@dataclass
+class _Results:
+    """A results file as checked columns, in file order; ``videos`` and ``counts``: each video's entries."""
+
+    path: Path
+    videos: list[str]
+    counts: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    label: np.ndarray
+    score: np.ndarray
+    point_s: np.ndarray | None
+    meta: object
+
+    def error_at(self, row: int, message: str, part: str | None) -> InputError:
+        """InputError naming the video and ``results.VIDEO.INDEX[.part]`` of entry ``row``."""
+        return _error_at(self.path, self.videos, self.counts, row, message, part)
+
+    def detections(self) -> Detections:
+        video = np.repeat(np.array(self.videos, dtype=str), self.counts)
+        return Detections(video, self.label, self.start, self.end, self.score)
+
+    def check_segments(self) -> None:
+        """--strict: every segment must end after it starts."""
+        bad = np.flatnonzero(~(self.end > self.start))
+        if bad.size:
+            row = int(bad[0])
+            start, end = float(self.start[row]), float(self.end[row])
+            kind = "zero-length" if end == start else "reversed"
+            raise self.error_at(row, f"{kind} segment {[start, end]} (--strict)", "segment")
 
 
-# TypedDicts, not models: validating 300,000 entries into plain dicts is several times faster
-# (pydantic-core parses and checks the JSON bytes in one pass); unknown keys are ignored.
-class _Entry(TypedDict):
-    segment: tuple[FiniteFloat, FiniteFloat]
-    label: Annotated[str, Field(min_length=1)]
-    score: FiniteFloat
-    # The annotated point's time (s) of an admfit pseudo-label; absent in detector output.
-    point_s: NotRequired[FiniteFloat | None]
+def _read(path: Path, *, point_times: bool) -> _Results:
+    # The parsed document lives only inside this pause (see collector_paused).
+    with collector_paused():
+        return _columns(path, point_times)
 
 
-class _ResultsFile(TypedDict):
-    results: dict[str, list[_Entry]]
-    meta: NotRequired[Any]
-
-
-_RESULTS_FILE = TypeAdapter(_ResultsFile)
-
-
-def _raise_first(path: Path, error: ValidationError) -> None:
-    """InputError for the first problem; pydantic's location is (results, VIDEO, index, field...)."""
-    detail = error.errors()[0]
-    if detail["type"] == "json_invalid":
-        raise InputError(f"not valid JSON: {detail['msg']}", file=str(path))
-    loc = [str(part) for part in detail["loc"]]
-    video = loc[1] if len(loc) >= 2 and loc[0] == "results" else None
-    field = ".".join(loc) if loc else "results"
-    message = detail["msg"]
-    if "input" in detail and not isinstance(detail["input"], (dict, list)):
-        message += f" (got {detail['input']!r})"
-    raise InputError(message, file=str(path), video=video, field=field)
-
-
-def _parse(path: Path) -> _ResultsFile:
-    if path.is_dir():
-        raise InputError("is a directory, expected a results JSON file", file=str(path))
-    if not path.is_file():
-        raise InputError("no such file", file=str(path))
+def _columns(path: Path, point_times: bool) -> _Results:
+    document = read_json(path, "a results JSON file")
+    results = _results_object(path, document)
+    videos = list(results)
+    counts = np.array([len(entries) for entries in results.values()], dtype=np.int64)
+    entries = list(chain.from_iterable(results.values()))
     try:
-        return _RESULTS_FILE.validate_json(path.read_bytes())
-    except ValidationError as error:
-        _raise_first(path, error)
-        raise  # unreachable: _raise_first always raises
+        start, end = segment_columns(field(entries, "segment"))
+        label = string_column(field(entries, "label"), "label")
+        score = float_column(field(entries, "score"), "score")
+        point_s = (float_column(optional_field(entries, "point_s"), "point_s", missing_ok=True)
+                   if point_times else None)
+    except BadValue as error:
+        raise _error_at(path, videos, counts, error.row, error.message, error.part) from None
+    return _Results(path, videos, counts, start, end, label, score, point_s, document.get("meta"))
 
 
-def _check_segments(path: Path, parsed: _ResultsFile) -> None:
-    for video, entries in parsed["results"].items():
-        for number, entry in enumerate(entries):
-            start, end = entry["segment"]
-            if not end > start:
-                kind = "zero-length" if end == start else "reversed"
-                raise InputError(f"{kind} segment {[start, end]} (--strict)", file=str(path),
-                                 video=video, field=f"results.{video}.{number}.segment")
+def _results_object(path: Path, document) -> dict:
+    if not isinstance(document, dict) or "results" not in document:
+        raise InputError("field required: {'results': {VIDEO: [detections]}}", file=str(path), field="results")
+    results = document["results"]
+    if not isinstance(results, dict):
+        raise InputError("expected an object {VIDEO: [detections]}", file=str(path), field="results")
+    for video, entries in results.items():
+        if not isinstance(entries, list):
+            raise InputError("expected an array of detections", file=str(path), video=video, field=f"results.{video}")
+    return results
 
 
-def _detections(parsed: _ResultsFile) -> tuple[Detections, np.ndarray]:
-    results = parsed["results"]
-    entries = [entry for items in results.values() for entry in items]
-    if not entries:
-        empty = np.zeros(0)
-        return Detections(np.zeros(0, "<U1"), np.zeros(0, "<U1"), empty, empty, empty), empty
-    video = np.repeat(np.array(list(results)), [len(items) for items in results.values()])
-    segments = np.array([entry["segment"] for entry in entries], dtype=np.float64)
-    detections = Detections(video, np.array([entry["label"] for entry in entries]), segments[:, 0],
-                            segments[:, 1], np.array([entry["score"] for entry in entries], dtype=np.float64))
-    point_s = np.array([entry.get("point_s") for entry in entries], dtype=np.float64)  # None -> NaN
-    return detections, point_s
+def _error_at(path: Path, videos: list[str], counts: np.ndarray, row: int, message: str,
+              part: str | None) -> InputError:
+    ends = np.cumsum(counts)
+    video = int(np.searchsorted(ends, row, side="right"))
+    name, index = videos[video], row - int(ends[video] - counts[video])
+    return InputError(message, file=str(path), video=name, field=f"results.{name}.{index}" + (f".{part}" if part else ""))
 
 
 def load_detections(path, *, strict: bool = False) -> Detections:
@@ -95,11 +101,10 @@ def load_detections(path, *, strict: bool = False) -> Detections:
     Malformed files raise InputError naming file, video and field. ``strict`` also rejects
     reversed and zero-length segments (by default the evaluator counts them as false positives).
     """
-    path = Path(path)
-    parsed = _parse(path)
+    results = _read(Path(path), point_times=False)
     if strict:
-        _check_segments(path, parsed)
-    return _detections(parsed)[0]
+        results.check_segments()
+    return results.detections()
 
 
 def load_pseudo_labels(path) -> tuple[Detections, np.ndarray, dict]:
@@ -109,12 +114,10 @@ def load_pseudo_labels(path) -> tuple[Detections, np.ndarray, dict]:
     which cannot be compared with ground truth in seconds.
     """
     path = Path(path)
-    parsed = _parse(path)
-    meta = parsed.get("meta")
-    meta = meta if isinstance(meta, dict) else {}
+    results = _read(path, point_times=True)
+    meta = results.meta if isinstance(results.meta, dict) else {}
     units = meta.get("segment_units", "seconds")
     if units != "seconds":
         raise InputError(f"segments are in {units}, not seconds: run `admfit fit` with the feature grid "
                          "(fps, stride) so that it writes seconds", file=str(path), field="meta.segment_units")
-    detections, point_s = _detections(parsed)
-    return detections, point_s, meta
+    return results.detections(), results.point_s, meta
