@@ -18,6 +18,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .threads import keep_openmp_alone
+
+# Before any parallel kernel runs: numba's OpenMP pool would reset torch's thread count (admfit/threads.py).
+keep_openmp_alone()
+
 GAUSS_LITERAL = 0      # one exp per snippet: the literal loss, for the benchmark and checks
 GAUSS_RECURRENCE = 1   # one exp per evaluation
 UNIFORM_LITERAL = 0    # a pass over the bracket per evaluation, bitwise equal to the reference

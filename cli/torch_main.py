@@ -78,10 +78,15 @@ def train(
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N (default: the config's)"),
     progress: bool = typer.Option(True, help="show progress bars"),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads for torch, numba (the ADM fit) and BLAS "
+                                          "alike (default: torch's count)"),
 ) -> None:
     """Run the self-training loop (base model, ADM pseudo-labels, main model, evaluation), resumable by stage.
 
     A finished stage is skipped; one interrupted mid-training resumes from its checkpoint."""
+    from admfit.threads import use_threads
+
+    use_threads(threads)  # first: the BLAS libraries read their count when numpy loads
     cfg = _with_data(_config(config, set_, device), features, annotations, points)
     from admfit_torch import ddp
     from admfit_torch.pipeline import Pipeline
