@@ -129,6 +129,25 @@ def _number(value: Any, row: int, part: str | None, missing_ok: bool) -> float:
     return number
 
 
+def index_column(values: list, part: str) -> np.ndarray:
+    """(N,) int64 of non-negative integers (3, 3.0 and "3" alike), -1 where the value is None (JSON null).
+
+    BadValue at the first boolean, fraction, negative or huge number, or other value.
+    """
+    if set(map(type, values)) <= {int, type(None)} and all(value is None or 0 <= value < 2**62 for value in values):
+        return np.array([-1 if value is None else value for value in values], dtype=np.int64)
+    return np.array([_index(value, row, part) for row, value in enumerate(values)], dtype=np.int64)
+
+
+def _index(value: Any, row: int, part: str) -> int:
+    if value is None:
+        return -1
+    number = _number(value, row, part, False)
+    if not (0 <= number < 2**62 and number == int(number)):
+        raise BadValue(row, f"expected a non-negative integer, got {_shown(value)}", part)
+    return int(number)
+
+
 def segment_columns(segments: list, part: str = "segment") -> tuple[np.ndarray, np.ndarray]:
     """(start, end) columns of ``[start, end]`` pairs of finite numbers (order not checked here).
 
