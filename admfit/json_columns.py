@@ -24,13 +24,15 @@ from .errors import InputError
 
 class BadValue(Exception):
     """The first bad value of a column: its ``row``, what is wrong, and where inside the record
-    (``part``: a field such as ``"score"`` or ``"segment.1"``; None for the record itself)."""
+    (``part``: a field such as ``"score"`` or ``"segment.1"``; None for the record itself).
+    ``wrong_type``: the value is not of the kind expected at all (a string where a number belongs)."""
 
-    def __init__(self, row: int, message: str, part: str | None):
+    def __init__(self, row: int, message: str, part: str | None, *, wrong_type: bool = False):
         super().__init__(message)
         self.row = row
         self.message = message
         self.part = part
+        self.wrong_type = wrong_type
 
 
 @contextmanager
@@ -119,11 +121,11 @@ def _number(value: Any, row: int, part: str | None, missing_ok: bool) -> float:
         return math.nan
     # bool is an int in Python, not a number in a results file: "score": true is a mistake.
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise BadValue(row, f"expected a number, got {_shown(value)}", part)
+        raise BadValue(row, f"expected a number, got {_shown(value)}", part, wrong_type=True)
     try:
         number = float(value)
     except (ValueError, OverflowError):
-        raise BadValue(row, f"expected a number, got {_shown(value)}", part) from None
+        raise BadValue(row, f"expected a number, got {_shown(value)}", part, wrong_type=True) from None
     if not math.isfinite(number):
         raise BadValue(row, f"expected a finite number, got {_shown(value)}", part)
     return number
@@ -161,9 +163,9 @@ def segment_columns(segments: list, part: str = "segment") -> tuple[np.ndarray, 
     flat = list(chain.from_iterable(segments))
     try:
         pairs = float_column(flat, None).reshape(-1, 2)
-    except BadValue as error:
-        number = error.message.startswith("expected a number")
-        raise BadValue(error.row // 2, error.message, f"{part}.{error.row % 2}" if number else part) from None
+    except BadValue as error:  # a value that is no number is named by its place, a non-finite one by the pair
+        raise BadValue(error.row // 2, error.message,
+                       f"{part}.{error.row % 2}" if error.wrong_type else part) from None
     return pairs[:, 0].copy(), pairs[:, 1].copy()
 
 
