@@ -11,18 +11,18 @@ Subpackages and modules: ``fit_io`` (the files of ``admfit fit``, ``resolve_poin
 ``datasets`` (annotations, points, features), ``evaluation`` (detection mAP, pseudo-label quality),
 ``synthetic``, ``simulate``, ``baselines``, ``plotting``, ``detector`` (the detector protocol), ``grid``
 (``SnippetGrid``, ``SnippetMap``). The map: docs/architecture.md; the pinned details: docs/spec.md.
+The names are imported on first use: ``import admfit.errors`` (every command's ``--help``) must not
+load numba and scipy.
 """
-from .api import PseudoLabel, fit_instances
-from .config import ADMConfig
-from .errors import InputError
-from .fitting import ScalarFit, find_bracket, find_peak, fit_gaussian, fit_uniform
-from .grid import SnippetGrid
-from .signal import background_mask, prepare_signal, smooth_signal, upsample_signal
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ADMConfig", "InputError", "PseudoLabel", "ScalarFit", "SnippetGrid", "background_mask", "find_bracket",
-    "find_peak", "fit_gaussian", "fit_instances", "fit_uniform", "prepare_signal", "smooth_signal",
-    "upsample_signal",
-]
+_EXPORTS = {
+    "PseudoLabel": ".api", "fit_instances": ".api", "ADMConfig": ".config", "InputError": ".errors",
+    "ScalarFit": ".fitting", "find_bracket": ".fitting", "find_peak": ".fitting", "fit_gaussian": ".fitting",
+    "fit_uniform": ".fitting", "SnippetGrid": ".grid", "background_mask": ".signal", "prepare_signal": ".signal",
+    "smooth_signal": ".signal", "upsample_signal": ".signal",
+}
+__all__ = sorted(_EXPORTS, key=str.lower)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

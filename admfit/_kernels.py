@@ -18,6 +18,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .threads import keep_openmp_alone
+
+# Before any parallel kernel runs: numba's OpenMP pool would reset torch's thread count (admfit/threads.py).
+keep_openmp_alone()
+
 # Option values, distinct across families so that one passed in the wrong place cannot pass for another.
 GAUSS_LITERAL = 10     # one exp per snippet: the literal loss, for the benchmark and checks
 GAUSS_RECURRENCE = 11  # one exp per evaluation

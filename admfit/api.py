@@ -167,15 +167,21 @@ def neighbouring_points(snippets: np.ndarray, labels: np.ndarray, length: int, s
 
 @contextmanager
 def _threads(num_threads: int | None) -> Iterator[None]:
-    if num_threads is None:
-        yield
-        return
+    # numba's OpenMP layer (when a user chooses it) resets the OpenMP thread count, which is torch's:
+    # give torch its count back (admfit/threads.py). Looked up, never imported: the core is torch-free.
+    import sys
+
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
     previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(num_threads), numba.config.NUMBA_NUM_THREADS)))
+    if num_threads is not None:
+        numba.set_num_threads(max(1, min(int(num_threads), numba.config.NUMBA_NUM_THREADS)))
     try:
         yield
     finally:
         numba.set_num_threads(previous)
+        if torch_threads is not None and torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
 
 
 def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None,

@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from admfit.datasets.annotations import load_annotations
 from admfit.errors import InputError
-from admfit.evaluation import DetectionResult, GroundTruthSegments, evaluate_detection, parse_tious
-from admfit.evaluation.pseudo_quality import pseudo_label_quality
-from admfit.evaluation.results_io import load_detections, load_pseudo_labels
 
 from ._common import reports_input_errors
+
+# numpy, rich and the evaluator are imported where they are used: `admfit --help` must stay fast.
+if TYPE_CHECKING:
+    import numpy as np
+    from rich.table import Table
+
+    from admfit.evaluation import DetectionResult, GroundTruthSegments
 
 _TIOU_HELP = ("tIoU thresholds: 'thumos14' (0.1:0.7:0.1), 'anet' (0.5:0.95:0.05), START:STOP:STEP (stop "
               "included), A,B,C, or 'auto': 'anet' for an official ActivityNet file (version 'VERSION 1.x'), "
@@ -25,6 +26,8 @@ _SUBSET_HELP = ("Ground-truth subset, case-insensitive; 'train'/'test' also reso
 
 
 def _tious_for(text: str, gt_path: Path) -> np.ndarray:
+    from admfit.evaluation.thresholds import parse_tious
+
     if text.strip().lower() == "auto":
         text = "anet" if _is_activitynet_file(gt_path) else "thumos14"
     try:
@@ -41,6 +44,9 @@ def _is_activitynet_file(path: Path) -> bool:
 
 
 def _ground_truth(path: Path, subset: str) -> GroundTruthSegments:
+    from admfit.datasets.annotations import load_annotations
+    from admfit.evaluation.segments import GroundTruthSegments
+
     annotations = load_annotations(path, subset=None if subset.lower() == "all" else subset)
     segments = GroundTruthSegments.from_annotations(annotations)
     if len(segments) == 0:
@@ -54,6 +60,8 @@ def _percent(value: float) -> str:
 
 
 def _map_table(result: DetectionResult, title: str, per_class: bool) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("", overflow="fold")
     for tiou in result.tious:
@@ -84,6 +92,11 @@ def eval_command(
     strict: bool = typer.Option(False, "--strict", help="Reject reversed or zero-length predicted segments."),
 ) -> None:
     """Detection mAP at each tIoU threshold, as the official ActivityNet evaluation computes it."""
+    from rich.console import Console
+
+    from admfit.evaluation.detection import evaluate_detection
+    from admfit.evaluation.results_io import load_detections
+
     segments = _ground_truth(ground_truth, subset)
     thresholds = _tious_for(tiou, ground_truth)
     result = evaluate_detection(segments, load_detections(predictions, strict=strict), thresholds)
@@ -105,6 +118,12 @@ def eval_pseudo_command(
                                          help="Score only the pseudo-labels whose confidence is at least this."),
 ) -> None:
     """Pseudo-label quality (paper Table 2): alpha, mAP, and mean tIoU of each point's pseudo-label."""
+    import numpy as np
+    from rich.console import Console
+
+    from admfit.evaluation.pseudo_quality import pseudo_label_quality
+    from admfit.evaluation.results_io import load_pseudo_labels
+
     segments = _ground_truth(ground_truth, subset)
     thresholds = _tious_for(tiou, ground_truth)
     labels, point_s, _ = load_pseudo_labels(pseudo_labels, min_confidence=min_confidence)

@@ -4,19 +4,19 @@ from __future__ import annotations
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
-from rich.progress import Progress
 
-from admfit import ADMConfig, fit_instances
 from admfit.atomic import check_writable
 from admfit.errors import InputError
-from admfit.fit_io import (SignalSet, load_adm_config, load_point_file, load_signals, pseudo_label_rows,
-                           resolve_points, write_pseudo_labels)
 
 from ._common import reports_input_errors
+
+# numba, numpy, pydantic and yaml are imported where they are used: `admfit --help` must stay fast.
+if TYPE_CHECKING:
+    from admfit import ADMConfig
+    from admfit.fit_io import SignalSet
 
 # Below this many points one kernel call is instant and a progress bar would only flicker.
 _PROGRESS_MIN_POINTS = 20_000
@@ -28,7 +28,11 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
-def _fit_all(signals: SignalSet, rows_by_video: dict[str, np.ndarray], config: ADMConfig, grids, threads, quiet):
+def _fit_all(signals: SignalSet, rows_by_video: dict, config: ADMConfig, grids, threads, quiet):
+    from rich.progress import Progress
+
+    from admfit.api import fit_instances
+
     videos = list(rows_by_video)
     chunks = [videos[i:i + _CHUNK_VIDEOS] for i in range(0, len(videos), _CHUNK_VIDEOS)]
     show = not quiet and sum(len(rows) for rows in rows_by_video.values()) >= _PROGRESS_MIN_POINTS
@@ -70,6 +74,9 @@ def fit_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no summary"),
 ) -> None:
     """Fit one ADM pseudo-label per point: Gaussian + uniform fits around each point's peak."""
+    from admfit.fit_io import (load_adm_config, load_point_file, load_signals, pseudo_label_rows, resolve_points,
+                               write_pseudo_labels)
+
     began = time.perf_counter()
     config = load_adm_config(config_path, paper=paper)
     check_writable(output)

@@ -4,20 +4,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
-from pydantic import ValidationError
 
-from admfit import ADMConfig, SnippetGrid
 from admfit.atomic import check_writable
-from admfit.datasets import load_annotations
 from admfit.errors import InputError
-from admfit.fit_io import SignalSet, load_adm_config, load_signals, read_pseudo_labels
-from admfit.signal import prepare_background
 
 from ._common import reports_input_errors
+
+# numpy, scipy, pydantic and matplotlib are imported where they are used: `admfit --help` must stay fast.
+if TYPE_CHECKING:
+    from admfit import ADMConfig, SnippetGrid
+    from admfit.fit_io import SignalSet
+
 
 def _entries(rows: list[dict], video: str, path: Path) -> list[dict]:
     """The video's pseudo-labels (rows of admfit.fit_io.read_pseudo_labels)."""
@@ -29,6 +29,11 @@ def _entries(rows: list[dict], video: str, path: Path) -> list[dict]:
 
 def _config(config_path: Path | None, meta: Mapping, pseudo_path: Path) -> ADMConfig:
     """--config when given, else the config the fit recorded in the pseudo-labels' meta, else the defaults."""
+    from pydantic import ValidationError
+
+    from admfit.config import ADMConfig
+    from admfit.fit_io import load_adm_config
+
     if config_path is not None or not isinstance(meta.get("config"), Mapping):
         return load_adm_config(config_path)
     try:
@@ -74,6 +79,8 @@ def _class_names(signals: SignalSet, entries: list[dict]) -> list[str] | None:
 def _ground_truth(gt_path: Path, video: str, class_index: int, class_name: str | None,
                   grid: SnippetGrid | None, signals_path: Path) -> list[tuple[float, float]]:
     """The video's instances of the class, as (start, end) fractional snippet positions."""
+    from admfit.datasets.annotations import load_annotations
+
     annotations = load_annotations(gt_path)
     if video not in annotations:
         raise InputError("is not in the ground-truth file", file=str(gt_path), video=video, field="video")
@@ -106,7 +113,11 @@ def plot_command(
     num_frames: Optional[float] = typer.Option(None, "--num-frames", help="frames per snippet (default: file's, else 16)"),
 ) -> None:
     """Draw one video and class: the signal ADM fits, its Gaussian and uniform fits, pseudo-labels, ground truth."""
+    import numpy as np
+
+    from admfit.fit_io import load_signals, read_pseudo_labels
     from admfit.plotting import figure_format, plot_video_class, save_figure
+    from admfit.signal import prepare_background
 
     if output is not None:
         figure_format(output)

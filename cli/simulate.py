@@ -4,17 +4,18 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from pydantic import ValidationError
 
 from admfit.atomic import atomic_write_text, check_writable
-from admfit.datasets.annotations import load_annotations
 from admfit.errors import InputError
-from admfit.simulate import SimulationConfig, points_csv, simulate_points
 
 from ._common import reports_input_errors
+
+# scipy.stats and pydantic are imported where they are used: `admfit --help` must stay fast.
+if TYPE_CHECKING:
+    from admfit.simulate import SimulationConfig
 
 
 class Distribution(str, Enum):
@@ -40,6 +41,10 @@ def _read_fps_table(path: Path) -> dict[str, float]:
 
 
 def _config(**values) -> SimulationConfig:
+    from pydantic import ValidationError
+
+    from admfit.simulate import SimulationConfig
+
     try:
         return SimulationConfig(**values)
     except ValidationError as error:
@@ -59,6 +64,9 @@ def simulate_points_command(
     sigma_rel: float = typer.Option(0.0, "--sigma-rel", help="gaussian: extra spread per frame of instance length."),
 ) -> None:
     """Simulate one point per ground-truth instance (frames at native fps, LACP CSV)."""
+    from admfit.datasets.annotations import load_annotations
+    from admfit.simulate import points_csv, simulate_points
+
     config = _config(dist=dist.value, seed=seed, shift_frames=shift_frames, sigma_frames=sigma_frames,
                      sigma_rel=sigma_rel)
     if output is not None:

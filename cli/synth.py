@@ -2,19 +2,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from pydantic import ValidationError
-from rich.progress import Progress
 
 from admfit.errors import InputError
-from admfit.synthetic.build import Difficulty, Like, Mode, Subset, SynthOptions, synthesize
+from admfit.synthetic.choices import Difficulty, Like, Mode, Subset
 
 from ._common import reports_input_errors
 
+# The generators (numpy, pydantic, the data loaders) are imported when the command runs: `--help` stays fast.
+if TYPE_CHECKING:
+    from admfit.synthetic.build import SynthOptions
+
 
 def _options(**values) -> SynthOptions:
+    from pydantic import ValidationError
+
+    from admfit.synthetic.build import SynthOptions
+
     try:
         return SynthOptions(**values)
     except ValidationError as error:
@@ -38,6 +44,10 @@ def synth(
     overwrite: bool = typer.Option(False, help="replace earlier output in OUT_DIR"),
 ) -> None:
     """Synthetic data on the real layout of THUMOS'14 or ActivityNet-1.2 (docs/synthetic.md)."""
+    from rich.progress import Progress
+
+    from admfit.synthetic.build import synthesize
+
     options = _options(like=like, dim=dim, seed=seed, mode=mode, difficulty=difficulty, subset=subset,
                        max_videos=max_videos, annotations=annotations,
                        simulate_missing_points=simulate_missing_points, overwrite=overwrite)

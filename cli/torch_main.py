@@ -22,7 +22,8 @@ from ._common import HELP_OPTIONS, reports_input_errors, version_option
 
 app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  context_settings=HELP_OPTIONS)
+                  context_settings=HELP_OPTIONS,
+                  rich_markup_mode=None)  # plain help: the rich renderer costs 0.2 s per call
 
 
 @app.callback()
@@ -105,10 +106,15 @@ def train(
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N (default: the config's)"),
     progress: bool = typer.Option(True, help="show progress bars"),
+    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads for torch, numba (the ADM fit) and BLAS "
+                                          "alike (default: torch's count)"),
 ) -> None:
     """Run the self-training loop (base model, ADM pseudo-labels, main model, evaluation), resumable by stage.
 
     A finished stage is skipped; one interrupted mid-training resumes from its checkpoint."""
+    from admfit.threads import use_threads
+
+    use_threads(threads)  # first: the BLAS libraries read their count when numpy loads
     cfg = _with_data(_config(config, set_, device), features=features, annotations=annotations, points=points,
                      videos=videos, train_subset=train_subset, test_subset=test_subset,
                      skip_missing_features=skip_missing_features, allow_overlap=allow_overlap, classes=classes,

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import json
 import warnings
+from itertools import chain
 from pathlib import Path
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from admfit.errors import InputError, Notice
+from admfit.json_columns import (BadValue, field, float_column, index_column, optional_field, read_json,
+                                 segment_columns, string_column)
 
 # Test videos with broken THUMOS'14 annotations; LACP, HR-Pro and POTLoc drop them (gt.json lacks them).
 THUMOS14_BROKEN_TEST_VIDEOS = ("video_test_0000270", "video_test_0001292", "video_test_0001496")
@@ -70,60 +74,89 @@ class VideoAnnotation(BaseModel):
     instances: list[Instance]
 
 
-# --- raw file records (lax: "18.6" is accepted as 18.6 s) -------------------------------
-
-class _RawSegment(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    label: str = Field(min_length=1)
-    segment: tuple[float, float]
-    label_id: int | None = Field(default=None, ge=0)
-    idx: int | None = Field(default=None, ge=0)
+_INSTANCES = TypeAdapter(list[Instance])
+_VIDEOS = TypeAdapter(list[VideoAnnotation])
 
 
-class _RawVideo(BaseModel):
-    model_config = ConfigDict(extra="allow")
+# --- reading the file: checked as columns, then the models built in one call --------------
 
-    subset: str
-    annotations: list[_RawSegment] = Field(default_factory=list)
-    duration: float | None = None
-    fps: float | None = None
+def _video_fields(path: Path, video: str, raw: Any) -> tuple[str, list]:
+    """(subset, annotations) of one video record."""
+    if not video:
+        raise InputError("a video without a name", file=path, video=video, field="database")
+    if not isinstance(raw, dict):
+        raise InputError("expected an object with 'subset' and 'annotations'", file=path, video=video)
+    if "subset" not in raw:
+        raise InputError("field required", file=path, video=video, field="subset")
+    if not isinstance(raw["subset"], str):
+        raise InputError(f"expected a string, got {raw['subset']!r}", file=path, video=video, field="subset")
+    annotations = raw.get("annotations", [])
+    if not isinstance(annotations, list):
+        raise InputError("expected an array of annotations", file=path, video=video, field="annotations")
+    return raw["subset"], annotations
 
 
-def _read_json(path: Path) -> Any:
-    if path.is_dir():
-        raise InputError("is a directory, expected an annotation JSON file", file=path)
-    if not path.is_file():
-        raise InputError("no such file", file=path)
+def _positive_column(path: Path, videos: list[str], raws: list[dict], name: str) -> list[float | None]:
+    """Every video's ``name`` (duration, fps): a number > 0 ("29.97" read as 29.97), or None where absent."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise InputError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
-                         file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=path) from None
+        values = float_column([raw.get(name) for raw in raws], name, missing_ok=True)
+    except BadValue as error:
+        raise InputError(error.message, file=path, video=videos[error.row], field=name) from None
+    bad = np.flatnonzero(values <= 0)
+    if bad.size:
+        row = int(bad[0])
+        raise InputError(f"must be greater than 0, got {raws[row][name]!r}", file=path, video=videos[row], field=name)
+    return [None if value != value else value for value in values.tolist()]  # NaN (absent) -> None
 
 
-def _parse_video(path: Path, video: str, raw: Any) -> VideoAnnotation:
+def _instance_columns(entries: list) -> tuple[list, list, list, list]:
+    """label, label_id (None where absent), start_s, end_s of every annotation, as Python lists.
+
+    BadValue at the first bad one: ``part`` is the field inside the annotation.
+    """
+    label = string_column(field(entries, "label"), "label")
+    start, end = segment_columns(field(entries, "segment"))
+    label_id = index_column(optional_field(entries, "label_id"), "label_id")
+    idx = index_column(optional_field(entries, "idx"), "idx")
+    label_id = np.where(label_id >= 0, label_id, idx)  # HR-Pro's label_id, else ActivityNet's idx
+    for bad, message in ((np.flatnonzero((start < 0) | (end < 0)), "segment times must be >= 0 s"),
+                         (np.flatnonzero(end < start), "segment end is before its start")):
+        if bad.size:
+            row = int(bad[0])
+            raise BadValue(row, f"{message}: [{start[row]}, {end[row]}]", "segment")
+    ids = [None if number < 0 else number for number in label_id.tolist()]
+    return label.tolist(), ids, start.tolist(), end.tolist()
+
+
+def _records(path: Path, database: dict) -> dict[str, VideoAnnotation]:
+    videos = [str(video) for video in database]
+    raws = list(database.values())
+    fields = [_video_fields(path, video, raw) for video, raw in zip(videos, raws)]
+    durations, fps = _positive_column(path, videos, raws, "duration"), _positive_column(path, videos, raws, "fps")
+    counts = [len(annotations) for _, annotations in fields]
     try:
-        record = _RawVideo.model_validate(raw)
-    except ValidationError as error:
-        raise InputError.from_validation(error, file=path, video=video) from None
-    instances = []
-    for number, segment in enumerate(record.annotations):
-        label_id = segment.label_id if segment.label_id is not None else segment.idx
-        try:
-            instances.append(Instance(label=segment.label, label_id=label_id,
-                                      start_s=segment.segment[0], end_s=segment.segment[1]))
-        except ValidationError as error:
-            raise InputError.from_validation(error, file=path, video=video,
-                                             field=f"annotations.{number}.segment") from None
-    try:
-        return VideoAnnotation(video=video, subset=record.subset, duration_s=record.duration,
-                               fps=record.fps, instances=instances)
-    except ValidationError as error:
-        raise InputError.from_validation(error, file=path, video=video, rename={"duration_s": "duration"}) from None
+        columns = _instance_columns(list(chain.from_iterable(annotations for _, annotations in fields)))
+    except BadValue as error:
+        video, number = _owner(videos, counts, error.row)
+        raise InputError(error.message, file=path, video=video,
+                         field=f"annotations.{number}" + (f".{error.part}" if error.part else "")) from None
+    # Every value is checked above; pydantic-core builds the models in one call (faster than one
+    # model_construct per record), and cannot fail.
+    instances = _INSTANCES.validate_python([{"label": label, "label_id": label_id, "start_s": start, "end_s": end}
+                                            for label, label_id, start, end in zip(*columns)])
+    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    return dict(zip(videos, _VIDEOS.validate_python([
+        {"video": video, "subset": subset, "duration_s": duration, "fps": rate, "instances": instances[lo:hi]}
+        for video, (subset, _), duration, rate, lo, hi in zip(videos, fields, durations, fps, bounds, bounds[1:])])))
+
+
+def _owner(videos: list[str], counts: list[int], row: int) -> tuple[str, int]:
+    """(video, annotation number in it) of the ``row``-th annotation of the file."""
+    for video, count in zip(videos, counts):
+        if row < count:
+            return video, row
+        row -= count
+    raise IndexError(row)
 
 
 def resolve_subset(requested: str, available: set[str], *, file=None) -> str:
@@ -155,12 +188,11 @@ def load_annotations(path, *, subset: str | None = None) -> dict[str, VideoAnnot
     InputError naming the file, video and field: nothing is dropped silently.
     """
     path = Path(path)
-    document = _read_json(path)
+    document = read_json(path, "an annotation JSON file")
     if not isinstance(document, dict) or not isinstance(document.get("database"), dict):
         raise InputError("expected a JSON object with a 'database' object of videos",
                          file=path, field="database")
-    videos = {str(video): _parse_video(path, str(video), raw)
-              for video, raw in document["database"].items()}
+    videos = _records(path, document["database"])
     if subset is None:
         return videos
     try:

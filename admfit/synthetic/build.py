@@ -6,7 +6,6 @@ the files.
 """
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +14,7 @@ from ..data import data_path
 from ..datasets import PointLabel, class_names, load_annotations, load_points, thumos14
 from ..errors import InputError
 from ..fit_io import save_points_json, save_signals
+from .choices import Difficulty, Like, Mode, Subset
 from .features import FEATURE_DIFFICULTIES, iter_features
 from .layout import GRIDS
 from .output import (Staging, annotation_document, anet_points_csv, lacp_points_csv, select_points,
@@ -22,29 +22,6 @@ from .output import (Staging, annotation_document, anet_points_csv, lacp_points_
 from .signals import DIFFICULTIES, make_signals
 
 VERSION = "admfit-synth-0.1"
-
-
-class Like(str, Enum):
-    thumos14 = "thumos14"
-    anet12 = "anet12"
-
-
-class Mode(str, Enum):
-    features = "features"
-    signals = "signals"
-    both = "both"
-
-
-class Subset(str, Enum):
-    train = "train"
-    test = "test"
-    all = "all"
-
-
-class Difficulty(str, Enum):
-    clean = "clean"
-    medium = "medium"
-    hard = "hard"
 
 
 class SynthOptions(BaseModel):

@@ -103,6 +103,16 @@ def test_reversed_segments_counted_or_rejected_with_strict(gt_file, tmp_path):
     (results(v1=[entry(0, 1, "", 0.5)]), ["v1", "label"]),
     ('{"results": {"v1": [{"segment": [0, 1], "label": "A", "score": NaN}]}}', ["v1", "score"]),
     (results(v1={"segment": [0, 1]}), ["v1", "array"]),
+    # Booleans are not numbers (Python's bool is an int; a results file's true is a mistake).
+    (results(v1=[entry(0, 1, "A", 0.5), entry(0, 1, "A", True)]), ["v1", "results.v1.1.score", "true"]),
+    (results(v1=[entry(False, 1, "A", 0.5)]), ["v1", "results.v1.0.segment.0"]),
+    (results(v1=[entry(0, 1, 3, 0.5)]), ["v1", "results.v1.0.label", "string"]),
+    (results(v1=[entry(0, 1, "A", 0.5)], v2=[entry(0, 1, "A", 0.5), [0, 1]]), ["v2", "results.v2.1", "object"]),
+    (results(v1=[entry(0, 1, "A", "0.5x")]), ["v1", "score", "0.5x"]),
+    (results(v1=[entry(0, 1, "A", 10 ** 400)]), ["v1", "score"]),
+    ('{"results": {"v1": [{"segment": [0, Infinity], "label": "A", "score": 1}]}}', ["v1", "results.v1.0.segment"]),
+    ([1, 2], ["results"]),
+    ({"results": "nope"}, ["results"]),
 ])
 def test_bad_prediction_file_is_one_line_exit_2(gt_file, tmp_path, document, words):
     pred = write(tmp_path / "pred.json", document)
@@ -146,6 +156,20 @@ def test_loader_keeps_file_order_and_reads_admfit_fit_output(tmp_path):
     with pytest.raises(InputError) as error:
         load_detections(pred, strict=True)
     assert (error.value.video, error.value.field) == ("a", "results.a.1.segment")
+
+
+def test_numbers_as_strings_are_read_and_columns_keep_file_order(tmp_path):
+    pred = write(tmp_path / "pred.json", results(v=[entry("0.5", "2", "A", "0.25"), entry(1, 3.5, "B", 1)],
+                                                 w=[], u=[entry(2, 4, "A", 0)]))
+    detections = load_detections(pred)
+    assert detections.video.tolist() == ["v", "v", "u"] and detections.label.tolist() == ["A", "B", "A"]
+    assert detections.start_s.tolist() == [0.5, 1.0, 2.0] and detections.end_s.tolist() == [2.0, 3.5, 4.0]
+    assert detections.score.tolist() == [0.25, 1.0, 0.0]
+
+
+def test_empty_results_give_no_detections(tmp_path):
+    assert len(load_detections(write(tmp_path / "pred.json", results()))) == 0
+    assert len(load_detections(write(tmp_path / "pred.json", results(v=[])))) == 0
 
 
 def test_real_thumos_ground_truth_perfect_predictions(tmp_path):

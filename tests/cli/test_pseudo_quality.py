@@ -147,6 +147,20 @@ def test_eval_pseudo_refuses_snippet_segments(tmp_path):
     assert "segment_units" in err and str(out) in err
 
 
+@pytest.mark.parametrize("point_s, words", [("x", ["'x'"]), (True, ["true"]), (float("inf"), ["finite"])])
+def test_eval_pseudo_refuses_a_bad_point_time(tmp_path, point_s, words):
+    gt_file = tmp_path / "gt.json"
+    gt_file.write_text(json.dumps(GT))
+    out = tmp_path / "pseudo_labels.json"
+    out.write_text(json.dumps({"meta": {"segment_units": "seconds"}, "results": {"t1": [
+        {"segment": [0, 5], "label": "A", "score": 0.9, "point_s": None},
+        {"segment": [0, 5], "label": "A", "score": 0.9, "point_s": point_s}]}}))
+    code, stdout, err = run(gt_file, out)
+    assert code == 2 and stdout == "" and err.count("\n") == 1
+    for word in [str(out), "t1", "results.t1.1.point_s", *words]:
+        assert word in err, (word, err)
+
+
 EXAMPLE = EXAMPLE
 
 

@@ -107,6 +107,21 @@ def _video(**overrides):
     return {"database": {"v1": record}}
 
 
+def test_ids_numbers_as_strings_and_missing_fields(tmp_path):
+    document = {"database": {
+        "a": {"subset": "train", "fps": "30", "annotations": [
+            {"label": "Jump", "segment": ["1.5", 2], "label_id": "3"},
+            {"label": "Run", "segment": [2, 4.0], "idx": 1.0}, {"label": "Run", "segment": [5, 5]}]},
+        "b": {"subset": "test"}}}
+    videos = load_annotations(_write(tmp_path, document))
+    assert videos["a"].fps == 30.0 and videos["a"].duration_s is None and videos["b"].instances == []
+    assert videos["a"].instances == [Instance(label="Jump", label_id=3, start_s=1.5, end_s=2.0),
+                                     Instance(label="Run", label_id=1, start_s=2.0, end_s=4.0),
+                                     Instance(label="Run", label_id=None, start_s=5.0, end_s=5.0)]
+    assert all(type(inst.start_s) is float and type(inst.label_id) in (int, type(None))
+               for inst in videos["a"].instances)
+
+
 def test_valid_minimal_file(tmp_path):
     videos = load_annotations(_write(tmp_path, _video()))
     assert videos["v1"].instances == [Instance(label="Jump", label_id=None, start_s=1.5, end_s=2.5)]
@@ -124,6 +139,15 @@ BAD_VIDEOS = [
     ("empty label", {"annotations": [{"label": "", "segment": [1, 2]}]}, "annotations.0.label"),
     ("bad duration", {"duration": -5}, "duration"),
     ("no subset", {"subset": None}, "subset"),
+    ("boolean time", {"annotations": [{"label": "Jump", "segment": [True, 2]}]}, "annotations.0.segment.0"),
+    ("fractional label id", {"annotations": [{"label": "Jump", "segment": [1, 2], "label_id": 1.5}]},
+     "annotations.0.label_id"),
+    ("negative idx", {"annotations": [{"label": "Jump", "segment": [1, 2], "idx": -1}]}, "annotations.0.idx"),
+    ("label not a string", {"annotations": [{"label": 3, "segment": [1, 2]}]}, "annotations.0.label"),
+    ("annotation not an object", {"annotations": [{"label": "Jump", "segment": [1, 2]}, [1, 2]]}, "annotations.1"),
+    ("bad fps", {"fps": "x"}, "fps"),
+    ("boolean duration", {"duration": True}, "duration"),
+    ("zero fps", {"fps": 0}, "fps"),
 ]
 
 

@@ -1,0 +1,54 @@
+"""One thread count for the whole process: torch's intra-op pool, numba's pool and the BLAS libraries.
+
+Why this module exists: numba's OpenMP threading layer, when its pool starts (the first parallel
+fit), sets the process's OpenMP thread count to ``NUMBA_NUM_THREADS`` (default: every CPU). Torch's
+intra-op pool is that same OpenMP runtime, so a fit in the middle of a training run silently moved
+torch from the threads it was given to all of them (``admfit-torch train``: main-stage epochs 40 to
+200 times slower on a shared 2-core machine). ``keep_openmp_alone`` makes numba run on a pool of
+its own; ``use_threads`` then gives every pool the same count.
+"""
+from __future__ import annotations
+
+import os
+
+# Read by OpenBLAS, MKL and OpenMP runtimes when they load: set before numpy / torch are imported.
+_LIBRARY_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+# numba's layers without OpenMP: TBB where installed, else numba's own workqueue.
+_LAYERS_WITHOUT_OPENMP = ["tbb", "workqueue", "omp"]
+
+
+def keep_openmp_alone() -> None:
+    """Make numba prefer thread pools that leave the process's OpenMP settings alone.
+
+    Call before numba's first parallel call (``admfit._kernels`` does, at import). A layer the user
+    chose (``NUMBA_THREADING_LAYER`` or ``NUMBA_THREADING_LAYER_PRIORITY``) is kept. Results do not
+    depend on the layer: each instance is fitted by one thread, whichever pool it comes from.
+    """
+    import numba
+
+    if "NUMBA_THREADING_LAYER" in os.environ or "NUMBA_THREADING_LAYER_PRIORITY" in os.environ:
+        return
+    numba.config.THREADING_LAYER_PRIORITY = list(_LAYERS_WITHOUT_OPENMP)
+
+
+def use_threads(count: int | None) -> int:
+    """Give torch, numba and the BLAS libraries ``count`` threads; None: the count torch uses now.
+
+    The BLAS libraries read their count when they load, so they follow ``count`` only when this runs
+    before numpy is imported (the commands import it lazily, so ``admfit-torch train --threads``
+    does); the variables are set in any case, for the processes this one starts (data loaders).
+    Returns the count applied.
+    """
+    if count is not None:
+        if count < 1:
+            raise ValueError(f"the thread count must be at least 1, got {count}")
+        os.environ.update({name: str(count) for name in _LIBRARY_VARIABLES})
+    import numba
+    import torch
+
+    if count is None:
+        count = torch.get_num_threads()
+    torch.set_num_threads(count)
+    keep_openmp_alone()
+    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    return count

@@ -1,0 +1,65 @@
+"""Start-up: `--help` imports no heavy library; each command imports what it needs when it runs.
+
+Run in a fresh interpreter (this test process has long imported everything) and judged by
+``sys.modules``, not by time: the list of imports is what makes start-up slow, and it does not
+depend on how busy the machine is.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# Runs APP's command line ARGS, then reports the top-level packages imported (on stderr, after the help).
+PROBE = """
+import importlib, json, sys
+module, args = sys.argv[1], sys.argv[2:]
+sys.argv = [module] + args
+try:
+    importlib.import_module(module).app()
+except SystemExit as done:
+    code = done.code
+print(json.dumps({"code": code, "modules": sorted({name.split(".")[0] for name in sys.modules})}), file=sys.stderr)
+"""
+
+# What makes `import admfit_cli.main` slow: numba and llvmlite, scipy, torch, matplotlib, numpy,
+# pydantic (the configs), yaml, rich (typer's rich help renderer).
+HEAVY = {"numba", "llvmlite", "scipy", "torch", "matplotlib", "numpy", "pydantic", "yaml", "rich"}
+# A command's own --help builds its options; this typer validates them with pydantic, so only that may come.
+HEAVY_FOR_COMMAND_HELP = HEAVY - {"pydantic"}
+
+ADMFIT_COMMANDS = ["fit", "eval", "eval-pseudo", "simulate-points", "synth", "plot"]
+TORCH_COMMANDS = ["train", "infer", "eval", "config"]
+
+
+def _imports(module: str, *args: str) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, module, *args], capture_output=True, text=True,
+                            timeout=120)
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None), result.stderr
+    assert "Usage:" in result.stdout, result.stdout
+    return set(report["modules"])
+
+
+@pytest.mark.parametrize("module", ["admfit_cli.main", "admfit_cli.torch_main"])
+def test_top_level_help_imports_nothing_heavy(module):
+    assert _imports(module, "--help") & HEAVY == set()
+
+
+@pytest.mark.parametrize("module, command", [("admfit_cli.main", name) for name in ADMFIT_COMMANDS]
+                         + [("admfit_cli.torch_main", name) for name in TORCH_COMMANDS])
+def test_command_help_imports_nothing_heavy(module, command):
+    assert _imports(module, command, "--help") & HEAVY_FOR_COMMAND_HELP == set()
+
+
+def test_every_command_is_covered():
+    """A new command must join the lists above, so that its start-up is checked too."""
+    from typer.main import get_command
+
+    from admfit_cli.main import app
+    from admfit_cli.torch_main import app as torch_app
+
+    assert sorted(get_command(app).commands) == sorted(ADMFIT_COMMANDS)
+    assert sorted(get_command(torch_app).commands) == sorted(TORCH_COMMANDS)
