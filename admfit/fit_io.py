@@ -35,7 +35,7 @@ from typing import Annotated, NotRequired
 
 import numpy as np
 import yaml
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from .atomic import atomic_open
@@ -290,7 +290,14 @@ def load_adm_config(path: str | Path | None, *, paper: bool = False) -> ADMConfi
 
 # ---- pseudo-labels back in ----------------------------------------------------------------------------------
 
-_Number = Annotated[float, Field(allow_inf_nan=False)]
+def _not_bool(value):
+    # pydantic reads true as 1.0; a flag in a number's place is a broken file, not a number.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
+
+
+_Number = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
 
 
 class _Row(TypedDict):

@@ -13,7 +13,7 @@ from admfit.evaluation import Detections, GroundTruthSegments, evaluate_detectio
 from admfit.evaluation.pseudo_quality import assign_instances, pseudo_label_quality
 from admfit.fit_io import write_pseudo_labels
 from admfit_cli.main import app
-from ..helpers import EXAMPLE
+from ..helpers import EXAMPLE, assert_one_line_error
 
 NAN = math.nan
 
@@ -133,7 +133,7 @@ def test_eval_pseudo_min_confidence_refuses_files_without_it(tmp_path):
     out.write_text(json.dumps({"results": {"t1": [{"segment": [0.0, 5.0], **row}]},
                                "meta": {"segment_units": "seconds"}}))
     code, stdout, err = run(gt_file, out, "--min-confidence", "0.5")
-    assert code == 2 and "confidence" in err and err.count("\n") == 1
+    assert_one_line_error(code, stdout, err, "confidence", str(out))
 
 
 def test_eval_pseudo_refuses_snippet_segments(tmp_path):
@@ -143,7 +143,7 @@ def test_eval_pseudo_refuses_snippet_segments(tmp_path):
     write_pseudo_labels(out, [_fit_row("t1", "A", None, None, 0.9, None)], fmt="json",
                         meta={"segment_units": "snippets"})
     code, stdout, err = run(gt_file, out)
-    assert code == 2 and stdout == "" and err.count("\n") == 1
+    assert_one_line_error(code, stdout, err)
     assert "segment_units" in err and str(out) in err
 
 
@@ -152,11 +152,11 @@ def test_eval_pseudo_refuses_a_bad_point_time(tmp_path, point_s, words):
     gt_file = tmp_path / "gt.json"
     gt_file.write_text(json.dumps(GT))
     out = tmp_path / "pseudo_labels.json"
+    good, bad = (_fit_row("t1", "A", 0.0, 5.0, 0.9, None), _fit_row("t1", "A", 0.0, 5.0, 0.9, point_s))
     out.write_text(json.dumps({"meta": {"segment_units": "seconds"}, "results": {"t1": [
-        {"segment": [0, 5], "label": "A", "score": 0.9, "point_s": None},
-        {"segment": [0, 5], "label": "A", "score": 0.9, "point_s": point_s}]}}))
+        {"segment": [0, 5], **good}, {"segment": [0, 5], **bad}]}}))
     code, stdout, err = run(gt_file, out)
-    assert code == 2 and stdout == "" and err.count("\n") == 1
+    assert_one_line_error(code, stdout, err)
     for word in [str(out), "t1", "results.t1.1.point_s", *words]:
         assert word in err, (word, err)
 
