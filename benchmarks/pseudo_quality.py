@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import multiprocessing
 import sys
 import time
 from dataclasses import dataclass, field
@@ -200,13 +201,63 @@ def run_adm(table: Table, config: ADMConfig) -> dict:
                  [f.end_s for f in fits], [f.score for f in fits], point_s, [f.confidence for f in fits])
 
 
-def baselines_and_defaults(table: Table) -> None:
-    for theta in THRESHOLDS:
-        table.results[f"threshold {theta:.1f}"] = run_threshold(table, theta)
+def run_paper_weights(table: Table) -> dict[str, dict]:
+    """ADMConfig.paper() at every (g1, g2) of PAPER_WEIGHTS from one fit: with a symmetric interval and the
+    sum, sigma and omega do not depend on the weights, and Delta = g1 sigma + g2 omega is what the kernel
+    computes (the same operations, so the same numbers as one fit per pair)."""
+    fits = fit_instances({k: s.probs for k, s in table.signals.items()}, table.rows,
+                         bg_probs={k: s.bg_probs for k, s in table.signals.items()}, config=ADMConfig.paper())
+    video = [f.video for f in fits]
+    t_star, sigma, omega = (np.array([getattr(f, name) for f in fits], dtype=np.float64)
+                            for name in ("t_star", "sigma", "omega"))
+    last = np.array([table.signals[f.video].num_snippets - 1.0 for f in fits])
+    point_s = [float(table.signals[f.video].grid.snippet_to_seconds(f.point)) for f in fits]
+    results = {}
     for g1, g2 in PAPER_WEIGHTS:
-        table.results[f"paper g1={g1:g} g2={g2:g}"] = run_adm(table, ADMConfig.paper(g1=g1, g2=g2))
-    table.results["ADM before"] = run_adm(table, BEFORE)
-    table.results["ADM default"] = run_adm(table, ADMConfig())
+        half = g1 * sigma + g2 * omega
+        start, end = np.maximum(0.0, t_star - half), np.minimum(last, t_star + half)
+        # As fit_instances: the interval's snippets cover their windows, half a step beyond each end's centre.
+        start_s = [float(table.signals[v].grid.snippet_to_seconds(x - 0.5)) for v, x in zip(video, start)]
+        end_s = [float(table.signals[v].grid.snippet_to_seconds(x + 0.5)) for v, x in zip(video, end)]
+        results[f"paper g1={g1:g} g2={g2:g}"] = score(table, video, [f.label for f in fits], start_s, end_s,
+                                                      [f.score for f in fits], point_s)
+    return results
+
+
+def baselines_and_defaults(table: Table) -> dict[str, dict]:
+    """Every baseline of the table, and ADM before and after issue 10 (results by method name)."""
+    results = {f"threshold {theta:.1f}": run_threshold(table, theta) for theta in THRESHOLDS}
+    results.update(run_paper_weights(table))
+    results["ADM before"] = run_adm(table, BEFORE)
+    results["ADM default"] = run_adm(table, ADMConfig())
+    return results
+
+
+# Tables are independent: on a machine with spare cores they are scored in parallel (fork: the workers
+# share the parent's tables; only indices and results cross).
+_TABLES: list[Table] = []
+
+
+def _in_worker(job):
+    import numba
+
+    numba.set_num_threads(1)  # the processes are the parallelism
+    function, index, argument = job
+    return function(_TABLES[index], *argument)
+
+
+def parallel(function, tables: list[Table], *argument, workers: int = 1) -> list:
+    """[function(table, *argument) for table in tables], in ``workers`` processes."""
+    if workers <= 1:
+        return [function(table, *argument) for table in tables]
+    global _TABLES
+    _TABLES = tables
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(_in_worker, [(function, tables.index(t), argument) for t in tables])
+
+
+def adm_margin(table: Table, config: ADMConfig) -> float:
+    return run_adm(table, config)["avg"] - table.baseline()
 
 
 # How each table's interval is measured, from the paper's sum to one model per side (docs/adm.md).
@@ -274,7 +325,7 @@ def summary(tables: list[Table]) -> None:
                   f"before {min(t.margin('ADM before') for t in tables if t.role == role):+.1f}")
 
 
-def choose(tables: list[Table], sweeps: int) -> dict:
+def choose(tables: list[Table], sweeps: int, workers: int = 1) -> dict:
     """Coordinate search over SEARCH from the current defaults, one option at a time, keeping the value with
     the best worst margin over the 'choose' tables, a quarter of the mean margin added so that near ties
     in the worst case go to the better mean (the worst table alone would decide every option by noise);
@@ -289,7 +340,7 @@ def choose(tables: list[Table], sweeps: int) -> dict:
     seen: dict[str, tuple[float, float]] = {}
 
     def judge(candidate: dict, on: list[Table]) -> tuple[float, float]:
-        margins = [run_adm(t, _config(candidate))["avg"] - t.baseline() for t in on]
+        margins = parallel(adm_margin, on, _config(candidate), workers=workers)
         return min(margins), float(np.mean(margins))
 
     def judged(candidate: dict) -> tuple[float, float]:
@@ -343,16 +394,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="search the defaults by worst margin (simulated, uniform, SF-Net A1 points; simulated "
                              "only for degradations)")
     parser.add_argument("--sweeps", type=int, default=2, help="coordinate-search sweeps with --choose")
+    parser.add_argument("--workers", type=int, default=1, help="processes scoring tables in parallel")
     args = parser.parse_args(argv or [])
     began = time.perf_counter()
     tables = build_tables(args)
-    for table in tables:
-        baselines_and_defaults(table)
+    for table, results in zip(tables, parallel(baselines_and_defaults, tables, workers=args.workers)):
+        table.results = results
         print_table(table)
         sys.stdout.flush()
     summary(tables)
     if args.choose:
-        choose(tables, args.sweeps)
+        choose(tables, args.sweeps, args.workers)
     print(f"\n({time.perf_counter() - began:.0f} s)")
 
 
