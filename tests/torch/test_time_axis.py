@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from admfit.levels import ConvLayer, Pyramid, StepCentres
+from admfit.levels import ConvLayer, Pyramid
 from admfit.signal import upsample_signal
 from admfit_torch.config import preset
 from admfit_torch.inference import upsample_to
@@ -100,18 +100,3 @@ def test_upsampled_levels_come_back_at_x(model, x):
         if level:
             legacy = upsample_signal(response[:, None], LENGTH)[:, 0]  # files that say nothing: window-aligned
             assert abs(centroid(legacy) - x) > 0.4
-
-
-def test_pyramid_levels():
-    pyramid = Pyramid(theta=2, shift=0.0)
-    np.testing.assert_array_equal(pyramid.centres(3, 4), [0, 8, 16, 24])
-    aligned = Pyramid.window_aligned(2)
-    # (j + 0.5) 2^l - 0.5: the last of 4 levels is 3.5 level-0 snippets later than j 2^l
-    np.testing.assert_array_equal(aligned.centres(3, 3), [3.5, 11.5, 19.5])
-    assert aligned.level(3) == StepCentres.window_aligned(16, 128)
-    # Composition: two stride-2 convs (kernel 3, padding 1) make one stride-4 step centred on 4 j.
-    assert Pyramid.from_layers([ConvLayer(3, 2, 1), ConvLayer(3, 2, 1)]) == Pyramid(4, 0.0)
-    # A kernel-2, stride-2, unpadded conv averages 2 j and 2 j + 1: centred on 2 j + 0.5.
-    assert Pyramid.from_layers([ConvLayer(2, 2, 0)]).level(2).origin == pytest.approx(1.5)
-    centres = pyramid.level(2)
-    np.testing.assert_allclose(centres.from_level0(centres.to_level0([0.25, 3.0])), [0.25, 3.0])
