@@ -14,6 +14,7 @@ from . import _kernels as K
 from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
+from .levels import StepCentres
 from .signal import prepare_background, prepare_class_signals
 
 
@@ -121,7 +122,7 @@ def _check_points(video: str, points, num_snippets: int, num_classes: int) -> tu
     return snippets, labels
 
 
-def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig) -> _Video:
+def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig, centres=None) -> _Video:
     signal = _check_probs(key, "probs", probs, 2)
     if mask is not None:
         background = np.asarray(mask)
@@ -140,7 +141,7 @@ def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig) -
     # Only the classes that have points are prepared and fitted: a video holds one or two of them.
     used = sorted(set(labels.tolist()))
     column_of = np.searchsorted(used, labels)
-    columns, locate, noise = prepare_class_signals(signal[:, used], length, config)
+    columns, locate, noise = prepare_class_signals(signal[:, used], length, config, centres)
     if mask is None:
         background = prepare_background(background, config, snippets)
     previous, following = neighbouring_points(snippets, labels, length, config.split_at_points)
@@ -276,7 +277,8 @@ def confidence_of(rows: np.ndarray) -> np.ndarray:
 
 def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,
                   grid: SnippetGrid | Mapping[str, SnippetGrid] | None = None,
-                  num_threads: int | None = None) -> list[PseudoLabel]:
+                  num_threads: int | None = None,
+                  centres: StepCentres | Mapping[str, StepCentres] | None = None) -> list[PseudoLabel]:
     """Fit one ADM pseudo-label per annotated point (paper section 3.4.1, docs/spec.md section 1).
 
     Parameters
@@ -296,6 +298,9 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
         Snippet timing; when given, ``start_s`` and ``end_s`` are filled in (seconds).
     num_threads : int, optional
         Numba threads for the fit (default: numba's setting). Results do not depend on it.
+    centres : StepCentres, or dict video -> StepCentres, optional
+        Where step j of a coarser ``probs`` sits on the background's snippets (``admfit.levels``; a detector's
+        ``Pyramid.level(l)``). None: window-aligned, step j covers snippets [j r, (j + 1) r), r = T / T_l.
 
     Returns
     -------
@@ -303,7 +308,7 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
     points in the order given within each video). Raises InputError on bad input.
     """
     return _fit(probs, points, background, bg_probs, config or ADMConfig(), grid, num_threads,
-                K.GAUSS_RECURRENCE, None)
+                K.GAUSS_RECURRENCE, None, centres)
 
 
 def _check_same_classes(probs_by_video: dict, keys) -> None:
@@ -315,7 +320,7 @@ def _check_same_classes(probs_by_video: dict, keys) -> None:
             raise InputError(f"has {count} classes, other videos {first}", video=key, field="probs")
 
 
-def _fit(probs, points, background, bg_probs, config, grid, num_threads, gauss_mode, uniform_mode):
+def _fit(probs, points, background, bg_probs, config, grid, num_threads, gauss_mode, uniform_mode, centres=None):
     if background is not None and bg_probs is not None:
         raise InputError("give either background or bg_probs, not both", field="background")
     probs_by_video = _as_mapping("probs", probs, None)
@@ -329,8 +334,13 @@ def _fit(probs, points, background, bg_probs, config, grid, num_threads, gauss_m
             raise InputError("has points but no probs", video=str(key), field="points")
     points_by_video = {str(key): value for key, value in points_by_video.items()}
     # Output follows the order of the points, the user's list of annotations.
-    videos = [_prepare_video(key, probs_by_video[key], points_by_video[key], masks.get(key), bgs.get(key), config)
-              for key in points_by_video]
+    centres_of = centres if isinstance(centres, Mapping) else {key: centres for key in points_by_video}
+    for key in points_by_video:
+        if key not in centres_of:
+            raise InputError("has no step centres (a dict of centres must name every video)", video=key,
+                             field="centres")
+    videos = [_prepare_video(key, probs_by_video[key], points_by_video[key], masks.get(key), bgs.get(key), config,
+                             centres_of.get(key)) for key in points_by_video]
     _check_same_classes(probs_by_video, points_by_video)
     videos = [video for video in videos if video.points.size]
     if not videos:

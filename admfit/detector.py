@@ -5,13 +5,17 @@ stride, window; docs/spec.md section 3). admfit needs, per video:
 
 * ``class_probs``: a list with one (T_l, C) float array per pyramid level, finest first, holding the
   fused class probabilities of paper eq. 1 (class probability times 1 - background probability) in
-  [0, 1]. A single-level detector gives a list of one array. Level l has T_l = ceil(T_0 / theta^l)
-  snippets, level l snippet j centred on level-0 position (j + 0.5) theta^l - 0.5.
+  [0, 1]. A single-level detector gives a list of one array. Level l has T_l = ceil(T_0 / theta^l) snippets.
 * ``bg_probs``: the matching list of (T_l,) background probabilities in [0, 1].
 * ``grid``: the SnippetGrid of level 0 (seconds <-> snippets), and ``theta`` the ratio between levels.
+* ``time_axis`` (optional): an ``admfit.levels.Pyramid``, where level-l snippet j sits on level 0, derived from
+  the detector's down-sampling layers (``Pyramid.from_layers``; a stride-2, padding-1, kernel-3 convolution puts
+  it on j 2^l). Without it, level l is taken as window-aligned: snippet j covers level-0 snippets
+  [j r, (j + 1) r), r = T_0 / T_l, centred on (j + 0.5) r - 0.5 (``interpolate(align_corners=False)``).
 
 How admfit consumes it (paper 3.4.1, docs/spec.md 1.6): the *last* (coarsest) level's class probabilities are
-smoothed and upsampled to T_0 (``admfit.prepare_signal``) and become the signal that ADM fits; the
+smoothed and upsampled to T_0 (``admfit.prepare_signal``, at the centres ``time_axis`` gives) and become the
+signal that ADM fits; the
 *first* level's background probabilities give the background points (``admfit.background_mask``).
 ``DetectorOutput.fit_inputs`` does exactly that.
 
@@ -29,6 +33,7 @@ import numpy as np
 
 from .errors import InputError
 from .grid import SnippetGrid
+from .levels import Pyramid, StepCentres
 from .config import ADMConfig
 from .signal import prepare_background, prepare_class_signals
 
@@ -44,8 +49,12 @@ class DetectorOutput:
     bg_probs: Sequence[np.ndarray]
     grid: SnippetGrid
     theta: int = 2
+    time_axis: Pyramid | None = None
 
     def __post_init__(self) -> None:
+        if self.time_axis is not None and self.time_axis.theta != self.theta:
+            raise InputError(f"time_axis has ratio {self.time_axis.theta}, theta is {self.theta}", video=self.video,
+                             field="time_axis")
         if not self.class_probs or len(self.class_probs) != len(self.bg_probs):
             raise InputError("class_probs and bg_probs need the same, non-zero number of levels", video=self.video,
                              field="class_probs")
@@ -63,11 +72,17 @@ class DetectorOutput:
         """T_0: snippets on the finest level."""
         return int(self.class_probs[0].shape[0])
 
+    def level_centres(self, level: int) -> StepCentres | None:
+        """Where level ``level``'s snippets sit on level 0; None: window-aligned (no ``time_axis`` given)."""
+        return None if self.time_axis is None else self.time_axis.level(level)
+
     def fit_inputs(self, config: ADMConfig | None = None, *, points_snippets=()) -> tuple[np.ndarray, np.ndarray]:
         """(probs (T_0, C) float64 from the last level, background (T_0,) bool from the first level): the
-        signals ADM fits for this video, prepared as ``admfit.fit_instances`` prepares them (docs/spec.md 1.6)."""
+        signals ADM fits for this video, prepared as ``admfit.fit_instances`` prepares them (docs/spec.md 1.6)
+        with ``centres=self.level_centres(last level)``."""
         config = config or ADMConfig()
-        signal, _, _ = prepare_class_signals(np.asarray(self.class_probs[-1]), self.num_snippets, config)
+        signal, _, _ = prepare_class_signals(np.asarray(self.class_probs[-1]), self.num_snippets, config,
+                                             self.level_centres(len(self.class_probs) - 1))
         bg = prepare_background(np.asarray(self.bg_probs[0]), config, points_snippets)
         return signal, bg
 

@@ -6,7 +6,10 @@ signals.npz
     ``VIDEO/probs`` (T_l, C) class probabilities in [0, 1]; ``VIDEO/bg_probs`` (T,) background
     probabilities or ``VIDEO/background`` (T,) bool; optional ``VIDEO/fps`` and ``VIDEO/duration`` (seconds: with
     a grid, T must fit it, admfit.datasets.checks). Optional global
-    ``classes`` (C,) names, ``fps``, ``stride`` and ``num_frames`` (frames). A file holding one
+    ``classes`` (C,) names, ``fps``, ``stride`` and ``num_frames`` (frames), and ``step_origin`` with
+    ``step_spacing`` (both or neither): step j of every ``probs`` is centred on background snippet
+    ``step_origin + j * step_spacing`` (``admfit.levels.StepCentres``; admfit_torch writes its pyramid's);
+    without them a coarser ``probs`` is window-aligned (``upsample_signal``). A file holding one
     video may drop the ``VIDEO/`` prefix: the video then takes its name from the points file.
 points.json
     ``{"classes": [...], "points": {VIDEO: [{"snippet": 12, "label": "Billiards"}, {"time_s": 4.2, "label": 3}]}}``:
@@ -42,9 +45,10 @@ from .atomic import atomic_open
 from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
+from .levels import StepCentres
 
 _PER_VIDEO = ("probs", "bg_probs", "background", "fps", "duration")
-_GLOBAL = ("classes", "fps", "stride", "num_frames")
+_GLOBAL = ("classes", "fps", "stride", "num_frames", "step_origin", "step_spacing")
 
 
 @dataclass
@@ -60,6 +64,7 @@ class SignalSet:
     default_fps: float | None = None
     stride: float | None = None
     num_frames: float | None = None
+    centres: StepCentres | None = None  # where step j of every probs sits on its background's snippets
 
     def grid(self, video: str, *, fps: float | None = None, stride: float | None = None,
              num_frames: float | None = None) -> SnippetGrid | None:
@@ -124,15 +129,33 @@ def load_signals(path: str | Path) -> SignalSet:
     signals.default_fps = _scalar(path, "fps", top["fps"]) if "fps" in top else None
     signals.stride = _scalar(path, "stride", top["stride"]) if "stride" in top else None
     signals.num_frames = float(top["num_frames"]) if "num_frames" in top else None
+    signals.centres = _centres(path, top)
     return signals
+
+
+def _centres(path: Path, top: dict) -> StepCentres | None:
+    given = [key for key in ("step_origin", "step_spacing") if key in top]
+    if not given:
+        return None
+    if len(given) == 1:
+        raise InputError("step_origin and step_spacing come together", file=str(path), field=given[0])
+    values = {}
+    for key in given:
+        value = top[key]
+        if value.size != 1 or not np.issubdtype(value.dtype, np.number) or not np.isfinite(value).all():
+            raise InputError("must be one finite number", file=str(path), field=key)
+        values[key] = float(value.reshape(()))
+    if values["step_spacing"] <= 0:
+        raise InputError("must be positive", file=str(path), field="step_spacing")
+    return StepCentres(origin=values["step_origin"], spacing=values["step_spacing"])
 
 
 def save_signals(path, probs: Mapping[str, np.ndarray], *, classes: Sequence[str],
                  bg_probs: Mapping[str, np.ndarray] | None = None, background: Mapping[str, np.ndarray] | None = None,
                  grids: Mapping[str, SnippetGrid] | None = None,
-                 durations: Mapping[str, float | None] | None = None) -> None:
+                 durations: Mapping[str, float | None] | None = None, centres: StepCentres | None = None) -> None:
     """Write signals.npz atomically (float32 probabilities, bool masks, per-video fps from ``grids``, durations in
-    seconds)."""
+    seconds, and where the steps of ``probs`` sit on the background's snippets, ``centres``, when given)."""
     arrays: dict[str, np.ndarray] = {"classes": np.asarray(list(classes), dtype=str)}
     for video, values in probs.items():
         arrays[f"{video}/probs"] = np.asarray(values, dtype=np.float32)
@@ -149,6 +172,9 @@ def save_signals(path, probs: Mapping[str, np.ndarray], *, classes: Sequence[str
     for video, duration_s in (durations or {}).items():
         if duration_s is not None:
             arrays[f"{video}/duration"] = np.asarray(float(duration_s))
+    if centres is not None:
+        arrays["step_origin"] = np.asarray(float(centres.origin))
+        arrays["step_spacing"] = np.asarray(float(centres.spacing))
     with atomic_open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays)
 

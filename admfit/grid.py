@@ -50,8 +50,8 @@ class SnippetMap:
 
     The input starts at video snippet ``offset`` and each input step spans ``scale`` video snippets (a resized
     input: T / input length; a crop: 1). Centres line up: input step x is centred on video snippet
-    ``offset + (x + 0.5) * scale - 0.5``; a level-l pyramid output is the same map with scale theta^l.
-    Lengths (sigma, omega) scale without the shift.
+    ``offset + (x + 0.5) * scale - 0.5``. (Where a detector's coarser pyramid levels sit on its input is the
+    pyramid's business: ``admfit.levels``.) Lengths (sigma, omega) scale without the shift.
     """
 
     offset: float = 0.0

@@ -21,6 +21,7 @@ from .atomic import atomic_open
 from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
+from .levels import StepCentres
 from .signal import prepare_background, prepare_class_signals
 
 _FIT_FIELDS = ("t_star", "sigma", "omega", "score", "start", "end")
@@ -152,14 +153,15 @@ def _legend_label(text: str, drawn: set[str]) -> str:
     return text
 
 
-def _draw_signal(ax, axis: _TimeAxis, probs: np.ndarray, class_index: int, length: int, config: ADMConfig) -> None:
-    prepared = prepare_class_signals(probs[:, [class_index]], length, config)[0][:, 0]
+def _draw_signal(ax, axis: _TimeAxis, probs: np.ndarray, class_index: int, length: int, config: ADMConfig,
+                 centres: StepCentres | None) -> None:
+    prepared = prepare_class_signals(probs[:, [class_index]], length, config, centres)[0][:, 0]
     ax.plot(axis.x(np.arange(length)), prepared, color=_COLOURS["signal"], linewidth=1.4,
             zorder=3, label="class probability (as fitted)", gid="signal")
     if probs.shape[0] != length:
-        # Centre of coarse step j on the first-level grid, the convention of upsample_signal.
-        centres = (np.arange(probs.shape[0]) + 0.5) * (length / probs.shape[0]) - 0.5
-        ax.plot(axis.x(centres), probs[:, class_index], color=_COLOURS["raw"], linewidth=0.7, alpha=0.45,
+        # Each coarse step drawn where the fit put it (upsample_signal's centres).
+        where = centres or StepCentres.window_aligned(probs.shape[0], length)
+        ax.plot(axis.x(where.positions(probs.shape[0])), probs[:, class_index], color=_COLOURS["raw"], linewidth=0.7, alpha=0.45,
                 marker="o", markersize=2.5, label="class probability (as given)", gid="raw")
 
 
@@ -204,7 +206,7 @@ def _draw_rows(ax, axis: _TimeAxis, fits: list[_Fit], ground_truth) -> None:
 def plot_video_class(probs, *, class_index: int, bg_probs=None, pseudo_labels: Iterable = (), points: Iterable = (),
                      ground_truth: Iterable | None = None, config: ADMConfig | None = None,
                      grid: SnippetGrid | None = None, title: str | None = None, class_name: str | None = None,
-                     background=None):
+                     background=None, centres: StepCentres | None = None):
     """Draw one video's class ``class_index``: its signal, ADM fits, pseudo-labels and ground truth.
 
     probs: (T_l, C) class probabilities, as ``fit_instances`` takes them; the signal drawn is the one
@@ -217,7 +219,8 @@ def plot_video_class(probs, *, class_index: int, bg_probs=None, pseudo_labels: I
         ``score`` (probability), e.g. ``PseudoLabel``s or ``admfit fit`` JSON entries of this class.
     points: annotated snippets of this class. ground_truth: (start, end) positions in snippets
         (fractional, e.g. ``grid.seconds_to_snippet(seconds)``); None draws no ground-truth row.
-    grid: show seconds on the x axis instead of snippets. Returns a ``matplotlib.figure.Figure``.
+    grid: show seconds on the x axis instead of snippets. centres: where step j of a coarser ``probs`` sits on
+        the T snippets, as ``fit_instances`` takes it (None: window-aligned). Returns a ``matplotlib.figure.Figure``.
     """
     Figure = _figure_class()
     config = config or ADMConfig()
@@ -229,7 +232,7 @@ def plot_video_class(probs, *, class_index: int, bg_probs=None, pseudo_labels: I
 
     figure = Figure(figsize=(12, 5), dpi=100, layout="constrained")
     probs_ax, rows_ax = figure.subplots(2, 1, sharex=True, height_ratios=[4, 1])
-    _draw_signal(probs_ax, axis, probs, class_index, length, config)
+    _draw_signal(probs_ax, axis, probs, class_index, length, config, centres)
     _draw_fits(probs_ax, axis, fits, length)
     _draw_points(probs_ax, axis, points, _background_snippets(bg_probs, background, points, config))
     _draw_rows(rows_ax, axis, fits, ground_truth)

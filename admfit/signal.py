@@ -10,6 +10,8 @@ import numpy as np
 from numba import njit
 from scipy.ndimage import gaussian_filter1d
 
+from .levels import StepCentres
+
 
 def smooth_signal(probs: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian-filter (T_l, C) probabilities along time; ``sigma`` in steps of this signal (0 = copy).
@@ -22,22 +24,30 @@ def smooth_signal(probs: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter1d(probs, sigma=sigma, axis=0)
 
 
-def upsample_signal(probs: np.ndarray, length: int) -> np.ndarray:
-    """Linearly resample (T_l, C) to (length, C), keeping the centres of the windows aligned.
+def upsample_signal(probs: np.ndarray, length: int, centres: StepCentres | None = None) -> np.ndarray:
+    """Linearly resample (T_l, ...) values along axis 0 to ``length`` level-0 snippets.
 
-    Output step i samples input position (i + 0.5) * T_l / length - 0.5, clamped to the ends:
-    the convention of ``torch.nn.functional.interpolate(mode="linear", align_corners=False)``,
-    under which level-l snippet j covers first-level snippets [j * r, (j + 1) * r).
+    ``centres`` says where step j of ``probs`` sits on level 0 (``admfit.levels``; for a detector's level l,
+    ``Pyramid.level(l)``, e.g. j * 2^l for admfit_torch). Level-0 snippet i samples step position
+    ``centres.from_level0(i)``, clamped to the ends. None, for signals that say nothing about their geometry:
+    the window centres are aligned, output step i samples input position (i + 0.5) * T_l / length - 0.5
+    (``torch.nn.functional.interpolate(mode="linear", align_corners=False)``, under which step j covers
+    first-level snippets [j * r, (j + 1) * r), r = length / T_l: ``StepCentres.window_aligned``).
     """
     probs = np.asarray(probs, dtype=np.float64)
     source_length = probs.shape[0]
-    if source_length == length:
-        return probs
-    position = (np.arange(length) + 0.5) * (source_length / length) - 0.5
+    if centres is None:
+        if source_length == length:
+            return probs
+        position = (np.arange(length) + 0.5) * (source_length / length) - 0.5
+    else:
+        if source_length == length and centres.is_identity:
+            return probs
+        position = centres.from_level0(np.arange(length))
     position = np.clip(position, 0.0, source_length - 1.0)
     left = np.floor(position).astype(np.int64)
     right = np.minimum(left + 1, source_length - 1)
-    weight = (position - left)[:, None]
+    weight = (position - left).reshape((-1,) + (1,) * (probs.ndim - 1))
     return probs[left] * (1.0 - weight) + probs[right] * weight
 
 
@@ -101,17 +111,18 @@ def residual_noise(noise: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return np.asarray(noise) / np.sqrt(np.maximum(1.0, _WHITE_NOISE_GAIN * np.asarray(sigma)))
 
 
-def prepare_signal(probs: np.ndarray, length: int, smoothing_sigma) -> np.ndarray:
+def prepare_signal(probs: np.ndarray, length: int, smoothing_sigma, centres: StepCentres | None = None) -> np.ndarray:
     """Smooth (T_l, C) probabilities, then upsample them to ``length`` first-level snippets (a new array).
 
-    ``smoothing_sigma``: one sigma for every column, or one per column (steps of ``probs``).
+    ``smoothing_sigma``: one sigma for every column, or one per column (steps of ``probs``). ``centres``: where
+    the steps of ``probs`` sit on the first level (``upsample_signal``; None: window-aligned).
     """
     sigmas = np.broadcast_to(np.asarray(smoothing_sigma, dtype=np.float64), np.shape(probs)[1:])
     if sigmas.size == 0 or np.all(sigmas == sigmas.flat[0]):
         smoothed = smooth_signal(probs, float(sigmas.flat[0]) if sigmas.size else 0.0)
     else:
         smoothed = np.stack([smooth_signal(np.asarray(probs)[:, c], sigma) for c, sigma in enumerate(sigmas)], axis=1)
-    prepared = upsample_signal(smoothed, length)
+    prepared = upsample_signal(smoothed, length, centres)
     if prepared is probs:
         return prepared.copy()
     # Both steps are convex combinations; the clip only removes rounding.
@@ -143,10 +154,12 @@ def _sigmas(setting, noise: np.ndarray, config) -> np.ndarray:
     return np.full(noise.shape, float(setting))
 
 
-def prepare_class_signals(probs: np.ndarray, length: int, config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def prepare_class_signals(probs: np.ndarray, length: int, config,
+                          centres: StepCentres | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The class signals of the ADM fit, on ``length`` first-level snippets.
 
-    probs: (T_l, K) probabilities; config: an ADMConfig. Both signals start despiked (when
+    probs: (T_l, K) probabilities; config: an ADMConfig; centres: where the steps of ``probs`` sit on the first
+    level (``upsample_signal``; None: window-aligned). Both signals start despiked (when
     ``config.despike``). Returns:
     - fit (length, K): smoothed by ``config.smoothing_sigma``, then upsampled: what the Gaussian and
       uniform models are fitted to (least squares averages white noise out by itself);
@@ -158,10 +171,10 @@ def prepare_class_signals(probs: np.ndarray, length: int, config) -> tuple[np.nd
     probs = np.asarray(probs, dtype=np.float64)
     noise = noise_level(probs)  # a median statistic: the few impulses do not move it
     cleaned = despike(probs, noise) if config.despike else probs
-    fit = prepare_signal(cleaned, length, _sigmas(config.smoothing_sigma, noise, config))
+    fit = prepare_signal(cleaned, length, _sigmas(config.smoothing_sigma, noise, config), centres)
     locate_sigma = _sigmas(config.locate_sigma, noise, config)
     same = config.locate_sigma == config.smoothing_sigma
-    locate = fit if same else prepare_signal(cleaned, length, locate_sigma)
+    locate = fit if same else prepare_signal(cleaned, length, locate_sigma, centres)
     return fit, locate, residual_noise(noise, locate_sigma)
 
 

@@ -59,7 +59,8 @@ def draw_figures(signals: Sequence[VideoSignals], labels: Sequence[PseudoLabel],
         background = prepare_background(s.levels.background[0], adm_config, s.point_rows[:, 0])
         figure = plot_video_class(s.levels.fused[-1], class_index=c, background=background, pseudo_labels=mine,
                                   points=points, ground_truth=truth, config=adm_config, grid=grid,
-                                  title=f"{s.item.video}: {classes[c]}", class_name=classes[c])
+                                  title=f"{s.item.video}: {classes[c]}", class_name=classes[c],
+                                  centres=s.signal_centres)
         path = folder / f"{_safe_name(s.item.video)}_{_safe_name(classes[c])}.png"
         try:
             save_figure(figure, path)

@@ -2,8 +2,9 @@
 
 Per video: forward pass on the whole video -> fused class scores and actionness (1 - p_bg) per level
 -> classes selected by their video-level score -> for each kept class and level, the scores upsampled
-to the level-0 grid and thresholded at every value of two sweeps -> runs of consecutive snippets ->
-outer-inner-contrast score -> NMS per class (hard or soft, ``nms.py``) -> optional top-N -> seconds.
+to the level-0 grid (between the level's step centres, ``PointDetector.time_axis``) and thresholded at
+every value of two sweeps -> runs of consecutive snippets -> outer-inner-contrast score -> NMS per class
+(hard or soft, ``nms.py``) -> optional top-N -> seconds.
 
 Positions: a segment ``[s, e)`` covers level-0 snippets s..e-1 of the model input; its boundaries are
 snippet positions s - 0.5 and e - 0.5, mapped to video snippets by the sample's SnippetMap (``Sample.map``) and to
@@ -18,6 +19,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from admfit.levels import Pyramid, StepCentres
+from admfit.signal import upsample_signal
+
 from .config import DetectorConfig, InferenceConfig, NMSMethod
 from .data import Sample, VideoItem, collate, inference_sample
 from .ddp import autocast
@@ -30,11 +34,12 @@ RESULTS_VERSION = "admfit_torch-0.1"
 @dataclass
 class LevelScores:
     """One video's model outputs, padding removed: ``fused[l]`` (T_l, C) eq. 1 scores and
-    ``background[l]`` (T_l,) background probabilities, float32 numpy; level 0 is the finest."""
+    ``background[l]`` (T_l,) background probabilities, float32 numpy; level 0 is the finest. ``time_axis``: where
+    level-l step j sits on level 0 (the model's ``PointDetector.time_axis``)."""
 
     fused: list[np.ndarray]
     background: list[np.ndarray]
-    theta: int
+    time_axis: Pyramid
 
 
 @torch.no_grad()
@@ -49,7 +54,7 @@ def predict_levels(model: PointDetector, sample: Sample, device: torch.device, a
         probs = probs[0, :valid].cpu()
         fused.append(fuse(probs).numpy())
         background.append(probs[:, -1].numpy())
-    return LevelScores(fused, background, model.cfg.theta)
+    return LevelScores(fused, background, model.time_axis)
 
 
 def video_scores(fused: Sequence[np.ndarray], divisor: int) -> np.ndarray:
@@ -67,16 +72,13 @@ def select_classes(scores: np.ndarray, threshold: float) -> np.ndarray:
     return kept if kept.size else np.array([int(np.argmax(scores))])
 
 
-def upsample_to(values: np.ndarray, level: int, theta: int, length: int) -> np.ndarray:
-    """(T_l, ...) level-l values -> (length, ...) on level 0, linear, window centres aligned:
-    level-0 snippet i sits at level-l position (i + 0.5) / theta^l - 0.5."""
-    if level == 0:
+def upsample_to(values: np.ndarray, centres: StepCentres, length: int) -> np.ndarray:
+    """(T_l, ...) values of one level -> (length, ...) on level 0, linear between the level's step centres
+    (``centres``: ``LevelScores.time_axis.level(l)``), constant beyond the first and last; admfit's upsample_signal,
+    so that proposals and ADM's signal share one time axis."""
+    if centres.is_identity:
         return values[:length]
-    position = (np.arange(length) + 0.5) / theta ** level - 0.5
-    source = np.arange(values.shape[0])
-    if values.ndim == 1:
-        return np.interp(position, source, values)
-    return np.stack([np.interp(position, source, column) for column in values.T], axis=1)
+    return upsample_signal(values, length, centres)
 
 
 def runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,8 +118,9 @@ def class_proposals(levels: LevelScores, c: int, video_score: float, cfg: Infere
     action_thr = np.asarray(cfg.actionness_thresholds, dtype=np.float64)[:, None]
     found = []
     for level, (fused, background) in enumerate(zip(levels.fused, levels.background)):
-        signal = upsample_to(fused[:, c], level, levels.theta, length)
-        actionness = upsample_to(1.0 - background, level, levels.theta, length)
+        centres = levels.time_axis.level(level)
+        signal = upsample_to(fused[:, c], centres, length)
+        actionness = upsample_to(1.0 - background, centres, length)
         _, starts, ends = runs(np.concatenate([signal >= class_thr, actionness >= action_thr]))
         if starts.size:
             score = outer_inner_contrast(signal, starts, ends, cfg.oic_lambda) + cfg.oic_gamma * video_score

@@ -36,7 +36,7 @@ class BaseObjective:
         features, masks = batch.features.to(device, non_blocking=True), batch.masks.to(device, non_blocking=True)
         with ddp.autocast(device, self.cfg.amp, self.cfg.amp_dtype):
             output = model(features, masks)
-        targets = augmented_targets(batch.positions, batch.labels, _level_lengths(output), self.cfg.model.theta,
+        targets = augmented_targets(batch.positions, batch.labels, _level_lengths(output), ddp.unwrap(model).time_axis,
                                     self.cfg.loss.augment_radius, self.num_classes).to(device)
         return base_model_loss(output, targets, self.cfg.loss)
 
@@ -53,11 +53,12 @@ class MainObjective:
         with ddp.autocast(device, self.cfg.amp, self.cfg.amp_dtype):
             output = model(features, masks, instances.head_rows(device))
         intervals, lengths = instances.split(instances.intervals), _level_lengths(output)
-        targets = sampled_targets(batch.positions, batch.labels, intervals, lengths, self.cfg.model.theta,
+        time_axis = ddp.unwrap(model).time_axis
+        targets = sampled_targets(batch.positions, batch.labels, intervals, lengths, time_axis,
                                   self.cfg.main.sampling_radius, self.num_classes).to(device)
         not_background = None
         if self.cfg.main.background_outside_intervals:
-            whole = sampled_targets(batch.positions, batch.labels, intervals, lengths, self.cfg.model.theta, None,
+            whole = sampled_targets(batch.positions, batch.labels, intervals, lengths, time_axis, None,
                                     self.num_classes)
             not_background = [m.to(device) for m in whole.point_masks]
         return main_model_loss(output, targets, instances, self.cfg.loss, self.cfg.main, self.sigma_scale,

@@ -26,7 +26,8 @@ class TorchDetector:
         item = VideoItem(video, np.asarray(features, dtype=np.float32), grid)
         sample = inference_sample(item, self.cfg.data, self.cfg.model.total_stride)
         levels = predict_levels(self.model, sample, self.device, self.cfg.amp, self.cfg.amp_dtype)
-        return DetectorOutput(video, levels.fused, levels.background, sample.map.input_grid(grid), levels.theta)
+        return DetectorOutput(video, levels.fused, levels.background, sample.map.input_grid(grid),
+                              levels.time_axis.theta, levels.time_axis)
 
 
 def make_detector(checkpoint: str | Path, device: str = "auto") -> TorchDetector:

@@ -46,6 +46,11 @@ class VideoSignals:
         """The SnippetGrid of the model input (where ``levels`` live)."""
         return self.sample.map.input_grid(self.item.grid)
 
+    @property
+    def signal_centres(self):
+        """Where step j of the last level (the signal ADM fits) sits on the first level (the model's time axis)."""
+        return self.levels.time_axis.level(len(self.levels.fused) - 1)
+
 
 def collect_signals(model, items: Sequence[VideoItem], cfg: DetectorConfig, device: torch.device) -> list[VideoSignals]:
     """The model's outputs on every item (whole videos, as at inference)."""
@@ -74,7 +79,8 @@ def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig) -> l
     fitted = fit_instances({v: s.levels.fused[-1] for v, s in by_video.items()},
                            {v: s.point_rows for v, s in by_video.items()},
                            bg_probs={v: s.levels.background[0] for v, s in by_video.items()}, config=cfg.adm,
-                           grid={v: s.grid for v, s in by_video.items()})
+                           grid={v: s.grid for v, s in by_video.items()},
+                           centres={v: s.signal_centres for v, s in by_video.items()})
     converted, index = [], 0
     for video, s in by_video.items():
         for point in s.item.positions.tolist():
@@ -95,14 +101,18 @@ def write_pseudo_label_file(path: str | Path, labels: Sequence[PseudoLabel], ite
 
 def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes: Sequence[str]) -> None:
     """The fitted signals (videos with points) as ``admfit fit`` reads them (last-level probs, first-level
-    background, model grid).
+    background, model grid, and where the last level's steps sit on the first: ``step_origin``, ``step_spacing``).
 
     Only videos sharing the first video's model grid stride are comparable in one file (crop mode: all)."""
     signals = [s for s in signals if len(s.item.positions)]
+    centres = {s.signal_centres for s in signals}
+    if len(centres) > 1:  # one model, one number of levels: cannot happen unless signals of two models are mixed
+        raise ValueError(f"signals of different pyramids in one file: {sorted(centres, key=str)}")
     save_signals(path, {s.item.video: s.levels.fused[-1] for s in signals}, classes=list(classes),
                  bg_probs={s.item.video: s.levels.background[0] for s in signals},
                  grids={s.item.video: s.grid for s in signals},
-                 durations={s.item.video: s.item.duration_s for s in signals})
+                 durations={s.item.video: s.item.duration_s for s in signals},
+                 centres=centres.pop() if centres else None)
 
 
 def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path,

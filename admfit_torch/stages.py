@@ -159,7 +159,7 @@ def run_main(ctx: StageContext) -> None:
 
 def run_eval(ctx: StageContext) -> None:
     """Detections of the base and main models on the test subset, scored; the whole run's report."""
-    from admfit.evaluation import GroundTruthSegments, parse_tious
+    from admfit.evaluation import GroundTruthSegments, parse_tious, table_columns
 
     from .checkpoint import load_point_detector
     from .inference import detect
@@ -169,7 +169,8 @@ def run_eval(ctx: StageContext) -> None:
     cfg, layout, run = ctx.cfg, ctx.layout, ctx.cfg.run
     tious = parse_tious(run.tious)
     layout.evaluation.mkdir(parents=True, exist_ok=True)
-    report: dict = {"run": str(layout.root), "tious": [float(t) for t in tious]}
+    report: dict = {"run": str(layout.root), "tious": [float(t) for t in tious],
+                    "columns": [float(t) for t in table_columns(tious)]}
     test_videos = 0
     for model_name, folder in (("base", layout.base), ("main", layout.main)):
         model, _, classes = load_point_detector(folder)

@@ -83,6 +83,7 @@ def busy_post_processing_s(length: int, classes: int, kept: int, repeats: int) -
     model's mostly flat scores)."""
     from scipy.ndimage import gaussian_filter1d
 
+    from admfit.levels import Pyramid
     from admfit_torch.config import InferenceConfig
     from admfit_torch.inference import LevelScores, post_process
 
@@ -95,7 +96,7 @@ def busy_post_processing_s(length: int, classes: int, kept: int, repeats: int) -
         scores[:, kept:] *= 0.2  # only the first `kept` classes pass the class threshold
         fused.append(scores)
         background.append(1.0 - scores.max(axis=1))
-    levels = LevelScores(fused, background, theta=2)
+    levels = LevelScores(fused, background, time_axis=Pyramid(theta=2))
     cfg = InferenceConfig(class_threshold=0.3)
     started = time.perf_counter()
     for _ in range(repeats):

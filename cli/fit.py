@@ -44,7 +44,8 @@ def _fit_all(signals: SignalSet, rows_by_video: dict, config: ADMConfig, grids, 
                 {v: signals.probs[v] for v in chunk}, {v: rows_by_video[v] for v in chunk},
                 background={v: signals.background[v] for v in chunk} if signals.background else None,
                 bg_probs={v: signals.bg_probs[v] for v in chunk} if not signals.background else None,
-                config=config, grid=grids if all(grids[v] for v in chunk) else None, num_threads=threads))
+                config=config, grid=grids if all(grids[v] for v in chunk) else None, num_threads=threads,
+                centres=signals.centres))
             progress.advance(task, len(chunk))
     return labels
 

@@ -144,7 +144,7 @@ def plot_command(
         figure = plot_video_class(probs, class_index=class_index, background=background, pseudo_labels=chosen,
                                   points=[int(entry["point"]) for entry in chosen], ground_truth=ground_truth,
                                   config=config, grid=grid, class_name=class_name,
-                                  title=f"{video}: {class_name or f'class {class_index}'}")
+                                  title=f"{video}: {class_name or f'class {class_index}'}", centres=signals.centres)
     except InputError as error:
         blamed = pseudo_path if (error.field or "").startswith("pseudo_labels") else signals_path
         raise InputError(error.message, file=str(blamed), video=video, field=error.field) from None

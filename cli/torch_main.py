@@ -136,7 +136,8 @@ def train(
 
 def _detections(checkpoint: Path, features: Path, annotations: str, subset: str, set_: list[str],
                 device: str | None, timing=None, *, videos: Path | None = None, fps: str | None = None
-                ) -> tuple[dict, object]:
+                ) -> tuple[dict, object, object]:
+    """(detections document, the split detected on, the checkpoint's config with the overrides)."""
     from admfit_torch.checkpoint import load_point_detector
     from admfit_torch.ddp import select_device
     from admfit_torch.inference import detect
@@ -146,7 +147,7 @@ def _detections(checkpoint: Path, features: Path, annotations: str, subset: str,
     cfg = _adjusted(cfg, set_, device)
     split = load_split(annotations, features, cfg, subset=subset, classes=classes, videos=videos, fps=fps,
                        vocabulary=cfg.run.classes)
-    return detect(model, split.items, classes, cfg, select_device(cfg.device), timing), split
+    return detect(model, split.items, classes, cfg, select_device(cfg.device), timing), split, cfg
 
 
 @app.command()
@@ -165,7 +166,7 @@ def infer(
 ) -> None:
     """Detect actions in every video of a subset."""
     check_writable(out, field="out")
-    results, split = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
+    results, split, _ = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
     atomic_write_text(out, json.dumps(results))
     count = sum(len(v) for v in results["results"].values())
     typer.echo(f"{count} detections in {len(split.items)} videos -> {out}")
@@ -179,8 +180,9 @@ def eval_(
     annotations: str = typer.Option(..., help="ground-truth annotation JSON, or thumos14 (the shipped one)"),
     subset: str = typer.Option("test", help="subset to evaluate on (exact name; train / test are aliases, noted)"),
     out: Optional[Path] = typer.Option(None, help="also write the detections here"),
-    tious: str = typer.Option("thumos14", "--tiou", "--tious", help="tIoU thresholds: thumos14, anet, "
-                              "START:STOP:STEP or A,B,C (--tiou, as in admfit eval; --tious is the old name)"),
+    tious: Optional[str] = typer.Option(None, "--tiou", "--tious", help="tIoU thresholds: thumos14, anet, "
+                                        "START:STOP:STEP or A,B,C (--tiou, as in admfit eval; --tious is the old "
+                                        "name); default: the checkpoint's run.tious (anet for the anet12 preset)"),
     videos: Optional[Path] = typer.Option(None, help=VIDEOS_HELP),
     fps: Optional[str] = typer.Option(None, help=FPS_HELP),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
@@ -191,12 +193,15 @@ def eval_(
     from admfit_torch.scoring import evaluate_detections, format_table
 
     try:
-        thresholds = parse_tious(tious)
+        thresholds = None if tious is None else parse_tious(tious)
     except ValueError as error:
         raise InputError(str(error), field="--tiou") from None
     if out is not None:
         check_writable(out, field="out")
-    results, split = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
+    results, split, cfg = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos,
+                                      fps=fps)
+    if thresholds is None:
+        thresholds = parse_tious(cfg.run.tious)
     if out is not None:
         atomic_write_text(out, json.dumps(results))
     evaluated = [item.video for item in split.items]

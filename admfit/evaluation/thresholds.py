@@ -17,6 +17,16 @@ _DECIMALS = 10
 THUMOS14_TIOUS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 ANET_TIOUS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 PRESETS: dict[str, tuple[float, ...]] = {"thumos14": THUMOS14_TIOUS, "anet": ANET_TIOUS}
+# The columns the ADM-Loc paper's Table 1 prints for a threshold set (beside the average over all of them):
+# ActivityNet's 0.5, 0.75 and 0.95; any other set (THUMOS'14's included) is shown in full.
+_TABLE_COLUMNS: dict[tuple[float, ...], tuple[float, ...]] = {ANET_TIOUS: (0.5, 0.75, 0.95)}
+
+
+def table_columns(tious: Sequence[float]) -> tuple[float, ...]:
+    """The thresholds a table shows of ``tious``: ActivityNet's 0.5:0.95 -> (0.5, 0.75, 0.95) as in the paper's
+    Table 1; any other set -> all of them. The average is always over every threshold of ``tious``."""
+    key = tuple(round(float(t), _DECIMALS) for t in tious)
+    return _TABLE_COLUMNS.get(key, key)
 
 
 def check_tious(tious: Sequence[float]) -> np.ndarray:

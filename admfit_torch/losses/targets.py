@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+from admfit.levels import Pyramid
+
 
 @dataclass
 class LevelTargets:
@@ -32,13 +34,14 @@ def _positive_range(t: float, radius: float | None, interval: tuple[float, float
     return max(0, math.ceil(lo)), min(length - 1, math.floor(hi))
 
 
-def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], lengths: list[int], theta: int,
+def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], lengths: list[int], time_axis: Pyramid,
                   radius: float | None, num_classes: int,
                   intervals: list[torch.Tensor] | None = None) -> LevelTargets:
     """Positive positions of every point on every level.
 
     points[b]: (N_b,) float point positions in level-0 snippets of sample b; labels[b]: (N_b,) int class ids;
-    lengths[l] = T_l. A level-0 position x is x / theta^l on level l. Without ``intervals``: the augmented
+    lengths[l] = T_l. A level-0 position x is ``time_axis.level(l).from_level0(x)`` on level l (the model's
+    ``PointDetector.time_axis``: x / theta^l for admfit_torch's pyramid). Without ``intervals``: the augmented
     annotation sets Phi_l (eqs. 2-3), the integer positions in [t - radius, t + radius] (radius in level-l
     snippets, docs/spec.md section 3). With ``intervals[b]`` (N_b, 2) pseudo-label [start, end] in level-0
     snippets: pseudo-label sampling, the positions within the radius AND inside the interval; ``radius=None`` is the whole interval.
@@ -49,11 +52,11 @@ def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], length
     batch = len(points)
     masks, targets = [], []
     for level, length in enumerate(lengths):
-        step = theta ** level
+        on_level = time_axis.level(level).from_level0
         target = torch.zeros(batch, length, num_classes)
         for b, (pos, lab) in enumerate(zip(points, labels)):
-            spans = (intervals[b] / step).tolist() if intervals is not None else [None] * len(pos)
-            for t, c, span in zip((pos / step).tolist(), lab.tolist(), spans):
+            spans = on_level(intervals[b].numpy()).tolist() if intervals is not None else [None] * len(pos)
+            for t, c, span in zip(on_level(pos.numpy()).tolist(), lab.tolist(), spans):
                 lo, hi = _positive_range(t, radius, span, length)
                 target[b, lo:hi + 1, c] = 1.0
                 # The annotated point itself is certain, even where ADM's interval (centred on the peak) misses it.
@@ -66,16 +69,16 @@ def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], length
     return LevelTargets(masks, targets, video)
 
 
-def augmented_targets(points: list[torch.Tensor], labels: list[torch.Tensor], lengths: list[int], theta: int,
-                      radius: float, num_classes: int) -> LevelTargets:
+def augmented_targets(points: list[torch.Tensor], labels: list[torch.Tensor], lengths: list[int],
+                      time_axis: Pyramid, radius: float, num_classes: int) -> LevelTargets:
     """The augmented annotation sets Phi_l of the base model (eqs. 2-3); see point_targets."""
-    return point_targets(points, labels, lengths, theta, radius, num_classes)
+    return point_targets(points, labels, lengths, time_axis, radius, num_classes)
 
 
 def sampled_targets(points: list[torch.Tensor], labels: list[torch.Tensor], intervals: list[torch.Tensor],
-                    lengths: list[int], theta: int, radius: float | None, num_classes: int) -> LevelTargets:
+                    lengths: list[int], time_axis: Pyramid, radius: float | None, num_classes: int) -> LevelTargets:
     """Pseudo-label sampling of the main model (r_s; None = no sampling, the whole interval); see point_targets."""
-    return point_targets(points, labels, lengths, theta, radius, num_classes, intervals)
+    return point_targets(points, labels, lengths, time_axis, radius, num_classes, intervals)
 
 
 @dataclass

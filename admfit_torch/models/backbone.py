@@ -4,8 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from admfit.levels import Pyramid
+
 from ..config import ModelConfig
-from .blocks import ChannelLayerNorm, DownsampleBlock, MaskedConv1d, TransformerBlock
+from .blocks import ChannelLayerNorm, DownsampleBlock, MaskedConv1d, TransformerBlock, conv_layer, downsample_layer
 
 
 class Embedding(nn.Module):
@@ -34,12 +36,23 @@ class Backbone(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.cfg = cfg
         self.embed = Embedding(cfg)
         self.stem = nn.ModuleList(TransformerBlock(cfg.embed_dim, cfg.num_heads, cfg.window, cfg.mlp_ratio, cfg.dropout)
                                   for _ in range(cfg.stem_blocks))
         self.pyramid = nn.ModuleList(
             DownsampleBlock(cfg.embed_dim, cfg.num_heads, cfg.window, cfg.theta, cfg.mlp_ratio, cfg.dropout)
             for _ in range(cfg.levels - 1))
+
+    @property
+    def time_axis(self) -> Pyramid:
+        """Where each level's steps sit on level 0, read from the built down-sampling convolutions (kernel, stride,
+        padding): the one source of the targets, the inference, the ADM upsampling and the plug-in. The other
+        layers do not move centres (stride 1 with odd kernels padded kernel // 2, centred attention windows)."""
+        layers = {conv_layer(block.down) for block in self.pyramid}
+        if len(layers) > 1:
+            raise ValueError(f"pyramid levels made by different layers {sorted(layers, key=str)}: no single time axis")
+        return Pyramid.from_layers([layers.pop() if layers else downsample_layer(self.cfg.theta)])
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         x = self.embed(x, mask)

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from admfit.levels import ConvLayer
+
 
 class MaskedConv1d(nn.Conv1d):
     """Conv1d whose output is zero on padded snippets; a stride > 1 down-samples the mask too."""
@@ -84,13 +86,26 @@ class TransformerBlock(nn.Module):
         return (x + self.mlp(self.norm_mlp(x))) * keep
 
 
+def downsample_layer(theta: int) -> ConvLayer:
+    """The strided depthwise convolution of a pyramid step: kernel theta + 1 (odd: 2 (theta // 2) + 1), stride theta,
+    padding kernel // 2 (input steps). Its output step j is centred on input position theta j (admfit.levels)."""
+    kernel = 2 * (theta // 2) + 1
+    return ConvLayer(kernel=kernel, stride=theta, padding=kernel // 2)
+
+
+def conv_layer(conv: nn.Conv1d) -> ConvLayer:
+    """The geometry of a built convolution (what its centres follow from)."""
+    return ConvLayer(kernel=conv.kernel_size[0], stride=conv.stride[0], padding=conv.padding[0])
+
+
 class DownsampleBlock(nn.Module):
     """One pyramid step (paper 3.2): strided depthwise conv (ratio theta), LN, then a transformer block."""
 
     def __init__(self, dim: int, num_heads: int, window: int, theta: int, mlp_ratio: int = 4,
                  dropout: float = 0.0):
         super().__init__()
-        self.down = MaskedConv1d(dim, dim, kernel_size=2 * (theta // 2) + 1, stride=theta, groups=dim)
+        layer = downsample_layer(theta)
+        self.down = MaskedConv1d(dim, dim, kernel_size=layer.kernel, stride=layer.stride, groups=dim)
         self.norm = ChannelLayerNorm(dim)
         self.block = TransformerBlock(dim, num_heads, window, mlp_ratio, dropout)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from admfit.levels import Pyramid
+
 from ..config import DetectorConfig, ModelConfig
 from .backbone import Backbone
 from .head import ClassificationHead
@@ -50,6 +52,11 @@ class PointDetector(nn.Module):
         self.neck = LevelNorm(cfg.embed_dim, cfg.levels)
         self.head = ClassificationHead(cfg, num_classes)
         self.sigma_head = sigma_head
+
+    @property
+    def time_axis(self) -> Pyramid:
+        """Where level l step j sits on level 0 (``admfit.levels.Pyramid``, from the down-sampling layers)."""
+        return self.backbone.time_axis
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor, intervals: torch.Tensor | None = None) -> PyramidOutput:
         """``intervals`` (N, 3): rows (sample index, start, end) in level-0 snippets, for the sigma head."""

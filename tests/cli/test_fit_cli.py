@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from admfit import ADMConfig
 from admfit.fit_io import save_signals
 from admfit.grid import SnippetGrid
+from admfit.levels import StepCentres
 from admfit_cli.main import app
 from ..helpers import EXAMPLE, SHARED_DATA
 
@@ -290,3 +291,36 @@ def test_paper_flag_fits_the_papers_method(files):
     assert code == 0, err
     config = json.loads(out.read_text())["meta"]["config"]
     assert config == json.loads(json.dumps(ADMConfig.paper().model_dump()))
+
+
+@pytest.mark.parametrize("centres, t_star", [(StepCentres(origin=0.0, spacing=4.0), [32]),  # admfit_torch's pyramid
+                                              (None, [33, 34])])  # window-aligned: step j on 4 j + 1.5
+def test_fit_upsamples_a_coarse_signal_at_the_files_step_centres(tmp_path, centres, t_star):
+    """A last-level signal (30 steps for 120 snippets) peaked on step 8: with step_origin 0 and step_spacing 4
+    (what admfit_torch writes) the peak is snippet 32; a file without them keeps the window-aligned reading."""
+    steps = np.arange(30)
+    probs = np.zeros((30, 2), np.float32)
+    probs[:, 0] = 0.9 * np.exp(-0.5 * ((steps - 8) / 4.0) ** 2)  # broad: no step of it is an impulse to despike
+    bg = 1 - 0.9 * np.exp(-0.5 * ((np.arange(120) - 32) / 16.0) ** 2)
+    signals = tmp_path / "signals.npz"
+    save_signals(signals, {"v1": probs}, classes=CLASSES, bg_probs={"v1": bg}, grids={"v1": SnippetGrid(fps=30.0)},
+                 centres=centres)
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps({"points": {"v1": [{"snippet": 32, "label": "Jump"}]}}))
+    out = tmp_path / "pl.json"
+    code, _, err = run(signals, points, "-o", out)
+    assert code == 0, err
+    assert json.loads(out.read_text())["results"]["v1"][0]["t_star"] in t_star
+
+
+@pytest.mark.parametrize("arrays, field", [({"step_origin": 0.0}, "step_origin"),
+                                           ({"step_origin": 0.0, "step_spacing": 0.0}, "step_spacing"),
+                                           ({"step_origin": np.nan, "step_spacing": 4.0}, "step_origin")])
+def test_bad_step_centres(files, arrays, field):
+    folder, _, points = files
+    probs, bg = _signals()
+    path = folder / "centres.npz"
+    np.savez(path, **{"v1/probs": probs, "v1/bg_probs": bg, "v2/probs": probs, "v2/bg_probs": bg,
+                      "classes": np.array(CLASSES)}, **{k: np.array(v) for k, v in arrays.items()})
+    code, _, err = run(path, points, "-o", folder / "out.json")
+    assert code == 2 and f"field '{field}'" in err and len(err.strip().splitlines()) == 1

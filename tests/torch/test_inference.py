@@ -9,6 +9,7 @@ from admfit.detector import DetectorOutput
 from admfit.errors import InputError
 from admfit.grid import SnippetGrid
 from admfit import ADMConfig
+from admfit.levels import Pyramid
 from admfit_torch.config import InferenceConfig, preset
 from admfit_torch.data import Sample, VideoItem
 from admfit_torch.inference import (LevelScores, Proposals, detect, outer_inner_contrast, post_process, runs,
@@ -63,11 +64,13 @@ def test_video_scores_and_class_selection():
     assert select_classes(scores, 0.9).tolist() == [0]  # none passes: the top class alone
 
 
-def test_upsample_keeps_window_centres():
-    # level-0 snippet i sits at level-1 position (i + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25, 1.75, 2.25;
-    # level-1 values 0, 2, 4 at positions 0, 1, 2 (value 2 per step), clamped at the ends
+def test_upsample_follows_the_step_centres():
+    # admfit_torch's level-1 step j sits on level-0 position 2 j: values 0, 2, 4 at 0, 2, 4, clamped beyond
     values = np.array([0.0, 2.0, 4.0])
-    np.testing.assert_allclose(upsample_to(values, 1, 2, 6), [0.0, 0.5, 1.5, 2.5, 3.5, 4.0])
+    np.testing.assert_allclose(upsample_to(values, Pyramid(theta=2).level(1), 6), [0.0, 1.0, 2.0, 3.0, 4.0, 4.0])
+    # window-aligned centres (interpolate(align_corners=False)): step j on (j + 0.5) 2 - 0.5 = 0.5, 2.5, 4.5
+    np.testing.assert_allclose(upsample_to(values, Pyramid.window_aligned(2).level(1), 6),
+                               [0.0, 0.5, 1.5, 2.5, 3.5, 4.0])
 
 
 def _bump_scores(length=64, start=20, end=36, level_count=2):
@@ -76,7 +79,7 @@ def _bump_scores(length=64, start=20, end=36, level_count=2):
     background = np.full(length, 0.9)
     background[start:end] = 0.05
     levels = [fused[:: 2 ** l] for l in range(level_count)]
-    return LevelScores(levels, [background[:: 2 ** l] for l in range(level_count)], theta=2)
+    return LevelScores(levels, [background[:: 2 ** l] for l in range(level_count)], Pyramid(theta=2))
 
 
 def test_post_process_finds_the_bump_first():
@@ -143,6 +146,10 @@ def test_plugin_output_satisfies_the_protocol(tmp_path):
     assert [p.shape for p in output.class_probs] == [(90, 3), (45, 3), (23, 3)]
     signal, background = output.fit_inputs(ADMConfig(smoothing_sigma=1.0, despike=False))
     assert signal.shape == (90, 3) and background.shape == (90,) and background.dtype == bool
+    # The plug-in hands over the model's time axis: last-level step j is level-0 snippet 4 j (not 4 j + 1.5).
+    assert output.time_axis == detector.model.time_axis == Pyramid(theta=2)
+    raw, _ = output.fit_inputs(ADMConfig(smoothing_sigma=0.0, locate_sigma=0.0, despike=False))
+    np.testing.assert_allclose(raw[::4], output.class_probs[-1], rtol=1e-6)
 
 
 def test_detector_output_rejects_bad_probabilities():

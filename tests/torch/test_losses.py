@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from admfit.levels import Pyramid
 from admfit_torch.config import LossConfig
 from admfit_torch.losses import (augmented_targets, background_loss, base_model_loss, binary_focal, mil_loss,
                                  point_focal_loss, select_background, topk_video_scores)
@@ -13,7 +14,7 @@ from admfit_torch.models import PyramidOutput
 
 
 def test_augmented_targets_per_level():
-    targets = augmented_targets([torch.tensor([10.0])], [torch.tensor([1])], lengths=[32, 16, 8], theta=2,
+    targets = augmented_targets([torch.tensor([10.0])], [torch.tensor([1])], lengths=[32, 16, 8], time_axis=Pyramid(theta=2),
                                 radius=2.0, num_classes=3)
     # level 0: 10 +- 2 -> 8..12; level 1: 5 +- 2 -> 3..7; level 2: 2.5 +- 2 -> [0.5, 4.5] -> 1..4
     expected = [[8, 9, 10, 11, 12], [3, 4, 5, 6, 7], [1, 2, 3, 4]]
@@ -24,7 +25,7 @@ def test_augmented_targets_per_level():
 
 
 def test_augmented_targets_clip_at_the_video_ends_and_merge_classes():
-    targets = augmented_targets([torch.tensor([0.0, 1.0])], [torch.tensor([0, 2])], lengths=[8], theta=2,
+    targets = augmented_targets([torch.tensor([0.0, 1.0])], [torch.tensor([0, 2])], lengths=[8], time_axis=Pyramid(theta=2),
                                 radius=1.0, num_classes=3)
     # point 0 covers -1..1 -> 0..1 (class 0); point 1 covers 0..2 (class 2); overlaps are multi-hot
     assert targets.point_targets[0][0, :3].tolist() == [[1, 0, 1], [1, 0, 1], [0, 0, 1]]
@@ -93,7 +94,7 @@ def test_total_is_the_weighted_sum_and_has_gradients():
     logits[0].data[:, :, -1] = 4.0  # high background everywhere, so L_BG has points
     masks = [torch.ones(2, 16, dtype=torch.bool), torch.ones(2, 8, dtype=torch.bool)]
     targets = augmented_targets([torch.tensor([3.0]), torch.tensor([9.0, 12.0])],
-                                [torch.tensor([0]), torch.tensor([1, 2])], [16, 8], 2, 1.0, 3)
+                                [torch.tensor([0]), torch.tensor([1, 2])], [16, 8], Pyramid(theta=2), 1.0, 3)
     cfg = LossConfig(lambda_mil=0.5, lambda_act=2.0, lambda_bg=3.0)
     parts = base_model_loss(PyramidOutput(logits, masks), targets, cfg)
     assert parts["bg"].item() > 0

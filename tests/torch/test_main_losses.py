@@ -7,10 +7,13 @@ import math
 import pytest
 import torch
 
+from admfit.levels import Pyramid
 from admfit_torch.config import LossConfig, MainConfig
 from admfit_torch.losses import (PseudoInstances, augmented_targets, base_model_loss, class_kernels,
                                  gaussian_imposition_loss, main_model_loss, sampled_targets, sigma_loss)
 from admfit_torch.models import PyramidOutput, sample_intervals
+
+AXIS = Pyramid(theta=2)  # admfit_torch's pyramid: level-l step j on level-0 position j 2^l
 
 
 def _positives(targets, level, c=0):
@@ -20,29 +23,29 @@ def _positives(targets, level, c=0):
 def test_sampling_keeps_the_radius_inside_the_interval_on_every_level():
     # point 10 (level 0), interval [9, 20]; level 1 sees t = 5, interval [4.5, 10]
     targets = sampled_targets([torch.tensor([10.0])], [torch.tensor([0])], [torch.tensor([[9.0, 20.0]])], [32, 16],
-                              2, 2.0, 1)
+                              AXIS, 2.0, 1)
     assert _positives(targets, 0) == [9, 10, 11, 12]  # [8, 12] cut at 9
     assert _positives(targets, 1) == [5, 6, 7]  # [3, 7] cut at 4.5
 
 
 def test_infinite_radius_takes_the_whole_interval():
     targets = sampled_targets([torch.tensor([10.0])], [torch.tensor([0])], [torch.tensor([[9.0, 20.0]])], [32, 16],
-                              2, None, 1)
+                              AXIS, None, 1)
     assert _positives(targets, 0) == list(range(9, 21))
     assert _positives(targets, 1) == list(range(5, 11))
 
 
 def test_the_point_stays_positive_when_the_interval_misses_it():
-    targets = sampled_targets([torch.tensor([10.0])], [torch.tensor([0])], [torch.tensor([[14.0, 18.0]])], [32], 1,
+    targets = sampled_targets([torch.tensor([10.0])], [torch.tensor([0])], [torch.tensor([[14.0, 18.0]])], [32], AXIS,
                               2.0, 1)
     assert _positives(targets, 0) == [10]  # [8, 12] and [14, 18] do not meet: only the annotated snippet
-    targets = sampled_targets([torch.tensor([10.0])], [torch.tensor([0])], [torch.tensor([[12.0, 18.0]])], [32], 1,
+    targets = sampled_targets([torch.tensor([10.0])], [torch.tensor([0])], [torch.tensor([[12.0, 18.0]])], [32], AXIS,
                               None, 1)
     assert _positives(targets, 0) == [10, *range(12, 19)]  # no bridge over 11, outside the interval
 
 
 def test_points_only_radius_zero_marks_the_nearest_snippet():
-    targets = augmented_targets([torch.tensor([3.4, 7.0])], [torch.tensor([1, 0])], [16, 8], 2, 0.0, 2)
+    targets = augmented_targets([torch.tensor([3.4, 7.0])], [torch.tensor([1, 0])], [16, 8], AXIS, 0.0, 2)
     assert _positives(targets, 0, 1) == [3] and _positives(targets, 0, 0) == [7]
     assert _positives(targets, 1, 1) == [2] and _positives(targets, 1, 0) == [4]  # 1.7 -> 2, 3.5 -> 4
 
@@ -109,7 +112,7 @@ def _output(sigma=None):
 
 def test_main_loss_is_the_weighted_sum_of_eq_18_with_pseudo_sigmas_without_a_head():
     instances, output = _instances(), _output()
-    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], 2, 2.0, 2)
+    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], AXIS, 2.0, 2)
     main = MainConfig(lambda_gauss=0.7, lambda_sigma=0.3)
     parts = main_model_loss(output, targets, instances, LossConfig(), main, 4.0)
     base = base_model_loss(output, targets, LossConfig())
@@ -123,7 +126,7 @@ def test_main_loss_uses_predicted_sigmas_and_keeps_l_g_out_of_the_head():
     instances = _instances()
     predicted = torch.tensor([0.25], requires_grad=True)  # 0.25 * scale 4 = 1 snippet
     output = _output(predicted)
-    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], 2, 2.0, 2)
+    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], AXIS, 2.0, 2)
     parts = main_model_loss(output, targets, instances, LossConfig(), MainConfig(lambda_sigma=0.0), 4.0)
     gauss = gaussian_imposition_loss(output.fused()[0], output.masks[0], [instances.points], [instances.labels],
                                      [torch.tensor([1.0])])
@@ -137,7 +140,7 @@ def test_sigmas_beyond_the_scale_are_clipped_to_it():
     instances = _instances()  # pseudo sigma 2 snippets
     predicted = torch.tensor([0.25])
     output = _output(predicted)
-    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], 2, 2.0, 2)
+    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], AXIS, 2.0, 2)
     parts = main_model_loss(output, targets, instances, LossConfig(), MainConfig(), 1.5)  # scale below sigma 2
     assert parts["sigma"].item() == pytest.approx((1.0 - 0.25) ** 2)
     no_head = main_model_loss(_output(), targets, instances, LossConfig(), MainConfig(), 1.5)
@@ -167,7 +170,7 @@ def test_sigma_scale_is_a_quantile_of_the_pseudo_label_sigmas():
 
 def test_background_is_never_chosen_where_the_caller_forbids_it():
     instances, output = _instances(), _output()
-    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], 2, 2.0, 2)
+    targets = sampled_targets([instances.points], [instances.labels], [instances.intervals], [8, 4], AXIS, 2.0, 2)
     cfg = LossConfig(background_selection="threshold", background_threshold=0.0)  # every allowed position
     free = main_model_loss(output, targets, instances, cfg, MainConfig(), 4.0)
     assert free["bg"].item() > 0

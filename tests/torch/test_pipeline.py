@@ -226,3 +226,35 @@ def test_infer_and_the_plugin_take_the_main_checkpoint(finished, toy, tmp_path):
 def run(*args):
     """The admfit-torch command in-process: (exit code, stdout, stderr)."""
     return invoke(app, *args)
+
+
+def test_signals_file_carries_the_time_axis_and_admfit_fit_reproduces_the_pseudo_labels(finished, tmp_path):
+    """signals.npz says where its last-level steps sit (cpu-small: 3 levels of stride-2 convs centred on 2 j, so
+    step j on snippet 4 j); ``admfit fit`` on it gives the pipeline's pseudo-labels, and without those two fields
+    (the window-aligned reading of other detectors' files) it would not."""
+    import yaml
+
+    from admfit.fit_io import load_signals
+    from admfit.levels import StepCentres
+    from admfit_cli.main import app as admfit_app
+
+    layout = RunLayout(finished[0])
+    assert load_signals(layout.signals).centres == StepCentres(origin=0.0, spacing=4.0)
+    document = json.loads(layout.pseudo_labels.read_text())
+    points = {video: [{"snippet": int(round(e["point"])), "label": e["label"]} for e in entries]
+              for video, entries in document["results"].items()}
+    (tmp_path / "points.json").write_text(json.dumps({"points": points}))
+    (tmp_path / "adm.yaml").write_text(yaml.safe_dump(document["meta"]["adm"]))
+    with np.load(layout.signals) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    np.savez(tmp_path / "aligned.npz", **{k: v for k, v in arrays.items() if not k.startswith("step_")})
+    fitted = {}
+    for name, signals in (("ours", layout.signals), ("aligned", tmp_path / "aligned.npz")):
+        code, _, stderr = invoke(admfit_app, "fit", signals, tmp_path / "points.json", "--config",
+                                 tmp_path / "adm.yaml", "-o", tmp_path / f"{name}.json", "--quiet")
+        assert code == 0, stderr
+        results = json.loads((tmp_path / f"{name}.json").read_text())["results"]
+        fitted[name] = [(e["t_star"], e["start"], e["end"]) for video in points for e in results[video]]
+    expected = [(e["t_star"], e["start"], e["end"]) for video in points for e in document["results"][video]]
+    np.testing.assert_allclose(fitted["ours"], expected, rtol=0, atol=1e-6)
+    assert not np.allclose(fitted["aligned"], expected, rtol=0, atol=1e-6)
