@@ -69,21 +69,21 @@ def _variants(module: str, quick: bool) -> tuple[str, ...]:
     return tuple(getattr(family, "QUICK_VARIANTS", family.VARIANTS[:1]) if quick else family.VARIANTS)
 
 
-def families(quick: bool, wanted=None) -> list[Family]:
-    """The families to tabulate (``wanted``: names, default all); 'choose' ones decide the defaults."""
-    makers = {
-        "synthetic": lambda: Family("synthetic", "synthetic", _variants("synthetic", quick), CHOOSE),
-        "detector": lambda: Family("detector", "detector", _variants("detector", quick), CHOOSE),
-        "independent": lambda: Family("independent", "independent", _variants("independent", quick), HELD_OUT),
-    }
-    sources = {"synthetic": ("synthetic", "medium", CHOOSE), "detector": ("detector", None, CHOOSE),
-               "independent": ("independent", "medium", HELD_OUT)}
-    for name, (module, variant, role) in sources.items():
+def families(quick: bool, wanted=None, held_out: str = "independent") -> list[Family]:
+    """The families to tabulate (``wanted``: names, default all); ``held_out`` (and its degradations) is
+    reported but never used for choosing, the others are the 'choose' families."""
+    def role(name: str) -> str:
+        return HELD_OUT if name == held_out else CHOOSE
+
+    makers = {name: (lambda name=name: Family(name, name, _variants(name, quick), role(name)))
+              for name in ("synthetic", "detector", "independent")}
+    sources = {"synthetic": "medium", "detector": None, "independent": "medium"}
+    for name, variant in sources.items():
         if quick:
             break
-        makers[f"degraded-{name}"] = (lambda module=module, variant=variant, role=role: Family(
-            f"degraded-{module}", "degrade", _variants("degrade", False), role,
-            (module, variant or _variants(module, False)[-1])))
+        makers[f"degraded-{name}"] = (lambda name=name, variant=variant: Family(
+            f"degraded-{name}", "degrade", _variants("degrade", False), role(name),
+            (name, variant or _variants(name, False)[-1])))
     return [make() for name, make in makers.items() if not wanted or name in wanted]
 
 
@@ -177,7 +177,8 @@ def score(table: Table, video, label, start_s, end_s, score_, point_s, confidenc
 def run_threshold(table: Table, theta: float) -> dict:
     if table.first_level is None:
         # Thresholds see the signal ADM fits before any preparation: a coarse level upsampled, nothing else.
-        table.first_level = {key: prepare_signal(s.probs, s.num_snippets, 0.0) for key, s in table.signals.items()}
+        table.first_level = {key: prepare_signal(s.probs, s.num_snippets, 0.0, s.centres)
+                             for key, s in table.signals.items()}
     segments = threshold_per_point(table.first_level, table.rows, theta)
     video = np.array([s.video for s in segments])
     # A run of snippets [start, end] covers their whole windows: half a step beyond each centre.
@@ -192,10 +193,15 @@ def run_threshold(table: Table, theta: float) -> dict:
                  [s.score for s in segments], point_s)
 
 
+def _centres(table: Table) -> dict:
+    """Each video's step centres (None: the window-aligned reading), as fit_instances takes them."""
+    return {key: table.signals[key].centres for key in table.rows}
+
+
 def run_adm(table: Table, config: ADMConfig) -> dict:
     fits = fit_instances({k: s.probs for k, s in table.signals.items() if k in table.rows}, table.rows,
                          bg_probs={k: table.signals[k].bg_probs for k in table.rows}, config=config,
-                         grid={k: table.signals[k].grid for k in table.rows})
+                         grid={k: table.signals[k].grid for k in table.rows}, centres=_centres(table))
     point_s = [float(table.signals[f.video].grid.snippet_to_seconds(f.point)) for f in fits]
     return score(table, [f.video for f in fits], [f.label for f in fits], [f.start_s for f in fits],
                  [f.end_s for f in fits], [f.score for f in fits], point_s, [f.confidence for f in fits])
@@ -206,7 +212,8 @@ def run_paper_weights(table: Table) -> dict[str, dict]:
     sum, sigma and omega do not depend on the weights, and Delta = g1 sigma + g2 omega is what the kernel
     computes (the same operations, so the same numbers as one fit per pair)."""
     fits = fit_instances({k: s.probs for k, s in table.signals.items()}, table.rows,
-                         bg_probs={k: s.bg_probs for k, s in table.signals.items()}, config=ADMConfig.paper())
+                         bg_probs={k: s.bg_probs for k, s in table.signals.items()}, config=ADMConfig.paper(),
+                         centres=_centres(table))
     video = [f.video for f in fits]
     t_star, sigma, omega = (np.array([getattr(f, name) for f in fits], dtype=np.float64)
                             for name in ("t_star", "sigma", "omega"))
@@ -266,6 +273,8 @@ SHAPES = {
     "select 1 (1.5,1)": dict(combine="select", select_margin=1.0, g1=1.5, g2=1.0),
     "sum (1,0.5)": dict(combine="sum", g1=1.0, g2=0.5),
     "sum (0.5,0.5)": dict(combine="sum", g1=0.5, g2=0.5),
+    "sum (0.75,0.75)": dict(combine="sum", g1=0.75, g2=0.75),
+    "sum (1,0.25)": dict(combine="sum", g1=1.0, g2=0.25),
     "sum (1.5,1)": dict(combine="sum", g1=1.5, g2=1.0),
 }
 # The options --choose searches, with the values it tries (the first is where the search starts from
@@ -372,7 +381,7 @@ def build_tables(args) -> list[Table]:
     classes = class_names(videos)
     cache: dict = {}
     tables = []
-    for family in families(args.quick, args.families):
+    for family in families(args.quick, args.families, args.hold_out):
         # Degraded families keep three point sets: the tables multiply, the point sets' lesson does not.
         sets = point_sets(videos, args.quick, with_humans=family.degrade is None)
         if args.choose:  # the grid's tables only (choose's docstring)
@@ -395,6 +404,8 @@ def main(argv: list[str] | None = None) -> None:
                              "only for degradations)")
     parser.add_argument("--sweeps", type=int, default=2, help="coordinate-search sweeps with --choose")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring tables in parallel")
+    parser.add_argument("--hold-out", default="independent", choices=["synthetic", "detector", "independent"],
+                        help="the family (with its degradations) never used for choosing")
     args = parser.parse_args(argv or [])
     began = time.perf_counter()
     tables = build_tables(args)

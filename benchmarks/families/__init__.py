@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from admfit.grid import SnippetGrid
+from admfit.levels import StepCentres
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,14 @@ class FamilySignals:
         upsampled by the fit, as the pipeline does).
     bg_probs: (T,) float64 background probabilities in [0, 1] on the first-level snippet grid.
     grid: where the first-level snippets sit in time (seconds <-> snippet index).
+    centres: where step j of a coarser ``probs`` sits on the first-level snippets (admfit.levels.StepCentres;
+        a detector's own geometry), None for the window-aligned reading of other detectors' files.
     """
 
     probs: np.ndarray
     bg_probs: np.ndarray
     grid: SnippetGrid
+    centres: StepCentres | None = None
 
     @property
     def num_snippets(self) -> int:

@@ -23,6 +23,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from admfit.levels import StepCentres
+
 from . import FamilySignals
 from ._signal_ops import ar1_noise, pool_mean, to_logit, to_prob, video_rng
 
@@ -37,10 +39,10 @@ TEMPERATURE = 2.5
 COARSE_POOL = 8
 
 
-def _with(signals: FamilySignals, probs=None, bg_probs=None) -> FamilySignals:
+def _with(signals: FamilySignals, probs=None, bg_probs=None, centres=None) -> FamilySignals:
     return FamilySignals(probs=np.array(signals.probs if probs is None else probs, dtype=np.float64),
                          bg_probs=np.array(signals.bg_probs if bg_probs is None else bg_probs, dtype=np.float64),
-                         grid=signals.grid)
+                         grid=signals.grid, centres=signals.centres if centres is None else centres)
 
 
 def _spikes(signals: FamilySignals, rng) -> FamilySignals:
@@ -89,7 +91,11 @@ def _temperature(signals: FamilySignals, rng) -> FamilySignals:
 
 
 def _coarse(signals: FamilySignals, rng) -> FamilySignals:
-    return _with(signals, probs=pool_mean(np.asarray(signals.probs, dtype=np.float64), COARSE_POOL))
+    pooled = pool_mean(np.asarray(signals.probs, dtype=np.float64), COARSE_POOL)
+    # A pooled step sits at the middle of the steps it averages, on whatever grid those steps sit.
+    before = signals.centres or StepCentres.window_aligned(signals.probs.shape[0], signals.num_snippets)
+    middle = before.origin + 0.5 * (COARSE_POOL - 1) * before.spacing
+    return _with(signals, probs=pooled, centres=StepCentres(origin=middle, spacing=before.spacing * COARSE_POOL))
 
 
 _KINDS: dict[str, Callable[[FamilySignals, np.random.Generator], FamilySignals]] = {

@@ -108,7 +108,7 @@ class Build:
 
 
 # Bump to rebuild the cached signals after a change that moves them (module docstring).
-REVISION = 1
+REVISION = 2  # 2: signals.npz carries the detector's step centres (admfit.levels)
 
 
 # ---- keys ------------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def load_build(build: Build, videos: Mapping, classes: Sequence[str]) -> dict[st
         if grid != expected_grid or bg_probs.shape != (num_snippets,) or not 1 <= probs.shape[0] <= num_snippets:
             raise ValueError(f"{build.signals}, video {video!r}: signals on {grid} with T = {bg_probs.shape[0]}, "
                              f"T_l = {probs.shape[0]}; its THUMOS'14 grid is {expected_grid} with T = {num_snippets}")
-        found[video] = FamilySignals(probs=probs, bg_probs=bg_probs, grid=grid)
+        found[video] = FamilySignals(probs=probs, bg_probs=bg_probs, grid=grid, centres=stored.centres)
     return found
 
 
