@@ -43,12 +43,13 @@ class VideoItem:
 
 def make_items(features: Mapping[str, np.ndarray], videos: Sequence[str],
                grid_of: Callable[[str, int], SnippetGrid], points: Sequence, class_ids: Mapping[str, int],
-               input_dim: int) -> list[VideoItem]:
+               input_dim: int, *, points_file=None, features_file=None) -> list[VideoItem]:
     """Items for ``videos`` (sorted by name) with their points (PointLabel-like: video, label, time_s).
 
     ``features`` maps each video to its (T, D) array (a dict, or an admfit.datasets.FeatureStore, which
     validates shape and finiteness); ``grid_of(video, T)`` gives its SnippetGrid. Points of other videos
-    are ignored; a point of an unknown class, or features without ``input_dim`` columns, raise InputError.
+    are ignored; a point of an unknown class, or features without ``input_dim`` columns, raise InputError
+    naming ``points_file`` / ``features_file``.
     """
     wanted = set(videos)
     by_video: dict[str, list] = {}
@@ -56,15 +57,15 @@ def make_items(features: Mapping[str, np.ndarray], videos: Sequence[str],
         if point.video not in wanted:
             continue
         if point.label not in class_ids:
-            raise InputError(f"class {point.label!r} is not among the {len(class_ids)} classes", video=point.video,
-                             field="label")
+            raise InputError(f"class {point.label!r} is not among the {len(class_ids)} classes", file=points_file,
+                             video=point.video, field="label")
         by_video.setdefault(point.video, []).append(point)
     items = []
     for video in sorted(wanted):
         array = features[video]
         if array.ndim != 2 or array.shape[1] != input_dim:
             raise InputError(f"expected (T, {input_dim}) features (model.input_dim), got {tuple(array.shape)}",
-                             video=video, field="features")
+                             file=features_file, video=video, field="features")
         grid = grid_of(video, array.shape[0])
         mine = by_video.get(video, [])
         positions = np.clip(grid.seconds_to_snippet([p.time_s for p in mine]), 0, array.shape[0] - 1)

@@ -7,12 +7,14 @@ and stride / window overrides (SPEC 3), or 'spread' (rows cover the duration eve
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from admfit.errors import InputError
 from admfit.grid import SnippetGrid
+from admfit.video_files import check_video_ids
 
 from .config import DetectorConfig
 from .data import VideoItem, make_items
@@ -64,6 +66,9 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
     chosen = load_annotations(annotations_path, subset=subset) if subset else everything
     if not chosen:
         raise InputError(f"no video in subset {subset!r}", file=str(annotations_path), field="subset")
+    sources = [features] if isinstance(features, (str, os.PathLike)) else list(features)
+    if any(Path(source).is_dir() for source in sources):  # ids become <folder>/<id>.npy: no '../x'
+        check_video_ids(chosen, file=annotations_path, field="database")
     classes = list(classes) if classes is not None else class_names(everything)
     grid_of = grid_function(chosen, cfg, annotations_path)
     points = []
@@ -74,5 +79,6 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
         points = load_points(points_path, fps=fps)
     with FeatureStore(features) as store:
         items = make_items(store, list(chosen), grid_of, points, {name: i for i, name in enumerate(classes)},
-                           cfg.model.input_dim)
+                           cfg.model.input_dim, points_file=points_path,
+                           features_file=", ".join(str(source) for source in sources))
     return Split(items, classes, annotations_path)

@@ -15,6 +15,7 @@ from rich.progress import Progress
 from admfit import ADMConfig, SnippetGrid, fit_instances
 from admfit.atomic import check_writable
 from admfit.errors import InputError
+from admfit.validation import grid_options
 from admfit.fit_io import RawPoint, SignalSet, load_point_file, load_signals, pseudo_label_rows, write_pseudo_labels
 
 from ._common import reports_input_errors
@@ -39,6 +40,8 @@ def load_config(path: Path | None) -> ADMConfig:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise InputError(f"malformed YAML ({str(error).splitlines()[0]})", file=str(path), field="config") from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=str(path), field="config") from None
     if not isinstance(values, dict):
         raise InputError("must be a mapping of ADMConfig fields", file=str(path), field="config")
     try:
@@ -174,6 +177,7 @@ def fit_command(
 ) -> None:
     """Fit one ADM pseudo-label per point: Gaussian + uniform fits around each point's peak."""
     began = time.perf_counter()
+    fps, stride, num_frames = grid_options(fps, stride, num_frames)
     config = load_config(config_path)
     check_writable(output)
     signals = load_signals(signals_path)

@@ -6,12 +6,15 @@ import pkgutil
 
 import typer
 
+from ._common import OneLineErrors
+
 app = typer.Typer(
     name="admfit",
     help="Pseudo-labels from point annotations by Actionness Distribution Modeling (ADM-Loc), and their evaluation.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
 
 _TORCH_ONLY = {"torch_main"}

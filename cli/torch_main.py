@@ -16,10 +16,10 @@ import typer
 from admfit.atomic import atomic_write_text, check_writable
 from admfit.errors import InputError
 
-from ._common import reports_input_errors
+from ._common import OneLineErrors, reports_input_errors
 
 app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=OneLineErrors)
 
 
 class Stage(str, Enum):
@@ -99,13 +99,13 @@ def train(
 
 def _detections(checkpoint: Path, features: Path, annotations: Path, subset: str, set_: list[str],
                 device: str | None, timing=None) -> tuple[dict, object]:
-    from admfit_torch.checkpoint import load_detector
+    from admfit_torch.checkpoint import inference_config, load_detector
     from admfit_torch.ddp import select_device
     from admfit_torch.inference import detect
     from admfit_torch.sources import load_split
 
     model, cfg, classes = load_detector(checkpoint)
-    cfg = _adjusted(cfg, set_, device)
+    cfg = _adjusted(inference_config(cfg, set_), [], device)
     split = load_split(annotations, features, cfg, subset=subset, classes=classes)
     return detect(model, split.items, classes, cfg, select_device(cfg.device), timing), split
 

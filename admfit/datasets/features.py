@@ -24,6 +24,7 @@ from typing import Iterator, Sequence, Union
 import numpy as np
 
 from admfit.errors import InputError
+from admfit.video_files import video_file
 
 FeatureSource = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
@@ -63,10 +64,14 @@ class _NpyFolder:
         return sorted(p.stem for p in self.path.glob("*.npy"))
 
     def find(self, video: str) -> str | None:
-        return next((name for name in _spellings(video) if (self.path / f"{name}.npy").is_file()), None)
+        # The id becomes a file name only through video_file: '../x' is refused, never read.
+        return next((name for name in _spellings(video) if video_file(self.path, name, ".npy").is_file()), None)
+
+    def file(self, name: str) -> Path:
+        return video_file(self.path, name, ".npy")
 
     def read(self, name: str) -> np.ndarray:
-        file = self.path / f"{name}.npy"
+        file = self.file(name)
         try:
             return np.load(file, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
@@ -185,7 +190,7 @@ class FeatureStore:
         name = part.find(video)
         if name is None:
             raise InputError("no features for this video", file=part.path, video=video, field="video")
-        file = part.path / f"{name}.npy" if isinstance(part, _NpyFolder) else part.path
+        file = part.file(name) if isinstance(part, _NpyFolder) else part.path
         return _validated(part.read(name), path=file, video=video)
 
     def close(self) -> None:
