@@ -2,7 +2,7 @@
 
 Contents: model and EMA weights, optimizer, scheduler and AMP-scaler state, the epoch just finished,
 the config (as a dict), the class names and the package version. ``--resume`` loads it and continues
-with epoch + 1; on CPU the result equals an uninterrupted run bit for bit (tested).
+with epoch + 1; on CPU the result equals an uninterrupted run bit for bit, base and main model (tested).
 
 A checkpoint is user input like any other file: loading checks its keys and types, re-validates the stored
 config, builds the model it describes and loads the weights into it, and refuses non-finite weights, each
