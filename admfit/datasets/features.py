@@ -29,6 +29,8 @@ from admfit.video_files import video_file
 FeatureSource = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 _ANET_PREFIX = "v_"
+# Real snippet features (I3D, CLIP, ...) lie within a few hundred; far beyond, float32 activations overflow.
+MAX_FEATURE_MAGNITUDE = 1e6
 
 
 def _spellings(video: str) -> tuple[str, ...]:
@@ -53,6 +55,12 @@ def _validated(array, *, path: Path, video: str) -> np.ndarray:
         snippet = int(np.argwhere(bad)[0][0])
         raise InputError(f"{int(bad.sum())} non-finite value(s), first at snippet {snippet}", file=path,
                          video=video, field="features")
+    # Finite is not enough: 3e38 overflows float32 in the first layer and the run dies mid-training.
+    huge = np.abs(array) > MAX_FEATURE_MAGNITUDE
+    if huge.any():
+        snippet = int(np.argwhere(huge)[0][0])
+        raise InputError(f"{int(huge.sum())} value(s) beyond +-{MAX_FEATURE_MAGNITUDE:g}, first at snippet {snippet}: "
+                         "normalise the features", file=path, video=video, field="features")
     return array
 
 
