@@ -104,7 +104,7 @@ def _annotation_variants(folder: Path, toy: dict) -> dict[str, Path]:
 
 
 def _config_files(folder: Path) -> dict[str, Path]:
-    files = {"cfg_preset_list": "preset: [cpu-small]\n", "cfg_epochs_huge": "preset: cpu-small\noptim:\n  epochs: 1e23\n",
+    files = {"cfg_preset_list": "preset: [cpu-small]\n", "cfg_epochs_huge": "preset: cpu-small\noptim:\n  epochs: 100000000000000000000000\n",
              "cfg_device": "preset: cpu-small\ndevice: quantum\n"}
     paths = {}
     for name, text in files.items():
