@@ -34,7 +34,7 @@ class _Stored(BaseModel):
     model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
 
     format: Literal[FORMAT]
-    epoch: int = Field(ge=0)
+    epoch: int = Field(0, ge=0)  # only a resumed training needs it
     stage: Literal["base", "main"] = "base"  # checkpoints of the first release have no stage: base models
     config: dict
     classes: list[StrictStr] = Field(min_length=1)
@@ -50,6 +50,7 @@ class _Stored(BaseModel):
 
 
 class _Resumable(_Stored):
+    epoch: int = Field(ge=0)
     optimizer: dict
     scheduler: dict
     scaler: dict
