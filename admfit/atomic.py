@@ -1,11 +1,16 @@
 """Atomic output: write to a temporary file beside the target, then rename.
 
-A failed run therefore never leaves a partial output file behind.
+A failed run therefore never leaves a partial output file behind, nor a stopped one: inside
+:func:`atomic_open` (and inside every command, see ``cli/_common.py``) SIGTERM and SIGHUP raise
+SystemExit instead of killing the process outright, so the clean-up below runs; SIGINT already
+raises KeyboardInterrupt.
 """
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -32,24 +37,52 @@ def _current_umask() -> int:
     return mask
 
 
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)  # the shell's exit status of a process killed by that signal
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """Within the block, SIGTERM / SIGHUP raise SystemExit(128 + signal), so that ``finally`` blocks and
+    ``except BaseException`` clean-ups (temporary files, staging folders) run. Nests; a no-op outside the
+    main thread, where Python cannot install signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+    for signum, handler in previous.items():
+        if handler in (signal.SIG_DFL, None):  # only replace the default (kill); keep a handler someone installed
+            signal.signal(signum, _exit_on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler in (signal.SIG_DFL, None):
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", *, field: str = "output") -> Iterator[IO]:
     """Open a temporary file beside `path`; on success it replaces `path`, on error it is removed."""
     target = check_writable(path, field=field)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        # mkstemp makes the file private (0600); the output should get the usual permissions.
-        os.chmod(tmp_name, 0o666 & ~_current_umask())
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding) as handle:
-            yield handle
-        os.replace(tmp_name, target)
-    except BaseException:
+    with stop_signals_raise():
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+            # mkstemp makes the file private (0600); the output should get the usual permissions.
+            os.chmod(tmp_name, 0o666 & ~_current_umask())
+            encoding = None if "b" in mode else "utf-8"
+            with os.fdopen(fd, mode, encoding=encoding) as handle:
+                yield handle
+            os.replace(tmp_name, target)
+        except BaseException:
+            try:
+                os.unlink(tmp_name)
+            except FileNotFoundError:
+                pass
+            raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, *, field: str = "output") -> None:

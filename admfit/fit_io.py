@@ -31,6 +31,7 @@ import csv
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,6 +47,7 @@ from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
 from .levels import StepCentres
+from .validation import bool_array, float_array, scalar_array
 
 _PER_VIDEO = ("probs", "bg_probs", "background", "fps", "duration")
 _GLOBAL = ("classes", "fps", "stride", "num_frames", "step_origin", "step_spacing")
@@ -84,21 +86,28 @@ def _require_file(path: Path, field_name: str) -> None:
         raise InputError("no such file", file=str(path), field=field_name)
 
 
-def _scalar(path: Path, key: str, value: np.ndarray) -> float:
-    if value.size != 1 or not np.issubdtype(value.dtype, np.number) or not np.isfinite(value).all() or value <= 0:
-        raise InputError("must be one positive number", file=str(path), field=key)
-    return float(value.reshape(()))
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file; InputError for a damaged file or a single .npy array renamed .npz."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise InputError(f"not a readable .npz file ({error})", file=str(path), field="signals") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise InputError("holds a single array (an .npy file?); expected an .npz archive of per-video arrays",
+                         file=str(path), field="signals")
+    with archive:
+        try:
+            return {key: archive[key] for key in archive.files}
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as error:
+            raise InputError(f"not a readable .npz file ({error})", file=str(path), field="signals") from None
 
 
 def load_signals(path: str | Path) -> SignalSet:
-    """Read signals.npz (validation of values happens in fit_instances; here: structure)."""
+    """Read and check signals.npz: structure, dtypes (float probabilities, bool masks), shapes, finite values
+    in [0, 1], one kind of background for every video, grid scalars in range (admfit.validation)."""
     path = Path(path)
     _require_file(path, "signals")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        raise InputError(f"not a readable .npz file ({error})", file=str(path), field="signals") from None
+    arrays = _read_npz(path)
     signals = SignalSet(probs={})
     for key, value in arrays.items():
         video, _, name = key.rpartition("/")
@@ -108,7 +117,7 @@ def load_signals(path: str | Path) -> SignalSet:
             raise InputError(f"unknown array {name!r} (expected one of {', '.join(_PER_VIDEO)})", file=str(path),
                              video=video, field=key)
         if name in ("fps", "duration"):
-            getattr(signals, name)[video] = _scalar(path, key, value)
+            getattr(signals, name)[video] = scalar_array(value, file=str(path), field=key, kind=name)
         else:
             getattr(signals, name)[video] = value
     top = {key: value for key, value in arrays.items() if "/" not in key}
@@ -125,12 +134,58 @@ def load_signals(path: str | Path) -> SignalSet:
     if not signals.probs:
         raise InputError("holds no 'probs' array", file=str(path), field="probs")
     if "classes" in top:
-        signals.classes = [str(name) for name in top["classes"].reshape(-1)]
-    signals.default_fps = _scalar(path, "fps", top["fps"]) if "fps" in top else None
-    signals.stride = _scalar(path, "stride", top["stride"]) if "stride" in top else None
-    signals.num_frames = float(top["num_frames"]) if "num_frames" in top else None
+        signals.classes = _npz_class_names(path, top["classes"])
+    signals.default_fps = scalar_array(top["fps"], file=str(path), field="fps", kind="fps") if "fps" in top else None
+    signals.stride = scalar_array(top["stride"], file=str(path), field="stride", kind="stride") \
+        if "stride" in top else None
+    signals.num_frames = scalar_array(top["num_frames"], file=str(path), field="num_frames", kind="num_frames") \
+        if "num_frames" in top else None
     signals.centres = _centres(path, top)
+    _check_arrays(path, signals)
     return signals
+
+
+def _npz_class_names(path: Path, names: np.ndarray) -> list[str]:
+    if names.dtype.kind not in "US" or names.ndim != 1 or names.size == 0:
+        raise InputError(f"must be a 1-D array of class names, got {names.dtype} of shape {names.shape}",
+                         file=str(path), field="classes")
+    return [str(name) for name in names]
+
+
+def _check_arrays(path: Path, signals: SignalSet) -> None:
+    """Every video: float (T_l, C) probs in [0, 1]; exactly one of bg_probs (T,) in [0, 1] and background (T,) bool,
+    the same one for every video, with T >= T_l; the same C everywhere, and as many class names."""
+    file = str(path)
+    kinds = {}
+    for video, probs in signals.probs.items():
+        name = video or None
+        float_array(probs, file=file, video=name, field="probs", ndim=2, unit_interval=True)
+        has = [kind for kind in ("bg_probs", "background") if video in getattr(signals, kind)]
+        if len(has) != 1:
+            raise InputError("needs exactly one of 'bg_probs' and 'background'" + (", has both" if has else ""),
+                             file=file, video=name, field="bg_probs")
+        kind = kinds[video] = has[0]
+        values = getattr(signals, kind)[video]
+        if kind == "bg_probs":
+            float_array(values, file=file, video=name, field=kind, ndim=1, unit_interval=True)
+        else:
+            bool_array(values, file=file, video=name, field=kind)
+        if values.shape[0] < probs.shape[0]:
+            raise InputError(f"has {values.shape[0]} snippets, fewer than the {probs.shape[0]} steps of 'probs'",
+                             file=file, video=name, field=kind)
+    for video in {*signals.bg_probs, *signals.background} - set(signals.probs):
+        raise InputError("has a background but no 'probs'", file=file, video=video or None, field="probs")
+    first = next(iter(signals.probs))
+    for video, kind in kinds.items():
+        if kind != kinds[first]:
+            raise InputError(f"gives {kind!r} while video {first!r} gives {kinds[first]!r}: give every video the "
+                             "same kind of background", file=file, video=video, field=kind)
+        if signals.probs[video].shape[1] != signals.probs[first].shape[1]:
+            raise InputError(f"has {signals.probs[video].shape[1]} classes, video {first!r} has "
+                             f"{signals.probs[first].shape[1]}", file=file, video=video, field="probs")
+    if signals.classes is not None and len(signals.classes) != signals.probs[first].shape[1]:
+        raise InputError(f"names {len(signals.classes)} classes but 'probs' has {signals.probs[first].shape[1]} "
+                         "columns", file=file, field="classes")
 
 
 def _centres(path: Path, top: dict) -> StepCentres | None:
@@ -306,6 +361,8 @@ def load_adm_config(path: str | Path | None, *, paper: bool = False) -> ADMConfi
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise InputError(f"malformed YAML ({str(error).splitlines()[0]})", file=str(path), field="config") from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=str(path), field="config") from None
     if not isinstance(values, dict):
         raise InputError("must be a mapping of ADMConfig fields", file=str(path), field="config")
     try:

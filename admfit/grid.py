@@ -22,9 +22,9 @@ class SnippetGrid(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    fps: float = Field(gt=0, description="frames per second of the decoded video")
-    stride: float = Field(default=4, gt=0, description="frames between consecutive snippets")
-    num_frames: float = Field(default=16, ge=0, description="frames in one snippet's window")
+    fps: float = Field(gt=0, allow_inf_nan=False, description="frames per second of the decoded video")
+    stride: float = Field(default=4, gt=0, allow_inf_nan=False, description="frames between consecutive snippets")
+    num_frames: float = Field(default=16, ge=0, allow_inf_nan=False, description="frames in one snippet's window")
 
     @property
     def seconds_per_snippet(self) -> float:

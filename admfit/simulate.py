@@ -37,6 +37,7 @@ from scipy.stats import truncnorm
 from admfit.datasets.annotations import Instance, VideoAnnotation, class_index, thumos14_fps
 from admfit.datasets.points import LACP_COLUMNS, PointLabel
 from admfit.errors import InputError
+from admfit.validation import MAX_FRAMES
 
 
 class SimulationConfig(BaseModel):
@@ -46,11 +47,12 @@ class SimulationConfig(BaseModel):
 
     dist: Literal["gaussian", "uniform"] = "gaussian"
     seed: int = Field(default=0, ge=0)
-    shift_frames: float = Field(default=-1.5, allow_inf_nan=False,
+    # Bounded: a shift of 1e300 frames is a typo, and truncnorm fails on it far from the instance.
+    shift_frames: float = Field(default=-1.5, ge=-MAX_FRAMES, le=MAX_FRAMES, allow_inf_nan=False,
                                 description="gaussian: centre offset from the instance middle, frames")
-    sigma_frames: float = Field(default=1.0, ge=0, allow_inf_nan=False,
+    sigma_frames: float = Field(default=1.0, ge=0, le=MAX_FRAMES, allow_inf_nan=False,
                                 description="gaussian: constant part of the spread, frames")
-    sigma_rel: float = Field(default=0.0, ge=0, allow_inf_nan=False,
+    sigma_rel: float = Field(default=0.0, ge=0, le=1000.0, allow_inf_nan=False,
                              description="gaussian: spread per frame of instance length (fraction)")
 
 

@@ -17,6 +17,12 @@ from admfit.config import ADMConfig
 from admfit.errors import InputError
 
 
+# Caps of user-sized loops and allocations: past them a value is a typo (epochs: 1e23), not a plan.
+MAX_EPOCHS = 100_000
+MAX_BATCH = 65_536
+MAX_INPUT_LENGTH = 1 << 20
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,7 +84,7 @@ class DataConfig(_Strict):
         "section 3), or 'spread': the T feature rows cover the video's duration evenly (features already resized, e.g. to 192)")
     stride: float | None = Field(None, gt=0, description="frames between snippets; None: the grid preset's")
     num_frames: float | None = Field(None, ge=0, description="frames per snippet window; None: the preset's")
-    input_length: int = Field(2304, ge=8, description="snippets per training sample: 2304 THUMOS, 192 ANet")
+    input_length: int = Field(2304, ge=8, le=MAX_INPUT_LENGTH, description="snippets per training sample: 2304 THUMOS, 192 ANet")
     length_mode: Literal["crop", "resize"] = Field(
         "crop", description="crop: random crop / pad (THUMOS); resize: linear interpolation to input_length (ANet)")
     min_points_kept: float = Field(0.7, ge=0.0, le=1.0, description="random crops retry until this share of points stays")
@@ -90,14 +96,14 @@ class OptimConfig(_Strict):
     optimizer: Literal["adam", "adamw"] = "adam"
     lr: float = Field(1e-4, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
-    epochs: int = Field(100, ge=1)
-    warmup_epochs: int = Field(10, ge=0)
+    epochs: int = Field(100, ge=1, le=MAX_EPOCHS)
+    warmup_epochs: int = Field(10, ge=0, le=MAX_EPOCHS)
     schedule: Literal["constant", "cosine"] = Field("constant", description="after the linear warm-up")
     grad_clip: float | None = Field(None, gt=0.0, description="clip gradients to this L2 norm; None: no clipping")
     ema_decay: float = Field(0.999, ge=0.0, lt=1.0)
     ema_warmup: bool = Field(True, description="decay min(ema_decay, (1 + n) / (10 + n)) at update n, so short "
                              "runs do not keep the random init")
-    batch_size: int = Field(3, ge=1, description="videos per step on each process")
+    batch_size: int = Field(3, ge=1, le=MAX_BATCH, description="videos per step on each process")
 
     @model_validator(mode="after")
     def _warmup_fits(self) -> "OptimConfig":
@@ -216,8 +222,9 @@ class RunConfig(_Strict):
 class DetectorConfig(_Strict):
     """Everything one training run needs: the detector, its training, the ADM pseudo-labels and the run's data."""
 
-    seed: int = Field(0, ge=0)
-    device: str = Field("auto", description="'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'")
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d{1,3})?)$",
+                        description="'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'")
     amp: bool = Field(True, description="mixed precision on CUDA (ignored on CPU)")
     amp_dtype: Literal["bfloat16", "float16"] = "bfloat16"
     model: ModelConfig = ModelConfig()
@@ -290,11 +297,16 @@ def load_config(source: str | Path) -> DetectorConfig:
         raise InputError("config file not found", file=str(path), field="config") from None
     except yaml.YAMLError as error:
         raise InputError(f"not valid YAML ({str(error).splitlines()[0]})", file=str(path), field="config") from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=str(path), field="config") from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a YAML file or a preset name", file=str(path),
+                         field="config") from None
     if not isinstance(raw, dict):
         raise InputError("expected a mapping at the top level", file=str(path), field="config")
     base_name = raw.pop("preset", None)
     if base_name is not None:
-        if base_name not in PRESETS:
+        if not isinstance(base_name, str) or base_name not in PRESETS:
             raise InputError(f"unknown preset {base_name!r}; known: {', '.join(PRESETS)}", file=str(path),
                              field="preset")
         raw = _merge(PRESETS[base_name], raw)

@@ -46,14 +46,15 @@ class VideoItem:
 def make_items(features: Mapping[str, np.ndarray], videos: Sequence[str],
                grid_of: Callable[[str, int], SnippetGrid], points: Sequence, class_ids: Mapping[str, int],
                input_dim: int, *, durations: Mapping[str, float | None] | None = None,
-               source=None) -> list[VideoItem]:
+               source=None, points_file=None) -> list[VideoItem]:
     """Items for ``videos`` (sorted by name) with their points (PointLabel-like: video, label, time_s).
 
     ``features`` maps each video to its (T, D) array (a dict, or an admfit.datasets.FeatureStore, which
     validates shape and finiteness); ``grid_of(video, T)`` gives its SnippetGrid. Points of other videos
     are ignored; a point of an unknown class, or features without ``input_dim`` columns, raise InputError.
     With ``durations`` (seconds), each video's T must fit its duration on its grid, and every point must lie
-    where the features reach (admfit.datasets.checks); ``source`` (the features' path) names the file in errors.
+    where the features reach (admfit.datasets.checks); ``source`` (the features' path) and ``points_file`` name
+    the files in errors.
     """
     from admfit.datasets.checks import check_feature_length, check_points_inside, feature_file
 
@@ -63,8 +64,8 @@ def make_items(features: Mapping[str, np.ndarray], videos: Sequence[str],
         if point.video not in wanted:
             continue
         if point.label not in class_ids:
-            raise InputError(f"class {point.label!r} is not among the {len(class_ids)} classes", video=point.video,
-                             field="label")
+            raise InputError(f"class {point.label!r} is not among the {len(class_ids)} classes", file=points_file,
+                             video=point.video, field="label")
         by_video.setdefault(point.video, []).append(point)
     items = []
     for video in sorted(wanted):

@@ -9,12 +9,9 @@ from typing import Mapping, Sequence
 from admfit.api import PseudoLabel
 from admfit.errors import InputError
 from admfit.signal import prepare_background
+from admfit.video_files import readable_stem
 
 from .pseudo import VideoSignals
-
-
-def _safe_name(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
 def _to_model_units(label: PseudoLabel, signals: VideoSignals) -> dict:
@@ -61,7 +58,7 @@ def draw_figures(signals: Sequence[VideoSignals], labels: Sequence[PseudoLabel],
                                   points=points, ground_truth=truth, config=adm_config, grid=grid,
                                   title=f"{s.item.video}: {classes[c]}", class_name=classes[c],
                                   centres=s.signal_centres)
-        path = folder / f"{_safe_name(s.item.video)}_{_safe_name(classes[c])}.png"
+        path = folder / f"{readable_stem(s.item.video)}_{readable_stem(classes[c])}.png"
         try:
             save_figure(figure, path)
         except InputError as error:

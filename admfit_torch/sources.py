@@ -7,6 +7,7 @@ and stride / window overrides (docs/spec.md section 3), or 'spread' (rows cover 
 """
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Callable, Sequence
 
 from admfit.errors import InputError, Notice
 from admfit.grid import SnippetGrid
+from admfit.video_files import check_video_ids
 
 from .config import DetectorConfig
 from .data import VideoItem, make_items
@@ -136,7 +138,7 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
     class-list file), else the dataset's (admfit.datasets.shipped.vocabulary).
     """
     from admfit.datasets import FeatureStore
-    from admfit.datasets.shipped import annotations_file, load_fps_table, open_annotations
+    from admfit.datasets.shipped import annotations_file, load_fps_table, open_annotations, points_file
     from admfit.datasets.shipped import vocabulary as dataset_vocabulary
 
     table = load_fps_table(fps) if fps is not None else None
@@ -147,6 +149,9 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
     if not chosen:
         raise InputError(f"no video in subset {subset!r}" + (f" among those of {videos}" if videos else ""),
                          file=str(path), field="subset")
+    sources = [features] if isinstance(features, (str, os.PathLike)) else list(features)
+    if any(Path(source).is_dir() for source in sources):  # ids become <folder>/<id>.npy: no '../x'
+        check_video_ids(chosen, file=path, field="database")
     names = dataset_vocabulary(everything, vocabulary, file=path)
     if classes is not None and list(classes) != names:
         raise InputError(f"the checkpoint's {len(classes)} classes differ from the {len(names)} of the data "
@@ -166,7 +171,7 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
         grid_of = grid_function(chosen, cfg, path)
         items = make_items(store, list(chosen), grid_of, points, {name: i for i, name in enumerate(names)},
                            cfg.model.input_dim, durations={v: r.duration_s for v, r in chosen.items()},
-                           source=features)
+                           source=features, points_file=None if points_path is None else points_file(points_path))
     _note_unused_points(points, whole, chosen, subset)
     return Split(items, names, path, skipped)
 

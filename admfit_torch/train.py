@@ -22,7 +22,7 @@ from admfit.atomic import atomic_write_text
 from admfit.errors import InputError
 
 from . import ddp
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .config import DetectorConfig, OptimConfig
 from .data import Batch, TrainingSet, VideoItem, collate
 from .models import PointDetector, build_detector
@@ -110,18 +110,22 @@ class Trainer:
         return self.out_dir / CHECKPOINT_NAME
 
     def resume(self) -> None:
-        state = load_checkpoint(self.checkpoint_path)
+        state = load_checkpoint(self.checkpoint_path, resume=True)
         if state["classes"] != self.classes:
             raise InputError("the checkpoint was trained on other classes", file=str(self.checkpoint_path),
                              field="classes")
-        if state.get("stage", "base") != self.stage:
-            raise InputError(f"the checkpoint is of stage {state.get('stage', 'base')!r}, not {self.stage!r}",
+        if state["stage"] != self.stage:
+            raise InputError(f"the checkpoint is of stage {state['stage']!r}, not {self.stage!r}",
                              file=str(self.checkpoint_path), field="stage")
-        ddp.unwrap(self.model).load_state_dict(state["model"])
-        self.ema.load_state_dict(state["ema"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
+        load_weights(ddp.unwrap(self.model), state["model"], path=self.checkpoint_path, field="model")
+        try:
+            self.ema.load_state_dict(state["ema"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as error:
+            raise InputError(f"damaged checkpoint: its training state does not fit this run ({type(error).__name__})",
+                             file=str(self.checkpoint_path), field="checkpoint") from None
         self.start_epoch = int(state["epoch"]) + 1
 
     def save(self, epoch: int) -> None:

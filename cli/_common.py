@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
+from admfit.atomic import stop_signals_raise
 from admfit.errors import InputError, Notice
 
 F = TypeVar("F", bound=Callable)
@@ -27,7 +31,8 @@ def reports_input_errors(func: F) -> F:
             with warnings.catch_warnings():
                 warnings.simplefilter("default", Notice)
                 warnings.showwarning = _note_printer(warnings.showwarning)
-                return func(*args, **kwargs)
+                with stop_signals_raise():  # SIGTERM unwinds the command: its temporary files and folders go
+                    return func(*args, **kwargs)
         except InputError as error:
             raise fail(str(error)) from None
         except (FileNotFoundError, IsADirectoryError, PermissionError, NotADirectoryError) as error:
@@ -59,3 +64,38 @@ def version_option(value: bool) -> None:
 
         typer.echo(f"admfit {__version__}")
         raise typer.Exit()
+
+
+# click's exception classes: those of click itself, or of the copy of click that newer typer versions vendor.
+_CLICK_ERRORS = sys.modules[typer.BadParameter.__module__]
+
+
+def _one_line(error) -> str:
+    # pydantic's "Value error, " prefix says nothing to a user
+    return " ".join(error.format_message().replace("Value error, ", "").split())
+
+
+@contextmanager
+def _usage_errors_in_one_line() -> Iterator[None]:
+    """click's usage errors (bad choice, unknown option, missing argument) as one `error: ...` line, exit 2,
+    instead of typer's usage box; a bare command still shows its help."""
+    try:
+        yield
+    except getattr(_CLICK_ERRORS, "NoArgsIsHelpError", ()):
+        raise
+    except _CLICK_ERRORS.UsageError as error:
+        typer.echo(f"error: {_one_line(error)}", err=True)
+        raise typer.Exit(2) from None
+
+
+class OneLineErrors(TyperGroup):
+    """The command group of both apps (``typer.Typer(cls=OneLineErrors)``): parsing errors of the group and of
+    every subcommand pass through here, so both apps report them the way commands report bad input."""
+
+    def make_context(self, *args, **kwargs):
+        with _usage_errors_in_one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _usage_errors_in_one_line():
+            return super().invoke(ctx)

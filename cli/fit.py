@@ -77,8 +77,10 @@ def fit_command(
     """Fit one ADM pseudo-label per point: Gaussian + uniform fits around each point's peak."""
     from admfit.fit_io import (load_adm_config, load_point_file, load_signals, pseudo_label_rows, resolve_points,
                                write_pseudo_labels)
+    from admfit.validation import grid_options
 
     began = time.perf_counter()
+    fps, stride, num_frames = grid_options(fps, stride, num_frames)
     config = load_adm_config(config_path, paper=paper)
     check_writable(output)
     signals = load_signals(signals_path)

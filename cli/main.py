@@ -6,7 +6,7 @@ import pkgutil
 
 import typer
 
-from ._common import HELP_OPTIONS, version_option
+from ._common import HELP_OPTIONS, OneLineErrors, version_option
 
 app = typer.Typer(
     name="admfit",
@@ -17,6 +17,7 @@ app = typer.Typer(
     context_settings=HELP_OPTIONS,
     # Plain click help: typer's rich renderer imports rich.markdown and pygments, 0.2 s on every call.
     rich_markup_mode=None,
+    cls=OneLineErrors,
 )
 
 _TORCH_ONLY = {"torch_main"}

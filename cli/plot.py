@@ -10,6 +10,7 @@ import typer
 
 from admfit.atomic import check_writable
 from admfit.errors import InputError
+from admfit.video_files import readable_stem
 
 from ._common import reports_input_errors
 
@@ -94,7 +95,7 @@ def _ground_truth(gt_path: Path, video: str, class_index: int, class_name: str |
 
 def _default_output(video: str, class_label: str) -> Path:
     # Class names such as "Cricket/Bowling" must not become folders.
-    return Path(re.sub(r"[^A-Za-z0-9._-]+", "_", f"{video}_{class_label}") + ".png")
+    return Path(readable_stem(f"{video}_{class_label}") + ".png")
 
 
 @reports_input_errors
@@ -118,7 +119,9 @@ def plot_command(
     from admfit.fit_io import load_signals, read_pseudo_labels
     from admfit.plotting import figure_format, plot_video_class, save_figure
     from admfit.signal import prepare_background
+    from admfit.validation import grid_options, pseudo_label_entries
 
+    fps, stride, num_frames = grid_options(fps, stride, num_frames)
     if output is not None:
         figure_format(output)
         check_writable(output)
@@ -129,6 +132,8 @@ def plot_command(
     probs, bg_probs, background = _video_arrays(signals, video, {row["video"] for row in rows}, signals_path)
     if probs.ndim != 2:
         raise InputError(f"must be (T, C), got shape {probs.shape}", file=str(signals_path), video=video, field="probs")
+    length = next(array for array in (background, bg_probs, probs) if array is not None).shape[0]
+    pseudo_label_entries(entries, file=str(pseudo_path), video=video, length=length, num_classes=probs.shape[1])
     class_index, class_name = _class_of(label, _class_names(signals, entries), probs.shape[1], signals_path)
     if output is None:
         output = check_writable(_default_output(video, class_name or str(class_index)))

@@ -18,12 +18,13 @@ from admfit.errors import InputError
 from admfit_torch.run_folder import STATE_NAME
 from admfit_torch.stages import STAGE_NAMES
 
-from ._common import HELP_OPTIONS, reports_input_errors, version_option
+from ._common import HELP_OPTIONS, OneLineErrors, reports_input_errors, version_option
 
 app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   context_settings=HELP_OPTIONS,
-                  rich_markup_mode=None)  # plain help: the rich renderer costs 0.2 s per call
+                  rich_markup_mode=None,  # plain help: the rich renderer costs 0.2 s per call
+                  cls=OneLineErrors)
 
 
 @app.callback()
@@ -138,13 +139,13 @@ def _detections(checkpoint: Path, features: Path, annotations: str, subset: str,
                 device: str | None, timing=None, *, videos: Path | None = None, fps: str | None = None
                 ) -> tuple[dict, object, object]:
     """(detections document, the split detected on, the checkpoint's config with the overrides)."""
-    from admfit_torch.checkpoint import load_point_detector
+    from admfit_torch.checkpoint import inference_config, load_point_detector
     from admfit_torch.ddp import select_device
     from admfit_torch.inference import detect
     from admfit_torch.sources import load_split
 
     model, cfg, classes = load_point_detector(checkpoint)
-    cfg = _adjusted(cfg, set_, device)
+    cfg = _adjusted(inference_config(cfg, set_), [], device)
     split = load_split(annotations, features, cfg, subset=subset, classes=classes, videos=videos, fps=fps,
                        vocabulary=cfg.run.classes)
     return detect(model, split.items, classes, cfg, select_device(cfg.device), timing), split, cfg

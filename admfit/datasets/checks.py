@@ -31,6 +31,7 @@ import numpy as np
 
 from admfit.errors import InputError
 from admfit.grid import SnippetGrid
+from admfit.video_files import video_file
 
 # Snippets of slack on each side of the expected T and of the features' reach (a snippet or two, as decoders
 # round the frame count differently).
@@ -46,10 +47,11 @@ def expected_snippets(grid: SnippetGrid, duration_s: float) -> tuple[int, int]:
 
 
 def feature_file(source, video: str) -> str:
-    """The file that holds ``video``'s features, for messages: ``FOLDER/VIDEO.npy`` for a folder source."""
+    """The file that holds ``video``'s features, for messages: ``FOLDER/VIDEO.npy`` for a folder source (through
+    admfit.video_files.video_file: an id that cannot name a file is an InputError, never a path)."""
     first = source if isinstance(source, (str, os.PathLike)) else (list(source) or [""])[0]
     path = Path(first)
-    return str(path / f"{video}.npy") if path.is_dir() else str(path)
+    return str(video_file(path, video, ".npy")) if path.is_dir() else str(path)
 
 
 def check_feature_length(video: str, num_snippets: int, grid: SnippetGrid, duration_s: float | None, *,

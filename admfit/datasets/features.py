@@ -24,10 +24,13 @@ from typing import Iterator, Sequence, Union
 import numpy as np
 
 from admfit.errors import InputError
+from admfit.video_files import video_file
 
 FeatureSource = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 _ANET_PREFIX = "v_"
+# Real snippet features (I3D, CLIP, ...) lie within a few hundred; far beyond, float32 activations overflow.
+MAX_FEATURE_MAGNITUDE = 1e6
 
 
 def _spellings(video: str) -> tuple[str, ...]:
@@ -52,6 +55,12 @@ def _validated(array, *, path: Path, video: str) -> np.ndarray:
         snippet = int(np.argwhere(bad)[0][0])
         raise InputError(f"{int(bad.sum())} non-finite value(s), first at snippet {snippet}", file=path,
                          video=video, field="features")
+    # Finite is not enough: 3e38 overflows float32 in the first layer and the run dies mid-training.
+    huge = np.abs(array) > MAX_FEATURE_MAGNITUDE
+    if huge.any():
+        snippet = int(np.argwhere(huge)[0][0])
+        raise InputError(f"{int(huge.sum())} value(s) beyond +-{MAX_FEATURE_MAGNITUDE:g}, first at snippet {snippet}: "
+                         "normalise the features", file=path, video=video, field="features")
     return array
 
 
@@ -63,10 +72,14 @@ class _NpyFolder:
         return sorted(p.stem for p in self.path.glob("*.npy"))
 
     def find(self, video: str) -> str | None:
-        return next((name for name in _spellings(video) if (self.path / f"{name}.npy").is_file()), None)
+        # The id becomes a file name only through video_file: '../x' is refused, never read.
+        return next((name for name in _spellings(video) if video_file(self.path, name, ".npy").is_file()), None)
+
+    def file(self, name: str) -> Path:
+        return video_file(self.path, name, ".npy")
 
     def read(self, name: str) -> np.ndarray:
-        file = self.path / f"{name}.npy"
+        file = self.file(name)
         try:
             return np.load(file, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
@@ -185,7 +198,7 @@ class FeatureStore:
         name = part.find(video)
         if name is None:
             raise InputError("no features for this video", file=part.path, video=video, field="video")
-        file = part.path / f"{name}.npy" if isinstance(part, _NpyFolder) else part.path
+        file = part.file(name) if isinstance(part, _NpyFolder) else part.path
         return _validated(part.read(name), path=file, video=video)
 
     def close(self) -> None:

@@ -13,6 +13,8 @@ import numpy as np
 
 # Decimals kept when building a range, enough for any threshold written by hand.
 _DECIMALS = 10
+# At most this many thresholds (0:1:0.001): '0:1:1e-9' would otherwise fill the memory before it failed.
+MAX_TIOUS = 1001
 
 THUMOS14_TIOUS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 ANET_TIOUS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -34,6 +36,8 @@ def check_tious(tious: Sequence[float]) -> np.ndarray:
     values = np.asarray(tious, dtype=np.float64).reshape(-1)
     if values.size == 0:
         raise ValueError("no tIoU threshold given")
+    if values.size > MAX_TIOUS:
+        raise ValueError(f"{values.size} tIoU thresholds given, more than the {MAX_TIOUS} allowed")
     if not np.all(np.isfinite(values)) or np.any(values < 0) or np.any(values > 1):
         raise ValueError(f"tIoU thresholds must lie in [0, 1], got {values.tolist()}")
     return values
@@ -41,10 +45,15 @@ def check_tious(tious: Sequence[float]) -> np.ndarray:
 
 def _decimal_range(text: str) -> list[float]:
     start, stop, step = (float(part) for part in text.split(":"))
+    if not all(math.isfinite(x) for x in (start, stop, step)):
+        raise ValueError(f"range {text!r} needs finite numbers")
     if not step > 0 or stop < start:
         raise ValueError(f"range {text!r} needs start <= stop and step > 0")
     # The small slack keeps the stop value when (stop - start) / step is 5.999999...
-    count = math.floor((stop - start) / step + 1e-9) + 1
+    steps = (stop - start) / step + 1e-9
+    if not math.isfinite(steps) or steps >= MAX_TIOUS:
+        raise ValueError(f"range {text!r} gives more than the {MAX_TIOUS} thresholds allowed")
+    count = math.floor(steps) + 1
     return [round(start + step * i, _DECIMALS) for i in range(count)]
 
 

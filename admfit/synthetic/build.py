@@ -14,6 +14,7 @@ from ..data import data_path
 from ..datasets import PointLabel, class_names, load_annotations, load_points, thumos14
 from ..errors import InputError
 from ..fit_io import save_points_json, save_signals
+from ..video_files import check_video_ids
 from .choices import Difficulty, Like, Mode, Subset
 from .features import FEATURE_DIFFICULTIES, iter_features
 from .layout import GRIDS
@@ -108,6 +109,8 @@ def synthesize(out_dir: str | Path, options: SynthOptions, progress=None) -> dic
     videos, classes, real_points = load_source(options)
     pairs, outside = select_points(videos, real_points, simulate_missing=options.simulate_missing_points,
                                    seed=options.seed, point_type=PointLabel)
+    # Ids become features/<id>.npy: one such as '../x' is refused before anything is written.
+    check_video_ids(videos, file=options.annotations or "the shipped THUMOS'14 annotations", field="database")
     for video in videos.values():
         GRIDS[options.like.value](video)  # fails early (no duration / fps) before anything is written
     metadata = _metadata(options, videos, pairs, outside)

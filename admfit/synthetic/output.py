@@ -31,6 +31,7 @@ import numpy as np
 from ..atomic import atomic_open
 from ..datasets.points import ANET_VIDEO_PREFIX
 from ..errors import InputError
+from ..video_files import video_file
 from .noise import video_rng
 
 # Simulated points follow the real ones (README of the data: relative position mean 0.475-0.496,
@@ -192,5 +193,5 @@ def write_json(path: Path, document: dict) -> None:
 
 
 def write_feature_file(folder: Path, key: str, features: np.ndarray) -> None:
-    with atomic_open(folder / f"{key}.npy", "wb") as handle:
+    with atomic_open(video_file(folder, key, ".npy"), "wb") as handle:
         np.save(handle, features, allow_pickle=False)

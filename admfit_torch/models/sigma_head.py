@@ -25,9 +25,16 @@ def sample_intervals(features: torch.Tensor, lengths: torch.Tensor, intervals: t
     lower = position.floor().long()
     upper = torch.minimum(lower + 1, last.long())
     weight = (position - lower.float()).unsqueeze(-1).to(features.dtype)
-    rows = features.transpose(1, 2)  # (B, T, D)
-    index = batch.unsqueeze(1)
-    sampled = rows[index, lower] * (1.0 - weight) + rows[index, upper] * weight  # (N, K, D)
+    size, dim, length = features.shape
+    rows = features.transpose(1, 2).reshape(size * length, dim)  # (B T, D): row b T + t is snippet t of sample b
+    first = (batch * length).unsqueeze(1)
+    # index_select, not rows[index, lower]: the backward of advanced indexing accumulates with parallel atomic adds
+    # on CPU (2+ threads, 32768+ elements), whose order, and so the rounding, changes from run to run; that of
+    # index_select adds serially. Neighbouring samples share rows, so the order matters (the main stage's weights
+    # differed by up to 7e-4 between two runs with the same seed).
+    below = rows.index_select(0, (first + lower).reshape(-1)).view(*lower.shape, dim)
+    above = rows.index_select(0, (first + upper).reshape(-1)).view(*upper.shape, dim)
+    sampled = below * (1.0 - weight) + above * weight  # (N, K, D)
     return sampled.transpose(1, 2)
 
 

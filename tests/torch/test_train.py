@@ -11,7 +11,7 @@ from admfit.grid import SnippetGrid
 from admfit_torch.checkpoint import load_checkpoint
 from admfit_torch.config import preset
 from admfit_torch.data import TrainingSet, VideoItem, collate, inference_sample, training_sample
-from admfit_torch.train import Trainer, lr_factor, train_base
+from admfit_torch.train import Trainer, lr_factor, train_base, train_stage
 
 
 GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
@@ -156,3 +156,77 @@ def test_ema_update_with_and_without_warmup():
     plain = [torch.tensor([0.0])]
     ema_update(0.999, warmup=False)(plain, current, torch.tensor(1))
     torch.testing.assert_close(plain[0], torch.tensor([0.001]))
+
+
+# ---- the main stage (sigma head, pseudo-labels): same seed, same model; resume equals an uninterrupted run ----
+
+def _main_items(count=4, points=24, length=120, seed=0):
+    """Videos crowded with pseudo-labelled points, so that a batch's sigma-head samples (points x K x D) pass the
+    32768 elements above which torch's CPU index_put accumulates in parallel."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(count):
+        positions = np.sort(rng.uniform(4, length - 4, points))
+        intervals = np.stack([positions - rng.uniform(1, 6, points), positions + rng.uniform(1, 6, points)], axis=1)
+        items.append(VideoItem(f"v{i}", rng.standard_normal((length, 64), dtype=np.float32), GRID, positions,
+                               rng.integers(0, 3, points), intervals, rng.uniform(0.5, 4.0, points)))
+    return items
+
+
+def _main_cfg():
+    return preset("cpu-small", optim={"epochs": 3, "warmup_epochs": 1, "batch_size": 4}, main={"sigma_samples": 32})
+
+
+def _train_main(items, out, **kwargs):
+    return train_stage(items, CLASSES, _main_cfg(), out, stage="main", sigma_scale=4.0, show_progress=False, **kwargs)
+
+
+def _same_weights(a, b) -> bool:
+    (m1, e1), (m2, e2) = _weights(a), _weights(b)
+    return all(torch.equal(m1[k], m2[k]) for k in m1) and all(torch.equal(e1[k], e2[k]) for k in e1)
+
+
+def test_main_stage_resume_equals_uninterrupted(tmp_path):
+    items = _main_items()
+    full = _train_main(items, tmp_path / "full")
+    interrupted = tmp_path / "interrupted"
+    trainer = Trainer(items, CLASSES, _main_cfg(), interrupted, stage="main", sigma_scale=4.0)
+    for epoch in range(2):
+        trainer.run_epoch(epoch)
+        trainer.save(epoch)
+    resumed = _train_main(items, interrupted, resume=True)
+    assert resumed.epochs_run == 1
+    assert any(key.startswith("sigma_head.") for key in _weights(full.checkpoint)[0])
+    assert _same_weights(full.checkpoint, resumed.checkpoint)
+
+
+@pytest.fixture
+def two_torch_threads():
+    """The issue's runs used every core: the nondeterminism only shows with 2+ intra-op threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_sigma_head_gradients_are_bit_reproducible_on_several_threads(two_torch_threads):
+    from admfit_torch.models import sample_intervals
+
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(4, 32, 128, generator=generator)
+    rows, samples = 512, 32  # 512 x 32 x 32 sampled elements, many sharing a snippet across the two threads
+    starts = torch.rand(rows, generator=generator) * 100
+    intervals = torch.stack([torch.randint(0, 4, (rows,), generator=generator).float(), starts, starts + 20], dim=1)
+    upstream = torch.randn(rows, 32, samples, generator=generator)
+    gradients = set()
+    for _ in range(20):
+        leaf = features.clone().requires_grad_(True)
+        (sample_intervals(leaf, torch.full((4,), 128), intervals, samples) * upstream).sum().backward()
+        gradients.add(leaf.grad.numpy().tobytes())
+    assert len(gradients) == 1
+
+
+def test_main_stage_is_bit_reproducible_on_several_threads(tmp_path, two_torch_threads):
+    items = _main_items()
+    first, second = _train_main(items, tmp_path / "a"), _train_main(items, tmp_path / "b")
+    assert _same_weights(first.checkpoint, second.checkpoint)
