@@ -1,7 +1,8 @@
 """ADMConfig: every option of the ADM pseudo-label fit, validated.
 
-The defaults come from the pseudo-label quality study (benchmarks/pseudo_quality.py, table in
-docs/adm.md); ``ADMConfig.paper()`` is the method exactly as the paper states it.
+The defaults were chosen by their worst case over signal families designed apart from each other, one held
+out (benchmarks/pseudo_quality.py, docs/adm.md); ``ADMConfig.paper()`` is the method exactly as the paper
+states it.
 
 Units: ``delta`` is a fraction of the bracket length; ``smoothing_sigma`` is in steps of the
 signal as given (the detector's last pyramid level when it is coarser than the background);
@@ -62,13 +63,13 @@ class ADMConfig(BaseModel):
     max_smoothing_sigma: float = Field(
         4.0, ge=0.0, description="with 'auto' smoothing: the largest sigma chosen, in steps of the signal")
     split_min_dip: float = Field(
-        2.0, ge=0.0, description="with split_at_points: the lowest snippet between two points ends the bracket only "
+        4.0, ge=0.0, description="with split_at_points: the lowest snippet between two points ends the bracket only "
         "when it dips at least this many noise standard deviations below both points' values; otherwise the "
         "midpoint between the points does; 0 = always the lowest snippet")
     bg_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="a snippet is background when its background probability exceeds this")
     bg_agreement: float = Field(
-        0.0, ge=0.0, lt=1.0, description="when > 0, a background snippet ends the bracket only where the class "
+        0.7, ge=0.0, lt=1.0, description="when > 0, a background snippet ends the bracket only where the class "
         "signal is below bg_agreement times its value at the point (the two heads agree); 0 = every background "
         "snippet, the paper's bracket")
     point_radius: int = Field(
@@ -78,5 +79,6 @@ class ADMConfig(BaseModel):
     def paper(cls, **overrides) -> "ADMConfig":
         """The paper's literal method: background bracket, symmetric interval, Delta = g1 sigma + g2 omega, Brent."""
         values = {"interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
-                  "smoothing_sigma": 1.0, "locate_sigma": 1.0, "split_at_points": False, "despike": False}
+                  "smoothing_sigma": 1.0, "locate_sigma": 1.0, "split_at_points": False, "despike": False,
+                  "bg_agreement": 0.0}
         return cls(**{**values, **overrides})

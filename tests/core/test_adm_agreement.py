@@ -19,7 +19,7 @@ def _fit_each(cases, solver):
     probs = {str(i): s[:, None] for i, (s, bg, t) in enumerate(cases)}
     masks = {str(i): bg for i, (s, bg, t) in enumerate(cases)}
     points = {str(i): [[t, 0]] for i, (s, bg, t) in enumerate(cases)}
-    config = ADMConfig(uniform_solver=solver, smoothing_sigma=0.0, locate_sigma=0.0, despike=False)
+    config = ADMConfig(uniform_solver=solver, smoothing_sigma=0.0, locate_sigma=0.0, despike=False, bg_agreement=0.0)
     return fit_instances(probs, points, background=masks, config=config)
 
 

@@ -9,7 +9,7 @@ from admfit import ADMConfig, fit_instances
 from admfit.signal import auto_smoothing, despike, noise_level, prepare_background
 
 LENGTH = 120
-RAW = dict(locate_sigma=0.0, split_min_dip=0.0)
+RAW = dict(locate_sigma=0.0, split_min_dip=0.0, bg_agreement=0.0)
 
 
 def _plateau(start: int, end: int, height: float = 0.9, base: float = 0.05) -> np.ndarray:
@@ -105,7 +105,7 @@ def test_background_agreement_ignores_background_where_the_class_is_strong():
     bg = np.where(signal > 0.5, 0.1, 0.9)
     bg[44:47] = 0.9  # the background head calls three snippets of the action background
     naive = _fit(signal, [60], bg=bg, **RAW)[0]
-    agreeing = _fit(signal, [60], bg=bg, bg_agreement=0.5, **RAW)[0]
+    agreeing = _fit(signal, [60], bg=bg, **{**RAW, "bg_agreement": 0.5})[0]
     assert naive.b_s == 46
     assert agreeing.b_s == 39
 
