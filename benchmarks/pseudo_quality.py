@@ -49,7 +49,10 @@ TIOUS = np.round(np.arange(0.1, 0.71, 0.1), 2)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "thumos14"
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 PAPER_WEIGHTS = ((1.0, 0.5), (1.0, 0.0), (0.0, 1.0), (0.5, 0.5), (1.0, 1.0), (1.5, 0.5), (0.5, 0.25))
-BEFORE = ADMConfig(despike=False, smoothing_sigma=0.0, split_min_dip=0.0)  # the defaults shipped before issue 10
+# The defaults shipped before issue 10, every field they set pinned (later defaults must not leak in).
+BEFORE = ADMConfig(delta=0.5, g1=1.5, g2=1.0, uniform_solver="exact", interval="two_sided", combine="select",
+                   select_margin=0.4, split_at_points=True, dip_cut=0.0, smoothing_sigma=0.0, bg_threshold=0.5,
+                   point_radius=2, despike=False, locate_sigma=0.0, split_min_dip=0.0, bg_agreement=0.0)
 CHOOSE, HELD_OUT = "choose", "held out"
 
 
