@@ -6,8 +6,10 @@ length T, and takes background points from the first level.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from scipy.ndimage import gaussian_filter1d
 
 
@@ -86,7 +88,11 @@ def noise_level(probs: np.ndarray) -> np.ndarray:
     probs = np.asarray(probs, dtype=np.float64)
     if probs.shape[0] < 3:
         return np.zeros(probs.shape[1:])
-    return 1.4826 / np.sqrt(2.0) * np.median(np.abs(np.diff(probs, axis=0)), axis=0)
+    return _NOISE_SCALE * np.median(np.abs(np.diff(probs, axis=0)), axis=0)
+
+
+# A median absolute difference of white noise, scaled to the noise's standard deviation.
+_NOISE_SCALE = 1.4826 / np.sqrt(2.0)
 
 
 def auto_smoothing(noise: np.ndarray, target: float, cap: float) -> np.ndarray:
@@ -171,3 +177,84 @@ def prepare_background(bg_probs: np.ndarray, config, points_snippets=()) -> np.n
     if config.despike:
         bg_probs = despike(bg_probs, noise_level(bg_probs[:, None])[0])
     return background_mask(bg_probs, config.bg_threshold, points_snippets, config.point_radius)
+
+
+# ---- The same preparation over segments: many columns of many videos, concatenated (admfit.batch) ----
+# Each function gives bitwise what the per-column functions above give on each segment alone.
+
+@njit(cache=True, parallel=True)
+def clean_segments(values, starts, measure, despike_values):
+    """noise_level of each segment values[starts[i]:starts[i + 1]] (zeros unless ``measure``), then, when
+    ``despike_values``, each segment despiked in place by that level (despike). Returns the (n,) noise levels."""
+    count = starts.shape[0] - 1
+    noise = np.zeros(count)
+    for i in prange(count):
+        segment = values[starts[i]:starts[i + 1]]
+        n = segment.shape[0]
+        if n < 3:
+            continue
+        if measure:
+            noise[i] = _NOISE_SCALE * np.median(np.abs(segment[1:] - segment[:-1]))
+        if despike_values:
+            limit = max(_SPIKE_MIN, _SPIKE_NOISES * noise[i])
+            before = segment[0]  # the original value left of t (segment[t - 1] may be replaced already)
+            for t in range(1, n - 1):
+                a, b, c = before, segment[t], segment[t + 1]
+                median = max(min(a, b), min(max(a, b), c))
+                before = b
+                if abs(b - median) > limit:
+                    segment[t] = median
+    return noise
+
+
+def smooth_segments(values: np.ndarray, starts: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """Each segment Gaussian-filtered by its own sigma (smooth_signal; 0 = unchanged); ``values`` when all are 0.
+
+    Segments that share a sigma are filtered in one scipy call: each is laid out with its own reflected edges
+    (scipy's mode "reflect", repeated for a segment shorter than the filter), so that the filter never mixes two.
+    """
+    if not np.any(sigmas > 0):
+        return values
+    out = values.copy()
+    smoothed = np.flatnonzero(sigmas > 0)
+    shared, group = np.unique(sigmas[smoothed], return_inverse=True)
+    for index, sigma in enumerate(shared.tolist()):
+        members = smoothed[group == index]
+        if members.size == 1:
+            first, last = starts[members[0]], starts[members[0] + 1]
+            out[first:last] = gaussian_filter1d(values[first:last], sigma)
+            continue
+        radius = int(4.0 * sigma + 0.5)  # scipy's reach at its default truncate=4
+        lengths = starts[members + 1] - starts[members]
+        padded = lengths + 2 * radius
+        local = np.arange(padded.sum()) - np.repeat(np.cumsum(padded) - padded, padded) - radius
+        size = np.repeat(lengths, padded)
+        folded = local % (2 * size)
+        source = np.where(folded < size, folded, 2 * size - 1 - folded) + np.repeat(starts[members], padded)
+        inside = (local >= 0) & (local < size)
+        out[source[inside]] = gaussian_filter1d(values[source], sigma)[inside]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def resample_segments(values, starts, out_starts):
+    """Each segment values[starts[i]:starts[i + 1]] linearly resampled to out_starts[i + 1] - out_starts[i]
+    steps (upsample_signal) and clipped to [0, 1] (prepare_signal), into a new array."""
+    out = np.empty(out_starts[-1])
+    for i in range(starts.shape[0] - 1):
+        source = values[starts[i]:starts[i + 1]]
+        target = out[out_starts[i]:out_starts[i + 1]]
+        n, length = source.shape[0], target.shape[0]
+        if n == length:
+            for t in range(length):
+                target[t] = min(max(source[t], 0.0), 1.0)
+            continue
+        ratio = n / length
+        for t in range(length):
+            position = min(max((t + 0.5) * ratio - 0.5, 0.0), n - 1.0)
+            left = int(math.floor(position))
+            right = min(left + 1, n - 1)
+            weight = position - left
+            value = source[left] * (1.0 - weight) + source[right] * weight
+            target[t] = min(max(value, 0.0), 1.0)
+    return out
