@@ -115,3 +115,20 @@ def test_no_points_anywhere_gives_no_labels():
     assert fit_instances(probs, {key: [] for key in probs}, bg_probs=bgs) == []
     assert fit_instances({}, {}, bg_probs={}) == []
     assert all(column.size == 0 for column in fit_instances({}, {}, bg_probs={}, as_table=True).values())
+
+
+def test_the_first_bad_video_is_reported_as_before():
+    """The checks run over all videos at once; the error still names the first bad video in order, and within it
+    the first bad field (probs, background, points)."""
+    good = np.full((10, 2), 0.5)
+    bad_probs = good.copy()
+    bad_probs[3, 1] = np.nan
+    background = {key: np.zeros(10, bool) for key in "abc"}
+    with pytest.raises(Exception) as error:
+        fit_instances({"a": good, "b": bad_probs, "c": good}, {"a": [[1, 0]], "b": [[1, 0]], "c": [[12, 0]]},
+                      background=background)
+    assert str(error.value) == "video 'b', field 'probs': holds NaN or inf"
+    with pytest.raises(Exception) as error:
+        fit_instances({"a": good, "b": good, "c": bad_probs}, {"a": [[1, 0]], "b": [[1, 5]], "c": [[1, 0]]},
+                      background=background)
+    assert str(error.value) == "video 'b', field 'points': class index 5 is outside [0, 1]"
