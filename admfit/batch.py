@@ -21,7 +21,7 @@ from numba import njit
 
 from .config import ADMConfig
 from .errors import InputError
-from .signal import _sigmas, clean_segments, residual_noise, resample_segments, smooth_segments
+from .signal import _sigmas, clean_segments, clear_around, residual_noise, resample_segments, smooth_segments
 from .threads import numba_threads
 
 
@@ -293,19 +293,6 @@ def neighbours(video: np.ndarray, snippets: np.ndarray, labels: np.ndarray, leng
     return previous, following
 
 
-def _clear_near_points(mask: np.ndarray, video_start: np.ndarray, video_length: np.ndarray, video: np.ndarray,
-                       snippets: np.ndarray, radius: int) -> None:
-    """mask[...] = False within ``radius`` snippets of every point, each within its own video (in place)."""
-    if snippets.size == 0:
-        return
-    start = video_start[video]
-    low = start + np.maximum(snippets - radius, 0)
-    high = start + np.minimum(snippets + radius + 1, video_length[video])
-    total = mask.shape[0] + 1
-    covered = np.cumsum(np.bincount(low, minlength=total) - np.bincount(high, minlength=total))[:-1] > 0
-    mask &= ~covered
-
-
 def prepare_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,
                       num_threads: int | None = None) -> PreparedBatch:
     """Check and prepare the inputs of ``fit_instances`` (same arguments) for ``fit_prepared``.
@@ -392,7 +379,9 @@ def _background_mask(backgrounds: list, masks: list, config: ADMConfig, backgrou
     if config.despike:
         clean_segments(values, background_start, True, True)
     mask = values > config.bg_threshold
-    _clear_near_points(mask, background_start, lengths, video, snippets, config.point_radius)
+    if snippets.size:
+        start = background_start[video]
+        clear_around(mask, start + snippets, config.point_radius, start, start + lengths[video])
     return mask
 
 

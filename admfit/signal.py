@@ -132,15 +132,15 @@ def background_mask(bg_probs: np.ndarray, threshold: float, points_snippets=(), 
     mask = np.asarray(bg_probs) > threshold
     points = np.asarray(points_snippets, dtype=np.int64).reshape(-1)
     if points.size:
-        _clear_around(mask, points, int(radius))
+        clear_around(mask, points, int(radius), np.zeros_like(points), np.full_like(points, mask.shape[0]))
     return mask
 
 
 @njit(cache=True, nogil=True)
-def _clear_around(mask, points, radius):
-    length = mask.shape[0]
-    for point in points:
-        mask[max(0, point - radius):min(length, point + radius + 1)] = False
+def clear_around(mask, points, radius, low, high):
+    """mask[p - radius:p + radius + 1] = False for each point p, kept within [low, high) (its video's snippets)."""
+    for i in range(points.shape[0]):
+        mask[max(low[i], points[i] - radius):min(high[i], points[i] + radius + 1)] = False
 
 
 def _sigmas(setting, noise: np.ndarray, config) -> np.ndarray:
@@ -208,32 +208,54 @@ def clean_segments(values, starts, measure, despike_values):
 
 
 def smooth_segments(values: np.ndarray, starts: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
-    """Each segment Gaussian-filtered by its own sigma (smooth_signal; 0 = unchanged); ``values`` when all are 0.
-
-    Segments that share a sigma are filtered in one scipy call: each is laid out with its own reflected edges
-    (scipy's mode "reflect", repeated for a segment shorter than the filter), so that the filter never mixes two.
-    """
+    """Each segment Gaussian-filtered by its own sigma (smooth_signal; 0 = unchanged); ``values`` when all are 0."""
     if not np.any(sigmas > 0):
         return values
-    out = values.copy()
-    smoothed = np.flatnonzero(sigmas > 0)
-    shared, group = np.unique(sigmas[smoothed], return_inverse=True)
-    for index, sigma in enumerate(shared.tolist()):
-        members = smoothed[group == index]
-        if members.size == 1:
-            first, last = starts[members[0]], starts[members[0] + 1]
-            out[first:last] = gaussian_filter1d(values[first:last], sigma)
-            continue
-        radius = int(4.0 * sigma + 0.5)  # scipy's reach at its default truncate=4
-        lengths = starts[members + 1] - starts[members]
-        padded = lengths + 2 * radius
-        local = np.arange(padded.sum()) - np.repeat(np.cumsum(padded) - padded, padded) - radius
-        size = np.repeat(lengths, padded)
-        folded = local % (2 * size)
-        source = np.where(folded < size, folded, 2 * size - 1 - folded) + np.repeat(starts[members], padded)
-        inside = (local >= 0) & (local < size)
-        out[source[inside]] = gaussian_filter1d(values[source], sigma)[inside]
+    shared, which = np.unique(sigmas, return_inverse=True)
+    weights = [_gaussian_weights(sigma) for sigma in shared.tolist()]
+    table = np.zeros((len(weights), max(w.size for w in weights)))
+    for row, w in zip(table, weights):
+        row[:w.size] = w
+    radius = np.array([w.size - 1 for w in weights], dtype=np.int64)[which]
+    return _filter_segments(values, starts, table, which.astype(np.int64), radius)
+
+
+def _gaussian_weights(sigma: float) -> np.ndarray:
+    """scipy's Gaussian weights for ``sigma`` from the centre out, (radius + 1,): read off the filter's response to
+    one impulse, so that they are scipy's to the bit whatever its formula (empty for sigma 0)."""
+    if sigma <= 0:
+        return np.ones(1)
+    radius = int(4.0 * sigma + 0.5)  # scipy's reach at its default truncate=4
+    impulse = np.zeros(2 * radius + 1)
+    impulse[radius] = 1.0
+    return gaussian_filter1d(impulse, sigma, mode="constant")[radius:]
+
+
+@njit(cache=True, parallel=True)
+def _filter_segments(values, starts, weights, which, radius):
+    """scipy.ndimage.gaussian_filter1d (mode "reflect") of each segment with weights[which[i]] (radius[i] + 1 of
+    them, centre first), in scipy's order of operations: the centre term, then each pair of mirrored values times
+    their weight, the farthest pair first. Radius 0 copies."""
+    out = np.empty_like(values)
+    for i in prange(starts.shape[0] - 1):
+        source = values[starts[i]:starts[i + 1]]
+        target = out[starts[i]:starts[i + 1]]
+        n, reach, w = source.shape[0], radius[i], weights[which[i]]
+        for t in range(n):
+            total = source[t] * w[0]
+            for d in range(reach, 0, -1):
+                total += (source[_reflect(t - d, n)] + source[_reflect(t + d, n)]) * w[d]
+            target[t] = total
     return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _reflect(index, n):
+    """scipy's mode "reflect" (d c b a | a b c d | d c b a), repeated for reaches longer than the segment."""
+    if 0 <= index < n:
+        return index
+    folded = index % (2 * n)
+    return folded if folded < n else 2 * n - 1 - folded
 
 
 @njit(cache=True, nogil=True)
