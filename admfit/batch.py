@@ -208,23 +208,24 @@ def gather_columns(flat, width, used, out):
     block = max(1, 4096 // width)
     for first in range(0, rows, block):
         last = min(rows, first + block)
-        bad = False
-        for j in range(first * width, last * width):
-            value = flat[j]
-            bad |= not (value >= 0.0) or value > 1.0
-        if bad:
+        if not in_unit_interval(flat[first * width:last * width]):
             return False
         for k in range(used.shape[0]):
             column = used[k]
+            target = out[k * rows:(k + 1) * rows]
             for t in range(first, last):
-                out[k * rows + t] = flat[t * width + column]
+                target[t] = flat[t * width + column]
     return True
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _structure(values, ndim: int) -> np.ndarray:
     """A probability array of the right shape (values unchecked), as _check_probs converts it."""
     values = np.asarray(values)
-    if values.dtype not in (np.float32, np.float64):
+    dtype = values.dtype
+    if dtype is not _FLOATS[0] and dtype is not _FLOATS[1] and dtype not in _FLOATS:  # identity first: cheaper
         try:
             values = values.astype(np.float64)
         except (TypeError, ValueError):
@@ -241,7 +242,7 @@ def _rows(points) -> np.ndarray:
         return np.empty((0, 2), np.int64)
     if array.ndim != 2 or array.shape[1] != 2:
         raise _Invalid
-    if not np.issubdtype(array.dtype, np.integer):
+    if array.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), which costs microseconds
         try:
             exact = np.all(np.isfinite(array.astype(np.float64))) and not np.any(array != np.round(array))
         except (TypeError, ValueError):
@@ -394,9 +395,17 @@ def _class_columns(raw: np.ndarray, raw_start: np.ndarray, lengths: np.ndarray, 
     fit_sigma = _sigmas(config.smoothing_sigma, noise, config)
     locate_sigma = _sigmas(config.locate_sigma, noise, config)
     start = _offsets(lengths)
-    columns = resample_segments(smooth_segments(raw, raw_start, fit_sigma), raw_start, start)
+    columns = _resample(smooth_segments(raw, raw_start, fit_sigma), raw, raw_start, start)
     if config.locate_sigma == config.smoothing_sigma:
         locate = columns
     else:
-        locate = resample_segments(smooth_segments(raw, raw_start, locate_sigma), raw_start, start)
+        locate = _resample(smooth_segments(raw, raw_start, locate_sigma), raw, raw_start, start)
     return columns, locate, residual_noise(noise, locate_sigma)
+
+
+def _resample(smoothed: np.ndarray, raw: np.ndarray, raw_start: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The segments upsampled to their videos' lengths and clipped to [0, 1] (prepare_signal). Checked raw
+    values lie in [0, 1] already, and a video's own-length signal needs no upsampling: then nothing is done."""
+    if raw_start[-1] != start[-1]:
+        return resample_segments(smoothed, raw_start, start)
+    return smoothed if smoothed is raw else np.clip(smoothed, 0.0, 1.0, out=smoothed)
