@@ -211,9 +211,9 @@ def clean_segments(values, starts, measure, despike_values):
 def _median_step(segment):
     """np.median(np.abs(np.diff(segment))), exactly, by radix selection: no comparison-sort branches to mispredict.
 
-    Non-negative doubles order like their bit patterns read as integers. Each round counts the candidates in
-    1024 buckets spanning their range of patterns and keeps the bucket holding the wanted rank; two or three
-    rounds leave a handful, sorted. For an even count the upper middle value is found by one more pass.
+    Non-negative doubles order like their bit patterns read as integers: each round of _kth_pattern counts the
+    candidates per range of patterns and keeps the range holding the wanted rank; two or three rounds leave a
+    handful, sorted. For an even count the upper middle value is found by one more pass.
     """
     steps = np.abs(segment[1:] - segment[:-1])
     m = steps.shape[0]
@@ -223,19 +223,35 @@ def _median_step(segment):
         return lower
     at_most, above = 0, np.inf
     for value in steps:
-        if value <= lower:
-            at_most += 1
-        elif value < above:
+        at_most += value <= lower
+        if lower < value < above:
             above = value
     return (lower + (lower if at_most > rank + 1 else above)) / 2
 
 
 @njit(cache=True, nogil=True)
 def _kth_pattern(patterns, rank):
-    """The rank-th smallest (0-based) of non-negative doubles given as int64 bit patterns, as a float (reorders)."""
-    counts = np.empty(1024, np.int64)
+    """The rank-th smallest (0-based) of doubles in [0, 1] given as int64 bit patterns, as a float (reorders).
+
+    Round one buckets by exponent and two mantissa bits (4096 buckets cover [0, 1]); later rounds split the
+    kept candidates' own range of patterns in 1024. Compaction without branches: a kept flag adds to the count.
+    """
     m = patterns.shape[0]
+    counts = np.zeros(4096, np.int64)
+    shift, low = 50, 0
     while m > 32:
+        for j in range(m):
+            counts[(patterns[j] - low) >> shift] += 1
+        bucket = 0
+        while rank >= counts[bucket]:
+            rank -= counts[bucket]
+            bucket += 1
+        kept = 0
+        for j in range(m):
+            pattern = patterns[j]
+            patterns[kept] = pattern
+            kept += ((pattern - low) >> shift) == bucket
+        m = kept
         low, high = patterns[0], patterns[0]
         for j in range(m):
             low = min(low, patterns[j])
@@ -246,21 +262,9 @@ def _kth_pattern(patterns, rank):
         shift = 0
         while (high - low) >> shift >= 1024:
             shift += 1
-        counts[:] = 0
-        for j in range(m):
-            counts[(patterns[j] - low) >> shift] += 1
-        bucket = 0
-        while rank >= counts[bucket]:
-            rank -= counts[bucket]
-            bucket += 1
-        kept = 0
-        for j in range(m):
-            if (patterns[j] - low) >> shift == bucket:
-                patterns[kept] = patterns[j]
-                kept += 1
-        m = kept
+        counts[:1024] = 0
     chosen = np.sort(patterns[:m])
-    return chosen.view(np.float64)[min(rank, m - 1)] if m > 0 else 0.0
+    return chosen.view(np.float64)[rank]
 
 
 def smooth_segments(values: np.ndarray, starts: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
@@ -277,14 +281,14 @@ def smooth_segments(values: np.ndarray, starts: np.ndarray, sigmas: np.ndarray) 
 
 
 def _gaussian_weights(sigma: float) -> np.ndarray:
-    """scipy's Gaussian weights for ``sigma`` from the centre out, (radius + 1,): read off the filter's response to
-    one impulse, so that they are scipy's to the bit whatever its formula (empty for sigma 0)."""
+    """gaussian_filter1d's weights for ``sigma``, from the centre out, (radius + 1,): scipy's formula and operations
+    (scipy.ndimage's _gaussian_kernel1d at truncate=4), so that they are its weights to the bit."""
     if sigma <= 0:
         return np.ones(1)
-    radius = int(4.0 * sigma + 0.5)  # scipy's reach at its default truncate=4
-    impulse = np.zeros(2 * radius + 1)
-    impulse[radius] = 1.0
-    return gaussian_filter1d(impulse, sigma, mode="constant")[radius:]
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    return (phi / phi.sum())[radius:]
 
 
 @njit(cache=True, parallel=True)
