@@ -263,8 +263,14 @@ def _kth_pattern(patterns, rank):
         while (high - low) >> shift >= 1024:
             shift += 1
         counts[:1024] = 0
-    chosen = np.sort(patterns[:m])
-    return chosen.view(np.float64)[rank]
+    for j in range(1, m):  # at most 32 left: insertion sort (numba's np.sort costs seconds of compilation)
+        pattern = patterns[j]
+        k = j
+        while k > 0 and patterns[k - 1] > pattern:
+            patterns[k] = patterns[k - 1]
+            k -= 1
+        patterns[k] = pattern
+    return patterns[:m].view(np.float64)[rank]
 
 
 def smooth_segments(values: np.ndarray, starts: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
