@@ -567,11 +567,3 @@ def fit_batch(columns, locate, background, column_start, background_start, lengt
                     solver, gauss_mode, uniform_mode, two_sided, select, dip_cut, bg_agreement, buffer, out[i])
     return out
 
-
-@njit(cache=True, nogil=True)
-def in_unit_interval(values):
-    """True when every value is finite and within [0, 1], in one pass (NaN fails every comparison)."""
-    for value in values.flat:
-        if not (0.0 <= value <= 1.0):
-            return False
-    return True

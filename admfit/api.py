@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Iterator, NamedTuple
+from functools import partial
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from . import _kernels as K
+from .batch import PreparedBatch, prepare_instances
 from .config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
 from .levels import StepCentres
-from .signal import prepare_background, prepare_class_signals
+from .threads import numba_threads
 
 
 class PseudoLabel(NamedTuple):
@@ -54,102 +54,6 @@ class PseudoLabel(NamedTuple):
         return self._asdict()
 
 
-@dataclass(frozen=True)
-class _Video:
-    key: str
-    columns: np.ndarray     # (T, K) float64: the prepared signals of the K classes that have points (fitted)
-    locate: np.ndarray      # (T, K) float64: the same, smoothed for the decisions (peak, splits)
-    column_of: np.ndarray   # (N,) int64: each point's column in `columns`
-    background: np.ndarray  # (T,) bool
-    points: np.ndarray      # (N,) int64 snippets
-    labels: np.ndarray      # (N,) int64 class indices
-    previous: np.ndarray    # (N,) int64: the nearest other same-class point before, -1 if none (or not splitting)
-    following: np.ndarray   # (N,) int64: the nearest after, T if none
-    min_dip: np.ndarray     # (N,) float64: the dip depth (probability) that places a split at the lowest snippet
-
-
-def _as_mapping(name: str, value, keys: list[str] | None) -> dict:
-    """Ragged inputs come as a dict keyed by video or as a sequence aligned with `keys`."""
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, (list, tuple)):
-        if keys is None:
-            return {str(i): item for i, item in enumerate(value)}
-        if len(value) != len(keys):
-            raise InputError(f"has {len(value)} entries for {len(keys)} videos", field=name)
-        return dict(zip(keys, value))
-    raise InputError(f"must be a dict keyed by video or a list of per-video arrays, got {type(value).__name__}",
-                     field=name)
-
-
-def _check_probs(video: str, field: str, array, ndim: int) -> np.ndarray:
-    values = np.asarray(array)
-    if values.dtype not in (np.float32, np.float64):
-        try:
-            values = values.astype(np.float64)
-        except (TypeError, ValueError):
-            raise InputError("is not numeric", video=video, field=field) from None
-    if values.ndim != ndim or values.shape[0] == 0 or (ndim == 2 and values.shape[1] == 0):
-        raise InputError(f"must be a non-empty {ndim}-D array, got shape {values.shape}", video=video, field=field)
-    if not K.in_unit_interval(values):
-        if not np.all(np.isfinite(values)):
-            raise InputError("holds NaN or inf", video=video, field=field)
-        raise InputError(f"holds values outside [0, 1] (min {values.min():.4g}, max {values.max():.4g})",
-                         video=video, field=field)
-    return values
-
-
-def _check_points(video: str, points, num_snippets: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    array = np.asarray(points)
-    if array.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    if array.ndim != 2 or array.shape[1] != 2:
-        raise InputError(f"must be (N, 2) rows of (snippet, class), got shape {array.shape}", video=video,
-                         field="points")
-    if not np.issubdtype(array.dtype, np.integer):
-        if not np.all(np.isfinite(array.astype(np.float64))) or np.any(array != np.round(array)):
-            raise InputError("snippet and class indices must be integers", video=video, field="points")
-    snippets, labels = array[:, 0].astype(np.int64), array[:, 1].astype(np.int64)
-    if snippets.min() < 0 or snippets.max() >= num_snippets:
-        bad = snippets[(snippets < 0) | (snippets >= num_snippets)][0]
-        raise InputError(f"point at snippet {bad} is outside the video [0, {num_snippets - 1}]", video=video,
-                         field="points")
-    if labels.min() < 0 or labels.max() >= num_classes:
-        bad = labels[(labels < 0) | (labels >= num_classes)][0]
-        raise InputError(f"class index {bad} is outside [0, {num_classes - 1}]", video=video, field="points")
-    return snippets, labels
-
-
-def _prepare_video(key: str, probs, points, mask, bg_probs, config: ADMConfig, centres=None) -> _Video:
-    signal = _check_probs(key, "probs", probs, 2)
-    if mask is not None:
-        background = np.asarray(mask)
-        if background.ndim != 1 or background.size == 0 or background.dtype != np.bool_:
-            raise InputError(f"must be a non-empty 1-D bool array, got {background.dtype} {background.shape}",
-                             video=key, field="background")
-    elif bg_probs is not None:
-        background = _check_probs(key, "bg_probs", bg_probs, 1)
-    else:
-        raise InputError("no background given: pass background (mask) or bg_probs", video=key, field="background")
-    length = background.shape[0]
-    if signal.shape[0] > length:
-        raise InputError(f"has {signal.shape[0]} steps, more than the {length} background snippets", video=key,
-                         field="probs")
-    snippets, labels = _check_points(key, points, length, signal.shape[1])
-    # Only the classes that have points are prepared and fitted: a video holds one or two of them.
-    used = sorted(set(labels.tolist()))
-    column_of = np.searchsorted(used, labels)
-    columns, locate, noise = prepare_class_signals(signal[:, used], length, config, centres)
-    if mask is None:
-        background = prepare_background(background, config, snippets)
-    previous, following = neighbouring_points(snippets, labels, length, config.split_at_points)
-    min_dip = config.split_min_dip * noise[column_of]
-    return _Video(key, columns, locate, column_of.astype(np.int64), background, snippets, labels, previous,
-                  following, min_dip)
-
-
 def neighbouring_points(snippets: np.ndarray, labels: np.ndarray, length: int, split: bool):
     """For each point, the nearest other point of its class before and after it (-1 / length: none)."""
     previous = np.full(snippets.shape, -1, dtype=np.int64)
@@ -166,49 +70,18 @@ def neighbouring_points(snippets: np.ndarray, labels: np.ndarray, length: int, s
     return previous, following
 
 
-@contextmanager
-def _threads(num_threads: int | None) -> Iterator[None]:
-    # numba's OpenMP layer (when a user chooses it) resets the OpenMP thread count, which is torch's:
-    # give torch its count back (admfit/threads.py). Looked up, never imported: the core is torch-free.
-    import sys
-
-    torch = sys.modules.get("torch")
-    torch_threads = torch.get_num_threads() if torch is not None else None
-    previous = numba.get_num_threads()
-    if num_threads is not None:
-        numba.set_num_threads(max(1, min(int(num_threads), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-        if torch_threads is not None and torch.get_num_threads() != torch_threads:
-            torch.set_num_threads(torch_threads)
-
-
-def _run_kernel(videos: list[_Video], config: ADMConfig, num_threads: int | None,
-                gauss_mode: int, uniform_mode: int | None) -> np.ndarray:
-    columns = np.concatenate([v.columns.T.reshape(-1) for v in videos])
-    locate = np.concatenate([v.locate.T.reshape(-1) for v in videos])
-    background = np.concatenate([v.background for v in videos])
-    lengths = np.array([v.background.shape[0] for v in videos], dtype=np.int64)
-    counts = np.array([v.points.shape[0] for v in videos], dtype=np.int64)
-    video_offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    column_offsets = np.concatenate(([0], np.cumsum(lengths * [v.columns.shape[1] for v in videos])[:-1]))
-    column_of = np.concatenate([v.column_of for v in videos])
-    column_start = np.repeat(column_offsets, counts) + column_of * np.repeat(lengths, counts)
+def _fit_rows(batch: PreparedBatch, num_threads: int | None, gauss_mode: int, uniform_mode: int) -> np.ndarray:
+    """The numba fit of every instance of the batch: (N, K.N_COLS) rows."""
+    config = batch.config
     solver = K.SOLVER_EXACT if config.uniform_solver == "exact" else K.SOLVER_BRENT
-    if uniform_mode is None:
-        uniform_mode = K.UNIFORM_LITERAL
-    with _threads(num_threads):
-        n_chunks = min(int(counts.sum()), 16 * numba.get_num_threads())
+    with numba_threads(num_threads):
+        n_chunks = min(batch.size, 16 * numba.get_num_threads())
         return K.fit_batch(
-            columns=columns, locate=locate, background=background, column_start=column_start,
-            background_start=np.repeat(video_offsets, counts), length=np.repeat(lengths, counts),
-            point=np.concatenate([v.points for v in videos]), previous=np.concatenate([v.previous for v in videos]),
-            following=np.concatenate([v.following for v in videos]),
-            min_dip=np.concatenate([v.min_dip for v in videos]), delta=config.delta, g1=config.g1, g2=config.g2,
-            xatol=config.xatol, maxiter=config.maxiter, solver=solver, gauss_mode=gauss_mode,
-            uniform_mode=uniform_mode, two_sided=config.interval == "two_sided",
+            columns=batch.columns, locate=batch.locate, background=batch.background,
+            column_start=batch.column_start, background_start=batch.background_start, length=batch.length,
+            point=batch.point, previous=batch.previous, following=batch.following, min_dip=batch.min_dip,
+            delta=config.delta, g1=config.g1, g2=config.g2, xatol=config.xatol, maxiter=config.maxiter,
+            solver=solver, gauss_mode=gauss_mode, uniform_mode=uniform_mode, two_sided=config.interval == "two_sided",
             select=config.select_margin if config.combine == "select" else 0.0, dip_cut=config.dip_cut,
             bg_agreement=config.bg_agreement, n_chunks=n_chunks)
 
@@ -221,42 +94,71 @@ def _grid_of(grid, key: str) -> SnippetGrid | None:
     return grid
 
 
-def _to_labels(videos: list[_Video], rows: np.ndarray, grid) -> list[PseudoLabel]:
-    # Plain Python lists: building tuples from numpy scalars one field at a time costs more than the fit;
-    # and the cyclic GC, woken by every few hundred new tuples, would rescan the growing lists.
+def _seconds(batch: PreparedBatch, rows: np.ndarray, grid) -> np.ndarray:
+    """(N, 2) start_s, end_s: snippets start..end cover their windows, from half a step before start's centre
+    to half a step after end's (NaN where a video has no grid). One conversion per distinct grid."""
+    seconds = np.full((rows.shape[0], 2), np.nan)
+    if grid is None or rows.shape[0] == 0:
+        return seconds
+    bounds = rows[:, [K.COL_START, K.COL_END]] + [-0.5, 0.5]
+    if not isinstance(grid, Mapping):
+        seconds[:] = grid.snippet_to_seconds(bounds)
+        return seconds
+    # Videos with instances, in order (the first without a grid is the one reported); equal grids grouped.
+    fitted = np.unique(batch.video).tolist()
+    grids: dict = {}
+    group_of_video = np.full(len(batch.keys), -1, dtype=np.int64)
+    for index in fitted:
+        video_grid = _grid_of(grid, batch.keys[index])
+        if video_grid is not None:
+            same = (video_grid.fps, video_grid.stride, video_grid.num_frames) if type(video_grid) is SnippetGrid \
+                else id(video_grid)
+            group_of_video[index] = grids.setdefault(same, (len(grids), video_grid))[0]
+    group = group_of_video[batch.video]
+    order = np.argsort(group, kind="stable")
+    edges = np.searchsorted(group[order], np.arange(len(grids) + 1))
+    for number, video_grid in grids.values():
+        members = order[edges[number]:edges[number + 1]]
+        seconds[members] = video_grid.snippet_to_seconds(bounds[members])
+    return seconds
+
+
+def _object_array(items: list) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def _table(batch: PreparedBatch, rows: np.ndarray, grid) -> dict[str, np.ndarray]:
+    seconds = _seconds(batch, rows, grid)
+    integers = rows[:, [K.COL_T_STAR, K.COL_B_S, K.COL_B_E]].astype(np.int64)
+    return {
+        "video": _object_array(batch.keys)[batch.video], "point": batch.point,
+        "label": batch.label, "t_star": integers[:, 0], "b_s": integers[:, 1], "b_e": integers[:, 2],
+        "sigma": rows[:, K.COL_SIGMA], "omega": rows[:, K.COL_OMEGA], "start": rows[:, K.COL_START],
+        "end": rows[:, K.COL_END], "start_s": seconds[:, 0], "end_s": seconds[:, 1], "score": rows[:, K.COL_SCORE],
+        "confidence": confidence_of(rows), "converged": rows[:, K.COL_STATUS] == 0,
+    }
+
+
+def _labels(table: dict[str, np.ndarray]) -> list[PseudoLabel]:
+    # Plain Python lists zipped into tuples by C code: building tuples from numpy scalars one field at a time
+    # costs more than the fit; and the cyclic GC, woken by every few hundred new tuples, would rescan the
+    # growing list.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build_labels(videos, rows, grid)
+        fields = {name: table[name].tolist() for name in PseudoLabel._fields}
+        no_time = np.isnan(table["start_s"])
+        if no_time.all():
+            fields["start_s"] = fields["end_s"] = [None] * no_time.size
+        elif no_time.any():
+            for name in ("start_s", "end_s"):
+                fields[name] = [None if missing else value for missing, value in zip(no_time.tolist(), fields[name])]
+        return list(map(partial(tuple.__new__, PseudoLabel), zip(*fields.values())))
     finally:
         if gc_was_enabled:
             gc.enable()
-
-
-def _build_labels(videos: list[_Video], rows: np.ndarray, grid) -> list[PseudoLabel]:
-    seconds = np.full((rows.shape[0], 2), np.nan)
-    if grid is not None:
-        first = 0
-        for video in videos:
-            last = first + video.points.shape[0]
-            video_grid = _grid_of(grid, video.key)
-            if video_grid is not None:
-                # Snippets start..end cover their windows: from half a step before start's centre to half after end's.
-                bounds = rows[first:last, [K.COL_START, K.COL_END]] + [-0.5, 0.5]
-                seconds[first:last] = video_grid.snippet_to_seconds(bounds)
-            first = last
-    keys = [video.key for video in videos for _ in range(video.points.shape[0])]
-    points = np.concatenate([video.points for video in videos]).tolist()
-    labels = np.concatenate([video.labels for video in videos]).tolist()
-    integers = rows[:, [K.COL_T_STAR, K.COL_B_S, K.COL_B_E]].astype(np.int64).tolist()
-    floats = rows[:, [K.COL_SIGMA, K.COL_OMEGA, K.COL_START, K.COL_END, K.COL_SCORE]].tolist()
-    times = [(None, None) if start != start else (start, end) for start, end in seconds.tolist()]
-    confidence = confidence_of(rows).tolist()
-    converged = (rows[:, K.COL_STATUS] == 0).tolist()
-    make = PseudoLabel._make
-    return [make((key, point, label, t_star, b_s, b_e, sigma, omega, start, end, start_s, end_s, score, trust, done))
-            for key, point, label, (t_star, b_s, b_e), (sigma, omega, start, end, score), (start_s, end_s), trust, done
-            in zip(keys, points, labels, integers, floats, times, confidence, converged)]
 
 
 # Interval length (snippets) at which the length factor of the confidence is one half.
@@ -276,9 +178,9 @@ def confidence_of(rows: np.ndarray) -> np.ndarray:
 
 
 def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,
-                  grid: SnippetGrid | Mapping[str, SnippetGrid] | None = None,
-                  num_threads: int | None = None,
-                  centres: StepCentres | Mapping[str, StepCentres] | None = None) -> list[PseudoLabel]:
+                  grid: SnippetGrid | Mapping[str, SnippetGrid] | None = None, num_threads: int | None = None,
+                  centres: StepCentres | Mapping[str, StepCentres] | None = None,
+                  as_table: bool = False) -> list[PseudoLabel] | dict[str, np.ndarray]:
     """Fit one ADM pseudo-label per annotated point (paper section 3.4.1, docs/spec.md section 1).
 
     Parameters
@@ -297,53 +199,31 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
     grid : SnippetGrid, or dict video -> SnippetGrid, optional
         Snippet timing; when given, ``start_s`` and ``end_s`` are filled in (seconds).
     num_threads : int, optional
-        Numba threads for the fit (default: numba's setting). Results do not depend on it.
+        Numba threads for the preparation and the fit (default: numba's setting). Results do not depend on it.
     centres : StepCentres, or dict video -> StepCentres, optional
         Where step j of a coarser ``probs`` sits on the background's snippets (``admfit.levels``; a detector's
         ``Pyramid.level(l)``). None: window-aligned, step j covers snippets [j r, (j + 1) r), r = T / T_l.
+    as_table : bool, default False
+        Return the labels as columns instead of objects: a dict of N-long arrays keyed by PseudoLabel's
+        field names, in its order (``pandas.DataFrame(table)`` makes a frame of it). Row i is label i of the
+        list; video is an object array of the keys, start_s / end_s hold NaN where the list holds None,
+        converged is bool, the snippet fields int64 or float64 as in PseudoLabel. For millions of points,
+        where making the objects would cost more than the fit.
 
     Returns
     -------
-    list of PseudoLabel, one per input point, in input order (videos in the order of ``points``,
-    points in the order given within each video). Raises InputError on bad input.
+    list of PseudoLabel (or the table), one per input point, in input order (videos in the order of
+    ``points``, points in the order given within each video). Raises InputError on bad input.
+    ``prepare_instances`` and ``fit_prepared`` are the two halves of the work.
     """
-    return _fit(probs, points, background, bg_probs, config or ADMConfig(), grid, num_threads,
-                K.GAUSS_RECURRENCE, None, centres)
+    with numba_threads(num_threads):
+        table = fit_prepared(prepare_instances(probs, points, background=background, bg_probs=bg_probs,
+                                               config=config, centres=centres), grid=grid)
+    return table if as_table else _labels(table)
 
 
-def _check_same_classes(probs_by_video: dict, keys) -> None:
-    """Class indices refer to one class list, so every video must have the same number of classes."""
-    counts = {key: np.shape(probs_by_video[key])[-1] for key in keys}
-    first = next(iter(counts.values()), None)
-    for key, count in counts.items():
-        if count != first:
-            raise InputError(f"has {count} classes, other videos {first}", video=key, field="probs")
-
-
-def _fit(probs, points, background, bg_probs, config, grid, num_threads, gauss_mode, uniform_mode, centres=None):
-    if background is not None and bg_probs is not None:
-        raise InputError("give either background or bg_probs, not both", field="background")
-    probs_by_video = _as_mapping("probs", probs, None)
-    keys = [str(key) for key in probs_by_video]
-    probs_by_video = dict(zip(keys, probs_by_video.values()))
-    points_by_video = _as_mapping("points", points, keys)
-    masks = _as_mapping("background", background, keys)
-    bgs = _as_mapping("bg_probs", bg_probs, keys)
-    for key in points_by_video:
-        if str(key) not in probs_by_video:
-            raise InputError("has points but no probs", video=str(key), field="points")
-    points_by_video = {str(key): value for key, value in points_by_video.items()}
-    # Output follows the order of the points, the user's list of annotations.
-    centres_of = centres if isinstance(centres, Mapping) else {key: centres for key in points_by_video}
-    for key in points_by_video:
-        if key not in centres_of:
-            raise InputError("has no step centres (a dict of centres must name every video)", video=key,
-                             field="centres")
-    videos = [_prepare_video(key, probs_by_video[key], points_by_video[key], masks.get(key), bgs.get(key), config,
-                             centres_of.get(key)) for key in points_by_video]
-    _check_same_classes(probs_by_video, points_by_video)
-    videos = [video for video in videos if video.points.size]
-    if not videos:
-        return []
-    rows = _run_kernel(videos, config, num_threads, gauss_mode, uniform_mode)
-    return _to_labels(videos, rows, grid)
+def fit_prepared(batch: PreparedBatch, *, grid: SnippetGrid | Mapping[str, SnippetGrid] | None = None,
+                 num_threads: int | None = None) -> dict[str, np.ndarray]:
+    """Fit every instance of ``prepare_instances(...)``'s batch with its config: the table of
+    ``fit_instances(..., as_table=True)`` (grid and num_threads as there)."""
+    return _table(batch, _fit_rows(batch, num_threads, K.GAUSS_RECURRENCE, K.UNIFORM_LITERAL), grid)

@@ -6,8 +6,10 @@ length T, and takes background points from the first level.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from scipy.ndimage import gaussian_filter1d
 
 from .levels import StepCentres
@@ -96,7 +98,11 @@ def noise_level(probs: np.ndarray) -> np.ndarray:
     probs = np.asarray(probs, dtype=np.float64)
     if probs.shape[0] < 3:
         return np.zeros(probs.shape[1:])
-    return 1.4826 / np.sqrt(2.0) * np.median(np.abs(np.diff(probs, axis=0)), axis=0)
+    return _NOISE_SCALE * np.median(np.abs(np.diff(probs, axis=0)), axis=0)
+
+
+# A median absolute difference of white noise, scaled to the noise's standard deviation.
+_NOISE_SCALE = 1.4826 / np.sqrt(2.0)
 
 
 def auto_smoothing(noise: np.ndarray, target: float, cap: float) -> np.ndarray:
@@ -137,15 +143,15 @@ def background_mask(bg_probs: np.ndarray, threshold: float, points_snippets=(), 
     mask = np.asarray(bg_probs) > threshold
     points = np.asarray(points_snippets, dtype=np.int64).reshape(-1)
     if points.size:
-        _clear_around(mask, points, int(radius))
+        clear_around(mask, points, int(radius), np.zeros_like(points), np.full_like(points, mask.shape[0]))
     return mask
 
 
 @njit(cache=True, nogil=True)
-def _clear_around(mask, points, radius):
-    length = mask.shape[0]
-    for point in points:
-        mask[max(0, point - radius):min(length, point + radius + 1)] = False
+def clear_around(mask, points, radius, low, high):
+    """mask[p - radius:p + radius + 1] = False for each point p, kept within [low, high) (its video's snippets)."""
+    for i in range(points.shape[0]):
+        mask[max(low[i], points[i] - radius):min(high[i], points[i] + radius + 1)] = False
 
 
 def _sigmas(setting, noise: np.ndarray, config) -> np.ndarray:
@@ -184,3 +190,181 @@ def prepare_background(bg_probs: np.ndarray, config, points_snippets=()) -> np.n
     if config.despike:
         bg_probs = despike(bg_probs, noise_level(bg_probs[:, None])[0])
     return background_mask(bg_probs, config.bg_threshold, points_snippets, config.point_radius)
+
+
+# ---- The same preparation over segments: many columns of many videos, concatenated (admfit.batch) ----
+# Each function gives bitwise what the per-column functions above give on each segment alone.
+
+@njit(cache=True, parallel=True)
+def clean_segments(values, starts, measure, despike_values):
+    """noise_level of each segment values[starts[i]:starts[i + 1]] (zeros unless ``measure``), then, when
+    ``despike_values``, each segment despiked in place by that level (despike). Returns the (n,) noise levels."""
+    count = starts.shape[0] - 1
+    noise = np.zeros(count)
+    for i in prange(count):
+        segment = values[starts[i]:starts[i + 1]]
+        n = segment.shape[0]
+        if n < 3:
+            continue
+        if measure:
+            noise[i] = _NOISE_SCALE * _median_step(segment)
+        if despike_values:
+            limit = max(_SPIKE_MIN, _SPIKE_NOISES * noise[i])
+            before = segment[0]  # the original value left of t (segment[t - 1] may be replaced already)
+            for t in range(1, n - 1):
+                a, b, c = before, segment[t], segment[t + 1]
+                median = max(min(a, b), min(max(a, b), c))
+                before = b
+                if abs(b - median) > limit:
+                    segment[t] = median
+    return noise
+
+
+@njit(cache=True, nogil=True)
+def _median_step(segment):
+    """np.median(np.abs(np.diff(segment))), exactly, by radix selection: no comparison-sort branches to mispredict.
+
+    Non-negative doubles order like their bit patterns read as integers: each round of _kth_pattern counts the
+    candidates per range of patterns and keeps the range holding the wanted rank; two or three rounds leave a
+    handful, sorted. For an even count the upper middle value is found by one more pass.
+    """
+    steps = np.abs(segment[1:] - segment[:-1])
+    m = steps.shape[0]
+    rank = (m - 1) // 2
+    lower = _kth_pattern(steps.copy().view(np.int64), rank)
+    if m % 2:
+        return lower
+    at_most, above = 0, np.inf
+    for value in steps:
+        at_most += value <= lower
+        if lower < value < above:
+            above = value
+    return (lower + (lower if at_most > rank + 1 else above)) / 2
+
+
+@njit(cache=True, nogil=True)
+def _kth_pattern(patterns, rank):
+    """The rank-th smallest (0-based) of doubles in [0, 1] given as int64 bit patterns, as a float (reorders).
+
+    Round one buckets by exponent and two mantissa bits (4096 buckets cover [0, 1]); later rounds split the
+    kept candidates' own range of patterns in 1024. Compaction without branches: a kept flag adds to the count.
+    """
+    m = patterns.shape[0]
+    counts = np.zeros(4096, np.int64)
+    shift, low = 50, 0
+    while m > 32:
+        for j in range(m):
+            counts[(patterns[j] - low) >> shift] += 1
+        bucket = 0
+        while rank >= counts[bucket]:
+            rank -= counts[bucket]
+            bucket += 1
+        kept = 0
+        for j in range(m):
+            pattern = patterns[j]
+            patterns[kept] = pattern
+            kept += ((pattern - low) >> shift) == bucket
+        m = kept
+        low, high = patterns[0], patterns[0]
+        for j in range(m):
+            low = min(low, patterns[j])
+            high = max(high, patterns[j])
+        if low == high:  # all equal (a flat stretch): any of them
+            m, rank = 1, 0
+            break
+        shift = 0
+        while (high - low) >> shift >= 1024:
+            shift += 1
+        counts[:1024] = 0
+    for j in range(1, m):  # at most 32 left: insertion sort (numba's np.sort costs seconds of compilation)
+        pattern = patterns[j]
+        k = j
+        while k > 0 and patterns[k - 1] > pattern:
+            patterns[k] = patterns[k - 1]
+            k -= 1
+        patterns[k] = pattern
+    return patterns[:m].view(np.float64)[rank]
+
+
+def smooth_segments(values: np.ndarray, starts: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
+    """Each segment Gaussian-filtered by its own sigma (smooth_signal; 0 = unchanged); ``values`` when all are 0."""
+    if not np.any(sigmas > 0):
+        return values
+    shared, which = np.unique(sigmas, return_inverse=True)
+    weights = [_gaussian_weights(sigma) for sigma in shared.tolist()]
+    table = np.zeros((len(weights), max(w.size for w in weights)))
+    for row, w in zip(table, weights):
+        row[:w.size] = w
+    radius = np.array([w.size - 1 for w in weights], dtype=np.int64)[which]
+    return _filter_segments(values, starts, table, which.astype(np.int64), radius)
+
+
+def _gaussian_weights(sigma: float) -> np.ndarray:
+    """gaussian_filter1d's weights for ``sigma``, from the centre out, (radius + 1,): scipy's formula and operations
+    (scipy.ndimage's _gaussian_kernel1d at truncate=4), so that they are its weights to the bit."""
+    if sigma <= 0:
+        return np.ones(1)
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
+    return (phi / phi.sum())[radius:]
+
+
+@njit(cache=True, parallel=True)
+def _filter_segments(values, starts, weights, which, radius):
+    """scipy.ndimage.gaussian_filter1d (mode "reflect") of each segment with weights[which[i]] (radius[i] + 1 of
+    them, centre first), in scipy's order of operations: the centre term, then each pair of mirrored values times
+    their weight, the farthest pair first. Radius 0 copies."""
+    out = np.empty_like(values)
+    for i in prange(starts.shape[0] - 1):
+        source = values[starts[i]:starts[i + 1]]
+        target = out[starts[i]:starts[i + 1]]
+        n, reach, w = source.shape[0], radius[i], weights[which[i]]
+        for t in range(n):
+            total = source[t] * w[0]
+            if reach <= t < n - reach:  # the whole reach inside: no reflection
+                for d in range(reach, 0, -1):
+                    total += (source[t - d] + source[t + d]) * w[d]
+            else:
+                for d in range(reach, 0, -1):
+                    total += (source[_reflect(t - d, n)] + source[_reflect(t + d, n)]) * w[d]
+            target[t] = total
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _reflect(index, n):
+    """scipy's mode "reflect" (d c b a | a b c d | d c b a), repeated for reaches longer than the segment."""
+    if 0 <= index < n:
+        return index
+    folded = index % (2 * n)
+    return folded if folded < n else 2 * n - 1 - folded
+
+
+@njit(cache=True, nogil=True)
+def resample_segments(values, starts, out_starts, placed, origin, spacing):
+    """Each segment values[starts[i]:starts[i + 1]] linearly resampled to out_starts[i + 1] - out_starts[i]
+    steps (upsample_signal) and clipped to [0, 1] (prepare_signal), into a new array. Where ``placed[i]``, step
+    j of segment i sits on level-0 position origin[i] + j spacing[i] (``StepCentres``); elsewhere the windows
+    are aligned (upsample_signal's centres=None)."""
+    out = np.empty(out_starts[-1])
+    for i in range(starts.shape[0] - 1):
+        source = values[starts[i]:starts[i + 1]]
+        target = out[out_starts[i]:out_starts[i + 1]]
+        n, length = source.shape[0], target.shape[0]
+        if n == length and (not placed[i] or (origin[i] == 0.0 and spacing[i] == 1.0)):
+            for t in range(length):
+                target[t] = min(max(source[t], 0.0), 1.0)
+            continue
+        ratio = n / length
+        for t in range(length):
+            if placed[i]:
+                position = min(max((t - origin[i]) / spacing[i], 0.0), n - 1.0)  # StepCentres.from_level0
+            else:
+                position = min(max((t + 0.5) * ratio - 0.5, 0.0), n - 1.0)
+            left = int(math.floor(position))
+            right = min(left + 1, n - 1)
+            weight = position - left
+            value = source[left] * (1.0 - weight) + source[right] * weight
+            target[t] = min(max(value, 0.0), 1.0)
+    return out

@@ -10,6 +10,8 @@ its own; ``use_threads`` then gives every pool the same count.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from typing import Iterator
 
 # Read by OpenBLAS, MKL and OpenMP runtimes when they load: set before numpy / torch are imported.
 _LIBRARY_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -52,3 +54,27 @@ def use_threads(count: int | None) -> int:
     keep_openmp_alone()
     numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
     return count
+
+
+@contextmanager
+def numba_threads(count: int | None) -> Iterator[None]:
+    """Run numba's parallel kernels on ``count`` threads (None: numba's setting), then restore the settings.
+
+    numba's OpenMP layer (when a user chooses it) resets the OpenMP thread count, which is torch's: torch
+    gets its count back. Torch is looked up, never imported: the core is torch-free.
+    """
+    import sys
+
+    import numba
+
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    previous = numba.get_num_threads()
+    if count is not None:
+        numba.set_num_threads(max(1, min(int(count), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+        if torch_threads is not None and torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)

@@ -11,8 +11,10 @@ Prints instances/second of
       included), step by step: a literal port of fminbound, then the Gaussian recurrence,
       then uniform prefix sums, then the exact uniform solver;
   (c) the core on all threads;
-  and, next to the core's exact-solver line at 1 and at all threads, the public fit_instances on
-  the same fits, end to end (validation, preparation, result objects included);
+  (d) for ADMConfig() and ADMConfig.paper(), at 1 and at all threads: the fit alone on a prepared batch
+      (admfit.api.prepare_instances once, then fit_prepared: the numba core) next to the public fit_instances end
+      to end on the same inputs (per-snippet class and background probabilities in: validation, preparation,
+      the fit, PseudoLabel objects out; and as_table=True, columns out), with the ratio end to end / fit alone;
 the ratios to (a), the agreement of (b) with (a) by the rule of docs/spec.md 1.9, and the first-call compile
 time of the kernels with an empty and with a warm numba cache.
 """
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import numba
 import numpy as np
@@ -31,7 +34,7 @@ import numpy as np
 from admfit import ADMConfig
 from admfit import _kernels as K
 from admfit import fit_instances
-from admfit.api import _prepare_video, _run_kernel, _to_labels
+from admfit.api import _fit_rows, _table, fit_prepared, prepare_instances
 from admfit.reference import reference_fit
 from admfit.signal import background_mask
 
@@ -48,28 +51,20 @@ _VARIANTS = [
 
 
 def build_workload(min_instances: int, seed: int, config: ADMConfig):
-    """Videos as (prepared signals (T, C), background mask (T,), points (N, 2)) with min_instances points."""
+    """(probs (T, C), bg_probs (T,), background masks (T,), points (N, 2)) by video, with min_instances points."""
     probs, bg_probs, rows = thumos14_workload(min_instances, seed)
     # Masks fixed up front, so that every variant (and scipy) fits exactly the same brackets.
     masks = {key: background_mask(bg_probs[key], config.bg_threshold, rows[key][:, 0], config.point_radius)
              for key in probs}
-    return probs, masks, rows
+    return probs, bg_probs, masks, rows
 
 
-def _time_kernel(videos, solver, gauss_mode, uniform_mode, threads, repeat=3, config=None):
-    """The numba core alone: inputs validated and prepared once, then fitted (flattening included).
-
-    Default: docs/spec.md section 1 as written (the paper's symmetric fit), with the given uniform solver.
-    """
-    config = config or ADMConfig.paper(uniform_solver=solver, smoothing_sigma=0.0)
-    seconds, rows = timed(lambda: _run_kernel(videos, config, threads, gauss_mode, uniform_mode), repeat)
-    return _to_labels(videos, rows, None), seconds
-
-
-def _time_api(probs, masks, rows, threads, repeat=3):
-    """fit_instances end to end (the paper's fit, exact uniform): validation, preparation, fit, result objects."""
-    config = ADMConfig.paper(uniform_solver="exact", smoothing_sigma=0.0)
-    return timed(lambda: fit_instances(probs, rows, background=masks, config=config, num_threads=threads), repeat)[0]
+def _time_kernel(batch, solver, gauss_mode, uniform_mode, threads, repeat=3):
+    """The numba core alone on a prepared batch (the paper's symmetric fit, docs/spec.md section 1 as written),
+    with the given uniform solver and losses: (the fits as a table, seconds)."""
+    batch = replace(batch, config=batch.config.model_copy(update={"uniform_solver": solver}))
+    seconds, rows = timed(lambda: _fit_rows(batch, threads, gauss_mode, uniform_mode), repeat)
+    return _table(batch, rows, None), seconds
 
 
 def _reference_subset(probs, masks, rows, count, seed):
@@ -89,7 +84,7 @@ def _time_reference(probs, masks, rows, subset):
 
 
 def _agreement(fits, subset, rows, reference):
-    """Share of instances meeting docs/spec.md 1.9's rule; exact-equality of bracket/peak; sigma; omega; f_U."""
+    """Share of instances meeting docs/spec.md 1.9's rule; exact-equality of bracket/peak; sigma; omega."""
     index = {}
     position = 0
     for key in rows:
@@ -98,13 +93,36 @@ def _agreement(fits, subset, rows, reference):
             position += 1
     exact = sigma_ok = omega_ok = 0
     for (key, i), ref in zip(subset, reference):
-        fit = fits[index[(key, i)]]
+        at = index[(key, i)]
         upper = max(ref.t_star - ref.b_s, ref.b_e - ref.t_star, 1e-6)
-        exact += (fit.b_s, fit.b_e, fit.t_star) == (ref.b_s, ref.b_e, ref.t_star)
-        sigma_ok += abs(fit.sigma - ref.sigma) <= 1e-4 * upper
-        omega_ok += abs(fit.omega - ref.omega) <= 1e-4 * upper
+        exact += (fits["b_s"][at], fits["b_e"][at], fits["t_star"][at]) == (ref.b_s, ref.b_e, ref.t_star)
+        sigma_ok += abs(fits["sigma"][at] - ref.sigma) <= 1e-4 * upper
+        omega_ok += abs(fits["omega"][at] - ref.omega) <= 1e-4 * upper
     n = len(subset)
     return exact / n, sigma_ok / n, omega_ok / n
+
+
+def _end_to_end(probs, bg_probs, rows, threads, ref_rate, repeat):
+    """(d): fit_instances end to end against the fit alone on the same prepared batch, per config and threads."""
+    count = sum(len(r) for r in rows.values())
+    print(f"\n{'(d) bg_probs in, labels out':52s} {'inst/s':>10s} {'x (a)':>7s}  time / the fit alone")
+    for name, config in (("ADMConfig()", ADMConfig()), ("ADMConfig.paper()", ADMConfig.paper())):
+        batch = prepare_instances(probs, rows, bg_probs=bg_probs, config=config)
+        for used in sorted({1, threads}):
+            runs = {
+                "fit alone (fit_prepared)": lambda: fit_prepared(batch, num_threads=used),
+                "fit_instances, PseudoLabels": lambda: fit_instances(probs, rows, bg_probs=bg_probs, config=config,
+                                                                     num_threads=used),
+                "fit_instances, as_table=True": lambda: fit_instances(probs, rows, bg_probs=bg_probs, config=config,
+                                                                      num_threads=used, as_table=True),
+            }
+            core = None
+            for label, run in runs.items():
+                seconds = timed(run, repeat)[0]
+                core = core or seconds
+                rate = count / seconds
+                print(f"{f'{name}, {used} thread(s): {label}':52s} {rate:10,.0f} {rate / ref_rate:7.1f}  "
+                      f"{seconds / core:.2f}", flush=True)
 
 
 _COMPILE_SNIPPET = """
@@ -129,22 +147,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instances", type=int, default=20_000, help="at least this many points")
     parser.add_argument("--reference", type=int, default=1_000, help="instances timed with scipy")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=5, help="best of this many runs for the (d) lines")
     parser.add_argument("--quick", action="store_true", help="small smoke run (2,000 points, 200 for scipy)")
     args = parser.parse_args(argv or [])
     if args.quick:
         args.instances, args.reference = 2_000, 200
 
-    probs, masks, rows = build_workload(args.instances, args.seed, ADMConfig())
+    probs, bg_probs, masks, rows = build_workload(args.instances, args.seed, ADMConfig())
     count = sum(len(r) for r in rows.values())
     threads = numba.config.NUMBA_NUM_THREADS
     print(f"workload: {count} instances in {len(probs)} videos (THUMOS'14 train replicated), "
           f"{threads} threads available", flush=True)
     fit_instances(probs, rows, background=masks, num_threads=1)  # compile (or load) and start numba's pool
     print(f"numba threading layer: {numba.threading_layer()} (admfit/threads.py)", flush=True)
-    prepare = ADMConfig.paper(smoothing_sigma=0.0)
-    videos = [_prepare_video(key, probs[key], rows[key], masks[key], None, prepare) for key in rows]
+    # docs/spec.md section 1 as scipy's reference runs it: peak and fits read on the signal as given.
+    literal = ADMConfig.paper(smoothing_sigma=0.0, locate_sigma=0.0)
+    batch = prepare_instances(probs, rows, background=masks, config=literal)
     for _, solver, gauss_mode, uniform_mode in _VARIANTS:  # compile (or load) every variant first
-        _time_kernel(videos[:1], solver, gauss_mode, uniform_mode, 1, repeat=1)
+        _time_kernel(batch, solver, gauss_mode, uniform_mode, 1, repeat=1)
 
     subset = _reference_subset(probs, masks, rows, args.reference, args.seed)
     reference, ref_seconds = _time_reference(probs, masks, rows, subset)
@@ -152,31 +172,16 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{'variant':52s} {'inst/s':>10s} {'x (a)':>7s}  agreement with (a): bracket+peak / sigma / omega")
     print(f"{'(a) scipy minimize_scalar loop':52s} {ref_rate:10,.0f} {1.0:7.1f}  (timed on {len(subset)} instances)")
     for name, solver, gauss_mode, uniform_mode in _VARIANTS:
-        fits, seconds = _time_kernel(videos, solver, gauss_mode, uniform_mode, threads=1)
+        fits, seconds = _time_kernel(batch, solver, gauss_mode, uniform_mode, threads=1)
         rate = count / seconds
         agree = _agreement(fits, subset, rows, reference) if solver == "brent" else None
         shown = "(another uniform optimum)" if agree is None else " / ".join(f"{a:.2%}" for a in agree)
         print(f"{'(b) core, 1 thread: ' + name:52s} {rate:10,.0f} {rate / ref_rate:7.1f}  {shown}", flush=True)
     for name, solver, gauss_mode, uniform_mode in (_VARIANTS[1], _VARIANTS[3]):
-        _, seconds = _time_kernel(videos, solver, gauss_mode, uniform_mode, threads=threads)
+        _, seconds = _time_kernel(batch, solver, gauss_mode, uniform_mode, threads=threads)
         rate = count / seconds
         print(f"{f'(c) core, {threads} threads: ' + name:52s} {rate:10,.0f} {rate / ref_rate:7.1f}")
-    # What a caller gets: the public fit_instances on the same fits as the exact-solver core lines above.
-    print(f"\n{'exact uniform solver, the paper fit':52s} {'inst/s':>10s} {'x (a)':>7s}  end to end / core alone")
-    for used in (1, threads):
-        _, core = _time_kernel(videos, "exact", K.GAUSS_RECURRENCE, K.UNIFORM_PREFIX, threads=used)
-        api = _time_api(probs, masks, rows, used)
-        print(f"{f'core alone, {used} thread(s)':52s} {count / core:10,.0f} {count / core / ref_rate:7.1f}")
-        print(f"{f'fit_instances end to end, {used} thread(s)':52s} {count / api:10,.0f} {count / api / ref_rate:7.1f}"
-              f"  {core / api:.0%}", flush=True)
-    default = ADMConfig(smoothing_sigma=0.0)
-    # The default also splits brackets at neighbouring points, which the preparation records.
-    default_videos = [_prepare_video(key, probs[key], rows[key], masks[key], None, default) for key in rows]
-    for used in (1, threads):
-        _, seconds = _time_kernel(default_videos, "exact", K.GAUSS_RECURRENCE, K.UNIFORM_PREFIX, used,
-                                  config=default)
-        rate = count / seconds
-        print(f"{f'core, {used} thread(s): ADMConfig() (two-sided, 3 fit pairs)':52s} {rate:10,.0f} {rate / ref_rate:7.1f}")
+    _end_to_end(probs, bg_probs, rows, threads, ref_rate, args.repeat)
     cold, warm = _compile_times()
     print(f"\nfirst call (import + compile or cache load): empty numba cache {cold:.2f} s, warm cache {warm:.2f} s")
 
