@@ -111,3 +111,18 @@ def test_yaml_config_with_preset_base(tmp_path):
     path.write_text("model:\n  levels: [1\n")
     with pytest.raises(InputError, match="YAML"):
         load_config(path)
+
+
+def test_adm_paper_by_name_in_a_detector_config(tmp_path):
+    from pydantic import ValidationError
+
+    from admfit import ADMConfig
+    from admfit_torch.config import DetectorConfig
+
+    assert DetectorConfig(adm="paper").adm == ADMConfig.paper()
+    assert DetectorConfig().adm == ADMConfig()
+    config = tmp_path / "paper.yaml"
+    config.write_text("preset: cpu-small\nadm: paper\n")
+    assert load_config(config).adm == ADMConfig.paper()
+    with pytest.raises(ValidationError):
+        DetectorConfig(adm="papers")
