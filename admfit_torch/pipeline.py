@@ -6,17 +6,19 @@ process runs the training stages; the others run on rank 0 while the rest wait.
 """
 from __future__ import annotations
 
+import contextlib
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from admfit.atomic import atomic_write_text
-from admfit.errors import InputError
+from admfit.errors import InputError, Notice
 
 from . import ddp
 from .config import DetectorConfig, dump_config
-from .run_folder import RunLayout, StageState, remove
+from .run_folder import RunLayout, StageState, remove, run_lock
 from .stages import STAGE_NAMES, Stage, StageContext, stage_named, stage_settings
 
 
@@ -64,20 +66,40 @@ class Pipeline:
 
         The training videos are read first and the finished stages checked against the settings and data, so
         that bad data, overlapping subsets or other data under a finished stage stop the run before anything
-        (config.yaml included) is written."""
+        (config.yaml included, or the run folder itself) is written. While the stages run, rank 0 holds the
+        folder's lock (run_folder.run_lock): a second run on the same folder is refused."""
         train = self.split(self.cfg.run.train_subset, with_points=True)
         self._refuse_overlap()
         inputs = self.inputs()
-        state = StageState(self.layout, writer=self.ctx.is_main)
+        self._check(StageState(self.layout, writer=False), stages, force, inputs)
+        created = not self.root.exists()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"cannot create the output folder ({error.strerror})", file=str(self.root),
+                             field="out") from None
+        try:
+            with run_lock(self.root) if self.ctx.is_main else contextlib.nullcontext():
+                state = StageState(self.layout, writer=self.ctx.is_main)  # read again, under the lock
+                self._check(state, stages, force, inputs)
+                if self.ctx.is_main:
+                    atomic_write_text(self.layout.config, dump_config(self.cfg), field="out")
+                    self._record_skipped(train.skipped)
+                return [self._run_stage(stage_named(name), state, force, inputs) for name in stages]
+        finally:
+            if created and self.ctx.is_main:
+                with contextlib.suppress(OSError):
+                    self.root.rmdir()  # only when empty: a run refused before writing anything leaves no folder
+
+    def _check(self, state: StageState, stages: Sequence[str], force: bool, inputs: dict) -> None:
+        """Refuse before anything is written: a finished stage asked with other settings or data, or a first
+        stage whose predecessor is not done."""
         if not force:
             for name in stages:
                 if state.finished(name):
                     state.check_settings(name, stage_settings(self.cfg, name), inputs)
-        self.root.mkdir(parents=True, exist_ok=True)
-        if self.ctx.is_main:
-            atomic_write_text(self.layout.config, dump_config(self.cfg), field="out")
-            self._record_skipped(train.skipped)
-        return [self._run_stage(stage_named(name), state, force, inputs) for name in stages]
+        if stages:
+            state.require(stages[0])
 
     def inputs(self) -> dict:
         """Path, size and content hash of every data file of the run (admfit.fingerprint), by ``run`` field."""
@@ -118,6 +140,11 @@ class Pipeline:
     def _run_stage(self, stage: Stage, state: StageState, force: bool, inputs: dict) -> StageOutcome:
         settings = stage_settings(self.cfg, stage.name)
         artefact = stage.artefact(self.layout)
+        if not force and state.recorded(stage.name) and state.problem(stage.name) is not None:
+            if self.ctx.is_main:
+                warnings.warn(Notice(f"stage {stage.name!r} finished but {state.problem(stage.name)}; running it "
+                                     "again (and the stages after it, built on it)"))
+            force = True
         if force:
             self._clear(stage.name, state)
         elif state.finished(stage.name):

@@ -5,20 +5,28 @@ A record per stage: ``{"settings": {...}, "inputs": {name: fingerprint}, "finish
 the predecessor's finish, "seconds": wall seconds}``; ``inputs`` holds each data file's path, size and content hash
 (admfit.fingerprint). A finished stage is skipped; asked again with other settings, on other data (or after an
 earlier stage was redone) it refuses and names the difference, unless ``--force``; a training stage interrupted
-mid-way resumes from its checkpoint. Which stages exist, in which order, is the table of ``stages.py``.
+mid-way resumes from its checkpoint. Which stages exist, in which order, is the table of ``stages.py``. A record
+counts as finished only while the stage's outputs open (``stage_problem``): a stage whose checkpoint or JSON output
+is missing or damaged runs again.
+
+``run_lock`` holds ``RUN/.lock`` (the holder's pid) while a run works in the folder: a second run is refused, a
+stale lock (its process gone) is taken over with a note.
 
 Torch-free: the command line reads the stage names without importing torch.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from admfit.atomic import atomic_write_text
-from admfit.errors import InputError
+from admfit.errors import InputError, Notice
 from admfit.fingerprint import describe, same_content
 
 from .stages import STAGE_NAMES, stage_named
@@ -26,6 +34,7 @@ from .stages import STAGE_NAMES, stage_named
 CHECKPOINT_NAME = "checkpoint.pt"  # inside a training folder (RUN/base, RUN/main, or train_base's out_dir)
 METRICS_NAME = "metrics.jsonl"
 STATE_NAME = "stages.json"
+LOCK_NAME = ".lock"
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,65 @@ class RunLayout:
     def config(self) -> Path:
         return self.root / "config.yaml"
 
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK_NAME
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _holder(lock: Path) -> int | None:
+    """The pid written in ``lock``; None when it is unreadable (a run killed while writing it)."""
+    try:
+        return int(lock.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        return None
+
+
+@contextlib.contextmanager
+def run_lock(root: str | Path):
+    """Hold ``root/.lock`` (created with O_CREAT|O_EXCL, holding this pid) for the ``with`` block; released on
+    exit, exceptions included. InputError naming the holder's pid when a live process holds it; a lock whose
+    process is gone (a killed run) is taken over with a Notice. ``root`` must exist."""
+    lock = RunLayout(Path(root)).lock
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            pid = _holder(lock)
+            if pid is not None and _alive(pid):
+                raise InputError(f"the run folder is in use by a run in progress (pid {pid}); wait for it to finish, or "
+                                 f"use another --out (if pid {pid} is not an admfit run, delete {LOCK_NAME})",
+                                 file=str(lock), field="out") from None
+            warnings.warn(Notice(f"{lock}: taking over the stale lock of "
+                                 f"{'pid ' + str(pid) if pid is not None else 'a killed run'} (no longer running)"))
+            lock.unlink(missing_ok=True)
+            continue
+        except OSError as error:
+            raise InputError(f"cannot create the lock file ({error.strerror})", file=str(lock),
+                             field="out") from None
+        break
+    else:
+        raise InputError("cannot take the run folder's lock (another run keeps taking it)", file=str(lock),
+                         field="out")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(f"{os.getpid()}\n")
+        yield lock
+    finally:
+        if _holder(lock) == os.getpid():
+            lock.unlink(missing_ok=True)
+
 
 def remove(*paths: Path) -> None:
     for path in paths:
@@ -128,6 +196,7 @@ class StageState:
     def __init__(self, layout: RunLayout, writer: bool = True):
         self.layout, self.writer = layout, writer
         self.records: dict = {}
+        self._problems: dict = {}
         if layout.state.is_file():
             try:
                 self.records = json.loads(layout.state.read_text(encoding="utf-8"))
@@ -139,9 +208,21 @@ class StageState:
         if self.writer:
             atomic_write_text(self.layout.state, json.dumps(self.records, indent=1), field="stages")
 
-    def finished(self, stage: str) -> bool:
+    def recorded(self, stage: str) -> bool:
+        """``stages.json`` says ``stage`` finished (its outputs unchecked)."""
         record = self.records.get(stage)
-        return bool(record and record.get("finished") and stage_named(stage).artefact(self.layout).exists())
+        return bool(record and record.get("finished"))
+
+    def finished(self, stage: str) -> bool:
+        """Recorded as finished, and its outputs open (``problem``)."""
+        return self.recorded(stage) and self.problem(stage) is None
+
+    def problem(self, stage: str) -> str | None:
+        """Why the outputs of ``stage`` do not prove it done (missing or unreadable), or None; checked once per
+        record (start, finish and forget_from check again)."""
+        if stage not in self._problems:
+            self._problems[stage] = stage_problem(self.layout, stage)
+        return self._problems[stage]
 
     def seconds(self) -> dict[str, float]:
         """Wall seconds of each finished stage."""
@@ -202,16 +283,19 @@ class StageState:
     def start(self, stage: str, settings: dict, inputs: dict | None = None) -> None:
         self.records[stage] = {"settings": settings, "inputs": inputs, "finished": None,
                                "after": self._predecessor_finish(stage)}
+        self._problems.pop(stage, None)
         self.save()
 
     def finish(self, stage: str, seconds: float) -> None:
         self.records[stage].update(finished=time.time(), seconds=round(seconds, 1))
+        self._problems.pop(stage, None)
         self.save()
 
     def forget_from(self, stage: str) -> None:
         """Drop ``stage`` and every later stage (they depend on it)."""
         for name in STAGE_NAMES[STAGE_NAMES.index(stage):]:
             self.records.pop(name, None)
+            self._problems.pop(name, None)
         self.save()
 
     def require(self, stage: str) -> None:
@@ -219,6 +303,32 @@ class StageState:
         if before and not self.finished(before):
             raise InputError(f"stage {stage!r} needs the {before!r} stage first: run --stage {before} (or all)",
                              file=str(stage_named(before).artefact(self.layout)), field="stage")
+
+
+def stage_problem(layout: RunLayout, stage: str) -> str | None:
+    """Why the outputs of ``stage`` in ``layout`` are missing or unreadable, or None: its artefact must exist, a
+    checkpoint must load (checkpoint.load_checkpoint, imported here: torch only when a checkpoint is checked) and
+    each JSON output must parse."""
+    row = stage_named(stage)
+    artefact = row.artefact(layout)
+    if not artefact.exists():
+        return f"{artefact} is missing"
+    for path in row.paths(layout):
+        if path.name == CHECKPOINT_NAME:
+            from .checkpoint import load_checkpoint
+
+            try:
+                load_checkpoint(path)
+            except InputError as error:
+                return str(error)
+        elif path.suffix == ".json":
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                return f"{path} is missing"
+            except (OSError, ValueError) as error:
+                return f"{path} is not readable JSON ({type(error).__name__})"
+    return None
 
 
 def _copy(source: Path, target: Path) -> None:

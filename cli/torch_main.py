@@ -7,6 +7,7 @@ writes files and prints.
 from __future__ import annotations
 
 import json
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -15,7 +16,6 @@ import typer
 
 from admfit.atomic import atomic_write_text, check_writable
 from admfit.errors import InputError
-from admfit_torch.run_folder import STATE_NAME
 from admfit_torch.stages import STAGE_NAMES
 
 from ._common import HELP_OPTIONS, OneLineErrors, reports_input_errors, version_option
@@ -56,11 +56,18 @@ def _adjusted(cfg, overrides: list[str], device: str | None):
 
 
 def _run_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(f"cannot create the output folder ({error.strerror})", file=str(path), field="out") from None
-    check_writable(path / STATE_NAME, field="out")
+    """Check that the run folder ``path`` can be created or written, without creating it: the pipeline creates it
+    once the data and settings are checked, so a refused run leaves no empty folder."""
+    if path.exists() and not path.is_dir():
+        raise InputError("exists and is not a folder", file=str(path), field="out")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"cannot create the output folder ({existing} is not a folder)", file=str(path),
+                         field="out")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"folder {str(existing)!r} is not writable", file=str(path), field="out")
     return path
 
 
