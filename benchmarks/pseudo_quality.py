@@ -43,6 +43,7 @@ from admfit.evaluation.pseudo_quality import pseudo_label_quality
 from admfit.signal import prepare_signal
 from admfit.simulate import SimulationConfig, simulate_points
 
+from ._workload import point_rows
 from .families import FamilySignals
 
 TIOUS = np.round(np.arange(0.1, 0.71, 0.1), 2)
@@ -149,12 +150,6 @@ class Table:
 
     def margin(self, method: str) -> float:
         return self.results[method]["avg"] - self.baseline()
-
-
-def point_rows(signal: FamilySignals, points, classes) -> np.ndarray:
-    """(N, 2) int rows (snippet index, class index) of a video's points on its signal's grid."""
-    snippets = signal.grid.seconds_to_index([p.time_s for p in points], signal.num_snippets)
-    return np.stack([snippets, [classes.index(p.label) for p in points]], axis=1).astype(np.int64)
 
 
 def make_table(family, variant, points_name, points, signals, videos, classes) -> Table:
