@@ -9,10 +9,10 @@ training videos' snippets and scored on the test videos' snippets:
 - ``ncm``: nearest class mean by cosine on L2-normalised features.
 
 Printed per family: action-vs-background accuracy and balanced accuracy (mean of the two recalls), class accuracy
-among the test action snippets (20-way) with the majority-class rate beside it, and three statistics of the test
-features (exact zeros, lag-1 autocorrelation along time, spread of the channel means as their 90th / 10th
-percentile). The probes are fitted on full ground truth, not on points: they say how separable the features are,
-not how well the detector does.
+among the test action snippets (20-way) with the majority-class rate beside it, and statistics of the test features
+(exact zeros, negative values, lag-1 autocorrelation along time, spread of the channel means as their 90th / 10th
+percentile, when positive). The probes are fitted on full ground truth, not on points: they say how separable the
+features are, not how well the detector does.
 
 ``python -m benchmarks feature_probe -- [--videos 60] [--dim 64] [--data-seed 0] [--work DIR]``
 """
@@ -96,8 +96,8 @@ def feature_statistics(features: list[np.ndarray]) -> dict:
         lag.append(np.nanmean(np.where(denominator > 0, (a * b).sum(axis=0) / np.maximum(denominator, 1e-30), np.nan)))
     means = stacked.mean(axis=0)
     low, high = np.percentile(means, [10, 90])
-    return {"zeros": float(np.mean(stacked == 0)), "lag1": float(np.nanmean(lag)),
-            "channel_mean_p90_p10": float(high / low) if low > 0 else float("inf")}
+    return {"zeros": float(np.mean(stacked == 0)), "negative": float(np.mean(stacked < 0)),
+            "lag1": float(np.nanmean(lag)), "channel_mean_p90_p10": float(high / low) if low > 0 else None}
 
 
 def probe(data) -> dict:
@@ -126,11 +126,14 @@ def probe(data) -> dict:
 
 def describe(family: str, result: dict) -> str:
     r = result
-    return (f"{family:20s} action-vs-background acc linear {r['avb_linear']:.3f} (balanced {r['avb_linear_balanced']:.3f}),"
-            f" ncm {r['avb_ncm']:.3f} (balanced {r['avb_ncm_balanced']:.3f}), action share {r['action_fraction']:.3f}; "
-            f"class acc linear {r['class_linear']:.3f}, ncm {r['class_ncm']:.3f} (majority {r['class_majority']:.3f}); "
-            f"zeros {r['zeros']:.3f}, lag-1 autocorr {r['lag1']:.3f}, channel means p90/p10 "
-            f"{r['channel_mean_p90_p10']:.1f}")
+    spread = "n/a (not all positive)" if r["channel_mean_p90_p10"] is None else f"{r['channel_mean_p90_p10']:.1f}"
+    return (f"{family}\n"
+            f"  action vs background: linear {r['avb_linear']:.3f} (balanced {r['avb_linear_balanced']:.3f}), "
+            f"ncm {r['avb_ncm']:.3f} (balanced {r['avb_ncm_balanced']:.3f}); action share {r['action_fraction']:.3f}\n"
+            f"  class of action snippets: linear {r['class_linear']:.3f}, ncm {r['class_ncm']:.3f} "
+            f"(majority class {r['class_majority']:.3f})\n"
+            f"  features: zeros {r['zeros']:.3f}, negative {r['negative']:.3f}, lag-1 autocorrelation {r['lag1']:.3f}, "
+            f"channel means p90/p10 {spread}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -33,9 +33,10 @@ abruptly); ``e_c`` white noise per chunk (made temporally smooth by the 4-chunk 
 - *Class and sub-phase.* Class ``c`` has an approach, a core and a release concept (``PHASES``). Classes of one
   confuser group (``CONFUSER_GROUPS``: the jumps, the throws, the two cricket classes, ...) share group concepts:
   a phase concept is ``share_p * group_p + (1 - share_p) * own_p`` (rescaled), with more sharing in approach and
-  release than in the core. The core has ``core_styles`` styles (views, techniques); an instance mixes them with
-  Dirichlet weights that lean on the video's own mix (the same athlete and camera within a video), and adds an
-  instance-specific random concept (``instance_jitter``) to all its phases: large within-class variation.
+  release than in the core. The core has ``core_styles`` styles (views, techniques): the class's common core
+  concept plus a style's own (``style_spread``); an instance mixes them with Dirichlet weights that lean on the
+  video's own mix (the same athlete and camera within a video), and adds an instance-specific random concept
+  (``instance_jitter``) to all its phases: large within-class variation.
 - *Envelope.* An instance's latent bounds are its annotated ones moved by ``boundary_jitter`` (annotations are not
   exact). Its span splits into approach / core / release by Dirichlet fractions around the class's own
   proportions; phase ``p`` is a soft box (product of two logistic ramps) with amplitude ``phase_amplitude[p]``
@@ -161,6 +162,7 @@ HARD = replace(MEDIUM, noise_std=0.45, p_home_venue=0.65, video_scene_jitter=0.4
                replay_gain=(0.5, 0.9), prep_rate_per_min=1.5, prep_gain=(0.4, 0.8), prep_core_prob=0.5)
 VARIANTS: dict[str, FamilyParams] = {"medium": MEDIUM, "hard": HARD}
 DEFAULT_VARIANT = "medium"
+
 
 # ---- the concepts (once per data set and dimension) -----------------------------------------------------
 
