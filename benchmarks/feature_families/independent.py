@@ -58,8 +58,8 @@ lists (without the 3 broken test videos), with their real annotations, durations
 videos their rows of the shipped LACP point file (``point_gaussian.csv``). Each video's features depend on the
 seed, the dimension, the variant and the video only (not on which other videos are chosen).
 
-Variants (``VARIANTS``): ``medium`` and ``hard`` (weaker and more varied class evidence, more sharing between
-confusers, more and stronger false evidence, more noise, shorter shots, wider ramps and boundary jitter).
+Variants (``VARIANTS``): ``medium`` and ``hard`` (more varied class evidence, weaker sub-phases, more sharing between
+confusers, more false evidence, more noise and scene change, shorter shots, wider ramps and boundary jitter).
 """
 from __future__ import annotations
 
@@ -155,11 +155,11 @@ class FamilyParams:
 
 
 MEDIUM = FamilyParams()
-HARD = replace(MEDIUM, noise_std=0.45, p_home_venue=0.65, video_scene_jitter=0.4, insert_prob=0.2, shot_mean_s=5.0,
-               shot_offset_std=0.3, drift_std=0.25, share=(0.65, 0.35, 0.65), style_spread=0.6, instance_jitter=0.4,
-               action_gain=1.6, amp_log_std=0.45, weak_prob=0.2, phase_amplitude=(0.45, 1.0, 0.4), ramp_rel=0.25,
-               boundary_jitter_rel=0.1, boundary_jitter_s=0.3, person_weight=0.6, replay_prob=0.3,
-               replay_gain=(0.5, 0.9), prep_rate_per_min=1.5, prep_gain=(0.4, 0.8), prep_core_prob=0.5)
+HARD = replace(MEDIUM, noise_std=0.4, p_home_venue=0.75, video_scene_jitter=0.35, insert_prob=0.15, shot_mean_s=6.0,
+               shot_offset_std=0.25, drift_std=0.2, share=(0.6, 0.3, 0.6), style_spread=0.5, instance_jitter=0.35,
+               amp_log_std=0.4, weak_prob=0.15, phase_amplitude=(0.5, 1.0, 0.45), ramp_rel=0.2,
+               boundary_jitter_rel=0.08, boundary_jitter_s=0.25, replay_prob=0.25, prep_rate_per_min=1.0,
+               prep_gain=(0.4, 0.8), prep_core_prob=0.35)
 VARIANTS: dict[str, FamilyParams] = {"medium": MEDIUM, "hard": HARD}
 DEFAULT_VARIANT = "medium"
 
