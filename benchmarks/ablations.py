@@ -371,10 +371,13 @@ def make_data(work: Path, videos: int, dim: int, data_seed: int, generator: str 
 
 
 def _independent_data(work: Path, videos: int, dim: int, data_seed: int, variant: str | None) -> Data:
-    from benchmarks.feature_families.independent import DEFAULT_VARIANT, write_dataset
+    from dataclasses import asdict
+
+    from benchmarks.feature_families.independent import DEFAULT_VARIANT, params_of, write_dataset
 
     variant = variant or DEFAULT_VARIANT
-    folder = work / f"data-{fingerprint('independent', variant, videos, dim, data_seed)}"
+    # the variant's parameters too: data written before a parameter changed is not reused
+    folder = work / f"data-{fingerprint('independent', variant, asdict(params_of(variant)), videos, dim, data_seed)}"
     if not (folder / "generator.json").is_file():  # written last: the folder is complete
         shutil.rmtree(folder, ignore_errors=True)
         return Data(*write_dataset(folder, videos=videos, dim=dim, seed=data_seed, variant=variant))
