@@ -48,10 +48,13 @@ def predict_levels(model: PointDetector, sample: Sample, device: torch.device, a
     batch = collate([sample])
     with autocast(device, amp, amp_dtype):
         output = model(batch.features.to(device), batch.masks.to(device))
+    # Every level's probabilities and mask in one table, so that the host waits for the device once per video.
+    table = torch.cat([torch.cat([probs[0], mask[0].unsqueeze(1).float()], dim=1)
+                       for probs, mask in zip(output.probabilities(), output.masks)]).cpu()
     fused, background = [], []
-    for probs, mask in zip(output.probabilities(), output.masks):
-        valid = int(mask[0].sum())
-        probs = probs[0, :valid].cpu()
+    for level in torch.split(table, [mask.shape[1] for mask in output.masks]):
+        valid = int(level[:, -1].sum())
+        probs = level[:valid, :-1]
         fused.append(fuse(probs).numpy())
         background.append(probs[:, -1].numpy())
     return LevelScores(fused, background, model.time_axis)
