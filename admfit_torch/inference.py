@@ -56,7 +56,7 @@ def predict_levels(model: PointDetector, sample: Sample, device: torch.device, a
         valid = int(level[:, -1].sum())
         probs = level[:valid, :-1]
         fused.append(fuse(probs).numpy())
-        background.append(probs[:, -1].numpy())
+        background.append(np.ascontiguousarray(probs[:, -1].numpy()))
     return LevelScores(fused, background, model.time_axis)
 
 

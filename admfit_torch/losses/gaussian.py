@@ -1,6 +1,7 @@
 """Gaussian imposition loss of the main model (paper eqs. 15-17)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -29,7 +30,7 @@ def gaussian_imposition_loss(fused: torch.Tensor, mask: torch.Tensor, points: li
     result is the mean over the samples with at least one point (0 when none has). The kernels are targets (no
     gradient flows into the sigmas). See ``gaussian_imposition_loss_flat``.
     """
-    sample = torch.repeat_interleave(torch.arange(len(labels)), torch.tensor([len(c) for c in labels], dtype=torch.long))
+    sample = torch.from_numpy(np.repeat(np.arange(len(labels), dtype=np.int64), [len(c) for c in labels]))
     return gaussian_imposition_loss_flat(fused, mask, sample, torch.cat(list(points)), torch.cat(list(labels)),
                                          torch.cat(list(sigmas)))
 

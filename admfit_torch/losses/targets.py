@@ -124,7 +124,7 @@ class PseudoInstances:
         if any(s.intervals is None or s.sigmas is None for s in samples):
             raise ValueError("the main model needs pseudo-labels on every sample (run the pseudo-label stage)")
         counts = [len(s.positions) for s in samples]
-        return cls(torch.repeat_interleave(torch.arange(len(samples)), torch.tensor(counts, dtype=torch.long)),
+        return cls(torch.from_numpy(np.repeat(np.arange(len(samples), dtype=np.int64), counts)),
                    torch.cat([s.positions.double() for s in samples]), torch.cat([s.labels.long() for s in samples]),
                    torch.cat([s.intervals.double().reshape(-1, 2) for s in samples]),
                    torch.cat([s.sigmas.double() for s in samples]), len(samples))
