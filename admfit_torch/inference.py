@@ -55,7 +55,8 @@ def predict_levels(model: PointDetector, sample: Sample, device: torch.device, a
     for level in torch.split(table, [mask.shape[1] for mask in output.masks]):
         valid = int(level[:, -1].sum())
         probs = level[:valid, :-1]
-        fused.append(fuse(probs).numpy())
+        # post-processing reads one class (a column) at a time: columns contiguous, as the head's layout gave them
+        fused.append(np.asfortranarray(fuse(probs).numpy()))
         background.append(np.ascontiguousarray(probs[:, -1].numpy()))
     return LevelScores(fused, background, model.time_axis)
 

@@ -188,7 +188,7 @@ def busy_post_processing_s(length: int, classes: int, kept: int, repeats: int) -
 
 def _row_line(label: str, row: dict) -> str:
     return (f"{label:9s} T={row['T']:5d} D={row['D']:5d} batch={row['batch']} amp={str(row['amp']):5s} "
-            f"train {row['train_videos_per_s']:8.2f} videos/s | infer {1e3 * row['infer_s_per_video']:9.1f} "
+            f"train {row['train_videos_per_s']:8.4g} videos/s | infer {1e3 * row['infer_s_per_video']:9.1f} "
             f"ms/video (forward {1e3 * row['forward_s_per_video']:.1f}, post-processing "
             f"{1e3 * row['post_s_per_video']:.1f} = {100 * row['post_share']:.0f}%)")
 
