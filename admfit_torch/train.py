@@ -202,7 +202,7 @@ class Trainer:
 
     def run_epoch(self, epoch: int, progress: Progress | None = None, task=None) -> dict:
         """One pass over the data. The losses are summed on the device (float64, in batch order as before) and
-        read once at the end; a progress bar shows the running loss read at most every ``LOSS_REFRESH_S``."""
+        read once at the end; a shown progress bar gets the running loss read at most every ``LOSS_REFRESH_S``."""
         self.sampler.set_epoch(epoch)
         self.dataset.set_epoch(epoch)
         torch.manual_seed(self.cfg.seed * 100_003 + epoch)
@@ -218,7 +218,7 @@ class Trainer:
             batches += 1
             if progress is not None:
                 progress.update(task, advance=1)
-                if time.perf_counter() - shown >= LOSS_REFRESH_S:
+                if not progress.disable and time.perf_counter() - shown >= LOSS_REFRESH_S:
                     progress.update(task, loss=float(totals[names.index("total")]) / batches)
                     shown = time.perf_counter()
         sums = dict(zip(names, totals.tolist())) if totals is not None else {}
