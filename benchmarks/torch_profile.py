@@ -6,7 +6,7 @@ of admfit_torch by own time (cProfile); and an inference forward's top operators
 The code profiled is whichever admfit_torch comes first on the import path, so the same file profiles another
 revision: ``PYTHONPATH=FOLDER python benchmarks/torch_profile.py`` with FOLDER a checkout of it.
 
-    python -m benchmarks torch_profile -- [--size cpu|thumos14] [--steps N] [--threads N] [--rows N]
+    python -m benchmarks torch_profile -- [--quick] [--size cpu|thumos14] [--steps N] [--threads N] [--rows N]
 """
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ def step_in_phases(trainer, batches, device) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="torch_profile", description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="cpu")
-    parser.add_argument("--steps", type=int, help="profiled steps (default 10; 1 for thumos14 on CPU)")
+    parser.add_argument("--steps", type=int, help="profiled steps (default 10; 1 for thumos14 on CPU and with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: one profiled step")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--rows", type=int, default=12, help="operators and functions listed")
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     device = select_device(args.device)
     spec = SIZES[args.size]
     cfg = preset(spec["preset"], optim={"batch_size": spec["batch"]}, data={"input_length": spec["length"]})
-    steps = args.steps or (1 if args.size == "thumos14" and device.type == "cpu" else 10)
+    steps = args.steps or (1 if args.quick or (args.size == "thumos14" and device.type == "cpu") else 10)
     items = random_items(spec["batch"] * (steps + 2), spec["length"], cfg.model.input_dim, spec["classes"], 0)
     trainer = Trainer(items, [f"c{c}" for c in range(spec["classes"])], cfg, tempfile.gettempdir(),
                       DistContext(0, 1, 0, device))
