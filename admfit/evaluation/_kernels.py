@@ -113,7 +113,7 @@ def _settle(pred, gt, iou, hit, locked) -> None:
     (module docstring) while they settle enough, then one prediction at a time."""
     num_preds = hit.size
     earliest = np.empty(locked.size, dtype=np.int64)
-    while pred.size >= _SEQUENTIAL_PAIRS:
+    while pred.size and pred.size >= _SEQUENTIAL_PAIRS:
         heads = _first_of_runs(pred)
         proposer = pred[heads]
         # Each prediction's best free instance: highest IoU, then the later row.
