@@ -1,7 +1,7 @@
 """Greedy matching and interpolated AP of the detection evaluator, in numpy.
 
-No numba here: importing it and loading a cached kernel costs about a second, twice the time
-budget of a whole ``admfit eval`` (docs/evaluation.md, Speed).
+No numba here: importing it and loading even a cached kernel takes longer than the time budget of a
+whole ``admfit eval`` (docs/evaluation.md, Speed).
 
 Both functions take predictions already in evaluation order (by class, then by descending
 score); the order, the grouping and every tie rule are decided in ``detection.py``. The float
@@ -16,7 +16,7 @@ proposes its best instance still free; a proposal is accepted when no earlier un
 prediction has that instance among its free candidates. Nothing earlier can then take it, and
 what the prediction prefers to it is already taken, so the sequential loop would make the same
 choice. The earliest unresolved prediction of each video and class is always accepted, so the
-rounds end; on real files almost everything is settled in the first two.
+rounds end. Where they settle too little (dense clusters), the rest goes one prediction at a time.
 """
 from __future__ import annotations
 
@@ -37,12 +37,12 @@ def _expand(first: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _group_keys(gt_start, gt_end):
-    """``key(values, groups)``: one float per (group, time), ordered as the pairs are, or None.
+    """(``key(values, groups)``: one float per (group, time), block width).
 
     Times are clipped just outside the ground truth's span and each group gets a block of its own,
     wider than twice that span. Every step is monotone, so ``a < b`` gives ``key(a) <= key(b)``
-    within a group, and blocks never interleave: enough to find a superset of the overlaps. None
-    when the blocks would lose integer exactness (times spanning ~1e12 s or more).
+    within a group, and blocks never interleave: enough to find a superset of the overlaps, which is
+    all the keys are for. The caller checks that the blocks' offsets stay exact integers (below 2**52).
     """
     low, high = float(gt_start.min()) - 1.0, float(gt_end.max()) + 1.0
     width = 2.0 * 2.0 ** np.ceil(np.log2(high - low + 1.0))
