@@ -39,6 +39,8 @@ PSEUDO_LABELS_FILE = "pseudo_labels.json"
 # Below this many points one fit call is instant and a progress bar would only flicker.
 _PROGRESS_MIN_POINTS = 20_000
 _CHUNK_VIDEOS = 64
+# What to change when features are on another grid (admfit label's --fps, --stride, --num-frames).
+GRID_REMEDY = "give the features' fps, stride and num_frames (frames), or check the annotations' fps"
 
 
 # ---- signals + points -> pseudo-labels (admfit fit) ---------------------------------------------------------
@@ -283,7 +285,7 @@ def run_detector(detector: Detector, name: str, features, plans: Sequence[VideoI
             for plan in plans:
                 array = store[plan.video]
                 check_feature_length(plan.video, array.shape[0], plan.grid, plan.duration_s,
-                                     file=feature_file(features, plan.video))
+                                     file=feature_file(features, plan.video), remedy=GRID_REMEDY)
                 output = _predict(detector, name, plan, array, num_classes, points_file)
                 collected.add(output, plan.video, plan.duration_s, name)
                 bar.advance(task)
