@@ -151,6 +151,8 @@ class VideoInput:
 def detector_classes(detector: Detector, name: str) -> list[str]:
     """The detector's class names, checked: a non-empty list of distinct strings."""
     classes = getattr(detector, "classes", None)
+    if isinstance(classes, np.ndarray):  # names read from a file often come as an array of str
+        classes = classes.tolist()
     if (isinstance(classes, str) or not isinstance(classes, Sequence) or not classes
             or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes)):
         raise InputError(f"detector {name!r} gives no list of distinct class names (classes = {classes!r:.80})",
