@@ -21,7 +21,7 @@ python3 -m cli.main synth "$DATA" --like thumos14 --mode features --dim "${DIM:-
     ${MAX_VIDEOS:+--max-videos "$MAX_VIDEOS"} || exit 1
 echo "synth: $(( $(date +%s) - started )) s"
 started=$(date +%s)
-python3 -m cli.torch_main train --config "${CONFIG:-thumos14}" --out "$RUN" --features "$DATA/features" \
+python3 -m cli.torch_main train --config "${CONFIG:-thumos14}" --output "$RUN" --features "$DATA/features" \
     --annotations "$DATA/annotations.json" --points "$DATA/points.csv" --set "optim.epochs=${EPOCHS:-20}" \
     --set "optim.warmup_epochs=${WARMUP:-2}" --no-progress ${EXTRA:-} 2>&1 | tee "$OUT_DIR/train.log" || status=1
 echo "train (all stages): $(( $(date +%s) - started )) s"

@@ -10,11 +10,11 @@ import typer
 from admfit.errors import InputError
 
 from ._common import reports_input_errors
+from ._tables import print_map_table
 
 # numpy, rich and the evaluator are imported where they are used: `admfit --help` must stay fast.
 if TYPE_CHECKING:
     import numpy as np
-    from rich.table import Table
 
     from admfit.evaluation import DetectionResult, GroundTruthSegments
 
@@ -55,26 +55,6 @@ def _ground_truth(path: Path, subset: str) -> GroundTruthSegments:
     return segments
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.2f}"
-
-
-def _map_table(result: DetectionResult, title: str, per_class: bool) -> Table:
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("", overflow="fold")
-    for tiou in result.tious:
-        table.add_column(f"{tiou:g}", justify="right")
-    table.add_column("Avg", justify="right")
-    table.add_row("mAP (%)", *map(_percent, result.map), _percent(result.average))
-    if per_class:
-        table.add_section()
-        for c, name in enumerate(result.classes):
-            table.add_row(name, *map(_percent, result.ap[:, c]), _percent(float(result.ap[:, c].mean())))
-    return table
-
-
 def _counts_line(result: DetectionResult) -> str:
     return (f"{int(result.num_ground_truth.sum())} ground-truth instances in {len(result.classes)} classes; "
             f"{result.num_predictions} predictions: {result.num_ignored} ignored (label not in the ground truth), "
@@ -92,8 +72,6 @@ def eval_command(
     strict: bool = typer.Option(False, "--strict", help="Reject reversed or zero-length predicted segments."),
 ) -> None:
     """Detection mAP at each tIoU threshold, as the official ActivityNet evaluation computes it."""
-    from rich.console import Console
-
     from admfit.evaluation.detection import evaluate_detection
     from admfit.evaluation.results_io import load_detections
 
@@ -103,9 +81,8 @@ def eval_command(
     if as_json:
         typer.echo(json.dumps(result.to_dict(per_class=per_class)))
         return
-    console = Console()
-    console.print(_map_table(result, f"Detection mAP, subset {subset!r}", per_class))
-    console.print(_counts_line(result))
+    print_map_table(result, f"Detection mAP, subset {subset!r}", per_class)
+    typer.echo(_counts_line(result))
 
 
 def eval_pseudo_command(
@@ -119,7 +96,6 @@ def eval_pseudo_command(
 ) -> None:
     """Pseudo-label quality (paper Table 2): alpha, mAP, and mean tIoU of each point's pseudo-label."""
     import numpy as np
-    from rich.console import Console
 
     from admfit.evaluation.pseudo_quality import pseudo_label_quality
     from admfit.evaluation.results_io import load_pseudo_labels
@@ -131,17 +107,16 @@ def eval_pseudo_command(
     if as_json:
         typer.echo(json.dumps(quality.to_dict()))
         return
-    console = Console()
-    console.print(_map_table(quality.detection, f"Pseudo-label mAP, subset {subset!r}", per_class=False))
-    mean = "n/a" if quality.mean_tiou is None else f"{quality.mean_tiou:.4f}"
+    print_map_table(quality.detection, f"Pseudo-label mAP, subset {subset!r}")
+    mean = "n/a" if quality.mean_tiou is None else f"{100 * quality.mean_tiou:.2f} %"
     kept = f", confidence >= {min_confidence:g}" if min_confidence else ""
-    console.print(f"alpha (pseudo-labels per ground-truth instance): {quality.alpha:.3f} "
+    typer.echo(f"alpha (pseudo-labels per ground-truth instance): {quality.alpha:.3f} "
                   f"({quality.num_pseudo_labels} / {quality.num_ground_truth}{kept})")
-    console.print(f"mean tIoU with the point's instance: {mean} over "
+    typer.echo(f"mean tIoU with the point's instance: {mean} over "
                   f"{int(np.count_nonzero(np.isfinite(quality.tious)))} pseudo-labels "
                   f"({quality.num_without_point} without a point time, "
                   f"{quality.num_without_instance} without a same-class instance in their video)")
-    console.print(_counts_line(quality.detection))
+    typer.echo(_counts_line(quality.detection))
 
 
 def register(app: typer.Typer) -> None:
