@@ -27,7 +27,7 @@ def checkpoint(tmp_path_factory):
     folder = tmp_path_factory.mktemp("toy")
     toy = write_toy_dataset(folder, **VIDEOS)
     code, _, stderr = invoke(torch_app, "train", "--stage", "base", "--features", toy["features"], "--annotations",
-                             toy["annotations"], "--points", toy["points"], "--out", folder / "run", "--config",
+                             toy["annotations"], "--points", toy["points"], "-o", folder / "run", "--config",
                              "cpu-small", "--set", "optim.epochs=1", "--set", "optim.warmup_epochs=0", "--no-progress")
     assert code == 0, stderr
     _, _, points, _ = toy_videos(**VIDEOS)
