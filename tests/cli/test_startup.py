@@ -30,7 +30,7 @@ HEAVY = {"numba", "llvmlite", "scipy", "torch", "matplotlib", "numpy", "pydantic
 # A command's own --help builds its options; this typer validates them with pydantic, so only that may come.
 HEAVY_FOR_COMMAND_HELP = HEAVY - {"pydantic"}
 
-ADMFIT_COMMANDS = ["fit", "eval", "eval-pseudo", "simulate-points", "synth", "plot", "export"]
+ADMFIT_COMMANDS = ["fit", "eval", "eval-pseudo", "simulate-points", "synth", "plot", "export", "label", "detectors"]
 TORCH_COMMANDS = ["train", "infer", "eval", "config"]
 
 
