@@ -54,7 +54,10 @@ class FeatureBank:
         self.rows = torch.empty(int(self.offsets[-1]), dim, device=device)
         for item, start, stop in zip(items, self.offsets[:-1], self.offsets[1:]):
             # resize_features interpolates on the host, as training_sample does, so that both paths agree
-            video = resize_features(item.features, length).T if cfg.length_mode == "resize" else as_tensor(item.features)
+            if cfg.length_mode == "resize":
+                video = resize_features(item.features, length).T
+            else:
+                video = as_tensor(item.features)
             self.rows[start:stop].copy_(video)
 
     def gather(self, windows: Sequence[tuple[int, int, int]], length: int) -> torch.Tensor:

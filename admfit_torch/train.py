@@ -52,10 +52,11 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str) -> 
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def make_optimizer(model: torch.nn.Module, cfg: OptimConfig, device: torch.device | None = None) -> torch.optim.Optimizer:
-    """Adam(W) over all parameters at once: the fused kernel on CUDA and CPU (on CPU 2.6 ms a step of the cpu-small
-    model against 7.8 ms multi-tensor and 20 ms per tensor, 1 thread), the multi-tensor (foreach) one elsewhere;
-    the same update up to float round-off."""
+def make_optimizer(model: torch.nn.Module, cfg: OptimConfig,
+                   device: torch.device | None = None) -> torch.optim.Optimizer:
+    """Adam(W) over all parameters at once: the fused kernel on CUDA and CPU (on CPU too it beats the multi-tensor
+    and the per-tensor loops; docs/training.md, "Speed of the training loop"), the multi-tensor (foreach) one
+    elsewhere; the same update up to float round-off."""
     kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     fused = device is None or device.type in ("cuda", "cpu")
     return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None,
@@ -79,8 +80,8 @@ class ModelEMA:
     """The model EMA of a run: an ``AveragedModel`` (its state dict is the checkpoint's 'ema'), updated with one
     multi-tensor copy or lerp over all parameters and buffers, the update count kept on the host.
 
-    ``AveragedModel.update_parameters`` gave the same numbers, but regrouped the ~600 tensors by device on every
-    step and read its update count from the device (a host sync per step on CUDA).
+    ``AveragedModel.update_parameters`` gave the same numbers, but regrouped the tensors (188 for the thumos14
+    model) on every step and read its update count from the device (a host sync per step on CUDA).
     """
 
     def __init__(self, model: torch.nn.Module, decay: float, warmup: bool):

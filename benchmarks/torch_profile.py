@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     for phase in PHASES:
         event = by_name.get(f"## {phase}")
         if event is not None:
-            print(f"  {phase:15s} {event.cpu_time_total / 1e3 / steps:9.1f} ms/step  {100 * event.cpu_time_total / total:5.1f}%")
+            share = 100 * event.cpu_time_total / total
+            print(f"  {phase:15s} {event.cpu_time_total / 1e3 / steps:9.1f} ms/step  {share:5.1f}%")
     print("top operators by self CPU time:")
     print(events.table(sort_by="self_cpu_time_total", row_limit=args.rows))
     print("top admfit_torch functions by own time (cProfile):")

@@ -231,7 +231,8 @@ class Worker:
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--size", size, "--device",
                    args.device, "--code-root", str(root)] + (["--amp"] if amp else []) + (
                    ["--quick"] if args.quick else []) + (["--threads", str(args.threads)] if args.threads else [])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        path = [str(root)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
         self.process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True)  # it sets up (warm-up, host syncs) while the other one does
 

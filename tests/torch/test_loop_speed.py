@@ -106,7 +106,8 @@ def test_an_interval_wholly_before_the_sample_adds_no_positives():
 def test_gap_selection_equals_the_loop_over_stretches():
     generator = torch.Generator().manual_seed(0)
     for trial in range(300):
-        batch, length = int(torch.randint(1, 5, (1,), generator=generator)), int(torch.randint(1, 40, (1,), generator=generator))
+        batch = int(torch.randint(1, 5, (1,), generator=generator))
+        length = int(torch.randint(1, 40, (1,), generator=generator))
         bg = torch.rand(batch, length, generator=generator)
         if trial % 4 == 0:
             bg = (bg * 4).round() / 4  # ties: the first most background-like snippet
