@@ -142,6 +142,7 @@ def test_parse_args_quick_and_defaults():
     assert full.seeds == 2 and full.videos == ab.DEFAULT["videos"] and full.set == ["model.levels=4", "optim.lr=0.002"]
     with pytest.raises(SystemExit):
         ab.parse_args(["--seeds", "0"])
+    assert (quick.generator, quick.variant) == ("synthetic", None)
 
 
 def test_main_vs_base_bar_needs_three_points_beyond_the_seed_spread():
@@ -155,3 +156,11 @@ def test_main_vs_base_bar_needs_three_points_beyond_the_seed_spread():
     assert by_name["clear"]["bar_met"] and not by_name["spread"]["bar_met"] and not by_name["small"]["bar_met"]
     text = mvb.render(rows)
     assert "clear" in text and "NOT met" in text
+
+
+def test_parse_args_generator_and_variant():
+    assert ab.parse_args(["--generator", "independent"]).variant == "medium"
+    assert ab.parse_args(["--generator", "independent", "--variant", "hard"]).variant == "hard"
+    for wrong in (["--variant", "hard"], ["--generator", "independent", "--variant", "nope"], ["--generator", "x"]):
+        with pytest.raises(SystemExit):
+            ab.parse_args(wrong)
