@@ -9,7 +9,8 @@ difference main - base (mean +- std), whether it clears the issue's bar (+3 and 
 difference larger than the std of the differences), and the per-level scores that motivated ``level_fusion``
 (docs/detector.md 4c).
 
-    python -m benchmarks main_vs_base -- [--quick] [--seeds 3] [--work DIR] [--variants pool mean]
+    python -m benchmarks main_vs_base -- [--quick] [--seeds 3] [--generator synthetic|independent] [--work DIR]
+        [--variants pool mean]
 """
 from __future__ import annotations
 
@@ -77,6 +78,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=None, help="optim.epochs (default 30)")
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--generator", choices=ablations.GENERATORS, default="synthetic",
+                        help="the feature family (benchmarks/ablations.py: synthetic or independent)")
+    parser.add_argument("--variant", default=None, help="the independent generator's variant (default: its default)")
     parser.add_argument("--config", default="cpu-small")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--device", default=None)
@@ -96,10 +100,11 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
 
     args = parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="admfit-main-vs-base-"))
-    data = ablations.make_data(work, args.videos, args.dim, args.data_seed)
+    data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
     user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={args.epochs}"]
     default = ablations.variant("default")
-    print(f"main_vs_base: {args.videos} + {args.videos} videos (dim {args.dim}, data seed {args.data_seed}), "
+    print(f"main_vs_base: generator {args.generator}{'/' + args.variant if args.variant else ''}, "
+          f"{args.videos} + {args.videos} videos (dim {args.dim}, data seed {args.data_seed}), "
           f"{args.epochs} epochs, seeds 0..{args.seeds - 1}, {args.config}\ncode: {ablations.code_version()}",
           flush=True)
     began = time.perf_counter()
