@@ -25,34 +25,34 @@ _SUBSET_HELP = ("Ground-truth subset, case-insensitive; 'train'/'test' also reso
                 "and ActivityNet training/validation; 'all' keeps every video.")
 
 
-def _tious_for(text: str, gt_path: Path) -> np.ndarray:
+def _tious_for(text: str, version) -> np.ndarray:
+    """The thresholds of ``--tiou``; ``version``: the ground-truth file's top-level "version" (for 'auto')."""
     from admfit.evaluation.thresholds import parse_tious
 
     if text.strip().lower() == "auto":
-        text = "anet" if _is_activitynet_file(gt_path) else "thumos14"
+        text = "anet" if _is_activitynet_version(version) else "thumos14"
     try:
         return parse_tious(text)
     except ValueError as error:
         raise InputError(str(error), field="--tiou") from None
 
 
-def _is_activitynet_file(path: Path) -> bool:
+def _is_activitynet_version(version) -> bool:
     """Official ActivityNet annotation files say ``"version": "VERSION 1.2"`` (or 1.3)."""
-    with open(path, encoding="utf-8") as handle:
-        version = json.load(handle).get("version")
     return isinstance(version, str) and version.upper().startswith("VERSION 1.")
 
 
-def _ground_truth(path: Path, subset: str) -> GroundTruthSegments:
-    from admfit.datasets.annotations import load_annotations
+def _ground_truth(path: Path, subset: str) -> tuple[GroundTruthSegments, object]:
+    """(the instances of ``subset``, the file's top-level "version"). Read as columns: no pydantic models."""
+    from admfit.datasets.annotation_columns import read_annotation_columns
     from admfit.evaluation.segments import GroundTruthSegments
 
-    annotations = load_annotations(path, subset=None if subset.lower() == "all" else subset)
-    segments = GroundTruthSegments.from_annotations(annotations)
+    columns = read_annotation_columns(path)
+    segments = GroundTruthSegments.from_columns(columns.select(None if subset.lower() == "all" else subset))
     if len(segments) == 0:
         raise InputError(f"no ground-truth instance in subset {subset!r}: nothing to evaluate",
                          file=str(path), field="subset")
-    return segments
+    return segments, columns.version
 
 
 def _counts_line(result: DetectionResult) -> str:
@@ -75,8 +75,8 @@ def eval_command(
     from admfit.evaluation.detection import evaluate_detection
     from admfit.evaluation.results_io import load_detections
 
-    segments = _ground_truth(ground_truth, subset)
-    thresholds = _tious_for(tiou, ground_truth)
+    segments, version = _ground_truth(ground_truth, subset)
+    thresholds = _tious_for(tiou, version)
     result = evaluate_detection(segments, load_detections(predictions, strict=strict), thresholds)
     if as_json:
         typer.echo(json.dumps(result.to_dict(per_class=per_class)))
@@ -100,8 +100,8 @@ def eval_pseudo_command(
     from admfit.evaluation.pseudo_quality import pseudo_label_quality
     from admfit.evaluation.results_io import load_pseudo_labels
 
-    segments = _ground_truth(ground_truth, subset)
-    thresholds = _tious_for(tiou, ground_truth)
+    segments, version = _ground_truth(ground_truth, subset)
+    thresholds = _tious_for(tiou, version)
     labels, point_s, _ = load_pseudo_labels(pseudo_labels, min_confidence=min_confidence)
     quality = pseudo_label_quality(segments, labels, point_s, thresholds)
     if as_json:
