@@ -260,25 +260,37 @@ def prepare_videos(probs_at, probs_double, steps, width, first_pair, pair_class,
     longest = 1
     for v in range(count):
         longest = max(longest, steps[v], lengths[v])
+    # The loop body is one call: numba's parallel compilation of a long body costs tens of seconds.
     for v in prange(count):
-        original, work, spare, sample = np.empty(longest), np.empty(longest), np.empty(longest), np.empty(MEDIAN_SAMPLE)
-        first, last = first_pair[v], first_pair[v + 1]
-        target = raw[raw_start[first]:raw_start[last]]
-        used = pair_class[first:last]
-        size = steps[v] * width
-        if probs_double[v]:
-            ok[v] = gather_columns(carray(pointer(probs_at[v], np.float64), (size,)), width, used, target)
-        else:
-            ok[v] = gather_columns(carray(pointer(probs_at[v], np.float32), (size,)), width, used, target)
-        if not ok[v]:
-            continue
-        for pair in range(first, last):
-            noise[pair] = clean_segment(raw[raw_start[pair]:raw_start[pair + 1]], measure, despike, original, work,
-                                        spare, sample)
-        if bg_at.shape[0]:
-            ok[v] = _background_of(v, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius,
-                                   despike, original, work, spare, sample, mask)
+        ok[v] = _prepare_video(v, probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure,
+                               despike, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius,
+                               raw, mask, noise, longest)
     return ok, noise
+
+
+@njit(cache=True, nogil=True)
+def _prepare_video(v, probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure, despike,
+                   bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, raw, mask, noise,
+                   longest):
+    """Video v of prepare_videos (noise filled for its segments): False when a value is outside [0, 1] or NaN."""
+    original, work, spare, sample = np.empty(longest), np.empty(longest), np.empty(longest), np.empty(MEDIAN_SAMPLE)
+    first, last = first_pair[v], first_pair[v + 1]
+    target = raw[raw_start[first]:raw_start[last]]
+    used = pair_class[first:last]
+    size = steps[v] * width
+    if probs_double[v]:
+        good = gather_columns(carray(pointer(probs_at[v], np.float64), (size,)), width, used, target)
+    else:
+        good = gather_columns(carray(pointer(probs_at[v], np.float32), (size,)), width, used, target)
+    if not good:
+        return False
+    for pair in range(first, last):
+        noise[pair] = clean_segment(raw[raw_start[pair]:raw_start[pair + 1]], measure, despike, original, work,
+                                    spare, sample)
+    if bg_at.shape[0] == 0:
+        return True
+    return _background_of(v, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, despike,
+                          original, work, spare, sample, mask)
 
 
 @njit(cache=True, nogil=True)
@@ -438,7 +450,7 @@ def _groups(video, snippets, labels, length, width: int):
     if snippets.size == 0:
         return key, np.zeros(0, np.int64), previous, following
     span = int(length.max()) + 1
-    if int(key[-1]) * span < 2 ** 62:  # key is ascending by video, its largest within a factor `width` of the last
+    if (int(key.max()) + 1) * span < 2 ** 62:  # one int64 sort key (faster than lexsort's three)
         order = np.argsort(key * span + snippets, kind="stable")
     else:
         order = np.lexsort((snippets, key))

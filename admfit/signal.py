@@ -395,12 +395,15 @@ def filter_segments(values, starts, weights, which, radius, clip, in_place):
     [0, 1] as np.clip does (prepare_signal's clip when nothing is resampled), in the same pass. Into a new array,
     or, when ``in_place``, into values (each segment read from a copy: no new array to fault in)."""
     out = values if in_place else np.empty_like(values)
-    for i in prange(starts.shape[0] - 1):
-        source = values[starts[i]:starts[i + 1]]
-        if in_place:
-            source = source.copy()
-        _filter(source, weights[which[i]], radius[i], out[starts[i]:starts[i + 1]], clip)
+    for i in prange(starts.shape[0] - 1):  # one call per segment: a short parallel body compiles faster
+        _filter_segment(values, out, starts[i], starts[i + 1], weights[which[i]], radius[i], clip, in_place)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _filter_segment(values, out, first, last, w, reach, clip, in_place):
+    source = values[first:last]
+    _filter(source.copy() if in_place else source, w, reach, out[first:last], clip)
 
 
 @njit(cache=True, nogil=True)
