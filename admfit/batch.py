@@ -1,11 +1,14 @@
 """prepare_instances: every video's inputs checked and prepared at once, as the flat arrays of one fit.
 
 Why one pass over all videos: a numpy call costs microseconds, and preparing videos one at a time (a dozen calls
-each) cost more than the fit itself on thousands of short videos. Here the points of all videos are checked,
-grouped by (video, class) and given their neighbours as columns; the class signals that have points are gathered
-into one flat array, each (video, class) one segment, by one kernel call per video that also checks every value;
-noise levels, despiking, smoothing and upsampling then run over the segments. The result is bitwise the
-per-video preparation's (admfit.signal.prepare_class_signals, prepare_background; tests/core/test_adm_batch.py).
+each) cost more than the fit itself on thousands of short videos. Here what only Python sees (types, shapes, the
+arrays' addresses) is read for all videos by functions mapped over them; the points of all videos are checked,
+grouped by (video, class) and given their neighbours as columns (one sort); then one parallel kernel,
+prepare_videos, takes every video in turn: checks every value of its probabilities while gathering the class
+columns that have points into one flat array (each (video, class) one segment), measures their noise and despikes
+them, and turns its background probabilities into its mask. Smoothing and upsampling then run over the segments.
+The result is bitwise the per-video preparation's (admfit.signal.prepare_class_signals, prepare_background;
+tests/core/test_adm_batch.py).
 
 Bad input: any check that fails sends the inputs through the per-video checks in the order of the videos, so
 the first problem is reported as it always was, one InputError naming video and field.
