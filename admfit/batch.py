@@ -264,8 +264,8 @@ def prepare_videos(probs_at, probs_double, steps, width, first_pair, pair_class,
     for v in range(count):
         longest = max(longest, steps[v], lengths[v])
     # The loop body is one call: numba's parallel compilation of a long body costs tens of seconds.
-    for v in prange(count):
-        ok[v] = _prepare_video(v, probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure,
+    for v in prange(count):  # (np.int64: the parallel loop's index is typed otherwise, another compilation)
+        ok[v] = _prepare_video(np.int64(v), probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure,
                                despike, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius,
                                raw, mask, noise, longest)
     return ok, noise

@@ -211,7 +211,8 @@ def clean_segment(segment, measure, despike_values, original, work, spare, sampl
     level = _NOISE_SCALE * _median_step(segment, work, spare, sample) if measure else 0.0
     if despike_values:
         source = original[:n]
-        source[:] = segment
+        for t in range(n):  # (a loop: numba's slice assignment compiles string formatting for its error message)
+            source[t] = segment[t]
         _despiked(source, max(_SPIKE_MIN, _SPIKE_NOISES * level), segment)
     return level
 
