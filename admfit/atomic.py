@@ -8,6 +8,7 @@ raises KeyboardInterrupt.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -88,3 +89,41 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", *, field: str = "outpu
 def atomic_write_text(path: str | os.PathLike, text: str, *, field: str = "output") -> None:
     with atomic_open(path, "w", field=field) as handle:
         handle.write(text)
+
+
+def check_writable_folder(path: str | os.PathLike, *, field: str = "output") -> Path:
+    """Fail early if the folder ``path`` can neither be written (it exists) nor created (its parent folder)."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise InputError("exists and is not a folder", file=str(target), field=field)
+    folder = target if target.is_dir() else (target.parent if str(target.parent) else Path("."))
+    if not folder.is_dir():
+        raise InputError(f"folder {str(folder)!r} does not exist", file=str(target), field=field)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"folder {str(folder)!r} is not writable", file=str(target), field=field)
+    return target
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike, *, field: str = "output") -> Iterator[Path]:
+    """A temporary folder to write a command's output files in; on success they move into the folder ``path``
+    (which is created, or keeps its other files), on error the temporary folder is removed: a failed or
+    stopped run leaves ``path`` as it was. Its files land one ``os.replace`` each, not all at once."""
+    target = check_writable_folder(path, field=field)
+    with stop_signals_raise():
+        existed = target.is_dir()
+        # Beside a new folder, so that the rename creates it in one step; inside an existing one, on its file system.
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
+                                        dir=target if existed else target.parent))
+        try:
+            yield staging
+            if existed:
+                for entry in sorted(staging.iterdir()):
+                    os.replace(entry, target / entry.name)
+                staging.rmdir()
+            else:
+                os.chmod(staging, 0o777 & ~_current_umask())  # mkdtemp makes it private (0700)
+                os.rename(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise

@@ -25,6 +25,7 @@ takes keyword arguments (e.g. a checkpoint path) and returns an object satisfyin
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Protocol, Sequence, runtime_checkable
@@ -105,9 +106,25 @@ def available_detectors() -> dict[str, EntryPoint]:
 
 
 def load_detector(name: str, **kwargs) -> Detector:
-    """Import the named detector's factory and call it with ``kwargs``."""
+    """Import the named detector's factory and call it with ``kwargs``.
+
+    InputError (field ``detector``) for a name that is not installed (the message lists the installed ones),
+    a plug-in that cannot be imported (e.g. its own dependencies are missing), or ``kwargs`` the factory does not
+    take (field ``detector_args``); whatever the factory itself raises passes through."""
     found = available_detectors()
     if name not in found:
         known = ", ".join(sorted(found)) or "none installed"
         raise InputError(f"unknown detector {name!r} (known: {known})", field="detector")
-    return found[name].load()(**kwargs)
+    try:
+        factory = found[name].load()
+    except (ImportError, AttributeError) as error:
+        raise InputError(f"detector {name!r} ({found[name].value}) cannot be imported: "
+                         f"{type(error).__name__}: {error}", field="detector") from None
+    try:
+        inspect.signature(factory).bind(**kwargs)
+    except TypeError as error:
+        raise InputError(f"detector {name!r} does not take these arguments ({error}; its factory is "
+                         f"{found[name].value}{inspect.signature(factory)})", field="detector_args") from None
+    except ValueError:  # no signature to read (a builtin): let the call decide
+        pass
+    return factory(**kwargs)

@@ -171,8 +171,12 @@ def segment_columns(segments: list, part: str = "segment") -> tuple[np.ndarray, 
 
 def string_column(values: list, part: str) -> np.ndarray:
     """(N,) numpy str array of non-empty strings; BadValue at the first other value or empty string."""
-    distinct = dict.fromkeys(values) if set(map(type, values)) <= {str} else None
-    if distinct is not None and "" not in distinct:
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # an array or object among them: the walk below names it
+        distinct = None
+    # Checking the types of the distinct values only is enough: no non-string JSON value equals a string.
+    if distinct is not None and all(type(name) is str for name in distinct) and "" not in distinct:
         # Through codes: numpy builds a str array from a few distinct names far faster than from N strings.
         vocabulary = np.array(list(distinct) or [""])
         code_of = {name: code for code, name in enumerate(distinct)}

@@ -109,11 +109,12 @@ class Sample:
 
     ``offset`` and ``scale`` place the sample in the video (``map``: its SnippetMap, sample <-> video snippets).
     ``intervals`` (N, 2) and ``sigmas`` (N,): the points' pseudo-labels in sample snippets (None before the
-    pseudo-label stage).
+    pseudo-label stage). ``features`` is None for a training sample whose features stay in a FeatureBank:
+    ``window`` (item index, start, size) says which rows, gathered on the bank's device by ``collate``.
     """
 
     video: str
-    features: torch.Tensor
+    features: torch.Tensor | None
     mask: torch.Tensor
     positions: torch.Tensor
     labels: torch.Tensor
@@ -121,6 +122,7 @@ class Sample:
     scale: float = 1.0
     intervals: torch.Tensor | None = None
     sigmas: torch.Tensor | None = None
+    window: tuple[int, int, int] | None = None
 
     @property
     def map(self) -> SnippetMap:
@@ -153,22 +155,31 @@ def _crop_window(item: VideoItem, cfg: DataConfig, rng: np.random.Generator) -> 
     return best
 
 
-def training_sample(item: VideoItem, cfg: DataConfig, rng: np.random.Generator, multiple: int) -> Sample:
-    """Crop and pad (``length_mode='crop'``) or interpolate (``'resize'``) to ``input_length`` snippets."""
+def training_sample(item: VideoItem, cfg: DataConfig, rng: np.random.Generator, multiple: int,
+                    source: int | None = None) -> Sample:
+    """Crop and pad (``length_mode='crop'``) or interpolate (``'resize'``) to ``input_length`` snippets.
+
+    With ``source`` (the item's index in a FeatureBank) the features are left out (None) and the sample's
+    ``window`` names its rows instead; the same random draws either way."""
     length = padded_length(cfg.input_length, multiple)
     if cfg.length_mode == "resize":
         where = SnippetMap(0.0, item.num_snippets / length)
-        return Sample(item.video, resize_features(item.features, length), torch.ones(length, dtype=torch.bool),
+        features = resize_features(item.features, length) if source is None else None
+        return Sample(item.video, features, torch.ones(length, dtype=torch.bool),
                       torch.as_tensor(where.from_video(item.positions)), torch.as_tensor(item.labels), where.offset,
-                      where.scale, *_pseudo(item, slice(None), where))
+                      where.scale, *_pseudo(item, slice(None), where),
+                      window=None if source is None else (source, 0, length))
     start, size = _crop_window(item, cfg, rng)
     keep = (item.positions >= start) & (item.positions < start + size)
     where = SnippetMap(float(start), 1.0)
-    features = torch.zeros(item.features.shape[1], length)
-    features[:, :size] = as_tensor(item.features[start:start + size]).T
+    features = None
+    if source is None:
+        features = torch.zeros(item.features.shape[1], length)
+        features[:, :size] = as_tensor(item.features[start:start + size]).T
     mask = torch.arange(length) < size
     return Sample(item.video, features, mask, torch.as_tensor(where.from_video(item.positions[keep])),
-                  torch.as_tensor(item.labels[keep]), where.offset, where.scale, *_pseudo(item, keep, where))
+                  torch.as_tensor(item.labels[keep]), where.offset, where.scale, *_pseudo(item, keep, where),
+                  window=None if source is None else (source, start, size))
 
 
 def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
@@ -186,10 +197,12 @@ def inference_sample(item: VideoItem, cfg: DataConfig, multiple: int) -> Sample:
 
 class TrainingSet(torch.utils.data.Dataset):
     """Random fixed-length samples; sample i of epoch e draws from a generator seeded (seed, epoch, i),
-    so an epoch's data does not depend on what ran before it (resume is exact)."""
+    so an epoch's data does not depend on what ran before it (resume is exact). With ``in_bank`` the samples
+    leave their features in a FeatureBank of the same items (``training_sample``'s ``source``)."""
 
-    def __init__(self, items: Sequence[VideoItem], cfg: DataConfig, multiple: int, seed: int):
+    def __init__(self, items: Sequence[VideoItem], cfg: DataConfig, multiple: int, seed: int, in_bank: bool = False):
         self.items, self.cfg, self.multiple, self.seed = list(items), cfg, multiple, seed
+        self.in_bank = in_bank
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -200,12 +213,13 @@ class TrainingSet(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> Sample:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        return training_sample(self.items[index], self.cfg, rng, self.multiple)
+        return training_sample(self.items[index], self.cfg, rng, self.multiple, index if self.in_bank else None)
 
 
 @dataclass
 class Batch:
-    """features (B, D, L) float32, masks (B, L) bool, per-sample point positions / labels, the samples."""
+    """features (B, D, L) float32 (on the FeatureBank's device when the samples' features are in one), masks
+    (B, L) bool, per-sample point positions / labels, the samples."""
 
     features: torch.Tensor
     masks: torch.Tensor
@@ -214,9 +228,13 @@ class Batch:
     samples: list[Sample]
 
 
-def collate(samples: list[Sample]) -> Batch:
-    """Stack equal-length samples, or pad to the longest (inference batches of whole videos)."""
-    length = max(s.features.shape[1] for s in samples)
-    features = torch.stack([F.pad(s.features, (0, length - s.features.shape[1])) for s in samples])
+def collate(samples: list[Sample], bank=None) -> Batch:
+    """Stack equal-length samples, or pad to the longest (inference batches of whole videos). Samples whose
+    features are in ``bank`` (an admfit_torch.feature_bank.FeatureBank) are gathered there in one go."""
+    length = max(s.mask.shape[0] for s in samples)
+    if bank is not None and all(s.window is not None for s in samples):
+        features = bank.gather([s.window for s in samples], length)
+    else:
+        features = torch.stack([F.pad(s.features, (0, length - s.features.shape[1])) for s in samples])
     masks = torch.stack([F.pad(s.mask, (0, length - s.mask.shape[0]), value=False) for s in samples])
     return Batch(features, masks, [s.positions for s in samples], [s.labels for s in samples], samples)

@@ -22,7 +22,7 @@ import torch
 from admfit.levels import Pyramid, StepCentres
 from admfit.signal import upsample_signal
 
-from .config import DetectorConfig, InferenceConfig, NMSMethod
+from .config import DetectorConfig, InferenceConfig, LevelFusion, NMSMethod
 from .data import Sample, VideoItem, collate, inference_sample
 from .ddp import autocast
 from .models import PointDetector, fuse
@@ -41,6 +41,15 @@ class LevelScores:
     background: list[np.ndarray]
     time_axis: Pyramid
 
+    def level_mean(self) -> "LevelScores":
+        """One level on the level-0 grid: every level's fused scores and background probabilities upsampled to
+        level 0 (at its step centres) and averaged over levels (``inference.level_fusion = mean``)."""
+        length = self.fused[0].shape[0]
+        fused = np.mean([upsample_to(f, self.time_axis.level(l), length) for l, f in enumerate(self.fused)], axis=0)
+        background = np.mean([upsample_to(b, self.time_axis.level(l), length) for l, b in enumerate(self.background)],
+                             axis=0)
+        return LevelScores([fused], [background], self.time_axis)
+
 
 @torch.no_grad()
 def predict_levels(model: PointDetector, sample: Sample, device: torch.device, amp: bool = False,
@@ -48,12 +57,16 @@ def predict_levels(model: PointDetector, sample: Sample, device: torch.device, a
     batch = collate([sample])
     with autocast(device, amp, amp_dtype):
         output = model(batch.features.to(device), batch.masks.to(device))
+    # Every level's probabilities and mask in one table, so that the host waits for the device once per video.
+    table = torch.cat([torch.cat([probs[0], mask[0].unsqueeze(1).float()], dim=1)
+                       for probs, mask in zip(output.probabilities(), output.masks)]).cpu()
     fused, background = [], []
-    for probs, mask in zip(output.probabilities(), output.masks):
-        valid = int(mask[0].sum())
-        probs = probs[0, :valid].cpu()
-        fused.append(fuse(probs).numpy())
-        background.append(probs[:, -1].numpy())
+    for level in torch.split(table, [mask.shape[1] for mask in output.masks]):
+        valid = int(level[:, -1].sum())
+        probs = level[:valid, :-1]
+        # post-processing reads one class (a column) at a time: columns contiguous, as the head's layout gave them
+        fused.append(np.asfortranarray(fuse(probs).numpy()))
+        background.append(np.ascontiguousarray(probs[:, -1].numpy()))
     return LevelScores(fused, background, model.time_axis)
 
 
@@ -136,7 +149,9 @@ def class_proposals(levels: LevelScores, c: int, video_score: float, cfg: Infere
 
 def post_process(levels: LevelScores, cfg: InferenceConfig) -> Proposals:
     """Proposals of one video after class selection, scoring, NMS per class and top-N."""
-    scores = video_scores(levels.fused, cfg.topk_divisor)
+    scores = video_scores(levels.fused, cfg.topk_divisor)  # from every level, whatever the fusion
+    if cfg.level_fusion is LevelFusion.mean:
+        levels = levels.level_mean()
     parts = []
     for c in select_classes(scores, cfg.class_threshold):
         segments, seg_scores = class_proposals(levels, int(c), float(scores[c]), cfg)

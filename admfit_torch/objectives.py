@@ -37,7 +37,7 @@ class BaseObjective:
         with ddp.autocast(device, self.cfg.amp, self.cfg.amp_dtype):
             output = model(features, masks)
         targets = augmented_targets(batch.positions, batch.labels, _level_lengths(output), ddp.unwrap(model).time_axis,
-                                    self.cfg.loss.augment_radius, self.num_classes).to(device)
+                                    self.cfg.loss.augment_radius, self.num_classes, device)
         return base_model_loss(output, targets, self.cfg.loss)
 
 
@@ -55,12 +55,12 @@ class MainObjective:
         intervals, lengths = instances.split(instances.intervals), _level_lengths(output)
         time_axis = ddp.unwrap(model).time_axis
         targets = sampled_targets(batch.positions, batch.labels, intervals, lengths, time_axis,
-                                  self.cfg.main.sampling_radius, self.num_classes).to(device)
+                                  self.cfg.main.sampling_radius, self.num_classes, device)
         not_background = None
         if self.cfg.main.background_outside_intervals:
             whole = sampled_targets(batch.positions, batch.labels, intervals, lengths, time_axis, None,
-                                    self.num_classes)
-            not_background = [m.to(device) for m in whole.point_masks]
+                                    self.num_classes, device)
+            not_background = whole.point_masks
         return main_model_loss(output, targets, instances, self.cfg.loss, self.cfg.main, self.sigma_scale,
                                not_background)
 

@@ -153,7 +153,7 @@ def run_lock(root: str | Path):
             pid = _holder(lock)
             if pid is not None and _alive(pid):
                 raise InputError(f"the run folder is in use by a run in progress (pid {pid}); wait for it to finish, or "
-                                 f"use another --out (if pid {pid} is not an admfit run, delete {LOCK_NAME})",
+                                 f"use another --output (if pid {pid} is not an admfit run, delete {LOCK_NAME})",
                                  file=str(lock), field="out") from None
             warnings.warn(Notice(f"{lock}: taking over the stale lock of "
                                  f"{'pid ' + str(pid) if pid is not None else 'a killed run'} (no longer running)"))
@@ -239,7 +239,7 @@ class StageState:
         if changed:
             key = changed[0]
             raise InputError(f"stage {stage!r} {how} with {key}={before.get(key)!r} (now {settings.get(key)!r}); "
-                             "rerun it with --force, or use another --out", file=str(self.layout.state), field=key)
+                             "rerun it with --force, or use another --output", file=str(self.layout.state), field=key)
 
     def _refuse_other_inputs(self, stage: str, inputs: dict | None, how: str) -> None:
         """InputError naming the first input file whose content differs from the one ``stage`` ran on."""
@@ -248,13 +248,13 @@ class StageState:
         record = self.records[stage]
         if "inputs" not in record:
             raise InputError(f"stage {stage!r} {how} without a record of its input data (an older admfit); rerun it "
-                             "with --force, or use another --out", file=str(self.layout.state), field="inputs")
+                             "with --force, or use another --output", file=str(self.layout.state), field="inputs")
         before = record["inputs"]
         for key in sorted(set(inputs) | set(before)):
             if not same_content(before.get(key), inputs.get(key)):
                 now = inputs.get(key)
                 raise InputError(f"stage {stage!r} {how} on other {key}: {describe(before.get(key))} then, "
-                                 f"{describe(now)} now; rerun it with --force, or use another --out",
+                                 f"{describe(now)} now; rerun it with --force, or use another --output",
                                  file=(now or before[key])["path"], field=f"run.{key}")
 
     def check_settings(self, stage: str, settings: dict, inputs: dict | None = None) -> None:

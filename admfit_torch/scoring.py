@@ -46,19 +46,3 @@ def evaluate_detections(annotations_path: str | Path, subset: str | None, docume
         kept = set(videos)
         truth = {video: record for video, record in truth.items() if video in kept}
     return evaluate_results(truth, document, tious)
-
-def format_table(result) -> str:
-    """One header line of tIoU thresholds, one line of mAP (percent), with the average; for ActivityNet's 0.5:0.95
-    also the paper's Table 1 columns (0.5, 0.75, 0.95, average) on one line."""
-    from admfit.evaluation import table_columns
-
-    head = " ".join(f"{t:>6.2f}" for t in result.tious) + "    Avg"
-    values = " ".join(f"{100 * m:6.2f}" for m in result.map) + f" {100 * result.average:6.2f}"
-    lines = [f"tIoU {head}", f"mAP  {values}"]
-    columns = table_columns(result.tious)
-    if len(columns) < len(result.tious):
-        at = dict(zip((round(float(t), 10) for t in result.tious), result.map))
-        cells = [f"mAP@{t:g} {100 * at[t]:.2f}" for t in columns]
-        lines.append("Table 1: " + ", ".join(cells) + f", AVG ({min(result.tious):g}:{max(result.tious):g}) "
-                     f"{100 * result.average:.2f}")
-    return "\n".join(lines) + f"\n({len(result.classes)} classes, {result.num_predictions} detections)"

@@ -77,7 +77,7 @@ def run_base(ctx: StageContext) -> None:
 
     split = ctx.split(ctx.cfg.run.train_subset, with_points=True)
     result = train_stage(split.items, split.classes, ctx.cfg, ctx.layout.base, stage="base", resume=ctx.resume,
-                         show_progress=ctx.show_progress, ctx=ctx.dist)
+                         show_progress=ctx.show_progress, ctx=ctx.dist, log=ctx.say)
     ctx.say(f"base: {result.epochs_run} epochs, last loss {_last_loss(result)}")
 
 
@@ -118,8 +118,8 @@ def run_pseudo(ctx: StageContext) -> None:
     atomic_write_text(layout.pseudo_quality, json.dumps(quality, indent=1), field="pseudo_quality")
     adm, base = quality["adm"], quality["base_proposals"]
     ctx.say(f"pseudo: {len(labels)} pseudo-labels on {len(split.items)} videos -> {layout.pseudo_labels}; average mAP "
-            f"ADM {adm['average']:.1f} (alpha {adm['alpha']:.2f}) vs base proposals {base['average']:.1f} "
-            f"(alpha {base['alpha']:.2f})")
+            f"ADM {adm['average']:.1f} % (alpha {adm['alpha']:.2f}) vs base proposals {base['average']:.1f} % "
+            f"(alpha {base['alpha']:.2f}; alpha = labels per ground-truth instance)")
 
 
 def _truth(run, subset: str, split) -> dict:
@@ -153,7 +153,7 @@ def run_main(ctx: StageContext) -> None:
             f"(quantile {cfg.main.sigma_scale_quantile:g}; largest sigma {stats.sigma_max:.2f}), "
             f"r_s={cfg.main.sampling_radius if cfg.main.sampling_radius is not None else 'inf'}")
     result = train_stage(items, split.classes, cfg, ctx.layout.main, stage="main", sigma_scale=stats.sigma_scale,
-                         resume=ctx.resume, show_progress=ctx.show_progress, ctx=ctx.dist)
+                         resume=ctx.resume, show_progress=ctx.show_progress, ctx=ctx.dist, log=ctx.say)
     ctx.say(f"main: {result.epochs_run} epochs, last loss {_last_loss(result)}")
 
 
@@ -195,8 +195,8 @@ def run_eval(ctx: StageContext) -> None:
         "test_instances": len(GroundTruthSegments.from_annotations(truth))}
     report["seconds"] = dict(ctx.seconds or {})
     write_report(report, layout.report_json, layout.report_md)
-    ctx.say(f"eval: base {report['base']['average']:.1f}, main {report['main']['average']:.1f} "
-            f"average mAP (%); report {layout.report_md}")
+    ctx.say(f"eval: average mAP base {report['base']['average']:.1f} %, main {report['main']['average']:.1f} %; "
+            f"report {layout.report_md}")
 
 
 _TRAINING = ("seed", "amp", "amp_dtype", "model", "loss", "data", "optim", "run.train_subset")

@@ -10,8 +10,9 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -21,13 +22,15 @@ from torch.utils.data import DataLoader, DistributedSampler
 from admfit.atomic import atomic_write_text
 from admfit.errors import InputError
 
-from . import ddp
+from . import ddp, feature_bank
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint
 from .config import DetectorConfig, OptimConfig
 from .data import Batch, TrainingSet, VideoItem, collate
 from .models import PointDetector, build_detector
 from .objectives import objective_for
 from .run_folder import CHECKPOINT_NAME, METRICS_NAME
+
+LOSS_REFRESH_S = 0.5  # seconds between reads of the running loss for the progress bar (each waits for the device)
 
 
 def initial_model(cfg: DetectorConfig, num_classes: int, stage: str = "base",
@@ -49,14 +52,21 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str) -> 
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def make_optimizer(model: torch.nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, cfg: OptimConfig,
+                   device: torch.device | None = None) -> torch.optim.Optimizer:
+    """Adam(W) over all parameters at once: the fused kernel on CUDA and CPU (on CPU too it beats the multi-tensor
+    and the per-tensor loops; docs/training.md, "Speed of the training loop"), the multi-tensor (foreach) one
+    elsewhere; the same update up to float round-off."""
     kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    fused = device is None or device.type in ("cuda", "cpu")
+    return kind(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None,
+                foreach=None if fused else True)
 
 
 def ema_update(decay: float, warmup: bool):
     """multi_avg_fn for AveragedModel: ema <- d ema + (1 - d) current, d = decay, or with warm-up
-    min(decay, (1 + n) / (10 + n)) after n updates (timm's ModelEmaV3 warm-up)."""
+    min(decay, (1 + n) / (10 + n)) after n updates (timm's ModelEmaV3 warm-up). ``num_averaged`` may be an int
+    (the Trainer counts on the host, so that reading it never waits for the device)."""
 
     def update(ema_params, current_params, num_averaged):
         n = int(num_averaged)
@@ -64,6 +74,38 @@ def ema_update(decay: float, warmup: bool):
         torch._foreach_lerp_(ema_params, current_params, 1.0 - d)
 
     return update
+
+
+class ModelEMA:
+    """The model EMA of a run: an ``AveragedModel`` (its state dict is the checkpoint's 'ema'), updated with one
+    multi-tensor copy or lerp over all parameters and buffers, the update count kept on the host.
+
+    ``AveragedModel.update_parameters`` gave the same numbers, but regrouped the tensors (188 for the thumos14
+    model) on every step and read its update count from the device (a host sync per step on CUDA).
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float, warmup: bool):
+        self.averaged = AveragedModel(model, multi_avg_fn=ema_update(decay, warmup), use_buffers=True)
+        self._average = ema_update(decay, warmup)
+        self._ema = list(self.averaged.module.parameters()) + list(self.averaged.module.buffers())
+        self._current = list(model.parameters()) + list(model.buffers())
+        self.updates = 0
+
+    def update(self) -> None:
+        with torch.no_grad():
+            if self.updates == 0:
+                torch._foreach_copy_(self._ema, self._current)
+            else:
+                self._average(self._ema, self._current, self.updates)
+            self.averaged.n_averaged += 1  # on the device, no sync
+        self.updates += 1
+
+    def state_dict(self) -> dict:
+        return self.averaged.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.averaged.load_state_dict(state)
+        self.updates = int(self.averaged.n_averaged)  # once, at resume
 
 
 @dataclass
@@ -78,25 +120,31 @@ class Trainer:
 
     ``stage`` 'base' trains the base model (eq. 7); 'main' the ADM-Loc main model (eq. 18), whose items must
     carry pseudo-labels and whose sigma head rescales by ``sigma_scale`` (level-0 snippets of the model input).
+    ``features_on_device``: keep the training features in a FeatureBank on the device (the same batches); None
+    decides by ``feature_bank.fits`` (CUDA, enough memory).
     """
 
     def __init__(self, items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path,
-                 ctx: ddp.DistContext | None = None, *, stage: str = "base", sigma_scale: float = 1.0):
+                 ctx: ddp.DistContext | None = None, *, stage: str = "base", sigma_scale: float = 1.0,
+                 features_on_device: bool | None = None):
         if not items:
             raise InputError("no training videos", field="videos")
         self.cfg, self.classes, self.out_dir, self.stage = cfg, list(classes), Path(out_dir), stage
         self.ctx = ctx or ddp.DistContext(0, 1, 0, ddp.select_device(cfg.device))
         self.objective = objective_for(stage, cfg, len(self.classes), sigma_scale)
         model = initial_model(cfg, len(self.classes), stage, sigma_scale).to(self.ctx.device)
-        self.ema = AveragedModel(model, multi_avg_fn=ema_update(cfg.optim.ema_decay, cfg.optim.ema_warmup),
-                                use_buffers=True)
+        self.ema = ModelEMA(model, cfg.optim.ema_decay, cfg.optim.ema_warmup)
         self.model = ddp.wrap_model(model, self.ctx)
-        self.optimizer = make_optimizer(model, cfg.optim)
-        self.dataset = TrainingSet(items, cfg.data, cfg.model.total_stride, cfg.seed)
+        self.optimizer = make_optimizer(model, cfg.optim, self.ctx.device)
+        multiple = cfg.model.total_stride
+        if features_on_device is None:
+            features_on_device = feature_bank.fits(items, cfg.data, multiple, self.ctx.device)
+        self.bank = feature_bank.FeatureBank(items, cfg.data, multiple, self.ctx.device) if features_on_device else None
+        self.dataset = TrainingSet(items, cfg.data, multiple, cfg.seed, in_bank=self.bank is not None)
         self.sampler = DistributedSampler(self.dataset, num_replicas=self.ctx.world_size, rank=self.ctx.rank,
                                           shuffle=True, seed=cfg.seed)
         self.loader = DataLoader(self.dataset, batch_size=cfg.optim.batch_size, sampler=self.sampler,
-                                 collate_fn=collate, num_workers=0)
+                                 collate_fn=partial(collate, bank=self.bank), num_workers=0)
         steps_per_epoch = len(self.loader)
         warmup, total = cfg.optim.warmup_epochs * steps_per_epoch, cfg.optim.epochs * steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -137,8 +185,10 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict()})
 
-    def step(self, batch: Batch) -> dict[str, float]:
-        """One optimizer step on ``batch`` (forward, losses, backward, clip, step, schedule, EMA); the losses."""
+    def step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """One optimizer step on ``batch`` (forward, losses, backward, clip, step, schedule, EMA); the losses, as
+        detached scalar tensors on the device (reading them waits for the device; ``run_epoch`` reads them once per
+        epoch)."""
         losses = self.objective(self.model, batch, self.ctx.device)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
@@ -148,22 +198,31 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        self.ema.update_parameters(ddp.unwrap(self.model))
-        return {name: float(value.detach()) for name, value in losses.items()}
+        self.ema.update()
+        return {name: value.detach() for name, value in losses.items()}
 
     def run_epoch(self, epoch: int, progress: Progress | None = None, task=None) -> dict:
+        """One pass over the data. The losses are summed on the device (float64, in batch order as before) and
+        read once at the end; a shown progress bar gets the running loss read at most every ``LOSS_REFRESH_S``."""
         self.sampler.set_epoch(epoch)
         self.dataset.set_epoch(epoch)
         torch.manual_seed(self.cfg.seed * 100_003 + epoch)
         self.model.train()
-        sums: dict[str, float] = {}
-        started, batches = time.perf_counter(), 0
+        names: list[str] = []
+        totals: torch.Tensor | None = None
+        started, batches, shown = time.perf_counter(), 0, time.perf_counter()
         for batch in self.loader:
-            for name, value in self.step(batch).items():
-                sums[name] = sums.get(name, 0.0) + value
+            losses = self.step(batch)
+            names = list(losses)
+            values = torch.stack([value.double() for value in losses.values()])
+            totals = values if totals is None else totals + values
             batches += 1
             if progress is not None:
-                progress.update(task, advance=1, loss=sums["total"] / batches)
+                progress.update(task, advance=1)
+                if not progress.disable and time.perf_counter() - shown >= LOSS_REFRESH_S:
+                    progress.update(task, loss=float(totals[names.index("total")]) / batches)
+                    shown = time.perf_counter()
+        sums = dict(zip(names, totals.tolist())) if totals is not None else {}
         seconds = time.perf_counter() - started
         return {"epoch": epoch, "step": int(self.scheduler.last_epoch), "lr": self.scheduler.get_last_lr()[0],
                 "processes": self.ctx.world_size,
@@ -178,30 +237,40 @@ class Trainer:
                     if line.strip() and json.loads(line)["epoch"] < record["epoch"]]
         atomic_write_text(path, "".join(f"{line}\n" for line in kept + [json.dumps(record)]), field="metrics")
 
-    def fit(self, *, show_progress: bool = True) -> TrainResult:
+    def fit(self, *, show_progress: bool = True, log: Callable[[str], None] | None = None) -> TrainResult:
+        """Train the remaining epochs. A bar per epoch when ``show_progress``; ``log`` (rank 0) gets one line per
+        finished epoch either way, so a log without bars still shows the run advancing. Epochs count from 1."""
         last: dict = {}
-        columns = [TextColumn("epoch {task.fields[epoch]}"), BarColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
-                   TimeRemainingColumn()]
+        total = self.cfg.optim.epochs
+        columns = [TextColumn(f"{self.stage} epoch {{task.fields[epoch]}}/{total}"), BarColumn(),
+                   TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn()]
         with Progress(*columns, disable=not (show_progress and self.ctx.is_main), transient=True) as progress:
-            for epoch in range(self.start_epoch, self.cfg.optim.epochs):
-                task = progress.add_task("train", total=len(self.loader), epoch=epoch, loss=float("nan"))
+            for epoch in range(self.start_epoch, total):
+                task = progress.add_task("train", total=len(self.loader), epoch=epoch + 1, loss=float("nan"))
                 last = self.run_epoch(epoch, progress, task)
                 progress.remove_task(task)
                 if self.ctx.is_main:
                     self.save(epoch)
                     self._write_metrics(last)
+                    if log is not None:
+                        log(_epoch_line(self.stage, epoch, total, last))
                 ddp.barrier(self.ctx)
-        return TrainResult(self.checkpoint_path, self.cfg.optim.epochs - self.start_epoch, last)
+        return TrainResult(self.checkpoint_path, total - self.start_epoch, last)
+
+
+def _epoch_line(stage: str, epoch: int, total: int, metrics: dict) -> str:
+    """``base epoch 3/30: loss 0.4123, 1.9 s`` (epoch 0-based in, counted from 1 out)."""
+    return f"{stage} epoch {epoch + 1}/{total}: loss {metrics['loss_total']:.4f}, {metrics['seconds']:.1f} s"
 
 
 def train_stage(items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path, *,
                 stage: str = "base", sigma_scale: float = 1.0, resume: bool = False, show_progress: bool = True,
-                ctx: ddp.DistContext | None = None) -> TrainResult:
+                ctx: ddp.DistContext | None = None, log: Callable[[str], None] | None = None) -> TrainResult:
     """Train one stage's model into ``out_dir`` (checkpoint.pt, metrics.jsonl); see Trainer."""
     trainer = Trainer(items, classes, cfg, out_dir, ctx, stage=stage, sigma_scale=sigma_scale)
     if resume:
         trainer.resume()
-    return trainer.fit(show_progress=show_progress)
+    return trainer.fit(show_progress=show_progress, log=log)
 
 
 def train_base(items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path, *,

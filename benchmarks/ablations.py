@@ -345,8 +345,18 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
-def make_data(work: Path, videos: int, dim: int, data_seed: int) -> Data:
-    """THUMOS'14-shaped synthetic features (admfit synth --like thumos14 --mode features), reused when present."""
+GENERATORS = ("synthetic", "independent")  # admfit.synthetic; benchmarks/feature_families/independent.py
+
+
+def make_data(work: Path, videos: int, dim: int, data_seed: int, generator: str = "synthetic",
+              variant: str | None = None) -> Data:
+    """The data of the runs from ``generator``, cached in ``work`` by its settings: ``synthetic``, THUMOS'14-shaped
+    synthetic features (admfit synth --like thumos14 --mode features); ``independent``, the second feature family
+    (``variant`` one of its VARIANTS, default medium) on the real THUMOS'14 annotations and points."""
+    if generator == "independent":
+        return _independent_data(work, videos, dim, data_seed, variant)
+    if generator != "synthetic" or variant is not None:
+        raise ValueError(f"unknown generator {generator!r} or a variant for it ({variant!r})")
     from admfit.synthetic.build import SynthOptions, synthesize
 
     folder = work / f"data-{fingerprint('synth', videos, dim, data_seed)}"
@@ -357,6 +367,20 @@ def make_data(work: Path, videos: int, dim: int, data_seed: int) -> Data:
                                          max_videos=videos, overwrite=True))
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
+    return Data(folder / "features", folder / "annotations.json", folder / "points.csv")
+
+
+def _independent_data(work: Path, videos: int, dim: int, data_seed: int, variant: str | None) -> Data:
+    from dataclasses import asdict
+
+    from benchmarks.feature_families.independent import DEFAULT_VARIANT, params_of, write_dataset
+
+    variant = variant or DEFAULT_VARIANT
+    # the variant's parameters too: data written before a parameter changed is not reused
+    folder = work / f"data-{fingerprint('independent', variant, asdict(params_of(variant)), videos, dim, data_seed)}"
+    if not (folder / "generator.json").is_file():  # written last: the folder is complete
+        shutil.rmtree(folder, ignore_errors=True)
+        return Data(*write_dataset(folder, videos=videos, dim=dim, seed=data_seed, variant=variant))
     return Data(folder / "features", folder / "annotations.json", folder / "points.csv")
 
 
@@ -419,7 +443,7 @@ def run_all(args, work: Path, log=print) -> dict:
     """Every variant for every seed; {"reports": {variant: {seed: report}}, "runs": [...]}."""
     from admfit_torch import RunLayout, fork_run
 
-    data = make_data(work, args.videos, args.dim, args.data_seed)
+    data = make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
     user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={args.epochs}",
                  *([f"optim.warmup_epochs={args.warmup}"] if args.warmup is not None else []), *args.set]
     runs_root = work / f"runs-{fingerprint(str(data.features), args.config, user_sets)}"
@@ -469,6 +493,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"data.input_length (default {DEFAULT['input_length']})")
     parser.add_argument("--dim", type=int, default=64, help="synthetic feature dimension (model.input_dim)")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data (same for all runs)")
+    parser.add_argument("--generator", choices=GENERATORS, default="synthetic",
+                        help="the data family: synthetic (admfit synth) or independent (docs/ablations.md, the second "
+                        "feature generator)")
+    parser.add_argument("--variant", default=None, help="the independent generator's variant (medium, hard; default "
+                        "medium)")
     parser.add_argument("--config", default="cpu-small", help="preset name or YAML file of the training command")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="config override applied to every run (repeatable), e.g. for a bigger GPU preset")
@@ -484,6 +513,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             setattr(args, name, defaults[name])
     if args.seeds < 1 or args.videos < 1 or args.epochs < 1:
         parser.error("--seeds, --videos and --epochs must be at least 1")
+    if args.generator == "independent":
+        from benchmarks.feature_families.independent import DEFAULT_VARIANT, VARIANTS
+
+        args.variant = args.variant or DEFAULT_VARIANT
+        if args.variant not in VARIANTS:
+            parser.error(f"--variant must be one of {', '.join(VARIANTS)}, got {args.variant!r}")
+    elif args.variant is not None:
+        parser.error("--variant applies to --generator independent only")
     return args
 
 
@@ -492,8 +529,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     args = parse_args(argv)
     command = "python -m benchmarks ablations -- " + " ".join(argv or [])
-    settings = (f"config {args.config}, {args.videos} videos per subset (data seed {args.data_seed}, dim {args.dim}), "
-                f"input_length {args.input_length}, {args.epochs} epochs, seeds "
+    family = f"{args.generator}/{args.variant} " if args.variant else ""  # the synthetic line as it always was
+    settings = (f"config {args.config}, {args.videos} videos per subset ({family}data seed {args.data_seed}, "
+                f"dim {args.dim}), input_length {args.input_length}, {args.epochs} epochs, seeds "
                 f"{args.first_seed}..{args.first_seed + args.seeds - 1}"
                 + (f", --set {' '.join(args.set)}" if args.set else "") + (f", device {args.device}" if args.device else ""))
     code = code_version()

@@ -10,11 +10,11 @@ import typer
 from admfit.errors import InputError
 
 from ._common import reports_input_errors
+from ._tables import print_map_table
 
 # numpy, rich and the evaluator are imported where they are used: `admfit --help` must stay fast.
 if TYPE_CHECKING:
     import numpy as np
-    from rich.table import Table
 
     from admfit.evaluation import DetectionResult, GroundTruthSegments
 
@@ -25,54 +25,34 @@ _SUBSET_HELP = ("Ground-truth subset, case-insensitive; 'train'/'test' also reso
                 "and ActivityNet training/validation; 'all' keeps every video.")
 
 
-def _tious_for(text: str, gt_path: Path) -> np.ndarray:
+def _tious_for(text: str, version) -> np.ndarray:
+    """The thresholds of ``--tiou``; ``version``: the ground-truth file's top-level "version" (for 'auto')."""
     from admfit.evaluation.thresholds import parse_tious
 
     if text.strip().lower() == "auto":
-        text = "anet" if _is_activitynet_file(gt_path) else "thumos14"
+        text = "anet" if _is_activitynet_version(version) else "thumos14"
     try:
         return parse_tious(text)
     except ValueError as error:
         raise InputError(str(error), field="--tiou") from None
 
 
-def _is_activitynet_file(path: Path) -> bool:
+def _is_activitynet_version(version) -> bool:
     """Official ActivityNet annotation files say ``"version": "VERSION 1.2"`` (or 1.3)."""
-    with open(path, encoding="utf-8") as handle:
-        version = json.load(handle).get("version")
     return isinstance(version, str) and version.upper().startswith("VERSION 1.")
 
 
-def _ground_truth(path: Path, subset: str) -> GroundTruthSegments:
-    from admfit.datasets.annotations import load_annotations
+def _ground_truth(path: Path, subset: str) -> tuple[GroundTruthSegments, object]:
+    """(the instances of ``subset``, the file's top-level "version"). Read as columns: no pydantic models."""
+    from admfit.datasets.annotation_columns import read_annotation_columns
     from admfit.evaluation.segments import GroundTruthSegments
 
-    annotations = load_annotations(path, subset=None if subset.lower() == "all" else subset)
-    segments = GroundTruthSegments.from_annotations(annotations)
+    columns = read_annotation_columns(path)
+    segments = GroundTruthSegments.from_columns(columns.select(None if subset.lower() == "all" else subset))
     if len(segments) == 0:
         raise InputError(f"no ground-truth instance in subset {subset!r}: nothing to evaluate",
                          file=str(path), field="subset")
-    return segments
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.2f}"
-
-
-def _map_table(result: DetectionResult, title: str, per_class: bool) -> Table:
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("", overflow="fold")
-    for tiou in result.tious:
-        table.add_column(f"{tiou:g}", justify="right")
-    table.add_column("Avg", justify="right")
-    table.add_row("mAP (%)", *map(_percent, result.map), _percent(result.average))
-    if per_class:
-        table.add_section()
-        for c, name in enumerate(result.classes):
-            table.add_row(name, *map(_percent, result.ap[:, c]), _percent(float(result.ap[:, c].mean())))
-    return table
+    return segments, columns.version
 
 
 def _counts_line(result: DetectionResult) -> str:
@@ -92,20 +72,17 @@ def eval_command(
     strict: bool = typer.Option(False, "--strict", help="Reject reversed or zero-length predicted segments."),
 ) -> None:
     """Detection mAP at each tIoU threshold, as the official ActivityNet evaluation computes it."""
-    from rich.console import Console
-
     from admfit.evaluation.detection import evaluate_detection
     from admfit.evaluation.results_io import load_detections
 
-    segments = _ground_truth(ground_truth, subset)
-    thresholds = _tious_for(tiou, ground_truth)
+    segments, version = _ground_truth(ground_truth, subset)
+    thresholds = _tious_for(tiou, version)
     result = evaluate_detection(segments, load_detections(predictions, strict=strict), thresholds)
     if as_json:
         typer.echo(json.dumps(result.to_dict(per_class=per_class)))
         return
-    console = Console()
-    console.print(_map_table(result, f"Detection mAP, subset {subset!r}", per_class))
-    console.print(_counts_line(result))
+    print_map_table(result, f"Detection mAP, subset {subset!r}", per_class)
+    typer.echo(_counts_line(result))
 
 
 def eval_pseudo_command(
@@ -119,29 +96,27 @@ def eval_pseudo_command(
 ) -> None:
     """Pseudo-label quality (paper Table 2): alpha, mAP, and mean tIoU of each point's pseudo-label."""
     import numpy as np
-    from rich.console import Console
 
     from admfit.evaluation.pseudo_quality import pseudo_label_quality
     from admfit.evaluation.results_io import load_pseudo_labels
 
-    segments = _ground_truth(ground_truth, subset)
-    thresholds = _tious_for(tiou, ground_truth)
+    segments, version = _ground_truth(ground_truth, subset)
+    thresholds = _tious_for(tiou, version)
     labels, point_s, _ = load_pseudo_labels(pseudo_labels, min_confidence=min_confidence)
     quality = pseudo_label_quality(segments, labels, point_s, thresholds)
     if as_json:
         typer.echo(json.dumps(quality.to_dict()))
         return
-    console = Console()
-    console.print(_map_table(quality.detection, f"Pseudo-label mAP, subset {subset!r}", per_class=False))
-    mean = "n/a" if quality.mean_tiou is None else f"{quality.mean_tiou:.4f}"
+    print_map_table(quality.detection, f"Pseudo-label mAP, subset {subset!r}")
+    mean = "n/a" if quality.mean_tiou is None else f"{100 * quality.mean_tiou:.2f} %"
     kept = f", confidence >= {min_confidence:g}" if min_confidence else ""
-    console.print(f"alpha (pseudo-labels per ground-truth instance): {quality.alpha:.3f} "
+    typer.echo(f"alpha (pseudo-labels per ground-truth instance): {quality.alpha:.3f} "
                   f"({quality.num_pseudo_labels} / {quality.num_ground_truth}{kept})")
-    console.print(f"mean tIoU with the point's instance: {mean} over "
+    typer.echo(f"mean tIoU with the point's instance: {mean} over "
                   f"{int(np.count_nonzero(np.isfinite(quality.tious)))} pseudo-labels "
                   f"({quality.num_without_point} without a point time, "
                   f"{quality.num_without_instance} without a same-class instance in their video)")
-    console.print(_counts_line(quality.detection))
+    typer.echo(_counts_line(quality.detection))
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ app = typer.Typer(
     name="admfit",
     help="Pseudo-labels from point annotations by Actionness Distribution Modeling (ADM-Loc), and their evaluation.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings=HELP_OPTIONS,
     # Plain click help: typer's rich renderer imports rich.markdown and pygments, 0.2 s on every call.

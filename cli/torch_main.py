@@ -21,7 +21,7 @@ from admfit_torch.stages import STAGE_NAMES
 from ._common import HELP_OPTIONS, OneLineErrors, reports_input_errors, version_option
 
 app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
                   context_settings=HELP_OPTIONS,
                   rich_markup_mode=None,  # plain help: the rich renderer costs 0.2 s per call
                   cls=OneLineErrors)
@@ -59,15 +59,15 @@ def _run_dir(path: Path) -> Path:
     """Check that the run folder ``path`` can be created or written, without creating it: the pipeline creates it
     once the data and settings are checked, so a refused run leaves no empty folder."""
     if path.exists() and not path.is_dir():
-        raise InputError("exists and is not a folder", file=str(path), field="out")
+        raise InputError("exists and is not a folder", file=str(path), field="--output")
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
         raise InputError(f"cannot create the output folder ({existing} is not a folder)", file=str(path),
-                         field="out")
+                         field="--output")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"folder {str(existing)!r} is not writable", file=str(path), field="out")
+        raise InputError(f"folder {str(existing)!r} is not writable", file=str(path), field="--output")
     return path
 
 
@@ -89,7 +89,7 @@ def _with_data(cfg, **given):
 @app.command()
 @reports_input_errors
 def train(
-    out: Path = typer.Option(..., help="run folder: config.yaml, stages.json, base/, main/, eval/, report.md/json"),
+    out: Path = typer.Option(..., "-o", "--output", help="run folder: config.yaml, stages.json, base/, main/, eval/, report.md/json"),
     config: str = typer.Option("thumos14", help=CONFIG_HELP),
     stage: Stage = typer.Option("all", help=f"all: {' -> '.join(STAGE_NAMES)}; or one stage (its predecessors "
                                 "must be done)"),
@@ -164,7 +164,7 @@ def infer(
     checkpoint: Path = typer.Option(..., help="checkpoint.pt (or its run folder)"),
     features: Path = typer.Option(..., help="folder of <video>.npy features"),
     annotations: str = typer.Option(..., help="annotation JSON naming the videos (and their fps), or thumos14"),
-    out: Path = typer.Option(..., help="detections, ActivityNet results JSON (segments in seconds)"),
+    out: Path = typer.Option(..., "-o", "--output", help="detections, ActivityNet results JSON (segments in seconds)"),
     subset: str = typer.Option("test", help="subset of the annotation file to detect on (exact name; train / test "
                                "are aliases, noted)"),
     videos: Optional[Path] = typer.Option(None, help=VIDEOS_HELP),
@@ -173,7 +173,7 @@ def infer(
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
 ) -> None:
     """Detect actions in every video of a subset."""
-    check_writable(out, field="out")
+    check_writable(out, field="--output")
     results, split, _ = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
     atomic_write_text(out, json.dumps(results))
     count = sum(len(v) for v in results["results"].values())
@@ -187,10 +187,9 @@ def eval_(
     features: Path = typer.Option(..., help="folder of <video>.npy features"),
     annotations: str = typer.Option(..., help="ground-truth annotation JSON, or thumos14 (the shipped one)"),
     subset: str = typer.Option("test", help="subset to evaluate on (exact name; train / test are aliases, noted)"),
-    out: Optional[Path] = typer.Option(None, help="also write the detections here"),
-    tious: Optional[str] = typer.Option(None, "--tiou", "--tious", help="tIoU thresholds: thumos14, anet, "
-                                        "START:STOP:STEP or A,B,C (--tiou, as in admfit eval; --tious is the old "
-                                        "name); default: the checkpoint's run.tious (anet for the anet12 preset)"),
+    out: Optional[Path] = typer.Option(None, "-o", "--output", help="also write the detections here"),
+    tious: Optional[str] = typer.Option(None, "--tiou", help="tIoU thresholds: thumos14, anet, START:STOP:STEP or "
+                                        "A,B,C; default: the checkpoint's run.tious (anet for the anet12 preset)"),
     videos: Optional[Path] = typer.Option(None, help=VIDEOS_HELP),
     fps: Optional[str] = typer.Option(None, help=FPS_HELP),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
@@ -198,14 +197,16 @@ def eval_(
 ) -> None:
     """Detect on a subset and score the detections (mAP per tIoU) with admfit's evaluator."""
     from admfit.evaluation import parse_tious
-    from admfit_torch.scoring import evaluate_detections, format_table
+    from admfit_torch.scoring import evaluate_detections
+
+    from ._tables import print_map_table, table1_line
 
     try:
         thresholds = None if tious is None else parse_tious(tious)
     except ValueError as error:
         raise InputError(str(error), field="--tiou") from None
     if out is not None:
-        check_writable(out, field="out")
+        check_writable(out, field="--output")
     results, split, cfg = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos,
                                       fps=fps)
     if thresholds is None:
@@ -213,7 +214,12 @@ def eval_(
     if out is not None:
         atomic_write_text(out, json.dumps(results))
     evaluated = [item.video for item in split.items]
-    typer.echo(format_table(evaluate_detections(annotations, subset, results, thresholds, videos=evaluated)))
+    result = evaluate_detections(annotations, subset, results, thresholds, videos=evaluated)
+    print_map_table(result, f"Detection mAP, subset {subset!r}")
+    table1 = table1_line(result)
+    if table1 is not None:
+        typer.echo(table1)
+    typer.echo(f"{len(result.classes)} classes, {result.num_predictions} detections in {len(evaluated)} videos")
 
 
 @app.command(name="config")

@@ -17,27 +17,18 @@ from __future__ import annotations
 
 import json
 import warnings
-from itertools import chain
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from admfit.errors import InputError, Notice
-from admfit.json_columns import (BadValue, field, float_column, index_column, optional_field, read_json,
-                                 segment_columns, string_column)
+from admfit.errors import Notice
+# The file is read by annotation_columns; its subset rules are part of this module's API.
+from .annotation_columns import SUBSET_ALIASES, read_annotation_columns, resolve_subset  # noqa: F401
 
 # Test videos with broken THUMOS'14 annotations; LACP, HR-Pro and POTLoc drop them (gt.json lacks them).
 THUMOS14_BROKEN_TEST_VIDEOS = ("video_test_0000270", "video_test_0001292", "video_test_0001496")
-
-# Alias -> subset names tried in order, after an exact (case-insensitive) match failed.
-# THUMOS'14 trains on its "Validation" set and tests on "Test"; ActivityNet trains on
-# "training" and is evaluated on "validation" ("testing" has no public labels).
-SUBSET_ALIASES: dict[str, tuple[str, ...]] = {
-    "train": ("train", "training", "validation"),
-    "test": ("test", "validation"),
-}
 
 
 class Instance(BaseModel):
@@ -78,108 +69,6 @@ _INSTANCES = TypeAdapter(list[Instance])
 _VIDEOS = TypeAdapter(list[VideoAnnotation])
 
 
-# --- reading the file: checked as columns, then the models built in one call --------------
-
-def _video_fields(path: Path, video: str, raw: Any) -> tuple[str, list]:
-    """(subset, annotations) of one video record."""
-    if not video:
-        raise InputError("a video without a name", file=path, video=video, field="database")
-    if not isinstance(raw, dict):
-        raise InputError("expected an object with 'subset' and 'annotations'", file=path, video=video)
-    if "subset" not in raw:
-        raise InputError("field required", file=path, video=video, field="subset")
-    if not isinstance(raw["subset"], str):
-        raise InputError(f"expected a string, got {raw['subset']!r}", file=path, video=video, field="subset")
-    annotations = raw.get("annotations", [])
-    if not isinstance(annotations, list):
-        raise InputError("expected an array of annotations", file=path, video=video, field="annotations")
-    return raw["subset"], annotations
-
-
-def _positive_column(path: Path, videos: list[str], raws: list[dict], name: str) -> list[float | None]:
-    """Every video's ``name`` (duration, fps): a number > 0 ("29.97" read as 29.97), or None where absent."""
-    try:
-        values = float_column([raw.get(name) for raw in raws], name, missing_ok=True)
-    except BadValue as error:
-        raise InputError(error.message, file=path, video=videos[error.row], field=name) from None
-    bad = np.flatnonzero(values <= 0)
-    if bad.size:
-        row = int(bad[0])
-        raise InputError(f"must be greater than 0, got {raws[row][name]!r}", file=path, video=videos[row], field=name)
-    return [None if value != value else value for value in values.tolist()]  # NaN (absent) -> None
-
-
-def _instance_columns(entries: list) -> tuple[list, list, list, list]:
-    """label, label_id (None where absent), start_s, end_s of every annotation, as Python lists.
-
-    BadValue at the first bad one: ``part`` is the field inside the annotation.
-    """
-    label = string_column(field(entries, "label"), "label")
-    start, end = segment_columns(field(entries, "segment"))
-    label_id = index_column(optional_field(entries, "label_id"), "label_id")
-    idx = index_column(optional_field(entries, "idx"), "idx")
-    label_id = np.where(label_id >= 0, label_id, idx)  # HR-Pro's label_id, else ActivityNet's idx
-    for bad, message in ((np.flatnonzero((start < 0) | (end < 0)), "segment times must be >= 0 s"),
-                         (np.flatnonzero(end < start), "segment end is before its start")):
-        if bad.size:
-            row = int(bad[0])
-            raise BadValue(row, f"{message}: [{start[row]}, {end[row]}]", "segment")
-    ids = [None if number < 0 else number for number in label_id.tolist()]
-    return label.tolist(), ids, start.tolist(), end.tolist()
-
-
-def _records(path: Path, database: dict) -> dict[str, VideoAnnotation]:
-    videos = [str(video) for video in database]
-    raws = list(database.values())
-    fields = [_video_fields(path, video, raw) for video, raw in zip(videos, raws)]
-    durations, fps = _positive_column(path, videos, raws, "duration"), _positive_column(path, videos, raws, "fps")
-    counts = [len(annotations) for _, annotations in fields]
-    try:
-        columns = _instance_columns(list(chain.from_iterable(annotations for _, annotations in fields)))
-    except BadValue as error:
-        video, number = _owner(videos, counts, error.row)
-        raise InputError(error.message, file=path, video=video,
-                         field=f"annotations.{number}" + (f".{error.part}" if error.part else "")) from None
-    # Every value is checked above; pydantic-core builds the models in one call (faster than one
-    # model_construct per record), and cannot fail.
-    instances = _INSTANCES.validate_python([{"label": label, "label_id": label_id, "start_s": start, "end_s": end}
-                                            for label, label_id, start, end in zip(*columns)])
-    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
-    return dict(zip(videos, _VIDEOS.validate_python([
-        {"video": video, "subset": subset, "duration_s": duration, "fps": rate, "instances": instances[lo:hi]}
-        for video, (subset, _), duration, rate, lo, hi in zip(videos, fields, durations, fps, bounds, bounds[1:])])))
-
-
-def _owner(videos: list[str], counts: list[int], row: int) -> tuple[str, int]:
-    """(video, annotation number in it) of the ``row``-th annotation of the file."""
-    for video, count in zip(videos, counts):
-        if row < count:
-            return video, row
-        row -= count
-    raise IndexError(row)
-
-
-def resolve_subset(requested: str, available: set[str], *, file=None) -> str:
-    """The subset name, as written in the file, that ``requested`` selects.
-
-    An exact match wins. Otherwise a case-insensitive match, then the aliases in ``SUBSET_ALIASES``
-    ("train" -> train/training/Validation, "test" -> test/validation) are tried in order, and the choice is
-    announced with an ``admfit.errors.Notice`` (``note: subset 'test' read as 'Test'``), so that a file
-    without a real test subset does not pass silently. Raises ValueError if nothing matches.
-    """
-    if requested in available:
-        return requested
-    by_lower = {name.lower(): name for name in available}
-    wanted = requested.lower()
-    for candidate in (wanted, *SUBSET_ALIASES.get(wanted, ())):
-        if candidate in by_lower:
-            chosen = by_lower[candidate]
-            where = f" in {file}" if file is not None else ""
-            warnings.warn(Notice(f"subset {requested!r} read as {chosen!r}{where}"), stacklevel=2)
-            return chosen
-    raise ValueError(f"no subset {requested!r}; the file has {', '.join(sorted(available))}")
-
-
 def load_annotations(path, *, subset: str | None = None) -> dict[str, VideoAnnotation]:
     """Read an ActivityNet-style annotation JSON into ``{video: VideoAnnotation}`` (seconds).
 
@@ -187,19 +76,19 @@ def load_annotations(path, *, subset: str | None = None) -> dict[str, VideoAnnot
     (see ``resolve_subset``); None keeps every video. Any malformed entry raises
     InputError naming the file, video and field: nothing is dropped silently.
     """
-    path = Path(path)
-    document = read_json(path, "an annotation JSON file")
-    if not isinstance(document, dict) or not isinstance(document.get("database"), dict):
-        raise InputError("expected a JSON object with a 'database' object of videos",
-                         file=path, field="database")
-    videos = _records(path, document["database"])
-    if subset is None:
-        return videos
-    try:
-        chosen = resolve_subset(subset, {v.subset for v in videos.values()}, file=path)
-    except ValueError as error:
-        raise InputError(str(error), file=path, field="subset") from None
-    return {video: record for video, record in videos.items() if record.subset == chosen}
+    columns = read_annotation_columns(path).select(subset)
+    # Every value is checked (admfit.datasets.annotation_columns); pydantic-core builds the models in one
+    # call (faster than one model_construct per record), and cannot fail.
+    ids = [None if number < 0 else number for number in columns.label_id.tolist()]
+    instances = _INSTANCES.validate_python([
+        {"label": label, "label_id": label_id, "start_s": start, "end_s": end}
+        for label, label_id, start, end in zip(columns.label.tolist(), ids, columns.start_s.tolist(),
+                                               columns.end_s.tolist())])
+    bounds = np.concatenate([[0], np.cumsum(columns.counts)]).tolist()
+    return dict(zip(columns.videos, _VIDEOS.validate_python([
+        {"video": video, "subset": name, "duration_s": duration, "fps": rate, "instances": instances[lo:hi]}
+        for video, name, duration, rate, lo, hi in zip(columns.videos, columns.subsets, columns.duration_s,
+                                                       columns.fps, bounds, bounds[1:])])))
 
 
 def class_names(annotations: Mapping[str, VideoAnnotation]) -> list[str]:

@@ -55,8 +55,10 @@ def feature_file(source, video: str) -> str:
 
 
 def check_feature_length(video: str, num_snippets: int, grid: SnippetGrid, duration_s: float | None, *,
-                         file: str | None = None, tolerance: int = LENGTH_TOLERANCE_SNIPPETS) -> None:
-    """InputError when T = ``num_snippets`` does not fit ``duration_s`` seconds on ``grid`` (no duration: no check)."""
+                         file: str | None = None, tolerance: int = LENGTH_TOLERANCE_SNIPPETS,
+                         remedy: str = "set data.grid / data.stride / data.num_frames, or the fps") -> None:
+    """InputError when T = ``num_snippets`` does not fit ``duration_s`` seconds on ``grid`` (no duration: no check);
+    ``remedy`` names the settings of the grid in the caller's terms."""
     if duration_s is None:
         return
     fewest, most = expected_snippets(grid, duration_s)
@@ -66,7 +68,7 @@ def check_feature_length(video: str, num_snippets: int, grid: SnippetGrid, durat
     raise InputError(
         f"expected T={expected} snippets (duration {duration_s:g} s x {grid.fps:g} fps / stride {grid.stride:g} "
         f"frames, window {grid.num_frames:g} frames; tolerance {tolerance} snippets), found T={num_snippets}: "
-        "the features are on another grid (set data.grid / data.stride / data.num_frames, or the fps)",
+        f"the features are on another grid ({remedy})",
         file=file, video=video, field="T")
 
 

@@ -131,16 +131,16 @@ def evaluate_detection(ground_truth: GroundTruthSegments, detections: Detections
 
     keep = np.flatnonzero(known)
     order = keep[_evaluation_order(pred_class[keep], detections.score[keep])]
-    # Ground truth grouped by (class, video), file order inside a group (stable sort).
+    # Ground truth grouped by (class, video), file order inside a group (stable sort); groups numbered 0, 1, ...
     gt_key = gt_class * videos.size + gt_video
     gt_order = np.argsort(gt_key, kind="stable")
-    sorted_key = gt_key[gt_order]
+    group_keys, gt_group = np.unique(gt_key[gt_order], return_inverse=True)
     pred_key = np.where(on_gt_video, pred_class * videos.size + pred_video, -1)[order]
-    gt_lo = np.searchsorted(sorted_key, pred_key, side="left")
-    gt_hi = np.where(pred_key >= 0, np.searchsorted(sorted_key, pred_key, side="right"), gt_lo)
+    pred_group, in_group = _codes(pred_key, group_keys)
+    pred_group[~in_group] = -1
 
     tp = match_predictions(detections.start_s[order], detections.end_s[order], ~detections.invalid[order],
-                           gt_lo.astype(np.int64), gt_hi.astype(np.int64),
+                           pred_group, gt_group.astype(np.int64),
                            ground_truth.start_s[gt_order], ground_truth.end_s[gt_order], thresholds)
     ordered_class = pred_class[order]
     class_ids = np.arange(classes.size)

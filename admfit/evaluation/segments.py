@@ -6,11 +6,13 @@ One entry per segment, in file order: the order matters, it breaks score ties
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from admfit.datasets.annotations import VideoAnnotation
+if TYPE_CHECKING:  # the models need pydantic; `admfit eval` reads columns and must not import it
+    from admfit.datasets.annotation_columns import AnnotationColumns
+    from admfit.datasets.annotations import VideoAnnotation
 
 
 def _as_strings(values, name: str) -> np.ndarray:
@@ -66,6 +68,13 @@ class GroundTruthSegments:
         rows = [(video, inst.label, inst.start_s, inst.end_s)
                 for video, record in annotations.items() for inst in record.instances]
         return cls(*_columns(rows, 4))
+
+    @classmethod
+    def from_columns(cls, columns: AnnotationColumns) -> "GroundTruthSegments":
+        """Every instance of an annotation file read as columns (``read_annotation_columns(...).select(...)``),
+        videos and instances in file order: the same segments as ``from_annotations`` of ``load_annotations``."""
+        video = np.repeat(np.array(columns.videos, dtype=str), columns.counts)
+        return cls(video, columns.label, columns.start_s, columns.end_s)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from ..config import LossConfig, MainConfig
-from ..models.detector import PyramidOutput
+from ..models.detector import PyramidOutput, fuse
 from .background import background_loss, select_background, select_background_gaps
 from .focal import binary_focal, point_focal_loss
-from .gaussian import class_kernels, gaussian_imposition_loss
+from .gaussian import class_kernels, gaussian_imposition_loss, gaussian_imposition_loss_flat
 from .mil import mil_loss, topk_video_scores
 from .sigma import sigma_loss
 from .targets import LevelTargets, PseudoInstances, augmented_targets, point_targets, sampled_targets
@@ -54,9 +54,9 @@ def main_model_loss(output: PyramidOutput, targets: LevelTargets, instances: Pse
         kernel_sigmas = pseudo_sigmas.clamp(min=MIN_SIGMA)
         parts["sigma"] = zero
     if main_cfg.lambda_gauss > 0:
-        fused = output.fused()[0]
-        parts["gauss"] = gaussian_imposition_loss(fused, output.masks[0], instances.split(instances.points),
-                                                  instances.split(instances.labels), instances.split(kernel_sigmas))
+        fused = fuse(torch.sigmoid(output.logits[0].float()))  # level 0's of output.fused()
+        parts["gauss"] = gaussian_imposition_loss_flat(fused, output.masks[0], instances.sample, instances.points,
+                                                       instances.labels, kernel_sigmas)
     else:
         parts["gauss"] = zero
     parts["total"] = parts["total"] + main_cfg.lambda_gauss * parts["gauss"] + main_cfg.lambda_sigma * parts["sigma"]
@@ -64,6 +64,7 @@ def main_model_loss(output: PyramidOutput, targets: LevelTargets, instances: Pse
 
 
 __all__ = ["LevelTargets", "PseudoInstances", "augmented_targets", "background_loss", "base_model_loss",
-           "binary_focal", "class_kernels", "gaussian_imposition_loss", "main_model_loss", "mil_loss",
+           "binary_focal", "class_kernels", "gaussian_imposition_loss", "gaussian_imposition_loss_flat",
+           "main_model_loss", "mil_loss",
            "point_focal_loss", "point_targets", "sampled_targets", "select_background", "select_background_gaps", "sigma_loss",
            "topk_video_scores"]

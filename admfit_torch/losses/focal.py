@@ -19,11 +19,12 @@ def point_focal_loss(fused: list[torch.Tensor], point_masks: list[torch.Tensor],
     fused[l]: (B, T_l, C) fused probabilities; point_masks[l]: (B, T_l) bool, True inside an
     augmented point annotation (eq. 3); point_targets[l]: (B, T_l, C) multi-hot labels there.
     Normalised by N*_act, the number of augmented point positions over all levels and videos
-    (at least 1). Returns a scalar.
+    (at least 1). Returns a scalar. Positions outside the points weigh 0 (no boolean indexing, which would wait
+    for the device to count them).
     """
     total = fused[0].new_zeros(())
-    count = 0
+    count = torch.zeros((), dtype=torch.long, device=fused[0].device)
     for probs, where, target in zip(fused, point_masks, point_targets):
-        total = total + binary_focal(probs[where], target[where], gamma).sum()
-        count += int(where.sum())
-    return total / max(count, 1)
+        total = total + (binary_focal(probs, target, gamma) * where.unsqueeze(-1).to(probs.dtype)).sum()
+        count = count + where.sum()
+    return total / count.clamp(min=1)

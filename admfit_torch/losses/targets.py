@@ -2,9 +2,9 @@
 pseudo-label sampling (paper 3.4.2): positions near each point and inside its ADM interval."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from admfit.levels import Pyramid
@@ -24,20 +24,24 @@ class LevelTargets:
                             self.video_labels.to(device))
 
 
-def _positive_range(t: float, radius: float | None, interval: tuple[float, float] | None,
-                    length: int) -> tuple[int, int]:
-    """Inclusive integer range of level positions within ``radius`` of level position t and inside ``interval``
-    (clipped to the level); empty (first > last) when they do not meet."""
-    lo, hi = (-math.inf, math.inf) if radius is None else (t - radius, t + radius)
-    if interval is not None:
-        lo, hi = max(lo, interval[0]), min(hi, interval[1])
-    return max(0, math.ceil(lo)), min(length - 1, math.floor(hi))
+def _positive_ranges(t: np.ndarray, radius: float | None, spans: np.ndarray | None,
+                     length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inclusive integer ranges [first, last] (N,) of level positions within ``radius`` of the level positions t
+    (N,) and inside ``spans`` (N, 2) (level positions), clipped to the level; empty (first > last) where they do
+    not meet, also when the span lies wholly before the level's start."""
+    lo = np.full_like(t, -np.inf) if radius is None else t - radius
+    hi = np.full_like(t, np.inf) if radius is None else t + radius
+    if spans is not None:
+        lo, hi = np.maximum(lo, spans[:, 0]), np.minimum(hi, spans[:, 1])
+    first = np.maximum(0, np.ceil(lo))
+    last = np.minimum(length - 1, np.floor(hi))
+    return first, last
 
 
 def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], lengths: list[int], time_axis: Pyramid,
-                  radius: float | None, num_classes: int,
-                  intervals: list[torch.Tensor] | None = None) -> LevelTargets:
-    """Positive positions of every point on every level.
+                  radius: float | None, num_classes: int, intervals: list[torch.Tensor] | None = None,
+                  device: torch.device | str = "cpu") -> LevelTargets:
+    """Positive positions of every point on every level, built on ``device``.
 
     points[b]: (N_b,) float point positions in level-0 snippets of sample b; labels[b]: (N_b,) int class ids;
     lengths[l] = T_l. A level-0 position x is ``time_axis.level(l).from_level0(x)`` on level l (the model's
@@ -46,39 +50,57 @@ def point_targets(points: list[torch.Tensor], labels: list[torch.Tensor], length
     snippets, docs/spec.md section 3). With ``intervals[b]`` (N_b, 2) pseudo-label [start, end] in level-0
     snippets: pseudo-label sampling, the positions within the radius AND inside the interval; ``radius=None`` is the whole interval.
     The position nearest the point is always positive. Ranges are clipped to the level.
+
+    The ranges are computed on the host (the points are host data, a few per video) for all points at once; the
+    dense targets are then made on ``device`` by comparisons, with no loop over videos or points and no
+    transfer but one small table per call.
     """
     if radius is None and intervals is None:
         raise ValueError("an unlimited radius needs pseudo-label intervals")
     batch = len(points)
-    masks, targets = [], []
+    counts = [len(p) for p in points]
+    sample = np.repeat(np.arange(batch), counts)
+    level0 = np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1) for p in points] + [np.zeros(0)])
+    classes = np.concatenate([np.asarray(c, dtype=np.int64).reshape(-1) for c in labels] + [np.zeros(0, np.int64)])
+    spans0 = None if intervals is None else np.concatenate(
+        [np.asarray(i, dtype=np.float64).reshape(-1, 2) for i in intervals] + [np.zeros((0, 2))])
+    table = []  # per level: first, last, nearest (N,) level positions
     for level, length in enumerate(lengths):
         on_level = time_axis.level(level).from_level0
-        target = torch.zeros(batch, length, num_classes)
-        for b, (pos, lab) in enumerate(zip(points, labels)):
-            spans = on_level(intervals[b].numpy()).tolist() if intervals is not None else [None] * len(pos)
-            for t, c, span in zip(on_level(pos.numpy()).tolist(), lab.tolist(), spans):
-                lo, hi = _positive_range(t, radius, span, length)
-                target[b, lo:hi + 1, c] = 1.0
-                # The annotated point itself is certain, even where ADM's interval (centred on the peak) misses it.
-                target[b, min(max(0, round(t)), length - 1), c] = 1.0
+        t = on_level(level0)
+        first, last = _positive_ranges(t, radius, None if spans0 is None else on_level(spans0), length)
+        # The annotated point itself is certain, even where ADM's interval (centred on the peak) misses it.
+        nearest = np.clip(np.rint(t), 0, length - 1)  # rint and round() both round half to even
+        table.append(np.stack([first, last, nearest]))
+    rows = torch.from_numpy(np.stack([sample, classes])).to(device)  # (2, N)
+    ranges = torch.from_numpy(np.stack(table).astype(np.int64)).to(device)  # (L, 3, N)
+    row_of = rows[0] * num_classes + rows[1]  # (N,) row b C + c of a (B C, T_l) table
+    masks, targets = [], []
+    for level, length in enumerate(lengths):
+        first, last, nearest = ranges[level].unsqueeze(-1)  # (N, 1) each
+        steps = torch.arange(length, device=device)
+        positive = ((steps >= first) & (steps <= last)) | (steps == nearest)  # (N, T_l)
+        # Counting positives per (sample, class) is exact in float32 whatever the order of the additions.
+        hits = torch.zeros(batch * num_classes, length, device=device).index_add_(0, row_of, positive.float())
+        target = (hits > 0).float().view(batch, num_classes, length).transpose(1, 2).contiguous()  # (B, T_l, C)
         targets.append(target)
         masks.append(target.amax(dim=-1) > 0)
-    video = torch.zeros(batch, num_classes)
-    for b, lab in enumerate(labels):
-        video[b, lab] = 1.0
+    video = torch.zeros(batch * num_classes, device=device).index_fill_(0, row_of, 1.0).view(batch, num_classes)
     return LevelTargets(masks, targets, video)
 
 
 def augmented_targets(points: list[torch.Tensor], labels: list[torch.Tensor], lengths: list[int],
-                      time_axis: Pyramid, radius: float, num_classes: int) -> LevelTargets:
+                      time_axis: Pyramid, radius: float, num_classes: int,
+                      device: torch.device | str = "cpu") -> LevelTargets:
     """The augmented annotation sets Phi_l of the base model (eqs. 2-3); see point_targets."""
-    return point_targets(points, labels, lengths, time_axis, radius, num_classes)
+    return point_targets(points, labels, lengths, time_axis, radius, num_classes, device=device)
 
 
 def sampled_targets(points: list[torch.Tensor], labels: list[torch.Tensor], intervals: list[torch.Tensor],
-                    lengths: list[int], time_axis: Pyramid, radius: float | None, num_classes: int) -> LevelTargets:
+                    lengths: list[int], time_axis: Pyramid, radius: float | None, num_classes: int,
+                    device: torch.device | str = "cpu") -> LevelTargets:
     """Pseudo-label sampling of the main model (r_s; None = no sampling, the whole interval); see point_targets."""
-    return point_targets(points, labels, lengths, time_axis, radius, num_classes, intervals)
+    return point_targets(points, labels, lengths, time_axis, radius, num_classes, intervals, device)
 
 
 @dataclass
@@ -102,7 +124,7 @@ class PseudoInstances:
         if any(s.intervals is None or s.sigmas is None for s in samples):
             raise ValueError("the main model needs pseudo-labels on every sample (run the pseudo-label stage)")
         counts = [len(s.positions) for s in samples]
-        return cls(torch.repeat_interleave(torch.arange(len(samples)), torch.tensor(counts, dtype=torch.long)),
+        return cls(torch.from_numpy(np.repeat(np.arange(len(samples), dtype=np.int64), counts)),
                    torch.cat([s.positions.double() for s in samples]), torch.cat([s.labels.long() for s in samples]),
                    torch.cat([s.intervals.double().reshape(-1, 2) for s in samples]),
                    torch.cat([s.sigmas.double() for s in samples]), len(samples))

@@ -6,6 +6,8 @@ into real snippets through convolutions or attention.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -35,13 +37,55 @@ class ChannelLayerNorm(nn.LayerNorm):
         return super().forward(x.transpose(1, 2)).transpose(1, 2)
 
 
+def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, window: int,
+                    dropout: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                    block: int | None = None) -> torch.Tensor:
+    """Softmax attention of each query over the keys within ``window // 2`` snippets on either side.
+
+    q, k, v (B, H, d, T) channel-first heads (q already scaled), mask (B, T) bool -> (B, H, d, T); ``dropout``
+    acts on the attention weights. Padded keys (mask False, and beyond both ends) get no weight; padded queries
+    get some output, which callers zero.
+
+    Banded, without unfolding the keys: the queries are cut into blocks of ``block`` snippets (default
+    max(32, window)) and each block attends, by two batched matrix products, to its ``block + window - 1`` keys,
+    out-of-window keys masked. A query's score with a key is the same dot product as a per-snippet window
+    computes (up to float round-off: the summation order of the matrix products), masked keys get the dtype's
+    most negative score as before (a row whose keys are all padded stays finite), and the out-of-window weights
+    are exactly 0 after the softmax, so dropout on them changes nothing. Unfolding materialised
+    (B, H, d, T, window) copies of the keys and values and ran the products as T matrix products of
+    (1 x d) (d x window); blocks make them few and large.
+    """
+    batch, heads, head_dim, length = q.shape
+    half = window // 2
+    block = block or max(32, window)
+    blocks = -(-length // block)
+    extra = blocks * block - length
+    span = block + 2 * half  # the keys one block of queries sees
+    # (B, H, n, block, d) queries; (B, H, n, d, span) keys and (B, H, n, span, d) values: overlapping views
+    q_blocks = F.pad(q, (0, extra)).reshape(batch, heads, head_dim, blocks, block).permute(0, 1, 3, 4, 2)
+    k_blocks = F.pad(k, (half, half + extra)).unfold(-1, span, block).transpose(2, 3)
+    v_blocks = F.pad(v, (half, half + extra)).unfold(-1, span, block).permute(0, 1, 3, 4, 2)
+    key_ok = F.pad(mask, (half, half + extra), value=False).unfold(-1, span, block)  # (B, n, span)
+    # query i of a block sees keys i .. i + window - 1 of its span (which starts half a window before the block)
+    offset = torch.arange(span, device=q.device) - torch.arange(block, device=q.device).unsqueeze(1)
+    in_window = (offset >= 0) & (offset < window)  # (block, span)
+    allowed = (in_window & key_ok.unsqueeze(2)).unsqueeze(1)  # (B, 1, n, block, span)
+    scores = torch.matmul(q_blocks, k_blocks)  # (B, H, n, block, span); bfloat16 under autocast
+    scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
+    weights = scores.softmax(dim=-1)
+    if dropout is not None:
+        weights = dropout(weights)
+    out = torch.matmul(weights, v_blocks)  # (B, H, n, block, d)
+    return out.permute(0, 1, 4, 2, 3).reshape(batch, heads, head_dim, blocks * block)[..., :length]
+
+
 class LocalSelfAttention(nn.Module):
     """Multi-head self-attention restricted to a centred window of ``window`` snippets.
 
     Each snippet attends to the ``window // 2`` snippets on either side (ActionFormer's local
-    attention). Keys are gathered with ``unfold``, so memory is O(B * T * window * C) and no
-    T x T matrix is built. Padded keys (mask False, and the zero padding at both ends) get no
-    weight; padded queries produce zeros.
+    attention), computed in blocks (``local_attention``): memory O(B * T * window * heads), no
+    T x T matrix. Padded keys (mask False, and the zero padding at both ends) get no weight;
+    padded queries produce zeros.
     """
 
     def __init__(self, dim: int, num_heads: int, window: int, dropout: float = 0.0):
@@ -55,16 +99,9 @@ class LocalSelfAttention(nn.Module):
         """x (B, C, T), mask (B, T) -> (B, C, T)."""
         batch, channels, length = x.shape
         head_dim = channels // self.num_heads
-        half = self.window // 2
         q, k, v = self.qkv(x).reshape(batch, 3, self.num_heads, head_dim, length).unbind(1)  # (B, H, d, T)
-        # (B, H, d, T + 2 half) -> (B, H, d, T, window): the window of keys around each query
-        k_win = F.pad(k, (half, half)).unfold(-1, self.window, 1)
-        v_win = F.pad(v, (half, half)).unfold(-1, self.window, 1)
-        key_ok = F.pad(mask, (half, half), value=False).unfold(-1, self.window, 1)  # (B, T, window)
-        scores = torch.einsum("bhdt,bhdtw->bhtw", q * head_dim ** -0.5, k_win)
-        scores = scores.masked_fill(~key_ok.unsqueeze(1), torch.finfo(scores.dtype).min)
-        weights = self.attn_drop(scores.softmax(dim=-1))
-        out = torch.einsum("bhtw,bhdtw->bhdt", weights, v_win).reshape(batch, channels, length)
+        out = local_attention(q * head_dim ** -0.5, k, v, mask, self.window, self.attn_drop)
+        out = out.reshape(batch, channels, length)
         return self.proj(out) * mask.unsqueeze(1).to(out.dtype)
 
 

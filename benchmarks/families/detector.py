@@ -195,7 +195,7 @@ def _train(data: Path, annotations: Path, run: Path, variant: Variant, dim: int,
     settings = [f"optim.epochs={variant.epochs}", f"seed={variant.detector_seed}",
                 f"run.train_subset={FAMILY_SUBSET}", f"run.test_subset={FAMILY_SUBSET}", "run.allow_overlap=true",
                 f"model.input_dim={dim}", *overrides]
-    common = ["--config", str(CONFIG), "--out", str(run), "--features", str(data / "features"),
+    common = ["--config", str(CONFIG), "--output", str(run), "--features", str(data / "features"),
               "--annotations", str(annotations), "--points", str(data / "points.csv"), "--device", "cpu",
               "--no-progress", *[part for setting in settings for part in ("--set", setting)]]
     out, seconds = "", {}

@@ -186,3 +186,28 @@ def test_real_thumos_ground_truth_perfect_predictions(tmp_path):
     summary = json.loads(out)
     assert summary["num_classes"] == 20 and summary["num_invalid"] == 0
     assert np.allclose(summary["map"], 1.0, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("document, words", [
+    ("{not json", ["not valid json"]),
+    ('{"database": []}', ["database"]),
+    ({"database": {"v1": {"annotations": []}}}, ["v1", "subset", "field required"]),
+    ({"database": {"v1": {"subset": "test", "annotations": [{"label": "A"}]}}}, ["v1", "annotations.0.segment"]),
+    ({"database": {"v1": {"subset": "test", "annotations": [{"label": "A", "segment": [5, 1]}]}}},
+     ["v1", "annotations.0.segment", "before its start"]),
+    ({"database": {"v1": {"subset": "test", "annotations": [{"label": "", "segment": [0, 1]}]}}},
+     ["v1", "annotations.0.label"]),
+    ({"database": {"v1": {"subset": "test", "duration": -1, "annotations": []}}}, ["v1", "duration"]),
+    ({"database": {"v1": {"subset": "test", "annotations": [{"label": "A", "segment": [True, 1]}]}}},
+     ["v1", "annotations.0.segment.0"]),
+])
+def test_bad_ground_truth_file_is_one_line_exit_2(tmp_path, document, words):
+    # admfit eval reads the ground truth as columns (admfit.datasets.annotation_columns): the same errors
+    # as load_annotations, one line naming the file, the video and the field.
+    gt_file = write(tmp_path / "gt.json", document)
+    pred = write(tmp_path / "pred.json", results(v1=[entry(0, 10, "A", 0.9)]))
+    code, out, err = run("eval", gt_file, pred, "--json")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err and str(gt_file) in err
+    for word in words:
+        assert word.lower() in err.lower()

@@ -107,7 +107,7 @@ def test_eval_pseudo_reads_admfit_fit_output(tmp_path):
     # tIoU 0.5: both hits -> AP 1. tIoU 0.7: FP (0.9) then TP (0.8): p = 0, 1/2; r = 0, 1/2 -> AP 1/4.
     assert summary["map"] == [1.0, 0.25]
     code, stdout, err = run(gt_file, out)
-    assert code == 0 and "alpha" in stdout and "0.7500" in stdout
+    assert code == 0 and "alpha" in stdout and "tIoU with the point's instance: 75.00 %" in stdout
 
 
 def test_eval_pseudo_min_confidence_scores_only_the_trusted_labels(tmp_path):

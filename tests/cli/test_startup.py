@@ -30,7 +30,7 @@ HEAVY = {"numba", "llvmlite", "scipy", "torch", "matplotlib", "numpy", "pydantic
 # A command's own --help builds its options; this typer validates them with pydantic, so only that may come.
 HEAVY_FOR_COMMAND_HELP = HEAVY - {"pydantic"}
 
-ADMFIT_COMMANDS = ["fit", "eval", "eval-pseudo", "simulate-points", "synth", "plot", "export"]
+ADMFIT_COMMANDS = ["fit", "eval", "eval-pseudo", "simulate-points", "synth", "plot", "export", "label", "detectors"]
 TORCH_COMMANDS = ["train", "infer", "eval", "config"]
 
 
@@ -63,3 +63,28 @@ def test_every_command_is_covered():
 
     assert sorted(get_command(app).commands) == sorted(ADMFIT_COMMANDS)
     assert sorted(get_command(torch_app).commands) == sorted(TORCH_COMMANDS)
+
+
+# `admfit eval` on real files: the numpy evaluator, no numba (its start alone is twice the command's time
+# budget, docs/evaluation.md), no scipy; the ground truth as columns, not as pydantic models; rich only
+# for a table on a terminal. Every module name is reported, not just the top-level packages.
+EVAL_PROBE = PROBE.replace('name.split(".")[0] for name in sys.modules', "name for name in sys.modules")
+EVAL_MUST_NOT_LOAD = {"numba", "llvmlite", "scipy", "torch", "matplotlib", "rich", "yaml", "pandas"}
+
+
+def test_eval_imports_no_numba_nor_the_annotation_models(tmp_path):
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"database": {"v": {"subset": "test", "annotations": [
+        {"label": "A", "segment": [0, 10]}, {"label": "A", "segment": [20, 30]}]}}}))
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps({"results": {"v": [{"label": "A", "segment": [0, 10], "score": 0.9},
+                                                  {"label": "A", "segment": [1, 9], "score": 0.8}]}}))
+    assert "name.split" not in EVAL_PROBE  # the replacement above took
+    result = subprocess.run([sys.executable, "-c", EVAL_PROBE, "admfit_cli.main", "eval", str(gt), str(pred), "--json"],
+                            capture_output=True, text=True, timeout=120)
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None), result.stderr
+    assert json.loads(result.stdout)["num_predictions"] == 2  # it did evaluate
+    modules = set(report["modules"])
+    assert {name.split(".")[0] for name in modules} & EVAL_MUST_NOT_LOAD == set()
+    assert "admfit.evaluation._kernels" in modules and "admfit.datasets.annotations" not in modules

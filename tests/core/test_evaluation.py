@@ -284,3 +284,156 @@ def test_agrees_with_reference_on_real_activitynet_validation():
     classes, expected = reference_ap(ground_truth, detections, ANET_TIOUS)
     assert len(classes) == 100 and result.classes == classes
     np.testing.assert_allclose(result.ap, expected, rtol=0, atol=1e-9)
+
+
+# --- the numpy matching's own paths, each against the reference, to the last bit ------------------------
+#
+# admfit.evaluation._kernels matches in rounds over all predictions, in windows of predictions per video and
+# class, and one prediction at a time where rounds stall (dense clusters); AP is np.sum over the official
+# terms. Small settings of its constants send small cases down each path; the AP must be the reference's
+# exactly (same IoU doubles, same terms, same summation), not merely close.
+
+import admfit.evaluation._kernels as kernels  # noqa: E402
+
+
+def crowded_case(seed: int):
+    """Few videos and classes, many predictions each, instances overlapping each other; times and scores on
+    coarse grids (equal IoUs, equal scores), reversed and zero-length predictions, zero-length instances."""
+    rng = np.random.default_rng(seed)
+    num_gt, num_pred = int(rng.integers(4, 40)), int(rng.integers(200, 700))
+    gt_start = np.round(rng.uniform(0, 40, num_gt))
+    gt_end = gt_start + np.round(rng.uniform(0, 12, num_gt))
+    start = np.round(rng.uniform(-2, 45, num_pred))
+    end = start + np.round(rng.uniform(-2, 25, num_pred))
+    videos, labels = ["v", "w"], ["A", "B"]
+    ground_truth = GroundTruthSegments(rng.choice(videos, num_gt), rng.choice(labels, num_gt), gt_start, gt_end)
+    detections = Detections(rng.choice(videos + ["x"], num_pred), rng.choice(labels, num_pred), start, end,
+                            np.round(rng.random(num_pred), 1))
+    return ground_truth, detections
+
+
+SETTINGS = {
+    "defaults": {},
+    "rounds to the end": {"_SEQUENTIAL_PAIRS": 0, "_MIN_ROUND_SHARE": 0.0},
+    "one at a time, Python": {"_SEQUENTIAL_PAIRS": 10**9, "_DENSE_PAIRS_PER_PREDICTION": 10**9},
+    "one at a time, numpy": {"_SEQUENTIAL_PAIRS": 10**9, "_DENSE_PAIRS_PER_PREDICTION": 0},
+    "small windows": {"_WINDOW": 7, "_SEQUENTIAL_PAIRS": 0},
+}
+
+
+@pytest.fixture()
+def spy(monkeypatch):
+    """Counts of the matching paths taken: rounds, and predictions matched one at a time."""
+    counts = {"rounds": 0, "one at a time": 0, "windows": 0}
+    greedy, settle, sequential = kernels._greedy, kernels._settle, kernels._sequential
+
+    def counting_greedy(pred, gt, iou, window_bounds, *args):
+        counts["windows"] = max(counts["windows"], window_bounds.size - 1)
+        return greedy(pred, gt, iou, window_bounds, *args)
+
+    def counting_settle(pred, *args):
+        counts["rounds"] += pred.size >= kernels._SEQUENTIAL_PAIRS and pred.size > 0
+        return settle(pred, *args)
+
+    def counting_sequential(pred, *args):
+        counts["one at a time"] += pred.size > 0
+        return sequential(pred, *args)
+
+    monkeypatch.setattr(kernels, "_greedy", counting_greedy)
+    monkeypatch.setattr(kernels, "_settle", counting_settle)
+    monkeypatch.setattr(kernels, "_sequential", counting_sequential)
+    return counts
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("seed", range(6))
+def test_every_matching_path_gives_the_reference_ap_exactly(monkeypatch, spy, setting, seed):
+    for name, value in SETTINGS[setting].items():
+        monkeypatch.setattr(kernels, name, value)
+    ground_truth, detections = crowded_case(seed)
+    tious = (0.0, 0.1, 0.3, 0.5, 0.7, 1.0) if seed % 2 else ANET_TIOUS
+    result = evaluate_detection(ground_truth, detections, tious)
+    classes, expected = reference_ap(ground_truth, detections, tious)
+    assert result.classes == classes
+    assert np.array_equal(result.ap, expected), np.abs(result.ap - expected).max()
+    # Each setting took its path (a guard: the cases must be crowded enough for it).
+    if setting == "rounds to the end":
+        assert spy["rounds"] > 0 and spy["one at a time"] == 0
+    elif setting.startswith("one at a time"):
+        assert spy["rounds"] == 0 and spy["one at a time"] > 0
+    elif setting == "small windows":
+        assert spy["windows"] > 3
+
+
+def test_crowded_cases_are_crowded():
+    # Guard for the test above: its cases hold what they are meant to test.
+    ground_truth, detections = crowded_case(1)
+    assert np.any(detections.end_s < detections.start_s) and np.any(detections.end_s == detections.start_s)
+    assert np.unique(detections.score).size <= 11
+    counts = {}
+    for key in zip(detections.video.tolist(), detections.label.tolist()):
+        counts[key] = counts.get(key, 0) + 1
+    assert max(counts.values()) > 50
+
+
+def test_large_groups_with_default_settings_match_the_reference_exactly(spy):
+    # One video and class with more predictions than a window holds and more pairs than rounds need:
+    # 5,000 jittered copies of 30 instances, scores with ties.
+    rng = np.random.default_rng(3)
+    gt_start = np.sort(rng.uniform(0, 300, 30))
+    gt_end = gt_start + rng.uniform(1, 15, 30)
+    ground_truth = GroundTruthSegments(np.array(["v"] * 30), np.array(["A"] * 30), gt_start, gt_end)
+    source = rng.integers(0, 30, 5000)
+    length = gt_end[source] - gt_start[source]
+    start = gt_start[source] + rng.normal(0, 0.3, 5000) * length
+    end = gt_end[source] + rng.normal(0, 0.3, 5000) * length
+    detections = Detections(np.array(["v"] * 5000), np.array(["A"] * 5000), start, end,
+                            np.round(rng.random(5000), 2))
+    result = evaluate_detection(ground_truth, detections, THUMOS14_TIOUS)
+    _, expected = reference_ap(ground_truth, detections, THUMOS14_TIOUS)
+    assert np.array_equal(result.ap, expected)
+    assert spy["windows"] >= 2 and spy["rounds"] > 0
+
+
+def test_dense_overlapping_instances_match_the_reference_exactly():
+    # 60 instances 0.5 s apart, 5 s long, and 600 predictions up to 40 s long: every prediction has many
+    # candidates at tIoU 0.05, where rounds settle one prediction at a time and the rest goes one by one.
+    rng = np.random.default_rng(4)
+    gt_start = np.arange(60) * 0.5
+    ground_truth = GroundTruthSegments(np.array(["v"] * 60), np.array(["A"] * 60), gt_start, gt_start + 5)
+    start = rng.uniform(-5, 35, 600)
+    detections = Detections(np.array(["v"] * 600), np.array(["A"] * 600), start, start + rng.uniform(0.5, 40, 600),
+                            rng.random(600))
+    tious = (0.05, 0.1, 0.5)
+    result = evaluate_detection(ground_truth, detections, tious)
+    _, expected = reference_ap(ground_truth, detections, tious)
+    assert np.array_equal(result.ap, expected)
+
+
+def test_times_far_apart_keep_the_pairs_exact():
+    # Instances near 0 and near 1e15 s in a video and class: the pair search's group blocks then pass 2**52,
+    # and every instance of the group is paired instead. A prediction over +-1e300 s: no overflow, IoU ~0.
+    # A: TP (0.9), TP (0.8), FP (0.7), TP (0.6): p = 1, 1, 2/3, 3/4; r = 1/3, 2/3, 2/3, 1 -> AP = (1 + 1 + 3/4) / 3.
+    ground_truth = gt(("v", "A", 0, 10), ("v", "A", 1e15, 1e15 + 10), ("v", "A", 5, 8), ("v", "B", 0, 10))
+    detections = det(("v", "A", 0, 10, 0.9), ("v", "A", 1e15, 1e15 + 10, 0.8), ("v", "A", -1e300, 1e300, 0.7),
+                     ("v", "A", 5, 8, 0.6), ("v", "B", 1, 10, 0.5))
+    result = evaluate_detection(ground_truth, detections, [0.5])
+    _, expected = reference_ap(ground_truth, detections, [0.5])
+    assert np.array_equal(result.ap, expected)
+    assert result.ap[0].tolist() == [pytest.approx((1 + 1 + 3 / 4) / 3), 1.0]
+
+
+def test_ground_truth_from_columns_equals_from_annotations():
+    # admfit eval reads annotation files as columns (no pydantic models): the same segments, in the same order.
+    from admfit.data import data_path
+    from admfit.datasets.annotation_columns import read_annotation_columns
+
+    files = [data_path("thumos14", "gt.json"), data_path("thumos14", "gt_full.json")]
+    anet = SHARED / "anet12" / "activity_net.v1-2.min.json"
+    files += [anet] if anet.is_file() else []
+    for path in files:
+        for subset in (None, "test", "train"):
+            columns = GroundTruthSegments.from_columns(read_annotation_columns(path).select(subset))
+            models = GroundTruthSegments.from_annotations(load_annotations(path, subset=subset))
+            for name in ("video", "label", "start_s", "end_s"):
+                assert np.array_equal(getattr(columns, name), getattr(models, name)), (path, subset, name)

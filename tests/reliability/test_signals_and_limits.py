@@ -96,8 +96,7 @@ def test_a_handler_someone_installed_is_kept(tmp_path):
 _CAPPED = [
     (("admfit", "eval", "{gt}", "{pred}", "--tiou", "0:1:1e-9"), "--tiou"),
     (("admfit", "eval-pseudo", "{gt}", "{pred}", "--tiou", "0:0.5:1e-12"), "--tiou"),
-    # main's option is --tiou (--tious an alias); the error names '--tiou'
-    (("admfit-torch", "eval", "--checkpoint", "{gt}", "--features", "{gt}", "--annotations", "{gt}", "--tious",
+    (("admfit-torch", "eval", "--checkpoint", "{gt}", "--features", "{gt}", "--annotations", "{gt}", "--tiou",
       "0:1:1e-9"), "'--tiou'"),
     (("admfit-torch", "config", "cpu-small", "--set", "optim.epochs=100000000000000000000000"), "optim.epochs"),
     (("admfit-torch", "config", "cpu-small", "--set", "data.input_length=1000000000000"), "data.input_length"),

@@ -142,3 +142,25 @@ def test_parse_args_quick_and_defaults():
     assert full.seeds == 2 and full.videos == ab.DEFAULT["videos"] and full.set == ["model.levels=4", "optim.lr=0.002"]
     with pytest.raises(SystemExit):
         ab.parse_args(["--seeds", "0"])
+    assert (quick.generator, quick.variant) == ("synthetic", None)
+
+
+def test_main_vs_base_bar_needs_three_points_beyond_the_seed_spread():
+    from benchmarks import main_vs_base as mvb
+
+    rows = mvb.summarise({"clear": {"base": [40.0, 42.0, 41.0], "main": [45.0, 46.0, 45.5]},
+                          "spread": {"base": [40.0, 42.0, 41.0], "main": [50.0, 40.0, 46.0]},
+                          "small": {"base": [40.0, 42.0, 41.0], "main": [42.0, 44.0, 43.0]}})
+    by_name = {row["variant"]: row for row in rows}
+    assert by_name["clear"]["difference"][0] == pytest.approx(13.5 / 3)
+    assert by_name["clear"]["bar_met"] and not by_name["spread"]["bar_met"] and not by_name["small"]["bar_met"]
+    text = mvb.render(rows)
+    assert "clear" in text and "NOT met" in text
+
+
+def test_parse_args_generator_and_variant():
+    assert ab.parse_args(["--generator", "independent"]).variant == "medium"
+    assert ab.parse_args(["--generator", "independent", "--variant", "hard"]).variant == "hard"
+    for wrong in (["--variant", "hard"], ["--generator", "independent", "--variant", "nope"], ["--generator", "x"]):
+        with pytest.raises(SystemExit):
+            ab.parse_args(wrong)

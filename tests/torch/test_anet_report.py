@@ -47,7 +47,7 @@ def anet_run(tmp_path_factory):
     inputs = ["--features", data / "features", "--annotations", data / "annotations.json"]
     out = folder / "run"
     code, _, stderr = invoke(torch_app, "train", "--config", "anet12", *SMALL, "--no-progress", *inputs,
-                             "--points", data / "points.csv", "--out", out)
+                             "--points", data / "points.csv", "--output", out)
     assert code == 0, stderr
     return out, inputs
 
@@ -84,10 +84,10 @@ def test_eval_defaults_to_the_checkpoints_thresholds(anet_run):
     out, inputs = anet_run
     code, stdout, stderr = invoke(torch_app, "eval", "--checkpoint", out / "main", *inputs)
     assert code == 0, stderr
-    assert stdout.splitlines()[0].split()[1:] == [f"{t:.2f}" for t in ANET_TIOUS] + ["Avg"]
+    assert stdout.splitlines()[1].split()[2:] == [f"{100 * t:g}" for t in ANET_TIOUS] + ["Avg"]
     report = json.loads(RunLayout(out).report_json.read_text())["main"]
-    table = next(line for line in stdout.splitlines() if line.startswith("Table 1: "))
-    assert table.startswith("Table 1: mAP@0.5 ") and ", mAP@0.75 " in table and ", mAP@0.95 " in table
-    assert table.endswith(f"AVG (0.5:0.95) {report['average']:.2f}")  # the eval stage's detections, scored again
+    table = next(line for line in stdout.splitlines() if line.startswith("Table 1 "))
+    assert table.startswith("Table 1 (mAP in %): mAP@50% ") and ", mAP@75% " in table and ", mAP@95% " in table
+    assert table.endswith(f"AVG (50:95%) {report['average']:.2f}")  # the eval stage's detections, scored again
     code, stdout, _ = invoke(torch_app, "eval", "--checkpoint", out / "main", *inputs, "--tiou", "0.5")
-    assert code == 0 and "Table 1" not in stdout and stdout.splitlines()[0].split()[1:] == ["0.50", "Avg"]
+    assert code == 0 and "Table 1" not in stdout and stdout.splitlines()[1].split()[2:] == ["50", "Avg"]

@@ -26,18 +26,29 @@ def toy(tmp_path_factory):
 
 def _train_args(toy, out):
     return ["train", "--stage", "base", "--features", toy["features"], "--annotations", toy["annotations"],
-            "--points", toy["points"], "--out", out]
+            "--points", toy["points"], "--output", out]
 
 
 _assert_one_line_error = assert_one_line_error
 
 
 @pytest.fixture(scope="module")
-def trained(toy, tmp_path_factory):
+def trained_run(toy, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     code, stdout, stderr = run(*_train_args(toy, out), *FAST)
     assert code == 0, stderr
-    return out / "base"
+    return out / "base", stdout
+
+
+@pytest.fixture(scope="module")
+def trained(trained_run):
+    return trained_run[0]
+
+
+def test_no_progress_still_prints_one_line_per_epoch_counted_from_one(trained_run):
+    epoch_lines = [line for line in trained_run[1].splitlines() if line.startswith("base epoch ")]
+    assert [line.split(":")[0] for line in epoch_lines] == ["base epoch 1/2", "base epoch 2/2"]
+    assert all(" loss " in line and line.endswith(" s") for line in epoch_lines)
 
 
 def test_train_writes_checkpoint_metrics_and_config(trained):
@@ -48,14 +59,15 @@ def test_train_writes_checkpoint_metrics_and_config(trained):
 def test_infer_then_eval(trained, toy, tmp_path):
     out = tmp_path / "pred.json"
     code, stdout, stderr = run("infer", "--checkpoint", trained, "--features", toy["features"], "--annotations",
-                               toy["annotations"], "--out", out)
+                               toy["annotations"], "--output", out)
     assert code == 0, stderr
     results = json.loads(out.read_text())["results"]
     assert set(results) == {"video_001", "video_003", "video_005"}  # the "test" subset
     code, stdout, stderr = run("eval", "--checkpoint", trained, "--features", toy["features"], "--annotations",
-                               toy["annotations"], "--tious", "0.3,0.5")
+                               toy["annotations"], "--tiou", "0.3,0.5")
     assert code == 0, stderr
-    assert stdout.splitlines()[0].split() == ["tIoU", "0.30", "0.50", "Avg"]
+    assert stdout.splitlines()[1].split() == ["tIoU", "(%)", "30", "50", "Avg"]  # piped: plain, thresholds in %
+    assert stdout.splitlines()[2].split()[:2] == ["mAP", "(%)"]
 
 
 def test_missing_features_for_a_video(toy, tmp_path):
@@ -64,7 +76,7 @@ def test_missing_features_for_a_video(toy, tmp_path):
     for path in sorted(toy["features"].glob("*.npy"))[1:]:
         (folder / path.name).write_bytes(path.read_bytes())
     code, stdout, stderr = run("train", "--features", folder, "--annotations", toy["annotations"], "--points",
-                               toy["points"], "--out", tmp_path / "run", *FAST)
+                               toy["points"], "--output", tmp_path / "run", *FAST)
     _assert_one_line_error(code, stdout, stderr, "video_000")
     assert not (tmp_path / "run").exists()  # refused before any stage: no run folder left behind
 
@@ -78,7 +90,7 @@ def test_nan_features(toy, tmp_path):
             array[5, 3] = np.nan
         np.save(folder / path.name, array)
     code, stdout, stderr = run("train", "--features", folder, "--annotations", toy["annotations"], "--points",
-                               toy["points"], "--out", tmp_path / "run", *FAST)
+                               toy["points"], "--output", tmp_path / "run", *FAST)
     _assert_one_line_error(code, stdout, stderr, "video_002", "non-finite")
 
 
@@ -109,7 +121,7 @@ def test_unwritable_out_dir(toy, tmp_path):
 
 def test_unwritable_prediction_file(trained, toy, tmp_path):
     code, stdout, stderr = run("infer", "--checkpoint", trained, "--features", toy["features"], "--annotations",
-                               toy["annotations"], "--out", tmp_path / "missing" / "pred.json")
+                               toy["annotations"], "--output", tmp_path / "missing" / "pred.json")
     _assert_one_line_error(code, stdout, stderr, "does not exist")
 
 
@@ -122,7 +134,7 @@ def test_bad_checkpoint_and_stage(toy, tmp_path):
     bogus = tmp_path / "checkpoint.pt"
     bogus.write_bytes(b"not a checkpoint")
     code, stdout, stderr = run("infer", "--checkpoint", bogus, "--features", toy["features"], "--annotations",
-                               toy["annotations"], "--out", tmp_path / "pred.json")
+                               toy["annotations"], "--output", tmp_path / "pred.json")
     _assert_one_line_error(code, stdout, stderr, "checkpoint")
     code, stdout, stderr = run("train", *_train_args(toy, tmp_path / "run")[3:], "--stage", "main", *FAST)
     _assert_one_line_error(code, stdout, stderr, "needs the 'pseudo' stage")

@@ -93,3 +93,25 @@ def test_main_model_mixed_precision_steps_train_the_sigma_head(tmp_path, amp_dty
     assert sum(float((a - b.detach()).abs().sum()) for a, b in zip(before, head.parameters())) > 0
     model, _, _ = load_point_detector(result.checkpoint)
     assert model.sigma_head is not None and float(model.sigma_head.sigma_scale) == 5.0
+
+
+@pytest.mark.parametrize("stage", ["base", "main"])
+def test_a_training_step_never_waits_for_the_device(tmp_path, stage):
+    """Issue 14: drawing a batch (features resident on the GPU) and a whole step (targets, background points, losses,
+    fused Adam, EMA) hold no operation that makes the host wait for the GPU; set_sync_debug_mode('error') raises
+    at the first one (bfloat16 AMP: float16's GradScaler reads its inf check)."""
+    cfg = preset("cpu-small", amp=True, optim={"batch_size": 2}, main={"sigma_samples": 8})
+    items = [VideoItem(i.video, i.features, i.grid, i.positions, i.labels, np.stack([i.positions - 6, i.positions + 9], 1),
+                       np.array([3.0, 4.0, 5.0])) for i in _items()]
+    trainer = Trainer(items, ["a", "b", "c"], cfg, tmp_path, DistContext(0, 1, 0, torch.device("cuda")), stage=stage,
+                      sigma_scale=5.0)
+    assert trainer.bank is not None
+    batches = iter(trainer.loader)
+    trainer.step(next(batches))  # warm-up (cuDNN's algorithm search may synchronise)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        losses = trainer.step(next(batches))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.isfinite(losses["total"]).item()

@@ -18,7 +18,7 @@ def test_torchrun_two_gloo_processes(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1", "--nproc_per_node", "2",
                "-m", "admfit_cli.torch_main", "train", "--features", str(paths["features"]),
-               "--annotations", str(paths["annotations"]), "--points", str(paths["points"]), "--out", str(out),
+               "--annotations", str(paths["annotations"]), "--points", str(paths["points"]), "--output", str(out),
                "--config", "cpu-small", "--set", "optim.epochs=2", "--set", "optim.batch_size=2", "--set", "run.figures=0",
                "--device", "cpu", "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -33,7 +33,7 @@ def test_trained_base_model_beats_an_untrained_one(tmp_path):
     assert made.exit_code == 0, made.output
     trained = CliRunner().invoke(torch_app, [
         "train", "--stage", "base", "--features", str(data / "features"), "--annotations",
-        str(data / "annotations.json"), "--points", str(data / "points.csv"), "--out", str(run),
+        str(data / "annotations.json"), "--points", str(data / "points.csv"), "--output", str(run),
         "--config", "cpu-small", "--set", f"optim.epochs={EPOCHS}", "--set", "data.input_length=256",
         "--no-progress"])
     assert trained.exit_code == 0, trained.stderr

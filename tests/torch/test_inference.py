@@ -90,6 +90,32 @@ def test_post_process_finds_the_bump_first():
     assert len(post_process(_bump_scores(), InferenceConfig(top_n=2)).scores) <= 2
 
 
+def test_level_mean_averages_the_levels_on_level_zero():
+    level0 = np.array([[0.0], [0.2], [0.4], [0.6]])
+    level1 = np.array([[1.0], [0.0]])  # steps on level-0 positions 0 and 2: 1, 0.5, 0, 0 after upsampling
+    levels = LevelScores([level0, level1], [1 - level0[:, 0], 1 - level1[:, 0]], Pyramid(theta=2)).level_mean()
+    assert len(levels.fused) == 1 and levels.time_axis.level(0).is_identity
+    np.testing.assert_allclose(levels.fused[0][:, 0], [0.5, 0.35, 0.2, 0.3])
+    np.testing.assert_allclose(levels.background[0], [0.5, 0.65, 0.8, 0.7])
+
+
+def test_mean_fusion_selects_classes_from_every_level_and_proposes_from_the_mean():
+    """The mean fusion keeps the video-level class selection of all levels (so the same classes are scored) and
+    its proposals are those of the averaged signal alone: a level-1 burst that the mean dilutes below every
+    threshold adds nothing, while pooling keeps it."""
+    levels = _bump_scores()
+    for background in levels.background:
+        background[background > 0.5] = 0.95  # actionness 0.05 off the bump: below every actionness threshold
+    levels.fused[1] = levels.fused[1].copy()  # _bump_scores' levels are views of one array
+    levels.fused[1][2, 1] = 0.16  # level 1 alone sees a weak burst at level-0 position 4 (= 2 x 2)
+    pooled = post_process(levels, InferenceConfig())
+    fused = post_process(levels, InferenceConfig(level_fusion="mean"))
+    assert set(fused.labels.tolist()) == set(pooled.labels.tolist())
+    assert [4.0, 5.0] in pooled.segments.tolist()  # 0.16 >= 0.1 on level 1: pooled
+    assert not any(start <= 4 < end for start, end in fused.segments.tolist())  # mean (0.02 + 0.16) / 2 < 0.1
+    assert fused.segments[0].tolist() == [20.0, 36.0] and fused.labels[0] == 1
+
+
 def test_soft_nms_option_runs_through_post_process():
     proposals = post_process(_bump_scores(), InferenceConfig(nms="soft"))
     assert proposals.segments[0].tolist() == [20.0, 36.0] and proposals.labels[0] == 1

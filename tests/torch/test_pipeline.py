@@ -34,7 +34,7 @@ def _data(toy):
 @pytest.fixture(scope="module")
 def finished(toy, tmp_path_factory):
     out = tmp_path_factory.mktemp("loop")
-    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "run.figures=1")
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "run.figures=1")
     assert code == 0, stderr
     return out, stdout
 
@@ -65,7 +65,7 @@ def test_the_loop_writes_every_stage_and_a_report(finished, toy):
 def test_a_finished_run_is_skipped_stage_by_stage(finished, toy):
     out, _ = finished
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "config.yaml"}
-    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST)
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST)
     assert code == 0, stderr
     assert stdout.count("done, skipped") == 4
     after = {p: p.stat().st_mtime_ns for p in before}
@@ -74,7 +74,7 @@ def test_a_finished_run_is_skipped_stage_by_stage(finished, toy):
 
 def test_changed_settings_are_refused_with_the_field(finished, toy):
     out, _ = finished
-    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "main.lambda_gauss=0.5")
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "main.lambda_gauss=0.5")
     assert code == 2 and "Traceback" not in stderr
     assert "main.lambda_gauss" in stderr and len(stderr.strip().splitlines()) == 1
 
@@ -86,36 +86,36 @@ def test_force_redoes_one_stage_and_forgets_the_later_ones(toy, tmp_path, finish
     shutil.copytree(finished[0], out)
     layout = RunLayout(out)
     base_time = layout.base_checkpoint.stat().st_mtime_ns
-    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "main.sampling_radius=inf",
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "main.sampling_radius=inf",
                                "--stage", "main", "--force")
     assert code == 0, stderr
     assert "main: running" in stdout and "r_s=inf" in stdout
     assert not layout.report_json.exists()  # eval was built on the old main model
     assert layout.base_checkpoint.stat().st_mtime_ns == base_time
-    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--set", "main.sampling_radius=inf")
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "main.sampling_radius=inf")
     assert code == 0, stderr
     assert stdout.count("done, skipped") == 3 and "eval: running" in stdout
 
 
 def test_a_stage_needs_the_one_before(toy, tmp_path):
-    code, stdout, stderr = run("train", "--out", tmp_path / "run", *_data(toy), *FAST, "--stage", "pseudo")
+    code, stdout, stderr = run("train", "--output", tmp_path / "run", *_data(toy), *FAST, "--stage", "pseudo")
     assert code == 2 and "needs the 'base' stage" in stderr
 
 
 def test_an_interrupted_training_stage_resumes(toy, tmp_path):
     out = tmp_path / "run"
-    code, _, stderr = run("train", "--out", out, *_data(toy), *FAST, "--stage", "base")
+    code, _, stderr = run("train", "--output", out, *_data(toy), *FAST, "--stage", "base")
     assert code == 0, stderr
     layout = RunLayout(out)
     records = json.loads(layout.state.read_text())
     records["base"]["finished"] = None  # as if killed after the last epoch's checkpoint, before the record
     layout.state.write_text(json.dumps(records))
     metrics = (layout.base / "metrics.jsonl").read_text().splitlines()
-    code, stdout, stderr = run("train", "--out", out, *_data(toy), "--config", "cpu-small", "--set", "optim.epochs=3",
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), "--config", "cpu-small", "--set", "optim.epochs=3",
                                "--set", "optim.warmup_epochs=2", "--set", "run.figures=0", "--no-progress",
                                "--stage", "base")
     assert code == 2 and "optim.epochs" in stderr  # other settings than the interrupted run: refused
-    code, stdout, stderr = run("train", "--out", out, *_data(toy), *FAST, "--stage", "base")
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--stage", "base")
     assert code == 0, stderr
     assert "base: resuming" in stdout and "0 epochs" in stdout
     assert (layout.base / "metrics.jsonl").read_text().splitlines() == metrics
@@ -212,7 +212,7 @@ def test_state_file_damage_is_one_clear_error(tmp_path):
 def test_infer_and_the_plugin_take_the_main_checkpoint(finished, toy, tmp_path):
     out, _ = finished
     code, stdout, stderr = run("eval", "--checkpoint", out / "main", "--features", toy["features"], "--annotations",
-                               toy["annotations"], "--tious", "0.5")
+                               toy["annotations"], "--tiou", "0.5")
     assert code == 0, stderr
     report = json.loads(RunLayout(out).report_json.read_text())
     assert f"{report['main']['map'][4]:.2f}" in stdout  # the same detections as the eval stage, at tIoU 0.5

@@ -81,7 +81,7 @@ def test_the_walkthrough_runs_as_written(walkthrough):
 
 
 def _train_args(root: Path, out: str, *extra) -> list:
-    return ["train", "--out", root / "runs" / out, "--features", root / "features", "--annotations", "thumos14",
+    return ["train", "--output", root / "runs" / out, "--features", root / "features", "--annotations", "thumos14",
             "--points", "thumos14", "--videos", root / "videos.txt", *extra]
 
 
@@ -126,7 +126,7 @@ def test_features_on_another_grid_are_refused(tmp_path):
 
 def test_missing_features_are_refused_or_skipped_and_listed(tmp_path):
     write_features(tmp_path / "features", TRAIN + TEST)
-    base = ["train", "--out", tmp_path / "run", "--features", tmp_path / "features", "--annotations", "thumos14",
+    base = ["train", "--output", tmp_path / "run", "--features", tmp_path / "features", "--annotations", "thumos14",
             "--points", "thumos14", *FAST, "--stage", "base"]
     code, stdout, stderr = invoke(app, *base)
     assert_one_line_error(code, stdout, stderr, "no features for this video", "197 of the 200 videos",
@@ -152,18 +152,18 @@ def _annotations(path: Path, videos, *, label: str | None = None) -> Path:
 def test_a_file_with_only_validation_videos_is_not_train_and_test(tmp_path):
     write_features(tmp_path / "features", TRAIN)
     only = _annotations(tmp_path / "validation.json", TRAIN)
-    code, stdout, stderr = invoke(app, "train", "--out", tmp_path / "run", "--features", tmp_path / "features",
+    code, stdout, stderr = invoke(app, "train", "--output", tmp_path / "run", "--features", tmp_path / "features",
                                   "--annotations", only, "--points", "thumos14", *FAST)
     # the shipped CSV holds the other 197 training videos: named as such, not "no fps known"
     assert_one_line_error(code, stdout, stderr, "point_gaussian.csv", "is not in the annotation file",
                           "field 'video_id'")
     clicks = tmp_path / "clicks.txt"  # SF-Net's layout: the same refusal, not a silent drop
     clicks.write_text(f"{TRAIN[0]},2.0,CricketBowling\nvideo_validation_0000051,3.0,Billiards\n")
-    code, stdout, stderr = invoke(app, "train", "--out", tmp_path / "run", "--features", tmp_path / "features",
+    code, stdout, stderr = invoke(app, "train", "--output", tmp_path / "run", "--features", tmp_path / "features",
                                   "--annotations", only, "--points", clicks, *FAST)
     assert_one_line_error(code, stdout, stderr, "clicks.txt", "video_validation_0000051", "not in the annotation")
     clicks.write_text(f"{TRAIN[0]},2.0,CricketBowling\n")
-    code, stdout, stderr = invoke(app, "train", "--out", tmp_path / "run", "--features", tmp_path / "features",
+    code, stdout, stderr = invoke(app, "train", "--output", tmp_path / "run", "--features", tmp_path / "features",
                                   "--annotations", only, "--points", clicks, *FAST)
     assert_one_line_error(code, stdout, stderr, "share 3 of their 3 test videos", "--allow-overlap",
                           "field 'run.test_subset'")

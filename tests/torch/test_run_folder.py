@@ -60,7 +60,7 @@ def test_train_on_a_folder_in_use_is_refused_naming_the_pid(toy, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     with run_lock(out):
-        code, stdout, stderr = invoke(app, "train", "--out", out, *_data(toy), *FAST)
+        code, stdout, stderr = invoke(app, "train", "--output", out, *_data(toy), *FAST)
     assert_one_line_error(code, stdout, stderr, f"pid {os.getpid()}", "in use")
     assert not (out / "stages.json").exists() and not (out / "config.yaml").exists()
     assert not RunLayout(out).lock.exists()  # ours, released by the with block; the refused run left none
@@ -68,20 +68,20 @@ def test_train_on_a_folder_in_use_is_refused_naming_the_pid(toy, tmp_path):
 
 def test_a_refused_train_leaves_no_run_folder(toy, tmp_path):
     out = tmp_path / "new" / "run"
-    code, stdout, stderr = invoke(app, "train", "--out", out, *_data(toy), *FAST, "--set", "optim.epochs=-1")
+    code, stdout, stderr = invoke(app, "train", "--output", out, *_data(toy), *FAST, "--set", "optim.epochs=-1")
     assert code == 2 and not (tmp_path / "new").exists()
-    code, stdout, stderr = invoke(app, "train", "--out", out, "--features", tmp_path / "nothing", "--annotations",
+    code, stdout, stderr = invoke(app, "train", "--output", out, "--features", tmp_path / "nothing", "--annotations",
                                   toy["annotations"], "--points", toy["points"], *FAST)
     assert_one_line_error(code, stdout, stderr)
     assert not out.exists()
-    code, stdout, stderr = invoke(app, "train", "--out", out, *_data(toy), *FAST, "--stage", "pseudo")
+    code, stdout, stderr = invoke(app, "train", "--output", out, *_data(toy), *FAST, "--stage", "pseudo")
     assert_one_line_error(code, stdout, stderr, "needs the 'base' stage")
     assert not out.exists()
 
 
 def test_a_damaged_checkpoint_is_not_done_and_its_stage_runs_again(toy, tmp_path):
     out = tmp_path / "run"
-    code, stdout, stderr = invoke(app, "train", "--out", out, *_data(toy), *FAST)
+    code, stdout, stderr = invoke(app, "train", "--output", out, *_data(toy), *FAST)
     assert code == 0, stderr
     layout = RunLayout(out)
     assert StageState(layout).finished("base") and not layout.lock.exists()
@@ -89,7 +89,7 @@ def test_a_damaged_checkpoint_is_not_done_and_its_stage_runs_again(toy, tmp_path
     layout.base_checkpoint.write_bytes(data[: len(data) // 2])
     state = StageState(layout)
     assert not state.finished("base") and "not a readable checkpoint" in state.problem("base")
-    code, stdout, stderr = invoke(app, "train", "--out", out, *_data(toy), *FAST)
+    code, stdout, stderr = invoke(app, "train", "--output", out, *_data(toy), *FAST)
     assert code == 0, stderr
     assert "note: stage 'base' finished but" in stderr and "running it again" in stderr
     assert "done, skipped" not in stdout
@@ -99,7 +99,7 @@ def test_a_damaged_checkpoint_is_not_done_and_its_stage_runs_again(toy, tmp_path
     layout.pseudo_quality.write_text("{cut")
     with pytest.raises(InputError, match="needs the 'pseudo' stage"):
         StageState(layout).require("main")
-    code, stdout, stderr = invoke(app, "train", "--out", out, *_data(toy), *FAST)
+    code, stdout, stderr = invoke(app, "train", "--output", out, *_data(toy), *FAST)
     assert code == 0, stderr
     assert stdout.count("done, skipped") == 1 and "pseudo: running" in stdout
     assert json.loads(layout.pseudo_quality.read_text())

@@ -72,7 +72,7 @@ def test_train_threads_option(tmp_path, monkeypatch):
     numba_before = numba.get_num_threads()
     try:
         # The threads are set before anything else, so even a run that stops at its first input has them.
-        code, out, err = invoke(app, "train", "--out", tmp_path / "run", "--config", "cpu-small", "--threads", "1",
+        code, out, err = invoke(app, "train", "--output", tmp_path / "run", "--config", "cpu-small", "--threads", "1",
                                 "--features", tmp_path / "absent", "--annotations", tmp_path / "absent.json",
                                 "--points", tmp_path / "absent.csv")
         assert_one_line_error(code, out, err, "absent")
@@ -80,5 +80,5 @@ def test_train_threads_option(tmp_path, monkeypatch):
         assert os.environ["OMP_NUM_THREADS"] == "1"
     finally:
         numba.set_num_threads(numba_before)
-    code, _, err = invoke(app, "train", "--out", tmp_path / "run", "--threads", "0")
+    code, _, err = invoke(app, "train", "--output", tmp_path / "run", "--threads", "0")
     assert code == 2 and "--threads" in err

@@ -1,0 +1,328 @@
+"""Pseudo-labels of points from probability signals: the signals of a file (``admfit fit``), or those a detector
+plug-in computes from a folder of features (``admfit label``).
+
+:func:`fit_signals`
+    A SignalSet and the points of a points file -> the pseudo-label rows and meta that ``admfit fit`` writes:
+    points resolved by :func:`admfit.fit_io.resolve_points`, fitted by :func:`admfit.fit_instances` a few
+    videos at a time.
+:func:`label_features`
+    An ``admfit.detectors`` plug-in (``admfit.detector``) run video by video over the videos that have points:
+    each video's features (``admfit.datasets.FeatureStore``; a folder holds ``VIDEO.npy`` of shape (T, D)) are
+    checked against its snippet grid as training checks them (``admfit.datasets.checks``), the detector's
+    outputs become ``OUT/signals.npz`` (the last level's class probabilities, the first level's background
+    probabilities, the output grid, where the last level's steps sit on the first) and the pseudo-labels are
+    fitted by :func:`fit_signals` *from the file just written*, so that ``admfit fit OUT/signals.npz POINTS``
+    gives the same ``OUT/pseudo_labels.json``. Both files appear together or not at all (``atomic_folder``).
+
+Grids: a video's input grid (frames per second, frames between snippets, frames per window) is the ``--fps`` given,
+else its annotation's fps, with stride 4 and window 16 frames unless given (``admfit fit``'s defaults). A
+detector may return its outputs on another grid (one that resamples each video); points given by snippet index
+are then refused, as they would land elsewhere: give their times in seconds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .config import ADMConfig
+from .detector import Detector, DetectorOutput
+from .errors import InputError
+from .fit_io import RawPoint, SignalSet, load_signals, pseudo_label_rows, resolve_points, save_signals
+from .grid import SnippetGrid
+from .levels import StepCentres
+
+SIGNALS_FILE = "signals.npz"
+PSEUDO_LABELS_FILE = "pseudo_labels.json"
+# Below this many points one fit call is instant and a progress bar would only flicker.
+_PROGRESS_MIN_POINTS = 20_000
+_CHUNK_VIDEOS = 64
+# What to change when features are on another grid (admfit label's --fps, --stride, --num-frames).
+GRID_REMEDY = "give the features' fps, stride and num_frames (frames), or check the annotations' fps"
+
+
+# ---- signals + points -> pseudo-labels (admfit fit) ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """What :func:`fit_signals` found: the rows and meta to write (:func:`admfit.fit_io.write_pseudo_labels`),
+    how many points and videos were fitted, and how many fits did not converge (before ``min_confidence``)."""
+
+    rows: list[dict]
+    meta: dict
+    points: int
+    videos: int
+    unconverged: int
+
+    @property
+    def summary(self) -> str:
+        """``3 instances, 2 videos, alpha = 1.00 pseudo-labels per point, 0 fits not converged``."""
+        labels, threshold = len(self.rows), self.meta.get("min_confidence", 0.0)
+        kept = f" (confidence >= {threshold:g}: {self.points - labels} dropped)" if threshold else ""
+        return (f"{labels} instances, {self.videos} videos, alpha = {labels / self.points:.2f} pseudo-labels per "
+                f"point{kept}, {self.unconverged} fits not converged")
+
+
+def _fit_videos(signals: SignalSet, rows_by_video: dict, config: ADMConfig, grids, threads, progress: bool):
+    from rich.progress import Progress
+
+    from .api import fit_instances
+
+    videos = list(rows_by_video)
+    chunks = [videos[i:i + _CHUNK_VIDEOS] for i in range(0, len(videos), _CHUNK_VIDEOS)]
+    show = progress and sum(len(rows) for rows in rows_by_video.values()) >= _PROGRESS_MIN_POINTS
+    labels = []
+    with Progress(transient=True, disable=not show) as bar:
+        task = bar.add_task("fitting", total=len(videos))
+        for chunk in chunks:
+            labels.extend(fit_instances(
+                {v: signals.probs[v] for v in chunk}, {v: rows_by_video[v] for v in chunk},
+                background={v: signals.background[v] for v in chunk} if signals.background else None,
+                bg_probs={v: signals.bg_probs[v] for v in chunk} if not signals.background else None,
+                config=config, grid=grids if all(grids[v] for v in chunk) else None, num_threads=threads,
+                centres=signals.centres))
+            bar.advance(task, len(chunk))
+    return labels
+
+
+def _with_file(error: InputError, signals_file, points_file) -> InputError:
+    if error.file is None:
+        blamed = points_file if error.field == "points" else signals_file
+        return InputError(error.message, file=None if blamed is None else str(blamed), video=error.video,
+                          field=error.field)
+    return error
+
+
+def fit_signals(signals: SignalSet, points: Sequence[RawPoint], point_classes: Sequence[str] | None = None, *,
+                config: ADMConfig | None = None, signals_file=None, points_file=None, fps: float | None = None,
+                stride: float | None = None, num_frames: float | None = None, threads: int | None = None,
+                min_confidence: float = 0.0, progress: bool = False) -> FitOutcome:
+    """One ADM pseudo-label per point, as ``admfit fit`` makes them (``fps``, ``stride``, ``num_frames`` in frames
+    override the signals' timing; labels below ``min_confidence`` are dropped; ``progress``: a progress bar on
+    large inputs). ``signals_file`` and ``points_file`` name the files in errors and in the meta."""
+    config = config or ADMConfig()
+    resolved = resolve_points(signals, points, point_classes, fps=fps, stride=stride, num_frames=num_frames,
+                              signals_file=signals_file, points_file=points_file)
+    grids = resolved.grids
+    try:
+        labels = _fit_videos(resolved.signals, resolved.rows, config, grids, threads, progress)
+    except InputError as error:
+        raise _with_file(error, signals_file, points_file) from None
+    unconverged = sum(not label.converged for label in labels)
+    labels = [label for label in labels if label.confidence >= min_confidence]
+    in_seconds = all(grids.values())
+    point_seconds = [float(grids[l.video].snippet_to_seconds(l.point)) if in_seconds else None for l in labels]
+    rows = pseudo_label_rows(labels, resolved.classes, point_seconds)
+    meta = {"segment_units": "seconds" if in_seconds else "snippets", "config": config.model_dump(),
+            "signals": str(signals_file), "points": str(points_file), "min_confidence": min_confidence,
+            "classes": resolved.classes}
+    return FitOutcome(rows, meta, len(points), len(resolved.rows), unconverged)
+
+
+# ---- a detector over features -> signals.npz ----------------------------------------------------------------
+
+def parse_detector_args(pairs: Sequence[str]) -> dict[str, str]:
+    """``["checkpoint=run/main", "device=cpu"]`` -> keyword arguments of a detector factory (values stay text)."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise InputError(f"expected KEY=VALUE with a Python name as KEY, got {pair!r}", field="--detector-arg")
+        if key in found:
+            raise InputError(f"{key!r} is given twice", field="--detector-arg")
+        found[key] = value
+    return found
+
+
+@dataclass(frozen=True)
+class VideoInput:
+    """A video to run the detector on: its input grid, duration (seconds; None: unknown, T not checked), and
+    whether some of its points are given by snippet index."""
+
+    video: str
+    grid: SnippetGrid
+    duration_s: float | None
+    by_snippet: bool
+
+
+def detector_classes(detector: Detector, name: str) -> list[str]:
+    """The detector's class names, checked: a non-empty list of distinct strings."""
+    classes = getattr(detector, "classes", None)
+    if isinstance(classes, np.ndarray):  # names read from a file often come as an array of str
+        classes = classes.tolist()
+    if (isinstance(classes, str) or not isinstance(classes, Sequence) or not classes
+            or not all(isinstance(c, str) for c in classes) or len(set(classes)) != len(classes)):
+        raise InputError(f"detector {name!r} gives no list of distinct class names (classes = {classes!r:.80})",
+                         field="detector")
+    return list(classes)
+
+
+def check_point_classes(points: Sequence[RawPoint], point_classes: Sequence[str] | None, classes: Sequence[str],
+                        name: str, points_file=None) -> None:
+    """Every point's class must be one of the detector's (by name, or by index into its list); a points file
+    that lists its classes must list the detector's (as ``admfit fit`` requires of the signals file)."""
+    file = None if points_file is None else str(points_file)
+    if point_classes is not None and list(point_classes) != list(classes):
+        difference = next((f"class {i} is {a!r} there, {b!r} in the detector" for i, (a, b)
+                           in enumerate(zip(point_classes, classes)) if a != b),
+                          f"{len(point_classes)} classes there, {len(classes)} in the detector")
+        raise InputError(f"the points file's classes differ from those of detector {name!r} ({difference})",
+                         file=file, field="classes")
+    known = set(classes)
+    for point in points:
+        if isinstance(point.label, str) and point.label not in known:
+            raise InputError(f"class {point.label!r} is not among the {len(classes)} classes of detector {name!r}",
+                             file=file, video=point.video, field="label")
+        if isinstance(point.label, int) and not 0 <= point.label < len(classes):
+            raise InputError(f"class index {point.label} is outside the {len(classes)} classes of detector "
+                             f"{name!r}", file=file, video=point.video, field="label")
+
+
+def plan_videos(points: Sequence[RawPoint], *, annotations=None, fps: float | None = None,
+                stride: float | None = None, num_frames: float | None = None, points_file=None) -> list[VideoInput]:
+    """The videos with points, in the points file's order, with their input grids. ``annotations``: a file or a
+    shipped dataset name (``admfit.datasets.shipped``) giving each video's fps and duration; a video with points
+    must then be in it. ``fps`` (frames per second) overrides the annotations'."""
+    from .datasets.shipped import annotations_file, open_annotations
+
+    records = open_annotations(annotations) if annotations is not None else {}
+    source = str(annotations_file(annotations)) if annotations is not None else None
+    by_snippet = {point.video for point in points if point.snippet is not None}
+    plans = []
+    for video in dict.fromkeys(point.video for point in points):
+        record = records.get(video)
+        if annotations is not None and record is None:
+            raise InputError(f"has points but is not in the annotation file {source}",
+                             file=None if points_file is None else str(points_file), video=video, field="video")
+        video_fps = fps or (record.fps if record is not None else None)
+        if video_fps is None:
+            raise InputError("no fps known for this video: give --fps, or --annotations with its fps",
+                             file=source or (None if points_file is None else str(points_file)), video=video,
+                             field="fps")
+        grid = SnippetGrid(fps=video_fps, stride=stride or 4, num_frames=16 if num_frames is None else num_frames)
+        plans.append(VideoInput(video, grid, record.duration_s if record is not None else None, video in by_snippet))
+    return plans
+
+
+@dataclass
+class DetectorSignals:
+    """What signals.npz receives, per video: the last level's (T_L, C) class probabilities, the first level's
+    (T_0,) background probabilities, the output grid and duration (seconds); and the last level's step centres on
+    the first (None: window-aligned), one for the whole file."""
+
+    probs: dict[str, np.ndarray] = field(default_factory=dict)
+    bg_probs: dict[str, np.ndarray] = field(default_factory=dict)
+    grids: dict[str, SnippetGrid] = field(default_factory=dict)
+    durations: dict[str, float | None] = field(default_factory=dict)
+    centres: StepCentres | None = None
+
+    def add(self, output: DetectorOutput, video: str, duration_s: float | None, name: str) -> None:
+        centres = output.level_centres(len(output.class_probs) - 1)
+        if self.grids:  # one file, one stride, one window and one time axis
+            first = next(iter(self.grids))
+            grid, before = output.grid, self.grids[first]
+            if (grid.stride, grid.num_frames) != (before.stride, before.num_frames):
+                raise InputError(f"detector {name!r} gives stride {grid.stride:g} / window {grid.num_frames:g} "
+                                 f"frames here, {before.stride:g} / {before.num_frames:g} for video {first!r}: "
+                                 "signals.npz holds one of each", video=video, field="grid")
+            if centres != self.centres:
+                raise InputError(f"detector {name!r} puts its last level's steps at {centres} here, at "
+                                 f"{self.centres} for video {first!r}: signals.npz holds one time axis",
+                                 video=video, field="time_axis")
+        self.centres = centres
+        self.probs[video] = np.asarray(output.class_probs[-1])
+        self.bg_probs[video] = np.asarray(output.bg_probs[0])
+        self.grids[video] = output.grid
+        self.durations[video] = duration_s
+
+    def save(self, path, classes: Sequence[str]) -> None:
+        save_signals(path, self.probs, classes=classes, bg_probs=self.bg_probs, grids=self.grids,
+                     durations=self.durations, centres=self.centres)
+
+
+def _predict(detector: Detector, name: str, plan: VideoInput, features: np.ndarray, num_classes: int,
+             points_file) -> DetectorOutput:
+    try:
+        output = detector.predict(plan.video, features, plan.grid)
+    except InputError as error:  # e.g. DetectorOutput refusing NaN: say whose output it was
+        raise InputError(f"detector {name!r}: {error.message}", file=error.file, video=error.video or plan.video,
+                         field=error.field) from None
+    if not isinstance(output, DetectorOutput):
+        raise InputError(f"detector {name!r} returned a {type(output).__name__}, not an admfit.detector."
+                         "DetectorOutput", video=plan.video, field="predict")
+    found = output.class_probs[0].shape[1]
+    if found != num_classes:
+        raise InputError(f"detector {name!r} gives {found} class columns but names {num_classes} classes",
+                         video=plan.video, field="class_probs")
+    if plan.by_snippet and (output.grid != plan.grid or output.num_snippets != features.shape[0]):
+        raise InputError(f"points given by snippet index, but detector {name!r} resamples this video (T="
+                         f"{features.shape[0]} -> {output.num_snippets} snippets): give their times in seconds "
+                         "(time_s)", file=None if points_file is None else str(points_file), video=plan.video,
+                         field="snippet")
+    return output
+
+
+def run_detector(detector: Detector, name: str, features, plans: Sequence[VideoInput], *, points_file=None,
+                 progress: bool = False) -> DetectorSignals:
+    """The detector's outputs on each planned video. Every video must have features (checked before the first
+    prediction) whose T fits its duration on its grid (``admfit.datasets.checks``)."""
+    from rich.progress import Progress
+
+    from .datasets import FeatureStore
+    from .datasets.checks import check_feature_length, feature_file
+
+    num_classes = len(detector_classes(detector, name))
+    collected = DetectorSignals()
+    with FeatureStore(features) as store:
+        missing = [plan.video for plan in plans if plan.video not in store]
+        if missing:
+            raise InputError(f"no features for this video ({len(missing)} of the {len(plans)} videos with points "
+                             "have none)", file=feature_file(features, missing[0]), video=missing[0],
+                             field="features")
+        with Progress(transient=True, disable=not progress) as bar:
+            task = bar.add_task(f"detector {name}", total=len(plans))
+            for plan in plans:
+                array = store[plan.video]
+                check_feature_length(plan.video, array.shape[0], plan.grid, plan.duration_s,
+                                     file=feature_file(features, plan.video), remedy=GRID_REMEDY)
+                output = _predict(detector, name, plan, array, num_classes, points_file)
+                collected.add(output, plan.video, plan.duration_s, name)
+                bar.advance(task)
+    return collected
+
+
+def label_features(detector: Detector, name: str, features, points_file, out, *, annotations=None,
+                   fps: float | None = None, stride: float | None = None, num_frames: float | None = None,
+                   config: ADMConfig | None = None, threads: int | None = None, min_confidence: float = 0.0,
+                   meta: Mapping | None = None, progress: bool = False) -> FitOutcome:
+    """Run ``detector`` (installed as ``name``) over ``features`` for the videos of ``points_file`` (any points
+    file ``admfit fit`` reads) and write ``out/signals.npz`` and ``out/pseudo_labels.json`` (the module docstring);
+    ``meta`` joins the pseudo-labels' meta. Nothing is written unless everything succeeds."""
+    from .atomic import atomic_folder
+    from .fit_io import load_point_file, write_pseudo_labels
+
+    points, point_classes = load_point_file(points_file)
+    if not points:
+        raise InputError("holds no points", file=str(points_file), field="points")
+    classes = detector_classes(detector, name)
+    check_point_classes(points, point_classes, classes, name, points_file)
+    plans = plan_videos(points, annotations=annotations, fps=fps, stride=stride, num_frames=num_frames,
+                        points_file=points_file)
+    signals_path = Path(out) / SIGNALS_FILE
+    with atomic_folder(out) as staging:
+        run_detector(detector, name, features, plans, points_file=points_file, progress=progress).save(
+            staging / SIGNALS_FILE, classes)
+        try:  # read back as admfit fit reads it: what is fitted is what the file holds
+            signals = load_signals(staging / SIGNALS_FILE)
+        except InputError as error:
+            raise InputError(f"detector {name!r} gave signals admfit fit cannot read: {error.message}",
+                             file=str(signals_path), video=error.video, field=error.field) from None
+        outcome = fit_signals(signals, points, point_classes, config=config, signals_file=signals_path,
+                              points_file=points_file, threads=threads, min_confidence=min_confidence,
+                              progress=progress)
+        outcome.meta.update(meta or {})
+        write_pseudo_labels(staging / PSEUDO_LABELS_FILE, outcome.rows, fmt="json", meta=outcome.meta)
+    return outcome
