@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Mapping
-from functools import partial
+from itertools import repeat
 from typing import NamedTuple
 
 import numba
@@ -155,7 +155,7 @@ def _labels(table: dict[str, np.ndarray]) -> list[PseudoLabel]:
         elif no_time.any():
             for name in ("start_s", "end_s"):
                 fields[name] = [None if missing else value for missing, value in zip(no_time.tolist(), fields[name])]
-        return list(map(partial(tuple.__new__, PseudoLabel), zip(*fields.values())))
+        return list(map(tuple.__new__, repeat(PseudoLabel), zip(*fields.values())))
     finally:
         if gc_was_enabled:
             gc.enable()

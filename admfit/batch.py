@@ -1,11 +1,14 @@
 """prepare_instances: every video's inputs checked and prepared at once, as the flat arrays of one fit.
 
 Why one pass over all videos: a numpy call costs microseconds, and preparing videos one at a time (a dozen calls
-each) cost more than the fit itself on thousands of short videos. Here the points of all videos are checked,
-grouped by (video, class) and given their neighbours as columns; the class signals that have points are gathered
-into one flat array, each (video, class) one segment, by one kernel call per video that also checks every value;
-noise levels, despiking, smoothing and upsampling then run over the segments. The result is bitwise the
-per-video preparation's (admfit.signal.prepare_class_signals, prepare_background; tests/core/test_adm_batch.py).
+each) cost more than the fit itself on thousands of short videos. Here what only Python sees (types, shapes, the
+arrays' addresses) is read for all videos by functions mapped over them; the points of all videos are checked,
+grouped by (video, class) and given their neighbours as columns (one sort); then one parallel kernel,
+prepare_videos, takes every video in turn: checks every value of its probabilities while gathering the class
+columns that have points into one flat array (each (video, class) one segment), measures their noise and despikes
+them, and turns its background probabilities into its mask. Smoothing and upsampling then run over the segments.
+The result is bitwise the per-video preparation's (admfit.signal.prepare_class_signals, prepare_background;
+tests/core/test_adm_batch.py).
 
 Bad input: any check that fails sends the inputs through the per-video checks in the order of the videos, so
 the first problem is reported as it always was, one InputError naming video and field.
@@ -14,15 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import carray, njit, prange
 
+from ._addresses import address, pointer
 from .config import ADMConfig
 from .errors import InputError
 from .levels import StepCentres
-from .signal import _sigmas, clean_segments, clear_around, residual_noise, resample_segments, smooth_segments
+from .signal import (MEDIAN_SAMPLE, _sigmas, clean_segment, filter_segments, resample_segments, residual_noise,
+                     smoothing_weights, threshold_background)
 from .threads import numba_threads
 
 
@@ -181,7 +187,7 @@ def _check_per_video(inputs: _Inputs) -> None:
     _check_same_classes(inputs)
 
 
-# ---- the fast path: structure per video, values in one pass per array, points as columns ----
+# ---- the fast path: structure per video, values of all videos in one parallel pass, points as columns ----
 
 class _Invalid(Exception):
     """Some check failed: the per-video checks will say which, in their order."""
@@ -226,49 +232,202 @@ def gather_columns(flat, width, used, out):
     return True
 
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+@njit(cache=True, nogil=True)
+def _checked_copy(source, target):
+    """target[:] = source (as float64) when every value is in [0, 1]; False otherwise."""
+    bad = False
+    for j in range(source.shape[0]):
+        value = source[j]
+        bad |= not (value >= 0.0) or value > 1.0
+        target[j] = value
+    return not bad
 
 
-def _structure(values, ndim: int) -> np.ndarray:
-    """A probability array of the right shape (values unchecked), as _check_probs converts it."""
-    values = np.asarray(values)
-    dtype = values.dtype
-    if dtype is not _FLOATS[0] and dtype is not _FLOATS[1] and dtype not in _FLOATS:  # identity first: cheaper
-        try:
-            values = values.astype(np.float64)
-        except (TypeError, ValueError):
-            raise _Invalid from None
-    if values.ndim != ndim or values.shape[0] == 0 or (ndim == 2 and values.shape[1] == 0):
+@njit(cache=True, parallel=True)
+def prepare_videos(probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure, despike,
+                   bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, raw, mask):
+    """Every video's values checked and prepared in one parallel pass (one video per task): returns (ok (V,),
+    noise (S,)); fills raw and, when bg_at is not empty, mask.
+
+    Video v: probs_at[v], the address of its (steps[v], width) probabilities (float64 where probs_double[v], else
+    float32); its (video, class) segments first_pair[v]..first_pair[v + 1] - 1, of classes pair_class, are gathered
+    into raw[raw_start[s]:raw_start[s + 1]] and cleaned (clean_segment: noise levels when ``measure``, despiked when
+    ``despike``). bg_at[v] (float64 where bg_double[v]): its lengths[v] background probabilities, checked, despiked
+    when ``despike`` (prepare_background), thresholded into mask[bg_start[v]:...] and cleared within ``radius`` of
+    its points snippets[first_point[v]:first_point[v + 1]]. ok[v] is False when a value is outside [0, 1] or NaN
+    (the rest of that video is then left undone).
+    """
+    count = probs_at.shape[0]
+    ok = np.ones(count, np.bool_)
+    noise = np.zeros(pair_class.shape[0])
+    longest = 1
+    for v in range(count):
+        longest = max(longest, steps[v], lengths[v])
+    # The loop body is one call: numba's parallel compilation of a long body costs tens of seconds.
+    for v in prange(count):  # (np.int64: the parallel loop's index is typed otherwise, another compilation)
+        ok[v] = _prepare_video(np.int64(v), probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure,
+                               despike, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius,
+                               raw, mask, noise, longest)
+    return ok, noise
+
+
+@njit(cache=True, nogil=True)
+def _prepare_video(v, probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure, despike,
+                   bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, raw, mask, noise,
+                   longest):
+    """Video v of prepare_videos (noise filled for its segments): False when a value is outside [0, 1] or NaN."""
+    original, work, spare, sample = np.empty(longest), np.empty(longest), np.empty(longest), np.empty(MEDIAN_SAMPLE)
+    first, last = first_pair[v], first_pair[v + 1]
+    target = raw[raw_start[first]:raw_start[last]]
+    used = pair_class[first:last]
+    size = steps[v] * width
+    if probs_double[v]:
+        good = gather_columns(carray(pointer(probs_at[v], np.float64), (size,)), width, used, target)
+    else:
+        good = gather_columns(carray(pointer(probs_at[v], np.float32), (size,)), width, used, target)
+    if not good:
+        return False
+    for pair in range(first, last):
+        noise[pair] = clean_segment(raw[raw_start[pair]:raw_start[pair + 1]], measure, despike, original, work,
+                                    spare, sample)
+    if bg_at.shape[0] == 0:
+        return True
+    return _background_of(v, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, despike,
+                          original, work, spare, sample, mask)
+
+
+@njit(cache=True, nogil=True)
+def _background_of(v, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, despike,
+                   original, work, spare, sample, mask):
+    """prepare_background of video v into its part of mask; False when a value is outside [0, 1] or NaN."""
+    length = lengths[v]
+    values = original[:length]
+    if bg_double[v]:
+        good = _checked_copy(carray(pointer(bg_at[v], np.float64), (length,)), values)
+    else:
+        good = _checked_copy(carray(pointer(bg_at[v], np.float32), (length,)), values)
+    if not good:
+        return False
+    video_mask = mask[bg_start[v]:bg_start[v] + length]
+    threshold_background(values, despike, threshold, work, spare, sample, video_mask)
+    for i in range(first_point[v], first_point[v + 1]):
+        video_mask[max(0, snippets[i] - radius):min(length, snippets[i] + radius + 1)] = False
+    return True
+
+
+_FLOAT32, _FLOAT64, _BOOL = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.bool_)
+# C-level attribute reads, mapped over every video's array at once (a Python loop costs microseconds per video).
+_DTYPE, _NDIM, _FLAGS, _SIZE = (attrgetter(name) for name in ("dtype", "ndim", "flags", "size"))
+
+
+def _integers(values) -> np.ndarray:
+    return np.array(list(values), dtype=np.int64)  # faster than np.fromiter
+
+
+def _arrays(values: list) -> list:
+    return [item if type(item) is np.ndarray else np.asarray(item) for item in values]
+
+
+def _shapes(arrays: list, ndim: int) -> np.ndarray:
+    """(V, ndim) int64 shapes of arrays (1 or 2 dimensions) that must all have ndim dimensions, none of length 0.
+    From len() and .size: numpy's .shape builds a new tuple each time, slower."""
+    if any(rank != ndim for rank in map(_NDIM, arrays)):
         raise _Invalid
-    return values
-
-
-def _rows(points) -> np.ndarray:
-    """(N, 2) int64 rows as _check_points reads them (ranges unchecked)."""
-    array = np.asarray(points)
-    if array.size == 0:
-        return np.empty((0, 2), np.int64)
-    if array.ndim != 2 or array.shape[1] != 2:
+    length = _integers(map(len, arrays))
+    size = _integers(map(_SIZE, arrays))
+    if np.any(size == 0):
         raise _Invalid
-    if array.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), which costs microseconds
+    return length[:, None] if ndim == 1 else np.stack((length, size // length), axis=1)
+
+
+class _Floats(NamedTuple):
+    """Every video's array of one kind of probabilities, ready for prepare_videos."""
+
+    arrays: list      # C-contiguous and aligned, float32 or float64: alive until the kernel has run
+    at: np.ndarray    # (V,) int64 addresses
+    double: np.ndarray  # (V,) bool: float64, else float32
+    shapes: np.ndarray  # (V, ndim) int64
+
+
+def _floats(values: list, ndim: int) -> _Floats:
+    """Probability arrays (values unchecked), converted as _check_probs converts them, of ndim dimensions."""
+    arrays = _arrays(values)
+    for index, dtype in enumerate(map(_DTYPE, arrays)):
+        if dtype is not _FLOAT32 and dtype is not _FLOAT64:  # identity first: cheap
+            arrays[index] = _float_array(arrays[index])
+    shapes = _shapes(arrays, ndim)
+    for index, flags in enumerate(map(_FLAGS, arrays)):
+        if not (flags.c_contiguous and flags.aligned):  # prepare_videos reads them flat through their address
+            arrays[index] = np.array(arrays[index], order="C")
+    return _Floats(arrays, _integers(map(address, arrays)),
+                   np.array([dtype is _FLOAT64 for dtype in map(_DTYPE, arrays)], dtype=np.bool_), shapes)
+
+
+def _float_array(values: np.ndarray) -> np.ndarray:
+    """float32 stays float32 (a dtype equal to it but another instance: a copy with numpy's own); the rest, as
+    _check_probs converts them, float64."""
+    if values.dtype == _FLOAT32:
+        return values.astype(np.float32)
+    try:
+        return values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise _Invalid from None
+
+
+def _point_table(points: list) -> tuple[np.ndarray, np.ndarray]:
+    """(counts (V,), all videos' (N, 2) point rows as one int64 table), as _check_points reads them (ranges
+    unchecked)."""
+    tables = _arrays(points)
+    counts = np.zeros(len(tables), np.int64)
+    given = [index for index, size in enumerate(map(_SIZE, tables)) if size]
+    if not given:
+        return counts, np.empty((0, 2), np.int64)
+    tables = [tables[index] for index in given]
+    shapes = _shapes(tables, 2)
+    if np.any(shapes[:, 1] != 2):
+        raise _Invalid
+    counts[given] = shapes[:, 0]
+    table = np.concatenate(tables)
+    if table.dtype.kind not in "iu":  # np.issubdtype(dtype, np.integer), which costs microseconds
         try:
-            exact = np.all(np.isfinite(array.astype(np.float64))) and not np.any(array != np.round(array))
+            exact = np.all(np.isfinite(table.astype(np.float64))) and not np.any(table != np.round(table))
         except (TypeError, ValueError):
             raise _Invalid from None
         if not exact:
             raise _Invalid
-    return array.astype(np.int64, copy=False)
+    return counts, table.astype(np.int64, copy=False)
 
 
-def _background(mask, bg_probs) -> np.ndarray:
-    if mask is not None:
-        background = np.asarray(mask)
-        if background.ndim != 1 or background.size == 0 or background.dtype != np.bool_:
+class _Videos(NamedTuple):
+    """The fast path's view of the inputs, per video (V): arrays, shapes, addresses."""
+
+    probs: _Floats
+    bgs: _Floats | None  # None when masks are given
+    masks: list          # the given masks, else empty
+    lengths: np.ndarray  # (V,) background snippets
+    counts: np.ndarray   # (V,) points
+    points: np.ndarray   # (N, 2) int64
+
+
+def _videos(inputs: _Inputs) -> _Videos:
+    """What only Python can see of the inputs, checked for every video at once: types, shapes, addresses.
+    Raises _Invalid."""
+    probs = _floats(inputs.probs, 2)
+    masks, bgs = [], None
+    if all(mask is not None for mask in inputs.masks):
+        masks = _arrays(inputs.masks)
+        lengths = _shapes(masks, 1)[:, 0]
+        if not all(dtype is _BOOL or dtype == _BOOL for dtype in map(_DTYPE, masks)):
             raise _Invalid
-        return background
-    if bg_probs is None:
+    elif all(values is not None for values in inputs.bgs):
+        bgs = _floats(inputs.bgs, 1)
+        lengths = bgs.shapes[:, 0]
+    else:
         raise _Invalid
-    return _structure(bg_probs, 1)
+    if np.any(probs.shapes[:, 0] > lengths):
+        raise _Invalid
+    counts, points = _point_table(inputs.points)
+    return _Videos(probs, bgs, masks, lengths, counts, points)
 
 
 def _offsets(lengths: np.ndarray) -> np.ndarray:
@@ -279,17 +438,32 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
 def neighbours(video: np.ndarray, snippets: np.ndarray, labels: np.ndarray, length: np.ndarray):
     """For each point, the nearest other point of its video and class before and after it (-1 / length: none).
 
-    Points on one snippet mark one instance. One sort of all points by (video, class, snippet); each run of
-    equal (video, class, snippet) takes the snippets of the runs next to it within its (video, class).
-    """
+    Points on one snippet mark one instance."""
+    width = int(labels.max(initial=0)) + 1
+    return _groups(video, snippets, labels, length, width)[2:]
+
+
+def _groups(video, snippets, labels, length, width: int):
+    """(pairs, pair of each point, previous, following): the (video, class) pairs with points as video * width +
+    class, ascending; and each point's neighbours (``neighbours``). One sort of all points by (video, class,
+    snippet); each run of equal (video, class, snippet) takes the snippets of the runs next to it within its pair."""
     previous = np.full(snippets.shape, -1, dtype=np.int64)
     following = length.astype(np.int64, copy=True)
+    key = video * width + labels
     if snippets.size == 0:
-        return previous, following
-    order = np.lexsort((snippets, labels, video))
-    group_video, group_label, sorted_snippets = video[order], labels[order], snippets[order]
-    same_group = (group_video[1:] == group_video[:-1]) & (group_label[1:] == group_label[:-1])
-    new_run = np.concatenate(([True], ~same_group | (sorted_snippets[1:] != sorted_snippets[:-1])))
+        return key, np.zeros(0, np.int64), previous, following
+    span = int(length.max()) + 1
+    if (int(key.max()) + 1) * span < 2 ** 62:  # one int64 sort key (faster than lexsort's three)
+        order = np.argsort(key * span + snippets, kind="stable")
+    else:
+        order = np.lexsort((snippets, key))
+    sorted_key, sorted_snippets = key[order], snippets[order]
+    same_group = sorted_key[1:] == sorted_key[:-1]
+    new_pair = np.concatenate(([True], ~same_group))
+    instance_pair = np.empty(order.size, np.int64)
+    instance_pair[order] = np.cumsum(new_pair) - 1
+    new_run = new_pair.copy()
+    new_run[1:] |= sorted_snippets[1:] != sorted_snippets[:-1]
     first = np.flatnonzero(new_run)
     last = np.concatenate((first[1:] - 1, [order.size - 1]))
     run = np.cumsum(new_run) - 1
@@ -299,7 +473,7 @@ def neighbours(video: np.ndarray, snippets: np.ndarray, labels: np.ndarray, leng
     after = np.where(has_after, sorted_snippets[np.minimum(last + 1, order.size - 1)], following[order][last])
     previous[order] = before[run]
     following[order] = after[run]
-    return previous, following
+    return sorted_key[new_pair], instance_pair, previous, following
 
 
 def prepare_instances(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None,
@@ -323,78 +497,45 @@ def prepare_instances(probs, points, *, background=None, bg_probs=None, config: 
 
 
 def _prepare(inputs: _Inputs, config: ADMConfig) -> PreparedBatch:
-    signals, backgrounds, rows = [], [], []
-    for probs, points, mask, bg_probs in zip(inputs.probs, inputs.points, inputs.masks, inputs.bgs):
-        signal = _structure(probs, 2)
-        video_background = _background(mask, bg_probs)
-        if signal.shape[0] > video_background.shape[0]:
-            raise _Invalid
-        signals.append(signal)
-        backgrounds.append(video_background)
-        rows.append(_rows(points))
-    num_videos = len(signals)
-    steps = np.array([signal.shape[0] for signal in signals], dtype=np.int64)
-    classes = np.array([signal.shape[1] for signal in signals], dtype=np.int64)
-    lengths = np.array([mask.shape[0] for mask in backgrounds], dtype=np.int64)
-    counts = np.array([row.shape[0] for row in rows], dtype=np.int64)
-    table = np.concatenate(rows) if rows else np.empty((0, 2), np.int64)
-    video = np.repeat(np.arange(num_videos, dtype=np.int64), counts)
-    snippets, labels = table[:, 0].copy(), table[:, 1].copy()
-    length = lengths[video]
-    if np.any((snippets < 0) | (snippets >= length) | (labels < 0) | (labels >= classes[video])):
+    videos = _videos(inputs)
+    num_videos = len(inputs.keys)
+    steps, classes = videos.probs.shapes.T if num_videos else (np.zeros(0, np.int64),) * 2
+    width = int(classes[0]) if num_videos else 1
+    if np.any(classes != width):
         raise _Invalid
-    if num_videos and np.any(classes != classes[0]):
+    video = np.repeat(np.arange(num_videos, dtype=np.int64), videos.counts)
+    snippets, labels = videos.points[:, 0].copy(), videos.points[:, 1].copy()
+    length = videos.lengths[video]
+    if np.any((snippets < 0) | (snippets >= length) | (labels < 0) | (labels >= width)):
         raise _Invalid
     # The (video, class) pairs that have points, in video order then class order: the segments.
-    pair, instance_pair = np.unique(video * (int(classes[0]) if num_videos else 1) + labels, return_inverse=True)
-    width = int(classes[0]) if num_videos else 1
+    pair, instance_pair, previous, following = _groups(video, snippets, labels, length, width)
+    if not config.split_at_points:
+        previous, following = np.full(snippets.shape, -1, dtype=np.int64), length.copy()
     pair_video, pair_class = pair // width, pair % width
     raw_start = _offsets(steps[pair_video])
-    raw = _gather(signals, pair_video, pair_class, raw_start, num_videos)
-    background_start = _offsets(lengths)
-    mask = _background_mask(backgrounds, inputs.masks, config, background_start, lengths, video, snippets)
-
-    placement = _placement(inputs.centres, pair_video)
-    columns, locate, noise = _class_columns(raw, raw_start, lengths[pair_video], config, placement)
-    min_dip = config.split_min_dip * noise
-    column_start = _offsets(lengths[pair_video])[:-1]
-    previous, following = (neighbours(video, snippets, labels, length) if config.split_at_points else
-                           (np.full(snippets.shape, -1, dtype=np.int64), length.copy()))
+    background_start = _offsets(videos.lengths)
+    raw = np.empty(int(raw_start[-1]))
+    mask = np.concatenate(videos.masks) if videos.masks else np.empty(int(background_start[-1]), np.bool_)
+    # The noise level feeds despiking, 'auto' smoothing and the split's dip depth; without them, zeros stand in.
+    measure = config.despike or "auto" in (config.smoothing_sigma, config.locate_sigma) or (
+        config.split_at_points and config.split_min_dip > 0)
+    bgs = videos.bgs or _Floats([], np.zeros(0, np.int64), np.zeros(0, np.bool_), np.zeros((0, 1), np.int64))
+    ok, noise = prepare_videos(
+        videos.probs.at, videos.probs.double, steps, width, np.searchsorted(pair_video, np.arange(num_videos + 1)),
+        pair_class, raw_start, measure, config.despike, bgs.at, bgs.double, videos.lengths, background_start,
+        _offsets(videos.counts), snippets, config.bg_threshold, config.point_radius, raw, mask)
+    if not ok.all():
+        raise _Invalid
+    segment_length = videos.lengths[pair_video]
+    del videos, bgs  # the arrays read through their addresses may go now
+    columns, locate, locate_sigma = _class_columns(raw, raw_start, segment_length, config,
+                                                   _placement(inputs.centres, pair_video), noise)
+    min_dip = config.split_min_dip * residual_noise(noise, locate_sigma)
+    column_start = _offsets(segment_length)[:-1]
     return PreparedBatch(config, inputs.keys, video, snippets, labels, columns, locate, mask,
                          column_start[instance_pair], background_start[:-1][video], length, previous, following,
                          min_dip[instance_pair])
-
-
-def _gather(signals: list, pair_video, pair_class, raw_start, num_videos: int) -> np.ndarray:
-    """Every signal's values checked, the used columns of each copied into one flat float64 array."""
-    raw = np.empty(int(raw_start[-1]))
-    bounds = np.searchsorted(pair_video, np.arange(num_videos + 1)).tolist()
-    starts = raw_start.tolist()
-    for index, signal in enumerate(signals):
-        first, last = bounds[index], bounds[index + 1]
-        flat = (signal if signal.flags.c_contiguous else np.ascontiguousarray(signal)).reshape(-1)
-        if not gather_columns(flat, signal.shape[1], pair_class[first:last], raw[starts[first]:starts[last]]):
-            raise _Invalid
-    return raw
-
-
-def _background_mask(backgrounds: list, masks: list, config: ADMConfig, background_start, lengths, video,
-                     snippets) -> np.ndarray:
-    """Every video's background mask in turn: as given, or from its probabilities (prepare_background)."""
-    if not backgrounds:
-        return np.empty(0, dtype=np.bool_)
-    if masks[0] is not None:
-        return np.concatenate(backgrounds)
-    values = np.concatenate(backgrounds, dtype=np.float64)
-    if not in_unit_interval(values):
-        raise _Invalid
-    if config.despike:
-        clean_segments(values, background_start, True, True)
-    mask = values > config.bg_threshold
-    if snippets.size:
-        start = background_start[video]
-        clear_around(mask, start + snippets, config.point_radius, start, start + lengths[video])
-    return mask
 
 
 def _placement(centres: list, pair_video: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -406,29 +547,29 @@ def _placement(centres: list, pair_video: np.ndarray) -> tuple[np.ndarray, np.nd
     return placed[pair_video], origin[pair_video], spacing[pair_video]
 
 
-def _class_columns(raw: np.ndarray, raw_start: np.ndarray, lengths: np.ndarray, config: ADMConfig, placement):
-    """prepare_class_signals over the segments of raw (in place): (fit, locate, residual noise per segment)."""
-    noisy = "auto" in (config.smoothing_sigma, config.locate_sigma)
-    # The noise level feeds despiking, 'auto' smoothing and the split's dip depth; without them, zeros stand in.
-    need_noise = config.despike or noisy or (config.split_at_points and config.split_min_dip > 0)
-    noise = clean_segments(raw, raw_start, need_noise, config.despike)
+def _class_columns(raw: np.ndarray, raw_start: np.ndarray, lengths: np.ndarray, config: ADMConfig, placement,
+                   noise: np.ndarray):
+    """prepare_class_signals over the cleaned segments of raw: (fit, locate, the locate sigma per segment)."""
     fit_sigma = _sigmas(config.smoothing_sigma, noise, config)
     locate_sigma = _sigmas(config.locate_sigma, noise, config)
     start = _offsets(lengths)
-    columns = _resample(smooth_segments(raw, raw_start, fit_sigma), raw, raw_start, start, placement)
-    if config.locate_sigma == config.smoothing_sigma:
-        locate = columns
+    if config.locate_sigma == config.smoothing_sigma:  # one signal: raw is not needed after
+        columns = locate = _smoothed(raw, raw_start, fit_sigma, start, placement, in_place=True)
     else:
-        locate = _resample(smooth_segments(raw, raw_start, locate_sigma), raw, raw_start, start, placement)
-    return columns, locate, residual_noise(noise, locate_sigma)
+        columns = _smoothed(raw, raw_start, fit_sigma, start, placement, in_place=False)
+        locate = _smoothed(raw, raw_start, locate_sigma, start, placement, in_place=False)
+    return columns, locate, locate_sigma
 
 
-def _resample(smoothed: np.ndarray, raw: np.ndarray, raw_start: np.ndarray, start: np.ndarray,
-              placement) -> np.ndarray:
-    """The segments upsampled to their videos' lengths (at their step centres, where given) and clipped to
-    [0, 1] (prepare_signal). Checked raw values lie in [0, 1] already, and a video's own-length signal without
-    centres other than the identity needs no upsampling: then nothing is done."""
+def _smoothed(raw: np.ndarray, raw_start: np.ndarray, sigmas: np.ndarray, start: np.ndarray, placement,
+              in_place: bool) -> np.ndarray:
+    """prepare_signal over the segments: each smoothed by its sigma, upsampled to its video's length (at its step
+    centres, where given) and clipped to [0, 1]. Checked raw values lie in [0, 1] already, and a video's
+    own-length signal without centres other than the identity needs no upsampling: then, unsmoothed, raw itself.
+    in_place: the smoothing may overwrite raw."""
     placed, origin, spacing = placement
-    if raw_start[-1] != start[-1] or np.any(placed & ((origin != 0.0) | (spacing != 1.0))):
-        return resample_segments(smoothed, raw_start, start, placed, origin, spacing)
-    return smoothed if smoothed is raw else np.clip(smoothed, 0.0, 1.0, out=smoothed)
+    resample = raw_start[-1] != start[-1] or np.any(placed & ((origin != 0.0) | (spacing != 1.0)))
+    if not np.any(sigmas > 0):
+        return resample_segments(raw, raw_start, start, placed, origin, spacing) if resample else raw
+    smoothed = filter_segments(raw, raw_start, *smoothing_weights(sigmas), not resample, in_place)
+    return resample_segments(smoothed, raw_start, start, placed, origin, spacing) if resample else smoothed

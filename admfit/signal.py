@@ -195,141 +195,274 @@ def prepare_background(bg_probs: np.ndarray, config, points_snippets=()) -> np.n
 # ---- The same preparation over segments: many columns of many videos, concatenated (admfit.batch) ----
 # Each function gives bitwise what the per-column functions above give on each segment alone.
 
-@njit(cache=True, parallel=True)
-def clean_segments(values, starts, measure, despike_values):
-    """noise_level of each segment values[starts[i]:starts[i + 1]] (zeros unless ``measure``), then, when
-    ``despike_values``, each segment despiked in place by that level (despike). Returns the (n,) noise levels."""
-    count = starts.shape[0] - 1
-    noise = np.zeros(count)
-    for i in prange(count):
-        segment = values[starts[i]:starts[i + 1]]
-        n = segment.shape[0]
-        if n < 3:
-            continue
-        if measure:
-            noise[i] = _NOISE_SCALE * _median_step(segment)
-        if despike_values:
-            limit = max(_SPIKE_MIN, _SPIKE_NOISES * noise[i])
-            before = segment[0]  # the original value left of t (segment[t - 1] may be replaced already)
-            for t in range(1, n - 1):
-                a, b, c = before, segment[t], segment[t + 1]
-                median = max(min(a, b), min(max(a, b), c))
-                before = b
-                if abs(b - median) > limit:
-                    segment[t] = median
-    return noise
+# Values sampled per round of _kth_smallest.
+MEDIAN_SAMPLE = 32
+_MARGIN = 4
 
 
 @njit(cache=True, nogil=True)
-def _median_step(segment):
-    """np.median(np.abs(np.diff(segment))), exactly, by radix selection: no comparison-sort branches to mispredict.
+def clean_segment(segment, measure, despike_values, original, work, spare, sample):
+    """noise_level of one segment (0 unless ``measure``), then, when ``despike_values``, the segment despiked in
+    place by that level (despike). original, work, spare: float64 scratch of at least its length; sample:
+    float64 (MEDIAN_SAMPLE,). Returns the noise level."""
+    n = segment.shape[0]
+    if n < 3:
+        return 0.0
+    level = _NOISE_SCALE * _median_step(segment, work, spare, sample) if measure else 0.0
+    if despike_values:
+        source = original[:n]
+        for t in range(n):  # (a loop: numba's slice assignment compiles string formatting for its error message)
+            source[t] = segment[t]
+        _despiked(source, max(_SPIKE_MIN, _SPIKE_NOISES * level), segment)
+    return level
 
-    Non-negative doubles order like their bit patterns read as integers: each round of _kth_pattern counts the
-    candidates per range of patterns and keeps the range holding the wanted rank; two or three rounds leave a
-    handful, sorted. For an even count the upper middle value is found by one more pass.
-    """
-    steps = np.abs(segment[1:] - segment[:-1])
-    m = steps.shape[0]
+
+@njit(cache=True, nogil=True)
+def threshold_background(values, despike_values, threshold, work, spare, sample, mask):
+    """prepare_background's mask of one video's background probabilities (float64, left as they are), before the
+    points are cleared: despiked by their noise level when ``despike_values``, then above ``threshold``. work,
+    spare: float64 scratch of their length; sample: float64 (MEDIAN_SAMPLE,)."""
+    n = values.shape[0]
+    if despike_values and n >= 3 and _despiking_may_cross(values, threshold):
+        level = _NOISE_SCALE * _median_step(values, work, spare, sample)
+        cleaned = work[:n]
+        _despiked(values, max(_SPIKE_MIN, _SPIKE_NOISES * level), cleaned)
+        values = cleaned
+    for t in range(n):
+        mask[t] = values[t] > threshold
+
+
+@njit(cache=True, nogil=True)
+def _despiking_may_cross(values, threshold):
+    """Whether despiking could move a value across ``threshold``: some value stands more than _SPIKE_MIN (the least
+    limit of despike) from its three-step median, on the other side of the threshold. When none does, the mask is
+    the same whatever the noise level: its median (the costly part) is not needed."""
+    crossing = False
+    for t in range(1, values.shape[0] - 1):
+        a, b, c = values[t - 1], values[t], values[t + 1]
+        median = max(min(a, b), min(max(a, b), c))
+        crossing |= abs(b - median) > _SPIKE_MIN and (b > threshold) != (median > threshold)
+    return crossing
+
+
+@njit(cache=True, nogil=True)
+def _despiked(source, limit, target):
+    """despike of source into target (ends copied): read from an untouched copy, the loop has no dependence from
+    one snippet to the next and vectorises."""
+    n = source.shape[0]
+    target[0] = source[0]
+    target[n - 1] = source[n - 1]
+    for t in range(1, n - 1):
+        a, b, c = source[t - 1], source[t], source[t + 1]
+        median = max(min(a, b), min(max(a, b), c))
+        target[t] = median if abs(b - median) > limit else b
+
+
+@njit(cache=True, nogil=True)
+def _median_step(segment, work, spare, sample):
+    """np.median(np.abs(np.diff(segment))), exactly (_kth_smallest); for an even count the upper middle value is
+    found by one more pass. work, spare: float64 scratch of at least len(segment) - 1; sample: (MEDIAN_SAMPLE,)."""
+    m = segment.shape[0] - 1
+    steps = work[:m]
+    for j in range(m):
+        steps[j] = abs(segment[j + 1] - segment[j])
     rank = (m - 1) // 2
-    lower = _kth_pattern(steps.copy().view(np.int64), rank)
+    lower = _kth_smallest(steps, rank, spare, sample)
     if m % 2:
         return lower
     at_most, above = 0, np.inf
-    for value in steps:
+    for j in range(m):
+        value = abs(segment[j + 1] - segment[j])
         at_most += value <= lower
-        if lower < value < above:
-            above = value
+        above = min(above, value if value > lower else np.inf)
     return (lower + (lower if at_most > rank + 1 else above)) / 2
 
 
 @njit(cache=True, nogil=True)
-def _kth_pattern(patterns, rank):
-    """The rank-th smallest (0-based) of doubles in [0, 1] given as int64 bit patterns, as a float (reorders).
+def _kth_smallest(values, rank, spare, sample):
+    """The rank-th smallest (0-based) of non-negative doubles (values and spare, of the same length, are reordered).
 
-    Round one buckets by exponent and two mantissa bits (4096 buckets cover [0, 1]); later rounds split the
-    kept candidates' own range of patterns in 1024. Compaction without branches: a kept flag adds to the count.
+    Sampled pivots (Floyd and Rivest's selection): each round sorts MEDIAN_SAMPLE values spread over the candidates,
+    takes the two a few places either side of where the rank falls in the sample, and keeps the candidates
+    between them (a quarter, on average), in one pass that copies without a branch per value (a kept flag adds
+    to the count). When the rank falls outside them (rarely), the side holding it is kept instead; when no
+    candidate would go (many equal values), one pivot splits them into below, equal and above, so every round
+    makes progress. At most MEDIAN_SAMPLE left: sorted.
     """
-    m = patterns.shape[0]
-    counts = np.zeros(4096, np.int64)
-    shift, low = 50, 0
-    while m > 32:
-        for j in range(m):
-            counts[(patterns[j] - low) >> shift] += 1
-        bucket = 0
-        while rank >= counts[bucket]:
-            rank -= counts[bucket]
-            bucket += 1
-        kept = 0
-        for j in range(m):
-            pattern = patterns[j]
-            patterns[kept] = pattern
-            kept += ((pattern - low) >> shift) == bucket
-        m = kept
-        low, high = patterns[0], patterns[0]
-        for j in range(m):
-            low = min(low, patterns[j])
-            high = max(high, patterns[j])
-        if low == high:  # all equal (a flat stretch): any of them
-            m, rank = 1, 0
-            break
-        shift = 0
-        while (high - low) >> shift >= 1024:
-            shift += 1
-        counts[:1024] = 0
-    for j in range(1, m):  # at most 32 left: insertion sort (numba's np.sort costs seconds of compilation)
-        pattern = patterns[j]
+    source, target = values, spare
+    m = values.shape[0]
+    while m > MEDIAN_SAMPLE:
+        step = m // MEDIAN_SAMPLE
+        for i in range(MEDIAN_SAMPLE):
+            sample[i] = source[i * step + step // 2]
+        _insertion_sort(sample, MEDIAN_SAMPLE)
+        at = rank * MEDIAN_SAMPLE // m
+        low = sample[at - _MARGIN] if at >= _MARGIN else -1.0
+        high = sample[at + _MARGIN] if at + _MARGIN < MEDIAN_SAMPLE else np.inf
+        below, kept = _keep_between(source, m, low, high, target)
+        if kept == m:  # every candidate between the pivots: split at one value instead
+            low = high = sample[at]
+            below, kept = _keep_between(source, m, low, high, target)
+        if below <= rank < below + kept:
+            if low == high:
+                return low
+            rank -= below
+            m = kept
+        elif rank < below:
+            m = _keep_below(source, m, low, target)
+        else:
+            rank -= below + kept
+            m = _keep_above(source, m, high, target)
+        source, target = target, source
+    _insertion_sort(source, m)
+    return source[rank]
+
+
+@njit(cache=True, nogil=True)
+def _keep_between(source, m, low, high, target):
+    """Copy the candidates source[:m] within [low, high] to the front of target: (how many below low, how many
+    kept)."""
+    below = kept = 0
+    for j in range(m):
+        value = source[j]
+        target[kept] = value
+        kept += (value >= low) & (value <= high)
+        below += value < low
+    return below, kept
+
+
+@njit(cache=True, nogil=True)
+def _keep_below(source, m, bound, target):
+    kept = 0
+    for j in range(m):
+        value = source[j]
+        target[kept] = value
+        kept += value < bound
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def _keep_above(source, m, bound, target):
+    kept = 0
+    for j in range(m):
+        value = source[j]
+        target[kept] = value
+        kept += value > bound
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def _insertion_sort(values, m):
+    """values[:m] sorted in place (numba's np.sort costs seconds of compilation; m is small here)."""
+    for j in range(1, m):
+        value = values[j]
         k = j
-        while k > 0 and patterns[k - 1] > pattern:
-            patterns[k] = patterns[k - 1]
+        while k > 0 and values[k - 1] > value:
+            values[k] = values[k - 1]
             k -= 1
-        patterns[k] = pattern
-    return patterns[:m].view(np.float64)[rank]
+        values[k] = value
 
 
-def smooth_segments(values: np.ndarray, starts: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
-    """Each segment Gaussian-filtered by its own sigma (smooth_signal; 0 = unchanged); ``values`` when all are 0."""
-    if not np.any(sigmas > 0):
-        return values
+def smoothing_weights(sigmas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment sigma (steps; 0 = none): (weights table (K, R + 1), row of each segment, radius of each).
+
+    One row per distinct sigma, each gaussian_filter1d's weights from the centre out (_gaussian_weights), computed
+    for all sigmas of one radius at once: the same numpy operations on a row each, so the same bits.
+    """
     shared, which = np.unique(sigmas, return_inverse=True)
-    weights = [_gaussian_weights(sigma) for sigma in shared.tolist()]
-    table = np.zeros((len(weights), max(w.size for w in weights)))
-    for row, w in zip(table, weights):
-        row[:w.size] = w
-    radius = np.array([w.size - 1 for w in weights], dtype=np.int64)[which]
-    return _filter_segments(values, starts, table, which.astype(np.int64), radius)
+    radii = np.where(shared > 0, (4.0 * shared + 0.5).astype(np.int64), 0)
+    table = np.zeros((shared.size, int(radii.max(initial=0)) + 1))
+    table[:, 0] = 1.0
+    for radius in np.unique(radii[shared > 0]).tolist():
+        rows = np.flatnonzero((radii == radius) & (shared > 0))
+        table[rows, :radius + 1] = _gaussian_weights(shared[rows], radius)
+    return table, which.astype(np.int64), radii[which]
 
 
-def _gaussian_weights(sigma: float) -> np.ndarray:
-    """gaussian_filter1d's weights for ``sigma``, from the centre out, (radius + 1,): scipy's formula and operations
-    (scipy.ndimage's _gaussian_kernel1d at truncate=4), so that they are its weights to the bit."""
-    if sigma <= 0:
-        return np.ones(1)
-    radius = int(4.0 * sigma + 0.5)
+def _gaussian_weights(sigmas: np.ndarray, radius: int) -> np.ndarray:
+    """gaussian_filter1d's weights for each of ``sigmas`` (all of this radius), from the centre out, (K, radius + 1):
+    scipy's formula and operations (scipy.ndimage's _gaussian_kernel1d at truncate=4), so that they are its weights
+    to the bit (tests/core/test_adm_batch.py)."""
     x = np.arange(-radius, radius + 1)
-    phi = np.exp(-0.5 / (sigma * sigma) * x ** 2)
-    return (phi / phi.sum())[radius:]
+    phi = np.exp((-0.5 / (sigmas * sigmas))[:, None] * (x ** 2)[None, :])
+    return (phi / phi.sum(axis=1)[:, None])[:, radius:]
 
 
 @njit(cache=True, parallel=True)
-def _filter_segments(values, starts, weights, which, radius):
+def filter_segments(values, starts, weights, which, radius, clip, in_place):
     """scipy.ndimage.gaussian_filter1d (mode "reflect") of each segment with weights[which[i]] (radius[i] + 1 of
     them, centre first), in scipy's order of operations: the centre term, then each pair of mirrored values times
-    their weight, the farthest pair first. Radius 0 copies."""
-    out = np.empty_like(values)
-    for i in prange(starts.shape[0] - 1):
-        source = values[starts[i]:starts[i + 1]]
-        target = out[starts[i]:starts[i + 1]]
-        n, reach, w = source.shape[0], radius[i], weights[which[i]]
-        for t in range(n):
-            total = source[t] * w[0]
-            if reach <= t < n - reach:  # the whole reach inside: no reflection
-                for d in range(reach, 0, -1):
-                    total += (source[t - d] + source[t + d]) * w[d]
-            else:
-                for d in range(reach, 0, -1):
-                    total += (source[_reflect(t - d, n)] + source[_reflect(t + d, n)]) * w[d]
-            target[t] = total
+    their weight, the farthest pair first. Radius 0 multiplies by 1. When ``clip``, the result is clipped to
+    [0, 1] as np.clip does (prepare_signal's clip when nothing is resampled), in the same pass. Into a new array,
+    or, when ``in_place``, into values (each segment read from a copy: no new array to fault in)."""
+    out = values if in_place else np.empty_like(values)
+    for i in prange(starts.shape[0] - 1):  # one call per segment: a short parallel body compiles faster
+        _filter_segment(values, out, starts[i], starts[i + 1], weights[which[i]], radius[i], clip, in_place)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _filter_segment(values, out, first, last, w, reach, clip, in_place):
+    source = values[first:last]
+    _filter(source.copy() if in_place else source, w, reach, out[first:last], clip)
+
+
+@njit(cache=True, nogil=True)
+def _filter(source, w, reach, target, clip):
+    """One segment of filter_segments. The interior (snippets whose whole reach lies inside) is done in passes
+    over all of its snippets, each adding two pairs of weights in scipy's order (the first pass starts from the
+    centre term, the last one clips): loops that vectorise, every snippet still adding its terms in scipy's
+    order. The few snippets near the ends fold their reach back (_reflected_sum)."""
+    n = source.shape[0]
+    inner = n - 2 * reach
+    if inner > 0:
+        centre, out = source[reach:n - reach], target[reach:n - reach]
+        d = reach
+        first = True
+        while first or d >= 1:
+            pairs = min(d, 2)
+            near = d - 1 if pairs == 2 else d  # the second pair's distance (unused without one)
+            _pass(centre, w[0], first, source[reach - d:n - reach - d], source[reach + d:n - reach + d], w[d],
+                  source[reach - near:n - reach - near], source[reach + near:n - reach + near], w[near], pairs,
+                  clip and d <= 2, out)
+            d -= pairs
+            first = False
+    for t in range(min(reach, n)):
+        target[t] = _reflected_sum(source, w, reach, t, clip)
+    for t in range(max(reach, n - reach), n):
+        target[t] = _reflected_sum(source, w, reach, t, clip)
+
+
+@njit(cache=True, nogil=True)
+def _pass(centre, centre_weight, first, left, right, weight, near_left, near_right, near_weight, pairs, clip,
+          target):
+    """One pass of _filter over the interior: target (or, on the first pass, centre x centre_weight) plus
+    ``pairs`` (0 to 2) mirrored pairs times their weights, the farther pair first; clipped when ``clip``. The flags
+    are the same for every snippet: the compiler makes one loop of each kind."""
+    for j in range(target.shape[0]):
+        total = centre[j] * centre_weight if first else target[j]
+        if pairs >= 1:
+            total += (left[j] + right[j]) * weight
+        if pairs >= 2:
+            total += (near_left[j] + near_right[j]) * near_weight
+        target[j] = _clipped(total) if clip else total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _clipped(value):
+    """np.clip(value, 0, 1): numpy's comparisons, max then min, the bound on equal values."""
+    value = value if value > 0.0 else 0.0
+    return value if value < 1.0 else 1.0
+
+
+@njit(cache=True, nogil=True)
+def _reflected_sum(source, w, reach, t, clip):
+    """The filtered value at snippet t near an edge, where the reach folds back into the segment."""
+    n = source.shape[0]
+    total = source[t] * w[0]
+    for d in range(reach, 0, -1):
+        total += (source[_reflect(t - d, n)] + source[_reflect(t + d, n)]) * w[d]
+    return _clipped(total) if clip else total
 
 
 @njit(cache=True, nogil=True, inline="always")

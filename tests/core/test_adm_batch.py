@@ -176,3 +176,125 @@ def test_the_first_bad_video_is_reported_as_before():
         fit_instances({"a": good, "b": good, "c": bad_probs}, {"a": [[1, 0]], "b": [[1, 5]], "c": [[1, 0]]},
                       background=background)
     assert str(error.value) == "video 'b', field 'points': class index 5 is outside [0, 1]"
+
+
+def _layouts(probs: dict, bgs: dict, points: dict):
+    """The same inputs in the other forms a user may hand over (each read through its own path of admfit.batch):
+    non-contiguous views, read-only arrays, other float dtypes, swapped byte order, nested lists, integral floats
+    and other integer types as points, empty points of other shapes."""
+    keys = list(probs)
+    new_probs, new_bgs, new_points = {}, {}, {}
+    for index, key in enumerate(keys):
+        signal, background, rows = probs[key], bgs[key], points[key]
+        kind = index % 6
+        if kind == 0:  # a transposed copy's transpose: Fortran order, not C-contiguous
+            signal = np.asfortranarray(signal)
+            background = np.repeat(background, 2)[::2]  # a strided view
+        elif kind == 1:
+            signal, background = signal.copy(), background.copy()
+            signal.flags.writeable = background.flags.writeable = False
+        elif kind == 2:  # byte-swapped float64: read as float64
+            signal = signal.astype(np.float64).astype(">f8")
+            background = background.astype(np.float64).astype(">f8")
+        elif kind == 3:  # nested lists of Python floats (float64), points as lists too
+            signal, background, rows = signal.astype(np.float64).tolist(), background.astype(np.float64).tolist(), \
+                np.asarray(rows).tolist()
+        elif kind == 4:  # a float dtype equal to numpy's but another instance of it
+            signal = signal.view(np.dtype(signal.dtype.str, metadata={"source": "test"}))
+            background = background.view(np.dtype(background.dtype.str, metadata={"source": "test"}))
+            rows = np.asarray(rows).astype(np.float64)  # integral floats as points
+        else:
+            rows = np.asarray(rows).astype(np.uint16) if len(rows) else np.empty((0,), np.int64)
+        new_probs[key], new_bgs[key], new_points[key] = signal, background, rows
+    return new_probs, new_bgs, new_points
+
+
+@pytest.mark.parametrize("name", ["default", "paper"])
+def test_every_input_layout_gives_the_same_labels(name):
+    probs, points, masks, bgs, _ = _videos(7)
+    for background in ("bg_probs", "background"):
+        given = bgs if background == "bg_probs" else masks
+        plain = fit_instances(probs, points, config=CONFIGS[name], **{background: given})
+        other_probs, other_given, other_points = _layouts(probs, given, points)
+        if background == "background":
+            other_given = {key: np.asarray(value) > 0.5 if not isinstance(value, np.ndarray) or value.dtype != bool
+                           else value for key, value in other_given.items()}
+        other = fit_instances(other_probs, other_points, config=CONFIGS[name], **{background: other_given})
+        assert _bits(other) == _bits(plain)
+
+
+def test_threads_give_the_same_labels():
+    probs, points, masks, bgs, _ = _videos(8, count=60)
+    for name in ("default", "paper", "smoothed-fit"):
+        one = fit_instances(probs, points, bg_probs=bgs, config=CONFIGS[name], num_threads=1)
+        two = fit_instances(probs, points, bg_probs=bgs, config=CONFIGS[name], num_threads=2)
+        assert _bits(one) == _bits(two)
+
+
+def test_values_of_every_video_and_class_are_checked():
+    """A video without points and a class without points are read anyway: their values are still checked."""
+    good = np.full((10, 2), 0.5)
+    bad = good.copy()
+    bad[4, 1] = 1.5
+    background = {key: np.zeros(10, bool) for key in "ab"}
+    for points in ({"a": [[1, 0]], "b": []}, {"a": [[1, 0]], "b": [[2, 0]]}):
+        with pytest.raises(InputError) as error:
+            fit_instances({"a": good, "b": bad}, points, background=background)
+        assert str(error.value) == "video 'b', field 'probs': holds values outside [0, 1] (min 0.5, max 1.5)"
+    bg = {"a": np.full(10, 0.2), "b": np.full(10, 0.2)}
+    bg["b"][3] = np.nan
+    with pytest.raises(InputError) as error:
+        fit_instances({"a": good, "b": good}, {"a": [[1, 0]], "b": []}, bg_probs=bg)
+    assert str(error.value) == "video 'b', field 'bg_probs': holds NaN or inf"
+
+
+def test_smoothing_weights_are_scipys_to_the_bit():
+    """The weights of all sigmas of one radius come from one numpy call: each row must still be scipy's
+    gaussian_filter1d weights (its response to an impulse) bitwise."""
+    from scipy.ndimage import gaussian_filter1d
+
+    from admfit.signal import smoothing_weights
+
+    sigmas = np.concatenate([np.linspace(0.01, 4.0, 397), [0.0, 0.125, 0.375, 1.0, 2.0, 4.0, 1 / 3]])
+    table, row, radius = smoothing_weights(sigmas)
+    for sigma, weights, reach in zip(sigmas, table[row], radius):
+        impulse = np.zeros(4 * reach + 3)
+        impulse[2 * reach + 1] = 1.0
+        expected = gaussian_filter1d(impulse, sigma)[2 * reach + 1:3 * reach + 2] if sigma > 0 else np.ones(1)
+        assert reach == expected.size - 1
+        assert weights[:reach + 1].tobytes() == expected.tobytes(), sigma
+        assert not weights[reach + 1:].any()
+
+
+def test_noise_levels_are_numpys_median_exactly():
+    """The selection behind the noise level (sampled pivots, no sort) gives np.median's value to the bit on
+    signals made to trouble it: plateaus and ties, lone impulses, values near zero, half zeros, ramps, two values."""
+    from admfit.signal import MEDIAN_SAMPLE, clean_segment, noise_level
+
+    rng = np.random.default_rng(0)
+    for index in range(1500):
+        n = int(rng.integers(3, 300)) if index % 10 else int(rng.integers(300, 3000))
+        kind = index % 7
+        signal = [np.round(rng.random(n), 1), np.eye(1, n, int(rng.integers(0, n)))[0], rng.random(n) * 1e-300,
+                  np.where(rng.random(n) < 0.5, 0.0, rng.random(n)), np.cumsum(rng.random(n)) / n,
+                  rng.choice([0.0, 0.25], n), rng.random(n)][kind]
+        scratch = [np.empty(n) for _ in range(3)]
+        level = clean_segment(signal.copy(), True, False, *scratch, np.empty(MEDIAN_SAMPLE))
+        assert level == noise_level(signal[:, None])[0], (index, kind)
+
+
+def test_background_despiking_is_the_per_video_one_with_or_without_crossings():
+    """The background's noise level is measured only when despiking could move a value across the threshold;
+    either way the mask is prepare_background's."""
+    from admfit.signal import prepare_background
+
+    rng = np.random.default_rng(3)
+    config = ADMConfig()
+    calm = 0.2 + 0.01 * rng.standard_normal(300)  # no value near the threshold: nothing can cross
+    spiky = calm.copy()
+    spiky[[40, 41, 150, 220]] = [0.9, 0.55, 0.95, 0.6]  # impulses across it (one two snippets wide)
+    noisy = np.clip(0.5 + 0.1 * rng.standard_normal(300), 0, 1)  # crossings everywhere
+    for bg in (calm, spiky, noisy):
+        probs = np.full((300, 1), 0.5)
+        batch = prepare_instances({"v": probs}, {"v": [[100, 0]]}, bg_probs={"v": bg}, config=config)
+        assert np.array_equal(batch.background, prepare_background(bg, config, [100]))
