@@ -421,22 +421,30 @@ def train(run_dir: Path, cfg) -> tuple[list, float]:
     return outcomes, time.perf_counter() - began
 
 
-def untrained_report(run_dir: Path, data: Data, device: str | None) -> dict:
-    """report.json-shaped {"tious", "base"} of the base model's initial weights (as the base stage starts from
-    them), detected and scored on the test subset like the eval stage."""
+def detect_and_score_test(model, cfg, classes, data: Data, device: str | None) -> tuple[dict, "DetectionResult"]:
+    """``model`` detected on the test subset of ``data`` and scored like the eval stage: (results document,
+    DetectionResult)."""
     from admfit.evaluation import parse_tious
-    from admfit_torch import RunLayout, detect, initial_model, load_point_detector, load_split
+    from admfit_torch import detect, load_split
     from admfit_torch.ddp import select_device
-    from admfit_torch.report import detection_summary
     from admfit_torch.scoring import evaluate_detections
 
-    _, cfg, classes = load_point_detector(RunLayout(run_dir).base_checkpoint)
-    model = initial_model(cfg, len(classes)).eval()
     split = load_split(data.annotations, data.features, cfg, subset=cfg.run.test_subset, classes=classes)
     document = detect(model, split.items, classes, cfg, select_device(device or cfg.device))
     tious = [float(t) for t in parse_tious(cfg.run.tious)]
-    result = evaluate_detections(data.annotations, cfg.run.test_subset, document, tious)
-    return {"tious": tious, "base": detection_summary(result, sum(len(v) for v in document["results"].values()))}
+    return document, evaluate_detections(data.annotations, cfg.run.test_subset, document, tious)
+
+
+def untrained_report(run_dir: Path, data: Data, device: str | None) -> dict:
+    """report.json-shaped {"tious", "base"} of the base model's initial weights (as the base stage starts from
+    them), detected and scored on the test subset like the eval stage."""
+    from admfit_torch import RunLayout, initial_model, load_point_detector
+    from admfit_torch.report import detection_summary
+
+    _, cfg, classes = load_point_detector(RunLayout(run_dir).base_checkpoint)
+    document, result = detect_and_score_test(initial_model(cfg, len(classes)).eval(), cfg, classes, data, device)
+    return {"tious": [float(t) for t in result.tious],
+            "base": detection_summary(result, sum(len(v) for v in document["results"].values()))}
 
 
 def run_all(args, work: Path, log=print) -> dict:

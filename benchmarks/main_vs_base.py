@@ -30,17 +30,10 @@ BAR = 3.0  # mAP points (%): the issue's bar for main over base
 
 def rescore(run_dir: Path, data: ablations.Data, stage: str, sets: Sequence[str], device: str | None) -> float:
     """Test mAP AVG (%) of ``run_dir``'s ``stage`` checkpoint under the inference overrides ``sets``."""
-    from admfit.evaluation import parse_tious
-    from admfit_torch import RunLayout, detect, load_point_detector, load_split, with_overrides
-    from admfit_torch.ddp import select_device
-    from admfit_torch.scoring import evaluate_detections
+    from admfit_torch import RunLayout, load_point_detector, with_overrides
 
-    layout = RunLayout(run_dir)
-    model, cfg, classes = load_point_detector(getattr(layout, f"{stage}_checkpoint"))
-    cfg = with_overrides(cfg, list(sets))
-    split = load_split(data.annotations, data.features, cfg, subset=cfg.run.test_subset, classes=classes)
-    document = detect(model, split.items, classes, cfg, select_device(device or cfg.device))
-    result = evaluate_detections(data.annotations, cfg.run.test_subset, document, parse_tious(cfg.run.tious))
+    model, cfg, classes = load_point_detector(getattr(RunLayout(run_dir), f"{stage}_checkpoint"))
+    _, result = ablations.detect_and_score_test(model, with_overrides(cfg, list(sets)), classes, data, device)
     return 100 * result.average
 
 
