@@ -6,9 +6,9 @@ import pkgutil
 
 import typer
 
-from ._common import HELP_OPTIONS, OneLineErrors, version_option
+from ._common import HELP_OPTIONS, App, OneLineErrors, version_option
 
-app = typer.Typer(
+app = App(
     name="admfit",
     help="Pseudo-labels from point annotations by Actionness Distribution Modeling (ADM-Loc), and their evaluation.",
     no_args_is_help=True,

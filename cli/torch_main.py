@@ -18,9 +18,9 @@ from admfit.atomic import atomic_write_text, check_writable
 from admfit.errors import InputError
 from admfit_torch.stages import STAGE_NAMES
 
-from ._common import HELP_OPTIONS, OneLineErrors, reports_input_errors, version_option
+from ._common import HELP_OPTIONS, App, OneLineErrors, reports_input_errors, version_option
 
-app = typer.Typer(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
+app = App(name="admfit-torch", help="The ADM-Loc reference detector (PyTorch): train, infer, eval.",
                   no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
                   context_settings=HELP_OPTIONS,
                   rich_markup_mode=None,  # plain help: the rich renderer costs 0.2 s per call
