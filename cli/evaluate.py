@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from admfit.errors import InputError
+from admfit.threads import one_blas_thread
 
 from ._common import reports_input_errors
 from ._tables import print_map_table
@@ -72,8 +73,9 @@ def eval_command(
     strict: bool = typer.Option(False, "--strict", help="Reject reversed or zero-length predicted segments."),
 ) -> None:
     """Detection mAP at each tIoU threshold, as the official ActivityNet evaluation computes it."""
-    from admfit.evaluation.detection import evaluate_detection
-    from admfit.evaluation.results_io import load_detections
+    with one_blas_thread():  # the evaluator multiplies no matrices: no BLAS thread pool to start
+        from admfit.evaluation.detection import evaluate_detection
+        from admfit.evaluation.results_io import load_detections
 
     segments, version = _ground_truth(ground_truth, subset)
     thresholds = _tious_for(tiou, version)
@@ -95,10 +97,11 @@ def eval_pseudo_command(
                                          help="Score only the pseudo-labels whose confidence is at least this."),
 ) -> None:
     """Pseudo-label quality (paper Table 2): alpha, mAP, and mean tIoU of each point's pseudo-label."""
-    import numpy as np
+    with one_blas_thread():  # the evaluator multiplies no matrices: no BLAS thread pool to start
+        import numpy as np
 
-    from admfit.evaluation.pseudo_quality import pseudo_label_quality
-    from admfit.evaluation.results_io import load_pseudo_labels
+        from admfit.evaluation.pseudo_quality import pseudo_label_quality
+        from admfit.evaluation.results_io import load_pseudo_labels
 
     segments, version = _ground_truth(ground_truth, subset)
     thresholds = _tious_for(tiou, version)

@@ -7,6 +7,7 @@ depend on how busy the machine is.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -90,3 +91,31 @@ def test_eval_imports_no_numba_nor_the_annotation_models(tmp_path):
     modules = set(report["modules"])
     assert {name.split(".")[0] for name in modules} & EVAL_MUST_NOT_LOAD == set()
     assert "admfit.evaluation._kernels" in modules and "admfit.datasets.annotations" not in modules
+
+
+# `admfit eval` multiplies no matrices: numpy's BLAS starts no thread pool (admfit.threads.one_blas_thread).
+THREADS_PROBE = """
+import os, sys
+sys.argv = ["admfit"] + sys.argv[1:]
+from admfit_cli.main import app
+try:
+    app()
+except SystemExit:
+    pass
+print(len(os.listdir("/proc/self/task")), os.environ.get("OPENBLAS_NUM_THREADS"), file=sys.stderr)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts the threads in /proc")
+def test_eval_starts_no_blas_thread_pool(tmp_path):
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"database": {"v": {"subset": "test", "annotations": [{"label": "A", "segment": [0, 10]}]}}}))
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps({"results": {"v": [{"label": "A", "segment": [0, 10], "score": 0.9}]}}))
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    result = subprocess.run([sys.executable, "-c", THREADS_PROBE, "eval", str(gt), str(pred), "--json"],
+                            capture_output=True, text=True, timeout=120, env=environment)
+    assert json.loads(result.stdout)["num_predictions"] == 1, result.stderr
+    # one thread, and the variable set for numpy's import is gone again
+    assert result.stderr.split() == ["1", "None"], result.stderr
