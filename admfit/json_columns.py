@@ -59,11 +59,20 @@ def read_json(path: Path, expected: str) -> Any:
     ``expected`` names the file in the error for a folder, e.g. "a results JSON file". Large files:
     call it inside ``collector_paused()``.
     """
+    return parse_json(path, read_bytes(path, expected))
+
+
+def read_bytes(path: Path, expected: str) -> bytes:
+    """The file's bytes; InputError for a folder (``expected`` names what it should be) or a missing file."""
     if path.is_dir():
         raise InputError(f"is a directory, expected {expected}", file=str(path))
     if not path.is_file():
         raise InputError("no such file", file=str(path))
-    data = path.read_bytes()
+    return path.read_bytes()
+
+
+def parse_json(path: Path, data: bytes) -> Any:
+    """The document ``data`` (the bytes of ``path``) holds; InputError naming ``path`` when it is not JSON."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
