@@ -208,11 +208,14 @@ def match_predictions(pred_start, pred_end, pred_valid, pred_group, gt_group, gt
     # segment_iou of the official utils.py, same operations in the same order.
     inter = np.maximum(np.minimum(end, gt_e) - np.maximum(start, gt_s), 0.0)
     iou = inter / ((gt_e - gt_s) + (end - start) - inter)
-    for t in np.flatnonzero(~zero):
+    positive = np.flatnonzero(~zero)
+    # Ascending thresholds: the pairs that meet one are among those that met the one before, so each
+    # threshold filters what the previous one kept (order kept), not all the pairs again.
+    for t in positive[np.argsort(tious[positive], kind="stable")]:
         met = iou >= tious[t]
-        kept_window = window[met]
-        bounds = np.searchsorted(kept_window, np.arange(int(kept_window.max(initial=0)) + 2))
-        tp[t] = _greedy(pair_pred[met], pair_gt[met], iou[met], bounds, num_preds, num_gt)
+        pair_pred, pair_gt, iou, window = pair_pred[met], pair_gt[met], iou[met], window[met]
+        bounds = np.searchsorted(window, np.arange(int(window.max(initial=0)) + 2))
+        tp[t] = _greedy(pair_pred, pair_gt, iou, bounds, num_preds, num_gt)
     return tp
 
 

@@ -437,3 +437,22 @@ def test_ground_truth_from_columns_equals_from_annotations():
             models = GroundTruthSegments.from_annotations(load_annotations(path, subset=subset))
             for name in ("video", "label", "start_s", "end_s"):
                 assert np.array_equal(getattr(columns, name), getattr(models, name)), (path, subset, name)
+
+
+def test_evaluation_order_sorts_score_bits_as_the_scores():
+    """_evaluation_order sorts the scores' bit patterns: the same order as a stable sort of the negated
+    scores, ties (0.0 and -0.0 among them) in input order, on signs, subnormals and neighbouring doubles."""
+    from admfit.evaluation.detection import _evaluation_order
+
+    def plain(pred_class, score):
+        by_score = np.argsort(-score, kind="stable")
+        return by_score[np.argsort(pred_class[by_score], kind="stable")]
+
+    special = np.array([0.0, -0.0, 5e-324, -5e-324, 2.0 ** -1022, -(2.0 ** -1022), 1e308, -1e308, 1.0, -1.0, 0.5,
+                        np.nextafter(0.5, 1.0), np.nextafter(0.5, 0.0), -np.nextafter(0.5, 0.0)])
+    rng = np.random.default_rng(7)
+    for trial in range(600):
+        n = int(rng.integers(0, 60))
+        score = rng.choice(special, n) if trial % 2 else np.round(rng.normal(0, 10, n), int(rng.integers(0, 3)))
+        pred_class = rng.integers(0, 4, n)
+        assert np.array_equal(_evaluation_order(pred_class, score), plain(pred_class, score)), (pred_class, score)
