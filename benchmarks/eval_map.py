@@ -21,6 +21,10 @@ Prints seconds and predictions/second of
 the ratios (a)/(b) and (e)/(d) with issue 15's targets for (d) (at most 0.5 s wall, at least 60x
 (e)), and the largest AP difference between (a) and (b) on the subset.
 Everything runs on one core (numpy calls are single-threaded).
+
+``--baseline [REV|DIR]`` (REV: a git revision, default ``BASELINE_COMMIT``, main before issue 15's work on
+the command; or a folder holding a checkout) also times (d) on that code, the two alternately in the
+same run (baseline, current, baseline, ...), and prints both phase breakdowns side by side.
 """
 from __future__ import annotations
 
@@ -41,7 +45,11 @@ from admfit.evaluation import THUMOS14_TIOUS, Detections, GroundTruthSegments, e
 from admfit.evaluation.reference import reference_ap
 from admfit.evaluation.results_io import load_detections
 
+from ._revisions import REPO, checkout, current_code, import_path
 from ._timing import timed
+
+# main before issue 15 item 2 (the whole `admfit eval` process): the default of --baseline
+BASELINE_COMMIT = "818541ceb1b1d312aace381ce273226796a03cca"
 
 
 def thumos14_test_ground_truth() -> GroundTruthSegments:
@@ -93,20 +101,33 @@ def _official_load(path: Path) -> Detections:
 _ADMFIT_EVAL = "import sys; sys.argv[0] = 'admfit'; from admfit_cli.main import app; app()"
 
 
-def _eval_process(ground_truth: Path, predictions: Path, repeat: int = 3) -> tuple[float, float]:
-    """(wall, CPU) seconds of `admfit eval GT PRED --json` as a new process, best of ``repeat``."""
+def _eval_process(ground_truth: Path, predictions: Path, repeat: int = 3,
+                  pythonpath: str | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of `admfit eval GT PRED --json` as a new process, best of ``repeat``; ``pythonpath``:
+    where admfit and admfit_cli are imported from (``_revisions.import_path``), else the installed copy."""
     walls, cpus = [], []
     for _ in range(repeat):
         before, began = os.times(), time.perf_counter()
         subprocess.run([sys.executable, "-c", _ADMFIT_EVAL, "eval", str(ground_truth), str(predictions), "--json"],
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, **_environment(pythonpath))
         walls.append(time.perf_counter() - began)
         after = os.times()
         cpus.append(after.children_user - before.children_user + after.children_system - before.children_system)
     return min(walls), min(cpus)
 
 
-# One `admfit eval` process that times its own phases (CPU seconds) and prints them on stderr as JSON.
+def _environment(pythonpath: str | None) -> dict:
+    """subprocess.run's env and cwd for a process that imports from ``pythonpath`` (its first entry: the shim
+    of ``_revisions.import_path``, its second the code's root). The root is also the working folder: ``-c``
+    puts the working folder first on the import path."""
+    if pythonpath is None:
+        return {}
+    return {"env": dict(os.environ, PYTHONPATH=pythonpath), "cwd": pythonpath.split(os.pathsep)[-1]}
+
+
+# One `admfit eval` process that times its own phases (CPU seconds) and prints them on stderr as JSON, with
+# the heavy packages it imported. It imports the command's modules as the command does (numpy with one
+# BLAS thread where admfit.threads.one_blas_thread exists), then wraps their entry points.
 _PHASES = r"""
 import json, sys, time
 began = time.process_time()
@@ -122,12 +143,18 @@ def lap(name, mark):
 mark = time.process_time()
 from admfit_cli.main import app
 mark = lap("admfit_cli.main (typer, every command module)", mark)
-import admfit.datasets.annotation_columns as columns, admfit.evaluation.detection as detection
-import admfit.evaluation.results_io as results_io
+try:
+    from admfit.threads import one_blas_thread
+except ImportError:
+    from contextlib import nullcontext as one_blas_thread
+with one_blas_thread():
+    import admfit.datasets.annotation_columns as columns, admfit.evaluation.detection as detection
+    import admfit.evaluation.results_io as results_io
 mark = lap("the command's own imports (numpy, orjson, the evaluator)", mark)
 
 def timed(module, attribute, name):
     function = getattr(module, attribute)
+    phases[name] = 0.0
     def wrapper(*args, **kwargs):
         start = time.process_time()
         try:
@@ -136,29 +163,53 @@ def timed(module, attribute, name):
             lap(name, start)
     setattr(module, attribute, wrapper)
 
-timed(columns, "read_annotation_columns", "ground truth (read, checked)")
-timed(results_io, "load_detections", "results file (parse, check, columns)")
-timed(detection, "evaluate_detection", "evaluation")
 try:
-    import typer._coercion as coercion, typer.core as core  # typer >= 0.2x checks options with pydantic
-    timed(core, "build_runtime_param", "typer's option parsing (imports pydantic)")
+    import typer._coercion as coercion, typer.core as core  # typer >= 0.2x converts options with pydantic
+    timed(core, "build_runtime_param", "typer's option conversion (imports pydantic)")
 except (ImportError, AttributeError):
     pass
+timed(columns, "read_annotation_columns", "ground truth (read, checked)")
+timed(results_io, "load_detections", "results file (read, check, columns; msgspec's import)")
+timed(detection, "evaluate_detection", "evaluation")
 try:
     app()
 except SystemExit:
     pass
 total = time.process_time()
 phases["the rest (subset, output)"] = total - sum(phases.values())
-print(json.dumps({"total": total, "phases": phases}), file=sys.stderr)
+heavy = sorted(name for name in ("pydantic", "msgspec", "orjson", "numba", "scipy") if name in sys.modules)
+print(json.dumps({"total": total, "phases": phases, "imported": heavy}), file=sys.stderr)
 """
 
 
-def _process_phases(ground_truth: Path, predictions: Path) -> dict:
+def _process_phases(ground_truth: Path, predictions: Path, pythonpath: str | None = None) -> dict:
     """CPU seconds of each phase of one `admfit eval --json` process (``_PHASES``)."""
     done = subprocess.run([sys.executable, "-c", _PHASES, str(ground_truth), str(predictions)], check=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **_environment(pythonpath))
     return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def _against_baseline(revision: str, ground_truth: Path, predictions: Path, rounds: int = 3) -> None:
+    """(d) on the baseline's code and on this one, alternately in this run, and both phase breakdowns."""
+    with checkout(revision) as (root, name), import_path(root) as base_path, import_path(REPO) as own_path:
+        sides = {f"baseline, {name}": base_path, f"current, {current_code()}": own_path}
+        measured: dict[str, list] = {side: [] for side in sides}
+        for _ in range(rounds):
+            for side, path in sides.items():
+                measured[side].append(_eval_process(ground_truth, predictions, repeat=1, pythonpath=path))
+        phases = {side: _process_phases(ground_truth, predictions, path) for side, path in sides.items()}
+    best = {side: (min(w for w, _ in rows), min(c for _, c in rows)) for side, rows in measured.items()}
+    print(f"(d) against the baseline, alternately in this run ({rounds} processes each, best):")
+    for side, (wall, cpu) in best.items():
+        print(f"    {side:60s}{wall:7.3f} s wall {cpu:7.3f} s CPU")
+    (base_wall, base_cpu), (own_wall, own_cpu) = best.values()
+    print(f"    baseline / current: {base_wall / own_wall:.2f}x wall, {base_cpu / own_cpu:.2f}x CPU")
+    print(f"    {'phase (CPU s of one process)':60s}{'baseline':>9s}{'current':>9s}")
+    for phase in dict.fromkeys(name for report in phases.values() for name in report["phases"]):
+        print(f"    {phase:60s}" + "".join(f"{report['phases'].get(phase, 0.0):9.3f}" for report in phases.values()))
+    print(f"    {'total':60s}" + "".join(f"{report['total']:9.3f}" for report in phases.values()))
+    for side, report in phases.items():
+        print(f"    {side}: imported {', '.join(report['imported']) or 'none of them'}")
 
 
 def _verdict(met: bool) -> str:
@@ -172,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="predictions given to the slow reference (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="smoke run: 20,000 predictions, 2,000 for the reference")
+    parser.add_argument("--baseline", nargs="?", const=BASELINE_COMMIT, metavar="REV|DIR",
+                        help=f"also time (d) on this revision's code, alternately (default {BASELINE_COMMIT[:10]})")
     args = parser.parse_args(argv)
     if args.quick:
         args.predictions, args.reference = 20_000, 2_000
@@ -198,6 +251,8 @@ def main(argv: list[str] | None = None) -> None:
         official_load_cpu = time.process_time() - cpu_began
         process_wall, process_cpu = _eval_process(data_path("thumos14", "gt.json"), path)
         phases = _process_phases(data_path("thumos14", "gt.json"), path)
+        if args.baseline:
+            _against_baseline(args.baseline, data_path("thumos14", "gt.json"), path)
 
     ref_full = ref_time / len(subset) * len(detections)
     print(f"THUMOS'14 test ground truth: {len(ground_truth)} instances, {len(full_result.classes)} classes, "
@@ -229,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
     # On a busy machine wall times stretch unevenly; the CPU ratio is the steadier one.
     print(f"speed-up (e)/(d), what a user waits for: {official / process_wall:.0f}x wall, "
           f"{official_cpu / process_cpu:.0f}x CPU{estimated}")
-    print(f"(d) where the CPU time of one such process goes ({phases['total']:.3f} s CPU in all):")
+    print(f"(d) where the CPU time of one such process goes ({phases['total']:.3f} s CPU in all; imported "
+          f"{', '.join(phases['imported']) or 'none of pydantic, msgspec, orjson'}):")
     for name, seconds in phases["phases"].items():
         print(f"    {name:60s}{seconds:7.3f} s")
     ratio = official / process_wall

@@ -25,13 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +41,8 @@ from admfit_torch.data import VideoItem
 from admfit_torch.ddp import DistContext, device_name, select_device
 from admfit_torch.inference import InferenceTiming, detect
 from admfit_torch.train import Trainer
+
+from ._revisions import checkout, current_code
 
 SIZES = {"thumos14": dict(preset="thumos14", length=2304, classes=20, batch=3),
          "cpu": dict(preset="cpu-small", length=128, classes=5, batch=4)}
@@ -253,42 +253,6 @@ class Worker:
             self.process.wait()
 
 
-@contextmanager
-def checkout(revision: str):
-    """(folder, description) of the code at ``revision``: a folder as given, or a temporary git worktree."""
-    if Path(revision).is_dir():
-        yield Path(revision).resolve(), f"folder {revision}"
-        return
-    git = shutil.which("git")
-    if git is None or not (REPO / ".git").exists():
-        raise SystemExit(f"error: --baseline {revision}: no git repository at {REPO}; pass a folder holding "
-                         "the baseline's code instead")
-    commit = subprocess.run([git, "-C", str(REPO), "rev-parse", "--verify", f"{revision}^{{commit}}"],
-                            capture_output=True, text=True)
-    if commit.returncode != 0:
-        raise SystemExit(f"error: --baseline {revision}: not a revision of {REPO}")
-    folder = Path(tempfile.mkdtemp(prefix="admfit_baseline_")) / "code"
-    subprocess.run([git, "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(folder),
-                    commit.stdout.strip()], check=True)
-    try:
-        yield folder, f"commit {commit.stdout.strip()[:10]}"
-    finally:
-        subprocess.run([git, "-C", str(REPO), "worktree", "remove", "--force", str(folder)], check=False)
-        shutil.rmtree(folder.parent, ignore_errors=True)
-
-
-def _current_code() -> str:
-    git = shutil.which("git")
-    if git is None:
-        return f"folder {REPO}"
-    head = subprocess.run([git, "-C", str(REPO), "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run([git, "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True)
-    if head.returncode != 0:
-        return f"folder {REPO}"
-    return f"commit {head.stdout.strip()}" + (" with uncommitted changes" if dirty.stdout.strip() else "")
-
-
 def _best(rows: list[dict]) -> dict:
     """The round with the highest training rate, and the lowest inference time of any round."""
     best = dict(max(rows, key=lambda r: r["train_videos_per_s"]))
@@ -301,7 +265,7 @@ def _best(rows: list[dict]) -> dict:
 def compare(args, device: torch.device) -> list[dict]:
     results = []
     with checkout(args.baseline) as (base_root, base_name):
-        print(f"baseline: {base_name}; current: {_current_code()}", flush=True)
+        print(f"baseline: {base_name}; current: {current_code()}", flush=True)
         for name in _sizes(args.size):
             heavy = name == "thumos14" and device.type == "cpu"
             rounds = args.rounds or (2 if heavy or args.quick else 3)
