@@ -4,6 +4,10 @@
 other top-level keys (``version``, ``external_data``, ``meta``) and extra per-entry fields
 (``admfit fit`` adds ``point_s``, ``sigma``, ...) are allowed. Times are seconds; numbers
 written as strings ("18.6") are read as numbers, as in the THUMOS'14 ground truth.
+
+Two readers, one result: a file in the plain layout is decoded by msgspec into typed records
+(``_plain_columns``, the fast one); any other file, or one msgspec refuses, is parsed by orjson and
+checked column by column (``_columns``), which names the first bad record (docs/evaluation.md, Loading).
 """
 from __future__ import annotations
 
