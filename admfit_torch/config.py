@@ -137,8 +137,9 @@ class InferenceConfig(_Strict):
         (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), description="sweep on 1 - p_bg")
     oic_lambda: float = Field(0.25, ge=0.0, description="flank length / segment length")
     oic_gamma: float = Field(0.2, ge=0.0, description="weight of the video-level class score")
-    level_fusion: LevelFusion = Field(LevelFusion.pool, description="pool: proposals of every level pooled (the "
-                                      "paper); mean: levels averaged on level 0 first, proposals from the mean")
+    # mean is the default: it won on both feature generators by their worst case (docs/detector.md 4c).
+    level_fusion: LevelFusion = Field(LevelFusion.mean, description="mean: levels averaged on level 0 first, proposals "
+                                      "from the mean; pool: proposals of every level pooled (the paper)")
     nms: NMSMethod = NMSMethod.hard
     nms_iou: float = Field(0.45, gt=0.0, le=1.0)
     soft_nms_sigma: float = Field(0.5, gt=0.0, description="Gaussian soft-NMS decay")

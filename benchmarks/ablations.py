@@ -22,6 +22,10 @@ Cells are mean +- std (sample std over the seeds); the JSON output keeps the per
 end say, for each effect the paper reports, whether the measured mean difference has the paper's direction and
 whether it exceeds the seed spread (|mean difference| > the larger of the two cells' std).
 
+``--extra NAME=KEY=VALUE[,KEY=VALUE...]`` (repeatable) adds a diagnostic variant: the full main model of ``default``
+with these overrides applied last, sharing ``default``'s base model and pseudo-labels. The extras get their own table
+("Diagnosis"), each checked against ``default``'s main model; rerunning with more extras reuses every finished run.
+
 ``python -m benchmarks ablations -- --quick``: one seed, fewer videos and epochs (a smoke run, minutes on 2 CPU
 cores). docs/ablations.md holds a default run's tables.
 """
@@ -103,6 +107,16 @@ def run_order(variants: Sequence[Variant] = VARIANTS) -> list[Variant]:
     return ordered
 
 
+def extra_variant(spec: str) -> Variant:
+    """``NAME=KEY=VALUE[,KEY=VALUE...]`` -> a diagnostic variant of the full main model sharing ``default``."""
+    name, _, sets = spec.partition("=")
+    overrides = tuple(part.strip() for part in sets.split(",") if part.strip())
+    if not name.isidentifier() or any(name == v.name for v in VARIANTS) or not overrides \
+            or any("=" not in part for part in overrides):
+        raise ValueError(f"--extra wants NAME=KEY=VALUE[,KEY=VALUE...] with a new NAME, got {spec!r}")
+    return Variant(name, f"{name}: {', '.join(overrides)}", DEFAULT_BASE, FULL_MAIN + overrides, "default")
+
+
 def run_overrides(item: Variant, seed: int, user_sets: Sequence[str] = ()) -> list[str]:
     """The --set list of one run: common, the user's (applied to every run), the seed, then the variant's own
     (last, so that the ablated fields are what the table says)."""
@@ -161,7 +175,22 @@ TABLES: tuple[TableSpec, ...] = (
               (Row("no L_sigma, no L_G", "no_new_losses", ("main",)),
                Row("no L_sigma, L_G (pseudo-label sigmas)", "gauss_only", ("main",)),
                Row("L_sigma and L_G", "default", ("main",)))),
+    TableSpec("main_vs_base", "ADM-Loc main model against the base model (test mAP %)", DETECTION_COLUMNS,
+              (Row("base model (r_a=2)", "default", ("base",)), Row("main model (ADM-Loc)", "default", ("main",)))),
 )
+DIAGNOSIS_DEFAULT_ROW = "default: main model (sigma head, L_G, r_s=2)"
+
+
+def diagnosis_table(extras: Sequence[Variant]) -> TableSpec:
+    """The extras' main models next to ``default``'s (test mAP %)."""
+    return TableSpec("diagnosis", "Diagnosis: variants of the main model (test mAP %)", DETECTION_COLUMNS,
+                     (Row(DIAGNOSIS_DEFAULT_ROW, "default", ("main",)),
+                      *(Row(item.label, item.name, ("main",)) for item in extras)),
+                     "each extra is the default main model with the overrides shown, on default's pseudo-labels")
+
+
+def diagnosis_checks(extras: Sequence[Variant]) -> tuple["Check", ...]:
+    return tuple(Check("diagnosis", item.label, DIAGNOSIS_DEFAULT_ROW, "average") for item in extras)
 
 
 @dataclass(frozen=True)
@@ -189,6 +218,7 @@ CHECKS: tuple[Check, ...] = (
     Check("table6", "L_sigma and L_G", "no L_sigma, L_G (pseudo-label sigmas)", "average"),
     Check("table6", "L_sigma and L_G", "no L_sigma, no L_G", "average"),
     Check("table6", "L_sigma and L_G", "no L_sigma, no L_G", 0.7),
+    Check("main_vs_base", "main model (ADM-Loc)", "base model (r_a=2)", "average"),
 )
 
 
@@ -288,7 +318,10 @@ def evaluate_checks(tables: list[dict], checks: Sequence[Check] = CHECKS) -> lis
 
 def describe_check(result: dict) -> str:
     relation = "<" if result["lower_is_better"] else ">"
-    direction = "follows the paper's direction" if result["follows_paper"] else "AGAINST the paper's direction"
+    if result["table"] == "diagnosis":  # no paper claim: the extra against default's main model
+        direction = "above default" if result["follows_paper"] else "below default"
+    else:
+        direction = "follows the paper's direction" if result["follows_paper"] else "AGAINST the paper's direction"
     if result["spread"] is None:
         spread = "seed spread n/a (one seed)"
     else:
@@ -458,8 +491,9 @@ def run_all(args, work: Path, log=print) -> dict:
     reports: dict = {}
     runs: list[dict] = []
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    extras = tuple(getattr(args, "extra", ()) or ())
     for seed in seeds:
-        for item in run_order():
+        for item in run_order([*VARIANTS, *extras]):
             run_dir = runs_root / f"seed{seed}" / item.name
             sets = run_overrides(item, seed, user_sets)
             if item.shares is not None and not RunLayout(run_dir).state.exists():
@@ -509,6 +543,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", default="cpu-small", help="preset name or YAML file of the training command")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="config override applied to every run (repeatable), e.g. for a bigger GPU preset")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE...]",
+                        help="a diagnostic variant: the default main model with these overrides, on default's "
+                        "pseudo-labels (repeatable; its own table, checked against default)")
     parser.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (default: the config's)")
     parser.add_argument("--work", type=Path, default=None, help="keep the data and runs here (default: a temporary "
                         "folder, removed at the end); rerunning with the same settings reuses finished runs")
@@ -521,6 +558,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             setattr(args, name, defaults[name])
     if args.seeds < 1 or args.videos < 1 or args.epochs < 1:
         parser.error("--seeds, --videos and --epochs must be at least 1")
+    try:
+        args.extra = [extra_variant(spec) for spec in args.extra]
+    except ValueError as error:
+        parser.error(str(error))
+    if len({item.name for item in args.extra}) != len(args.extra):
+        parser.error("--extra names must differ")
     if args.generator == "independent":
         from benchmarks.feature_families.independent import DEFAULT_VARIANT, VARIANTS
 
@@ -558,8 +601,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
     wall = time.perf_counter() - began
-    tables = build_tables(result["reports"])
-    checks = evaluate_checks(tables)
+    specs = (*TABLES, diagnosis_table(args.extra)) if args.extra else TABLES
+    tables = build_tables(result["reports"], specs)
+    checks = evaluate_checks(tables, CHECKS + diagnosis_checks(args.extra))
     print(render_text(tables))
     print("\n## The paper's effects (difference = mean over seeds of the per-seed difference)")
     for check in checks:

@@ -52,7 +52,9 @@ def _config(source: str, overrides: list[str], device: str | None):
 def _adjusted(cfg, overrides: list[str], device: str | None):
     from admfit_torch.config import with_overrides
 
-    return with_overrides(cfg, overrides + ([f"device={device}"] if device is not None else []))
+    cfg = with_overrides(cfg, overrides)
+    # its own source, so that a bad --device is reported as --device, not as a --set field
+    return cfg if device is None else with_overrides(cfg, [f"device={device}"], source="--device")
 
 
 def _run_dir(path: Path) -> Path:

@@ -91,7 +91,7 @@ def _reports(seeds=(0, 1, 2)) -> dict:
 
 def test_tables_have_mean_std_and_per_seed_values():
     tables = {t["key"]: t for t in ab.build_tables(_reports())}
-    assert set(tables) == {"table2", "table3", "table5", "table6"}
+    assert set(tables) == {"table2", "table3", "table5", "table6", "main_vs_base"}
     table2 = tables["table2"]
     assert table2["columns"] == ["alpha", "mAP@0.7", "AVG(0.1:0.7)"]
     adm = table2["rows"][1]
@@ -164,3 +164,32 @@ def test_parse_args_generator_and_variant():
     for wrong in (["--variant", "hard"], ["--generator", "independent", "--variant", "nope"], ["--generator", "x"]):
         with pytest.raises(SystemExit):
             ab.parse_args(wrong)
+
+
+def test_extra_variants_share_default_and_put_their_overrides_last(tmp_path):
+    extra = ab.extra_variant("sigma_q50=main.sigma_scale_quantile=0.5, main.lambda_sigma=0.5")
+    assert extra.shares == "default" and extra.base == ab.DEFAULT_BASE
+    assert extra.main[-2:] == ("main.sigma_scale_quantile=0.5", "main.lambda_sigma=0.5")
+    assert [v.name for v in ab.run_order([*ab.VARIANTS, extra])][-1] == "sigma_q50"
+    data = ab.Data(tmp_path / "features", tmp_path / "annotations.json", tmp_path / "points.csv")
+    cfg = ab.run_config(data, "cpu-small", ab.run_overrides(extra, 0), "cpu")
+    assert (cfg.main.sigma_scale_quantile, cfg.main.lambda_sigma, cfg.main.sigma_head) == (0.5, 0.5, True)
+    for wrong in ("default=main.lambda_sigma=0", "x", "x=", "x=main.lambda_sigma", "1x=main.lambda_sigma=0"):
+        with pytest.raises(ValueError, match="--extra"):
+            ab.extra_variant(wrong)
+    with pytest.raises(SystemExit):
+        ab.parse_args(["--extra", "a=main.lambda_sigma=0", "--extra", "a=main.lambda_gauss=0"])
+
+
+def test_diagnosis_table_checks_each_extra_against_default():
+    extras = [ab.extra_variant("better=main.lambda_sigma=0"), ab.extra_variant("worse=main.lambda_gauss=2")]
+    reports = _reports()
+    reports["better"] = {s: _report(40, 48 + s) for s in (0, 1, 2)}
+    reports["worse"] = {s: _report(40, 41) for s in (0, 1, 2)}
+    tables = ab.build_tables(reports, (*ab.TABLES, ab.diagnosis_table(extras)))
+    checks = {c["better"]: c for c in ab.evaluate_checks(tables, ab.diagnosis_checks(extras))}
+    better, worse = checks[extras[0].label], checks[extras[1].label]
+    assert better["difference"] == pytest.approx(4.0) and "above default" in ab.describe_check(better)
+    assert worse["difference"] == pytest.approx(-4.0) and "below default" in ab.describe_check(worse)
+    main_vs_base = [c for c in ab.evaluate_checks(tables) if c["table"] == "main_vs_base"][0]
+    assert main_vs_base["difference"] == pytest.approx(5.0) and main_vs_base["follows_paper"]

@@ -105,6 +105,12 @@ def test_bad_config_key_or_value(toy, tmp_path, override, words):
     assert not (tmp_path / "run").exists()
 
 
+def test_bad_device_is_reported_as_the_device_option(toy, tmp_path):
+    code, stdout, stderr = run(*_train_args(toy, tmp_path / "run"), "--config", "cpu-small", "--device", "quantum")
+    _assert_one_line_error(code, stdout, stderr, "--device", "quantum")
+    assert "--set" not in stderr and not (tmp_path / "run").exists()
+
+
 def test_bad_config_file(toy, tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text("preset: cpu-small\noptim:\n  lr: -3\n")

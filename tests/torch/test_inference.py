@@ -108,7 +108,7 @@ def test_mean_fusion_selects_classes_from_every_level_and_proposes_from_the_mean
         background[background > 0.5] = 0.95  # actionness 0.05 off the bump: below every actionness threshold
     levels.fused[1] = levels.fused[1].copy()  # _bump_scores' levels are views of one array
     levels.fused[1][2, 1] = 0.16  # level 1 alone sees a weak burst at level-0 position 4 (= 2 x 2)
-    pooled = post_process(levels, InferenceConfig())
+    pooled = post_process(levels, InferenceConfig(level_fusion="pool"))
     fused = post_process(levels, InferenceConfig(level_fusion="mean"))
     assert set(fused.labels.tolist()) == set(pooled.labels.tolist())
     assert [4.0, 5.0] in pooled.segments.tolist()  # 0.16 >= 0.1 on level 1: pooled
