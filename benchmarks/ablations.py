@@ -432,6 +432,11 @@ def code_version() -> str:
     return f"{root} at git {commit}" + (f" with {len(dirty)} uncommitted package file(s)" if dirty else "")
 
 
+def runs_root(work: Path, data: Data, config: str, user_sets: Sequence[str]) -> Path:
+    """WORK/runs-<hash>: the run folders (``seed<S>/<variant>``) of one data set, config and user overrides."""
+    return work / f"runs-{fingerprint(str(data.features), config, list(user_sets))}"
+
+
 def run_config(data: Data, config: str, sets: Sequence[str], device: str | None):
     """The DetectorConfig of one run: the preset or file, the overrides, the device and the data paths."""
     from admfit_torch import load_config, with_overrides
@@ -487,17 +492,17 @@ def run_all(args, work: Path, log=print) -> dict:
     data = make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
     user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={args.epochs}",
                  *([f"optim.warmup_epochs={args.warmup}"] if args.warmup is not None else []), *args.set]
-    runs_root = work / f"runs-{fingerprint(str(data.features), args.config, user_sets)}"
+    root = runs_root(work, data, args.config, user_sets)
     reports: dict = {}
     runs: list[dict] = []
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     extras = tuple(getattr(args, "extra", ()) or ())
     for seed in seeds:
         for item in run_order([*VARIANTS, *extras]):
-            run_dir = runs_root / f"seed{seed}" / item.name
+            run_dir = root / f"seed{seed}" / item.name
             sets = run_overrides(item, seed, user_sets)
             if item.shares is not None and not RunLayout(run_dir).state.exists():
-                fork_run(runs_root / f"seed{seed}" / item.shares, run_dir, through=SHARED_THROUGH)
+                fork_run(root / f"seed{seed}" / item.shares, run_dir, through=SHARED_THROUGH)
             outcomes, seconds = train(run_dir, run_config(data, args.config, sets, args.device))
             if item.shares is not None:
                 check_shared(outcomes, run_dir)
@@ -509,11 +514,11 @@ def run_all(args, work: Path, log=print) -> dict:
             log(f"seed {seed} {item.name:14s} {seconds:6.1f} s  base AVG {report['base']['average']:5.1f}  "
                 f"main AVG {report['main']['average']:5.1f}" + ("  (base shared)" if item.shares else ""))
         began = time.perf_counter()
-        reports.setdefault(UNTRAINED, {})[seed] = untrained_report(runs_root / f"seed{seed}" / "default", data,
+        reports.setdefault(UNTRAINED, {})[seed] = untrained_report(root / f"seed{seed}" / "default", data,
                                                                    args.device)
         log(f"seed {seed} {UNTRAINED:14s} {time.perf_counter() - began:6.1f} s  "
             f"AVG {reports[UNTRAINED][seed]['base']['average']:5.1f}")
-    return {"reports": reports, "runs": runs, "data": str(data.annotations.parent), "runs_root": str(runs_root),
+    return {"reports": reports, "runs": runs, "data": str(data.annotations.parent), "runs_root": str(root),
             "seeds": seeds}
 
 

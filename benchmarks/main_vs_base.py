@@ -104,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     scores = {name: {"base": [], "main": []} for name in args.variants}
     for seed in range(args.seeds):
         sets = ablations.run_overrides(default, seed, user_sets)
-        run_dir = work / f"runs-{ablations.fingerprint(str(data.features), args.config, sets)}"
+        # the ablation runner's layout: with the same --work, its default runs are these (trained once)
+        run_dir = ablations.runs_root(work, data, args.config, user_sets) / f"seed{seed}" / default.name
         _, seconds = ablations.train(run_dir, ablations.run_config(data, args.config, sets, args.device))
         line = [f"seed {seed}: trained in {seconds:.0f} s"]
         for name in args.variants:
