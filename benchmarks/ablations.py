@@ -23,7 +23,8 @@ end say, for each effect the paper reports, whether the measured mean difference
 whether it exceeds the seed spread (|mean difference| > the larger of the two cells' std).
 
 ``--extra NAME=KEY=VALUE[,KEY=VALUE...]`` (repeatable) adds a diagnostic variant: the full main model of ``default``
-with these overrides applied last, sharing ``default``'s base model and pseudo-labels. The extras get their own table
+with these overrides applied last, sharing ``default``'s base model and pseudo-labels (only its base model when an
+override is an ``adm.*`` field: the pseudo stage then fits again). The extras get their own table
 ("Diagnosis"), each checked against ``default``'s main model; rerunning with more extras reuses every finished run.
 
 ``python -m benchmarks ablations -- --quick``: one seed, fewer videos and epochs (a smoke run, minutes on 2 CPU
@@ -56,13 +57,14 @@ COMMON = ("run.figures=0",)
 @dataclass(frozen=True)
 class Variant:
     """One run folder per seed: ``base`` overrides (the base model's), ``main`` overrides (the main model's);
-    ``shares``: the variant whose finished base model and pseudo-labels this one reuses."""
+    ``shares``: the variant whose finished stages (through ``shares_through``) this one reuses."""
 
     name: str
     label: str
     base: tuple[str, ...]
     main: tuple[str, ...]
     shares: str | None = None
+    shares_through: str = "pseudo"  # the last stage reused from ``shares``: pseudo, or base when adm.* differ
 
     @property
     def overrides(self) -> tuple[str, ...]:
@@ -114,7 +116,9 @@ def extra_variant(spec: str) -> Variant:
     if not name.isidentifier() or any(name == v.name for v in VARIANTS) or not overrides \
             or any("=" not in part for part in overrides):
         raise ValueError(f"--extra wants NAME=KEY=VALUE[,KEY=VALUE...] with a new NAME, got {spec!r}")
-    return Variant(name, f"{name}: {', '.join(overrides)}", DEFAULT_BASE, FULL_MAIN + overrides, "default")
+    # new ADM options make new pseudo-labels: only the base model is shared then
+    through = "base" if any(part.startswith("adm.") for part in overrides) else SHARED_THROUGH
+    return Variant(name, f"{name}: {', '.join(overrides)}", DEFAULT_BASE, FULL_MAIN + overrides, "default", through)
 
 
 def run_overrides(item: Variant, seed: int, user_sets: Sequence[str] = ()) -> list[str]:
@@ -129,10 +133,11 @@ SHARED_THROUGH = "pseudo"  # a sharing variant reuses these stages (and the ones
 SHARED_STAGES = STAGE_NAMES[:STAGE_NAMES.index(SHARED_THROUGH) + 1]
 
 
-def check_shared(outcomes: Sequence, run_dir: Path) -> None:
-    """The run of a sharing variant must have skipped the shared stages (``outcomes``: the pipeline's records)."""
+def check_shared(outcomes: Sequence, run_dir: Path, through: str = SHARED_THROUGH) -> None:
+    """The run of a sharing variant must have skipped the shared stages, those through ``through``
+    (``outcomes``: the pipeline's records)."""
     actions = {outcome.name: outcome.action for outcome in outcomes}
-    for stage in SHARED_STAGES:
+    for stage in STAGE_NAMES[:STAGE_NAMES.index(through) + 1]:
         if actions.get(stage) != "skipped":
             raise RuntimeError(f"{run_dir}: the {stage} stage {actions.get(stage, 'did not run')} instead of being "
                                "skipped; the shared base model was not reused")
@@ -502,10 +507,10 @@ def run_all(args, work: Path, log=print) -> dict:
             run_dir = root / f"seed{seed}" / item.name
             sets = run_overrides(item, seed, user_sets)
             if item.shares is not None and not RunLayout(run_dir).state.exists():
-                fork_run(root / f"seed{seed}" / item.shares, run_dir, through=SHARED_THROUGH)
+                fork_run(root / f"seed{seed}" / item.shares, run_dir, through=item.shares_through)
             outcomes, seconds = train(run_dir, run_config(data, args.config, sets, args.device))
             if item.shares is not None:
-                check_shared(outcomes, run_dir)
+                check_shared(outcomes, run_dir, item.shares_through)
             report = json.loads(RunLayout(run_dir).report_json.read_text(encoding="utf-8"))
             reports.setdefault(item.name, {})[seed] = report
             runs.append({"variant": item.name, "seed": seed, "folder": str(run_dir), "wall_seconds": round(seconds, 1),

@@ -179,6 +179,17 @@ def test_extra_variants_share_default_and_put_their_overrides_last(tmp_path):
             ab.extra_variant(wrong)
     with pytest.raises(SystemExit):
         ab.parse_args(["--extra", "a=main.lambda_sigma=0", "--extra", "a=main.lambda_gauss=0"])
+    assert extra.shares_through == "pseudo" and ab.extra_variant("short=adm.g1=1").shares_through == "base"
+
+
+def test_check_shared_through_base_lets_the_pseudo_stage_run(tmp_path):
+    from admfit_torch.pipeline import StageOutcome
+
+    outcomes = [StageOutcome(name, action, tmp_path / name)
+                for name, action in zip(("base", "pseudo", "main", "eval"), ("skipped", "ran", "ran", "ran"))]
+    ab.check_shared(outcomes, tmp_path, "base")
+    with pytest.raises(RuntimeError, match="pseudo stage ran"):
+        ab.check_shared(outcomes, tmp_path)
 
 
 def test_diagnosis_table_checks_each_extra_against_default():
