@@ -229,13 +229,32 @@ def run_paper_weights(table: Table) -> dict[str, dict]:
     return results
 
 
-def baselines_and_defaults(table: Table) -> dict[str, dict]:
-    """Every baseline of the table, and ADM before and after issue 10 (results by method name)."""
+def baselines_and_defaults(table: Table, candidate: ADMConfig | None = None) -> dict[str, dict]:
+    """Every baseline of the table, and ADM before and after issue 10 (results by method name), and
+    ``candidate`` (``--candidate``) when given."""
     results = {f"threshold {theta:.1f}": run_threshold(table, theta) for theta in THRESHOLDS}
     results.update(run_paper_weights(table))
     results["ADM before"] = run_adm(table, BEFORE)
     results["ADM default"] = run_adm(table, ADMConfig())
+    if candidate is not None:
+        results[CANDIDATE] = run_adm(table, candidate)
     return results
+
+
+CANDIDATE = "ADM candidate"
+
+
+def parse_candidate(text: str) -> ADMConfig:
+    """``KEY=VALUE[,KEY=VALUE...]`` of ADMConfig fields (values as YAML) -> the defaults with them changed."""
+    import yaml
+
+    fields = {}
+    for part in filter(None, (item.strip() for item in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise ValueError(f"--candidate wants KEY=VALUE[,KEY=VALUE...], got {part!r}")
+        fields[key.strip()] = yaml.safe_load(value)
+    return ADMConfig(**fields)
 
 
 # Tables are independent: on a machine with spare cores they are scored in parallel (fork: the workers
@@ -301,6 +320,8 @@ def print_table(table: Table) -> None:
     print(f"{'method':34s} {'alpha':>5s} " + " ".join(f"{t:>5.1f}" for t in TIOUS) + f" {'AVG':>5s} {'ownIoU':>6s}")
     shown = [table.best("threshold"), table.best("paper"), ("ADM before", table.results["ADM before"]),
              ("ADM default", table.results["ADM default"])]
+    if CANDIDATE in table.results:
+        shown.append((CANDIDATE, table.results[CANDIDATE]))
     for name, result in shown:
         maps = " ".join(f"{m * 100:5.1f}" for m in result["map"])
         print(f"{name:34s} {result['alpha']:5.2f} {maps} {result['avg']:5.1f} {result['own_iou']:6.3f}")
@@ -308,28 +329,34 @@ def print_table(table: Table) -> None:
     print(f"margin over the best baseline: before {table.margin('ADM before'):+.1f}, "
           f"default {table.margin('ADM default'):+.1f}; default vs paper at its best "
           f"{default['avg'] - table.best('paper')[1]['avg']:+.1f}; confidence vs tIoU Spearman "
-          f"{default['spearman']:.2f}")
+          f"{default['spearman']:.2f}" + (f"; candidate {table.margin(CANDIDATE):+.1f}"
+                                            if CANDIDATE in table.results else ""))
 
 
 def summary(tables: list[Table]) -> None:
     print("\n## summary per family: margin = mAP-AVG minus the best baseline of each table (points)")
     for name in dict.fromkeys(t.family for t in tables):
         mine = [t for t in tables if t.family == name]
-        for method in ("ADM before", "ADM default"):
+        for method in ("ADM before", "ADM default", CANDIDATE):
+            if method not in mine[0].results:
+                continue
             margins = [t.margin(method) for t in mine]
             vs_paper = [t.results[method]["avg"] - t.best("paper")[1]["avg"] for t in mine]
             worst = mine[int(np.argmin(margins))]
             line = (f"{name:22s} ({mine[0].role:8s}) {method:11s}: worst margin {min(margins):+5.1f} "
                     f"({worst.variant}, {worst.points_name}), mean {np.mean(margins):+5.1f}, "
                     f">= +3 in {sum(m >= 3 for m in margins)}/{len(margins)}, worst vs paper {min(vs_paper):+5.1f}")
-            if method == "ADM default":
+            if method != "ADM before":
                 line += f", Spearman {np.nanmedian([t.results[method]['spearman'] for t in mine]):.2f}"
             print(line)
     for role in (CHOOSE, HELD_OUT):
         margins = [t.margin("ADM default") for t in tables if t.role == role]
         if margins:
-            print(f"worst case over the families marked '{role}': default {min(margins):+.1f}, "
-                  f"before {min(t.margin('ADM before') for t in tables if t.role == role):+.1f}")
+            line = (f"worst case over the families marked '{role}': default {min(margins):+.1f}, "
+                    f"before {min(t.margin('ADM before') for t in tables if t.role == role):+.1f}")
+            if CANDIDATE in tables[0].results:
+                line += f", candidate {min(t.margin(CANDIDATE) for t in tables if t.role == role):+.1f}"
+            print(line)
 
 
 def choose(tables: list[Table], sweeps: int, workers: int = 1) -> dict:
@@ -402,12 +429,18 @@ def main(argv: list[str] | None = None) -> None:
                              "only for degradations)")
     parser.add_argument("--sweeps", type=int, default=2, help="coordinate-search sweeps with --choose")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring tables in parallel")
+    parser.add_argument("--candidate", default=None, metavar="KEY=VALUE[,KEY=VALUE...]",
+                        help="also score the defaults with these ADMConfig fields changed, e.g. g1=1.0")
     parser.add_argument("--hold-out", default="independent", choices=["synthetic", "detector", "independent"],
                         help="the family (with its degradations) never used for choosing")
     args = parser.parse_args(argv or [])
     began = time.perf_counter()
+    try:
+        candidate = None if args.candidate is None else parse_candidate(args.candidate)
+    except ValueError as error:  # pydantic's ValidationError is a ValueError too
+        parser.error(str(error).splitlines()[0])
     tables = build_tables(args)
-    for table, results in zip(tables, parallel(baselines_and_defaults, tables, workers=args.workers)):
+    for table, results in zip(tables, parallel(baselines_and_defaults, tables, candidate, workers=args.workers)):
         table.results = results
         print_table(table)
         sys.stdout.flush()

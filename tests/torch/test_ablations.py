@@ -204,3 +204,15 @@ def test_diagnosis_table_checks_each_extra_against_default():
     assert worse["difference"] == pytest.approx(-4.0) and "below default" in ab.describe_check(worse)
     main_vs_base = [c for c in ab.evaluate_checks(tables) if c["table"] == "main_vs_base"][0]
     assert main_vs_base["difference"] == pytest.approx(5.0) and main_vs_base["follows_paper"]
+
+
+def test_pseudo_quality_candidate_changes_only_the_named_fields():
+    from admfit import ADMConfig
+    from benchmarks import pseudo_quality as pq
+
+    candidate = pq.parse_candidate("g1=1.0, g2=0.75")
+    assert (candidate.g1, candidate.g2) == (1.0, 0.75)
+    assert candidate.model_copy(update={"g1": ADMConfig().g1, "g2": ADMConfig().g2}) == ADMConfig()
+    for wrong in ("g1", "g1=-1", "nonsense=1"):
+        with pytest.raises(ValueError):
+            pq.parse_candidate(wrong)
