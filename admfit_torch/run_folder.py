@@ -235,7 +235,11 @@ class StageState:
 
     def _refuse_changes(self, stage: str, settings: dict, how: str) -> None:
         before = self.records[stage].get("settings", {})
-        changed = sorted(key for key in set(settings) | set(before) if settings.get(key) != before.get(key))
+        # A field added to the config after the stage ran is no change at its default: the admfit that ran the
+        # stage behaved as that default does (a new field's default keeps the old behaviour).
+        added = {key for key in set(settings) - set(before) if settings[key] == _default_settings(stage).get(key)}
+        changed = sorted(key for key in set(settings) | set(before)
+                         if key not in added and settings.get(key) != before.get(key))
         if changed:
             key = changed[0]
             raise InputError(f"stage {stage!r} {how} with {key}={before.get(key)!r} (now {settings.get(key)!r}); "
@@ -363,3 +367,11 @@ def fork_run(source: str | Path, target: str | Path, through: str = "pseudo") ->
     forked.records = {name: dict(state.records[name]) for name in shared}
     forked.save()
     return list(shared)
+
+
+def _default_settings(stage: str) -> dict:
+    """stage_settings of the default DetectorConfig: the value a field had before it existed."""
+    from .config import DetectorConfig
+    from .stages import stage_settings
+
+    return stage_settings(DetectorConfig(), stage)

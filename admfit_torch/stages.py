@@ -152,8 +152,10 @@ def run_main(ctx: StageContext) -> None:
     ctx.say(f"main: sigma head K={cfg.main.sigma_samples}, sigma scale {stats.sigma_scale:.2f} snippets "
             f"(quantile {cfg.main.sigma_scale_quantile:g}; largest sigma {stats.sigma_max:.2f}), "
             f"r_s={cfg.main.sampling_radius if cfg.main.sampling_radius is not None else 'inf'}")
+    start_from = ctx.layout.base_checkpoint if cfg.main.init == "base" else None
     result = train_stage(items, split.classes, cfg, ctx.layout.main, stage="main", sigma_scale=stats.sigma_scale,
-                         resume=ctx.resume, show_progress=ctx.show_progress, ctx=ctx.dist, log=ctx.say)
+                         resume=ctx.resume, show_progress=ctx.show_progress, ctx=ctx.dist, log=ctx.say,
+                         start_from=start_from)
     ctx.say(f"main: {result.epochs_run} epochs, last loss {_last_loss(result)}")
 
 

@@ -126,13 +126,16 @@ class Trainer:
 
     def __init__(self, items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path,
                  ctx: ddp.DistContext | None = None, *, stage: str = "base", sigma_scale: float = 1.0,
-                 features_on_device: bool | None = None):
+                 features_on_device: bool | None = None, start_from: Path | None = None):
         if not items:
             raise InputError("no training videos", field="videos")
         self.cfg, self.classes, self.out_dir, self.stage = cfg, list(classes), Path(out_dir), stage
         self.ctx = ctx or ddp.DistContext(0, 1, 0, ddp.select_device(cfg.device))
         self.objective = objective_for(stage, cfg, len(self.classes), sigma_scale)
-        model = initial_model(cfg, len(self.classes), stage, sigma_scale).to(self.ctx.device)
+        model = initial_model(cfg, len(self.classes), stage, sigma_scale)
+        if start_from is not None:
+            load_start_weights(model, start_from, self.classes)
+        model = model.to(self.ctx.device)
         self.ema = ModelEMA(model, cfg.optim.ema_decay, cfg.optim.ema_warmup)
         self.model = ddp.wrap_model(model, self.ctx)
         self.optimizer = make_optimizer(model, cfg.optim, self.ctx.device)
@@ -263,11 +266,31 @@ def _epoch_line(stage: str, epoch: int, total: int, metrics: dict) -> str:
     return f"{stage} epoch {epoch + 1}/{total}: loss {metrics['loss_total']:.4f}, {metrics['seconds']:.1f} s"
 
 
+def load_start_weights(model: torch.nn.Module, checkpoint: Path, classes: Sequence[str]) -> None:
+    """The EMA weights of ``checkpoint`` (a base model) into ``model`` (a main model): every weight but the sigma
+    head's, which the base model has not. InputError when the checkpoint is of other classes or another model."""
+    from .checkpoint import load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    if list(state["classes"]) != list(classes):
+        raise InputError("the base checkpoint was trained on other classes", file=str(checkpoint), field="classes")
+    weights = {key.removeprefix("module."): value for key, value in state["ema"].items() if key != "n_averaged"}
+    own = model.state_dict()
+    wrong = [key for key, value in weights.items() if key not in own or own[key].shape != value.shape]
+    missing = [key for key in own if key not in weights and not key.startswith("sigma_head.")]
+    if wrong or missing:
+        raise InputError(f"the base model does not fit the main model ({(wrong + missing)[0]})", file=str(checkpoint),
+                         field="ema")
+    model.load_state_dict(weights, strict=False)
+
+
 def train_stage(items: Sequence[VideoItem], classes: Sequence[str], cfg: DetectorConfig, out_dir: str | Path, *,
                 stage: str = "base", sigma_scale: float = 1.0, resume: bool = False, show_progress: bool = True,
-                ctx: ddp.DistContext | None = None, log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train one stage's model into ``out_dir`` (checkpoint.pt, metrics.jsonl); see Trainer."""
-    trainer = Trainer(items, classes, cfg, out_dir, ctx, stage=stage, sigma_scale=sigma_scale)
+                ctx: ddp.DistContext | None = None, log: Callable[[str], None] | None = None,
+                start_from: Path | None = None) -> TrainResult:
+    """Train one stage's model into ``out_dir`` (checkpoint.pt, metrics.jsonl); see Trainer. ``start_from``: a
+    checkpoint whose EMA weights the model starts from (``main.init: base``), instead of the seed's fresh ones."""
+    trainer = Trainer(items, classes, cfg, out_dir, ctx, stage=stage, sigma_scale=sigma_scale, start_from=start_from)
     if resume:
         trainer.resume()
     return trainer.fit(show_progress=show_progress, log=log)

@@ -79,6 +79,42 @@ def test_changed_settings_are_refused_with_the_field(finished, toy):
     assert "main.lambda_gauss" in stderr and len(stderr.strip().splitlines()) == 1
 
 
+def test_a_field_added_after_a_stage_ran_is_no_change_at_its_default(finished, toy, tmp_path):
+    """A run folder of an older admfit has no record of a newer field (here main.init, as if just added): at the
+    field's default the stages are skipped, at another value the stage is refused naming the field."""
+    out = tmp_path / "older"
+    shutil.copytree(finished[0], out)
+    layout = RunLayout(out)
+    state = json.loads(layout.state.read_text())
+    for record in state.values():
+        record.get("settings", {}).pop("main.init", None)
+    layout.state.write_text(json.dumps(state))
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST)
+    assert code == 0, stderr
+    assert stdout.count("done, skipped") == 4
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "main.init=base")
+    assert code == 2 and "main.init" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_main_init_base_starts_the_main_model_from_the_base_model(finished, toy, tmp_path):
+    from admfit_torch.checkpoint import load_checkpoint
+    from admfit_torch.train import initial_model, load_start_weights
+
+    out, _ = finished
+    cfg = preset("cpu-small", main={"sigma_samples": 4})
+    state = load_checkpoint(RunLayout(out).base_checkpoint)
+    classes = list(state["classes"])
+    model = initial_model(cfg, len(classes), "main", sigma_scale=10.0)
+    fresh_head = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("sigma_head.")}
+    load_start_weights(model, RunLayout(out).base_checkpoint, classes)
+    loaded = model.state_dict()
+    ema = {k.removeprefix("module."): v for k, v in state["ema"].items() if k != "n_averaged"}
+    assert ema and all(torch.equal(loaded[k], v) for k, v in ema.items())
+    assert fresh_head and all(torch.equal(loaded[k], v) for k, v in fresh_head.items())
+    with pytest.raises(InputError, match="other classes"):
+        load_start_weights(model, RunLayout(out).base_checkpoint, classes[::-1])
+
+
 def test_force_redoes_one_stage_and_forgets_the_later_ones(toy, tmp_path, finished):
     import shutil
 
