@@ -177,9 +177,11 @@ class MainConfig(_Strict):
         "fit can make thousands of snippets wide (docs/detector.md 3b)")
     sigma_convs: int = Field(2, ge=1, le=8, description="temporal convolutions of the sigma head")
     sigma_kernel: int = Field(3, ge=1, le=31, description="their kernel size (odd)")
+    # base is the default: the main model scored higher from the base model's weights on both feature generators
+    # at the same cost (docs/ablations.md "Warm start"); the paper does not say.
     init: Literal["scratch", "base"] = Field(
-        "scratch", description="the main model's initial weights: scratch (fresh, from the seed; the paper does not "
-        "say) or base (the base model's EMA weights; the sigma head fresh)")
+        "base", description="the main model's initial weights: base (the base model's EMA weights; the sigma head "
+        "fresh) or scratch (fresh, from the seed)")
     lambda_gauss: float = Field(1.0, ge=0.0, description="lambda_G of eq. 18 (0 turns L_G off)")
     lambda_sigma: float = Field(1.0, ge=0.0, description="lambda_sigma of eq. 18")
 

@@ -31,6 +31,10 @@ from admfit.fingerprint import describe, same_content
 
 from .stages import STAGE_NAMES, stage_named
 
+# Config fields added after run folders were first written, with the value that reproduces what a stage recorded
+# without them did; such a record is current at that value (and refused at any other, naming the field).
+FIELDS_ADDED = {"main.init": "scratch"}
+
 CHECKPOINT_NAME = "checkpoint.pt"  # inside a training folder (RUN/base, RUN/main, or train_base's out_dir)
 METRICS_NAME = "metrics.jsonl"
 STATE_NAME = "stages.json"
@@ -235,9 +239,9 @@ class StageState:
 
     def _refuse_changes(self, stage: str, settings: dict, how: str) -> None:
         before = self.records[stage].get("settings", {})
-        # A field added to the config after the stage ran is no change at its default: the admfit that ran the
-        # stage behaved as that default does (a new field's default keeps the old behaviour).
-        added = {key for key in set(settings) - set(before) if settings[key] == _default_settings(stage).get(key)}
+        # A field added to the config after the stage ran: the admfit that ran it behaved as FIELDS_ADDED says.
+        added = {key for key in set(settings) - set(before)
+                 if key in FIELDS_ADDED and settings[key] == FIELDS_ADDED[key]}
         changed = sorted(key for key in set(settings) | set(before)
                          if key not in added and settings.get(key) != before.get(key))
         if changed:
@@ -367,11 +371,3 @@ def fork_run(source: str | Path, target: str | Path, through: str = "pseudo") ->
     forked.records = {name: dict(state.records[name]) for name in shared}
     forked.save()
     return list(shared)
-
-
-def _default_settings(stage: str) -> dict:
-    """stage_settings of the default DetectorConfig: the value a field had before it existed."""
-    from .config import DetectorConfig
-    from .stages import stage_settings
-
-    return stage_settings(DetectorConfig(), stage)

@@ -80,8 +80,8 @@ def test_changed_settings_are_refused_with_the_field(finished, toy):
 
 
 def test_a_field_added_after_a_stage_ran_is_no_change_at_its_default(finished, toy, tmp_path):
-    """A run folder of an older admfit has no record of a newer field (here main.init, as if just added): at the
-    field's default the stages are skipped, at another value the stage is refused naming the field."""
+    """A run folder of an older admfit has no record of a newer field (main.init): at the value that reproduces
+    the older behaviour (scratch) the stages are skipped, at another value (base) the stage is refused."""
     out = tmp_path / "older"
     shutil.copytree(finished[0], out)
     layout = RunLayout(out)
@@ -89,7 +89,7 @@ def test_a_field_added_after_a_stage_ran_is_no_change_at_its_default(finished, t
     for record in state.values():
         record.get("settings", {}).pop("main.init", None)
     layout.state.write_text(json.dumps(state))
-    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST)
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "main.init=scratch")
     assert code == 0, stderr
     assert stdout.count("done, skipped") == 4
     code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "main.init=base")
