@@ -308,11 +308,11 @@ def _kth_smallest(values, rank, spare, sample):
                 return low
             rank -= below
             m = kept
-        elif rank < below:
-            m = _keep_below(source, m, low, target)
+        elif rank < below:  # value < low is value <= the float just below low
+            m = _keep_between(source, m, -np.inf, np.nextafter(low, -np.inf), target)[1]
         else:
             rank -= below + kept
-            m = _keep_above(source, m, high, target)
+            m = _keep_between(source, m, np.nextafter(high, np.inf), np.inf, target)[1]
         source, target = target, source
     _insertion_sort(source, m)
     return source[rank]
@@ -330,25 +330,6 @@ def _keep_between(source, m, low, high, target):
         below += value < low
     return below, kept
 
-
-@njit(cache=True, nogil=True)
-def _keep_below(source, m, bound, target):
-    kept = 0
-    for j in range(m):
-        value = source[j]
-        target[kept] = value
-        kept += value < bound
-    return kept
-
-
-@njit(cache=True, nogil=True)
-def _keep_above(source, m, bound, target):
-    kept = 0
-    for j in range(m):
-        value = source[j]
-        target[kept] = value
-        kept += value > bound
-    return kept
 
 
 @njit(cache=True, nogil=True)

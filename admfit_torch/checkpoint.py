@@ -101,9 +101,15 @@ def stored_config(state: dict, path: str | Path) -> DetectorConfig:
         raise InputError(f"damaged checkpoint: {message}", file=str(path), field=field) from None
 
 
+def module_weights(weights: dict) -> dict:
+    """A stored state dict (the model's, or the EMA's AveragedModel with its ``module.`` prefix and counter) as
+    the plain module's."""
+    return {key.removeprefix("module."): value for key, value in weights.items() if key != "n_averaged"}
+
+
 def load_weights(model: torch.nn.Module, weights: dict, *, path, field: str) -> None:
     """``weights`` into ``model``; InputError when they do not fit (other config or classes) or are not finite."""
-    weights = {key.removeprefix("module."): value for key, value in weights.items() if key != "n_averaged"}
+    weights = module_weights(weights)
     bad = next((key for key, value in weights.items() if value.is_floating_point() and not value.isfinite().all()),
                None)
     if bad is not None:

@@ -269,12 +269,12 @@ def _epoch_line(stage: str, epoch: int, total: int, metrics: dict) -> str:
 def load_start_weights(model: torch.nn.Module, checkpoint: Path, classes: Sequence[str]) -> None:
     """The EMA weights of ``checkpoint`` (a base model) into ``model`` (a main model): every weight but the sigma
     head's, which the base model has not. InputError when the checkpoint is of other classes or another model."""
-    from .checkpoint import load_checkpoint
+    from .checkpoint import load_checkpoint, module_weights
 
     state = load_checkpoint(checkpoint)
     if list(state["classes"]) != list(classes):
         raise InputError("the base checkpoint was trained on other classes", file=str(checkpoint), field="classes")
-    weights = {key.removeprefix("module."): value for key, value in state["ema"].items() if key != "n_averaged"}
+    weights = module_weights(state["ema"])
     own = model.state_dict()
     wrong = [key for key, value in weights.items() if key not in own or own[key].shape != value.shape]
     missing = [key for key in own if key not in weights and not key.startswith("sigma_head.")]

@@ -298,3 +298,18 @@ def test_background_despiking_is_the_per_video_one_with_or_without_crossings():
         probs = np.full((300, 1), 0.5)
         batch = prepare_instances({"v": probs}, {"v": [[100, 0]]}, bg_probs={"v": bg}, config=config)
         assert np.array_equal(batch.background, prepare_background(bg, config, [100]))
+
+
+def test_kth_smallest_is_numpys_partition_at_every_rank():
+    """Any rank, not only the median: ranks far from the sampled pivots take the rounds that keep only the values
+    below or above them (about one case in seven here), which must agree with np.partition to the bit."""
+    from admfit.signal import MEDIAN_SAMPLE, _kth_smallest
+
+    rng = np.random.default_rng(1)
+    for index in range(1000):
+        n = int(rng.integers(MEDIAN_SAMPLE + 1, 4000))
+        values = [rng.random(n), np.round(rng.random(n), 2), rng.standard_normal(n) ** 2,
+                  rng.choice([0.0, 1.0, 2.0], n)][index % 4]
+        rank = int(rng.integers(0, n))
+        got = _kth_smallest(values.copy(), rank, np.empty(n), np.empty(MEDIAN_SAMPLE))
+        assert got == np.partition(values, rank)[rank], (index, rank)
