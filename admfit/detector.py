@@ -22,6 +22,12 @@ signal that ADM fits; the
 Discovery: a package registers a factory under the entry-point group ``admfit.detectors``; the factory
 takes keyword arguments (e.g. a checkpoint path) and returns an object satisfying ``Detector``.
 ``available_detectors()`` lists what is installed; ``load_detector(name, **kwargs)`` builds one.
+
+Errors (what ``admfit label`` does with them, admfit.labelling): a plug-in raises ``admfit.errors.InputError``
+for input it cannot take, naming the field (and the file, when it is not the video's features, e.g. its
+checkpoint). admfit adds the plug-in's name, the video and the features file, and the user sees one line. Any
+other exception of the factory, ``validate`` or ``predict`` (a RuntimeError of the plug-in's framework, a bug)
+becomes such a line too, with its type and message; KeyboardInterrupt and SystemExit pass through.
 """
 from __future__ import annotations
 
@@ -90,7 +96,8 @@ class DetectorOutput:
 
 @runtime_checkable
 class Detector(Protocol):
-    """What a detector plug-in provides."""
+    """What a detector plug-in provides: ``classes`` (distinct names, one per column of class_probs) and
+    ``predict``. Optional, not part of the isinstance check: ``validate(features)``, see below."""
 
     classes: Sequence[str]
 
@@ -98,6 +105,15 @@ class Detector(Protocol):
         """features (T, D) of one video on ``grid`` -> its DetectorOutput (whose grid may differ, e.g.
         when the detector resamples the video to a fixed length)."""
         ...
+
+    # Optional hook, looked up with getattr (a plug-in without it is still a Detector):
+    #
+    # def validate(self, features: np.ndarray) -> None:
+    #     """features: one video's (T, D) array, as ``predict`` will get it. Raise InputError (with ``field``,
+    #     e.g. "shape", "dtype", "features") for features this detector cannot take; return None otherwise.
+    #
+    #     admfit calls it on every video's features before the first ``predict``, so that a run over many
+    #     videos stops at the first bad file without having computed anything (``admfit label``)."""
 
 
 def available_detectors() -> dict[str, EntryPoint]:
@@ -110,7 +126,9 @@ def load_detector(name: str, **kwargs) -> Detector:
 
     InputError (field ``detector``) for a name that is not installed (the message lists the installed ones),
     a plug-in that cannot be imported (e.g. its own dependencies are missing), or ``kwargs`` the factory does not
-    take (field ``detector_args``); whatever the factory itself raises passes through."""
+    take (field ``detector_args``). What the factory raises becomes an InputError that names the detector: its
+    own InputError keeps file and field (e.g. the checkpoint's), any other exception (not KeyboardInterrupt or
+    SystemExit) gets field ``detector_args``."""
     found = available_detectors()
     if name not in found:
         known = ", ".join(sorted(found)) or "none installed"
@@ -127,4 +145,17 @@ def load_detector(name: str, **kwargs) -> Detector:
                          f"{found[name].value}{inspect.signature(factory)})", field="detector_args") from None
     except ValueError:  # no signature to read (a builtin): let the call decide
         pass
-    return factory(**kwargs)
+    try:
+        return factory(**kwargs)
+    except InputError as error:
+        raise InputError(f"detector {name!r}: {error.message}", file=error.file, video=error.video,
+                         field=error.field) from None
+    except Exception as error:  # a plug-in's bug or its framework's error: one line, chained for debuggers
+        raise InputError(f"detector {name!r} cannot be built with these arguments ({exception_text(error)})",
+                         field="detector_args") from error
+
+
+def exception_text(error: Exception, limit: int = 300) -> str:
+    """``RuntimeError: message`` on one line, at most ``limit`` characters of message (torch's run long)."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message[:limit]}" if message else type(error).__name__

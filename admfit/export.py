@@ -15,9 +15,15 @@ them): keeping its ground truth would train on full labels.
   (``class_map.index(label)``).
 
 Class ids are the vocabulary's (admfit.datasets.shipped.vocabulary): THUMOS'14's 20 in label_id order, etc.
+
+fps and durations are the annotation file's (the features' rate, as the user's file gives it): which file is the
+pseudo-label file's business (``meta.annotations``, admfit.provenance). With ``features`` (a folder of
+``VIDEO.npy``, an .npz or HDF5 file, as admfit.datasets.FeatureStore reads them), the videos without features are
+left out (a ``Notice`` counts them; a pseudo-labelled one is refused), as the frameworks cannot load them.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Mapping, Sequence
 
@@ -25,6 +31,8 @@ from admfit.datasets.annotations import VideoAnnotation
 from admfit.errors import InputError, Notice
 
 FRAMEWORKS = ("actionformer", "opentad")
+# Video names a note lists before "...".
+_NAMED = 3
 
 
 def _segments(rows: Sequence[dict], file) -> dict[str, list[tuple[float, float, str]]]:
@@ -46,9 +54,54 @@ def _timing(record: VideoAnnotation, framework: str, file) -> None:
         raise InputError("opentad needs each video's duration", file=file, video=record.video, field="duration")
 
 
+def _named(videos: Sequence[str]) -> str:
+    return ", ".join(videos[:_NAMED]) + (", ..." if len(videos) > _NAMED else "")
+
+
+def with_features(annotations: Mapping[str, VideoAnnotation], features, pseudo_videos, *, pseudo_file=None
+                  ) -> dict[str, VideoAnnotation]:
+    """The videos of ``annotations`` that have features in ``features`` (a ``Notice`` counts the others); a video
+    of ``pseudo_videos`` without features is refused."""
+    from admfit.datasets import FeatureStore
+    from admfit.datasets.checks import feature_file
+
+    with FeatureStore(features) as store:
+        missing = [video for video in annotations if video not in store]
+    absent = set(missing)
+    lacking = next((video for video in pseudo_videos if video in absent), None)
+    if lacking is not None:
+        raise InputError(f"has pseudo-labels but no features (pseudo-labels {pseudo_file})",
+                         file=feature_file(features, lacking), video=lacking, field="features")
+    if missing:
+        warnings.warn(Notice(f"{len(missing)} of the {len(annotations)} videos of the annotation file have no "
+                             f"features in {features} and are left out: {_named(missing)}"), stacklevel=3)
+    return {video: record for video, record in annotations.items() if video not in absent}
+
+
+def _check_timing(pseudo: Sequence[str], annotations: Mapping[str, VideoAnnotation], timed_fps) -> None:
+    """A Notice when pseudo-labels were timed at another fps (frames per second; one number or {video: fps}, as
+    admfit.provenance records it) than the annotation file gives their video: the exported fps is the file's."""
+    if timed_fps is None:
+        return
+    differ = []
+    for video in pseudo:
+        timed = timed_fps if isinstance(timed_fps, (int, float)) else timed_fps.get(video)
+        given = annotations[video].fps
+        if timed is not None and given is not None and not math.isclose(timed, given, rel_tol=1e-6):
+            differ.append((video, timed, given))
+    if differ:
+        video, timed, given = differ[0]
+        warnings.warn(Notice(f"the pseudo-labels of {len(differ)} videos were timed at another fps than the "
+                             f"annotation file gives (video {video!r}: {timed:g} fps, the file {given:g}); the file's "
+                             "is written (--fps changes it)"), stacklevel=3)
+
+
 def export_annotations(rows: Sequence[dict], annotations: Mapping[str, VideoAnnotation], classes: Sequence[str],
-                       framework: str, *, pseudo_file=None, annotations_file=None) -> dict:
-    """The annotation document of ``framework`` (module docstring); ``rows`` as ``read_pseudo_labels`` gives them."""
+                       framework: str, *, pseudo_file=None, annotations_file=None, features=None,
+                       timed_fps=None) -> dict:
+    """The annotation document of ``framework`` (module docstring); ``rows`` as ``read_pseudo_labels`` gives them;
+    ``features``: only the videos with features are written; ``timed_fps``: the fps the pseudo-labels were timed
+    at (admfit.provenance.timed_fps), compared with the annotation file's."""
     if framework not in FRAMEWORKS:
         raise InputError(f"unknown framework {framework!r}; known: {', '.join(FRAMEWORKS)}", field="to")
     pseudo = _segments(rows, pseudo_file)
@@ -56,6 +109,9 @@ def export_annotations(rows: Sequence[dict], annotations: Mapping[str, VideoAnno
     if stranger is not None:
         raise InputError(f"has pseudo-labels but is not in the annotation file {annotations_file}", file=pseudo_file,
                          video=stranger, field="video")
+    if features is not None:
+        annotations = with_features(annotations, features, list(pseudo), pseudo_file=pseudo_file)
+    _check_timing(list(pseudo), annotations, timed_fps)
     ids = {name: index for index, name in enumerate(classes)}
     training = {annotations[video].subset for video in pseudo}
     database, left_out = {}, []

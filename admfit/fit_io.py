@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -77,6 +78,11 @@ class SignalSet:
             return None
         window = num_frames if num_frames is not None else self.num_frames
         return SnippetGrid(fps=video_fps, stride=stride or self.stride or 4, num_frames=16 if window is None else window)
+
+    def feature_fps(self, fps: float | None = None) -> dict[str, float]:
+        """video -> the fps of its signal's grid (``fps`` overrides the file's), for the videos that have one."""
+        found = {video: fps or self.fps.get(video) or self.default_fps for video in self.probs}
+        return {video: value for video, value in found.items() if value}
 
 
 def _require_file(path: Path, field_name: str) -> None:
@@ -154,7 +160,8 @@ def _npz_class_names(path: Path, names: np.ndarray) -> list[str]:
 
 def _check_arrays(path: Path, signals: SignalSet) -> None:
     """Every video: float (T_l, C) probs in [0, 1]; exactly one of bg_probs (T,) in [0, 1] and background (T,) bool,
-    the same one for every video, with T >= T_l; the same C everywhere, and as many class names."""
+    the same one for every video, with T_l the steps a pyramid level over T snippets has (``_level_problem``);
+    the same C everywhere, and as many class names."""
     file = str(path)
     kinds = {}
     for video, probs in signals.probs.items():
@@ -173,6 +180,10 @@ def _check_arrays(path: Path, signals: SignalSet) -> None:
         if values.shape[0] < probs.shape[0]:
             raise InputError(f"has {values.shape[0]} snippets, fewer than the {probs.shape[0]} steps of 'probs'",
                              file=file, video=name, field=kind)
+        problem = _level_problem(probs.shape[0], values.shape[0], signals.centres)
+        if problem:
+            raise InputError(f"has {values.shape[0]} snippets, but 'probs' has {probs.shape[0]} steps: {problem} "
+                             "(docs/formats.md, 'How long the background is')", file=file, video=name, field=kind)
     for video in {*signals.bg_probs, *signals.background} - set(signals.probs):
         raise InputError("has a background but no 'probs'", file=file, video=video or None, field="probs")
     first = next(iter(signals.probs))
@@ -186,6 +197,25 @@ def _check_arrays(path: Path, signals: SignalSet) -> None:
     if signals.classes is not None and len(signals.classes) != signals.probs[first].shape[1]:
         raise InputError(f"names {len(signals.classes)} classes but 'probs' has {signals.probs[first].shape[1]} "
                          "columns", file=file, field="classes")
+
+
+def _level_problem(steps: int, snippets: int, centres: StepCentres | None) -> str | None:
+    """Why ``steps`` steps of 'probs' cannot be a pyramid level over ``snippets`` background snippets, or None.
+
+    A level of stride r (level-0 snippets between steps) has ceil(T / r) steps (admfit.detector: T_l = ceil(T_0 /
+    theta^l)); with ``centres`` r is their spacing, without them (read window-aligned) any integer r >= 1 will do.
+    A longer background would have its tail fitted against the last step's probabilities held flat."""
+    if centres is not None:
+        spacing = centres.spacing
+        if (steps - 1) * spacing < snippets <= steps * spacing:
+            return None
+        return (f"{snippets} snippets need ceil({snippets} / {spacing:g}) = {math.ceil(snippets / spacing)} steps "
+                f"{spacing:g} snippets apart (step_spacing)")
+    stride = -(-snippets // steps)  # the least stride that reaches every snippet; a larger one makes more steps
+    if (steps - 1) * stride < snippets:
+        return None
+    reach = ", ".join(f"r = {r}: {(steps - 1) * r + 1}-{steps * r}" for r in (stride - 1, stride) if r >= 1)
+    return f"no integer stride r gives ceil({snippets} / r) = {steps} steps ({reach} snippets)"
 
 
 def _centres(path: Path, top: dict) -> StepCentres | None:
@@ -283,20 +313,35 @@ def _load_points_json(path: Path) -> tuple[list[RawPoint], list[str] | None]:
     return points, classes
 
 
-def _load_points_table(path: Path) -> list[RawPoint]:
-    from .datasets import load_points  # the SF-Net / LACP formats
+def _load_points_table(path: Path, classes: Sequence[str] | None, rates, feature_fps) -> list[RawPoint]:
+    """A click file's points (``admfit.datasets.load_points``: LACP / ActivityNet CSV, SF-Net clicks) in seconds,
+    each class as its index in ``classes`` when a vocabulary is known, else as the row gives it (index, or name)."""
+    from .datasets import load_points
+    from .datasets.rates import as_rates, note_rate_disagreement
 
+    rates = as_rates(rates)
+    points = load_points(path, fps=rates, classes=classes)
+    if feature_fps:
+        note_rate_disagreement(points, rates, feature_fps, points_file=path)
     return [RawPoint(point.video, point.label if point.label_id is None else point.label_id, time_s=point.time_s)
-            for point in load_points(path)]
+            for point in points]
 
 
-def load_point_file(path: str | Path) -> tuple[list[RawPoint], list[str] | None]:
-    """Read points.json, or an SF-Net/LACP CSV / click file; returns the points and class names if given."""
+def load_point_file(path: str | Path, *, classes: Sequence[str] | None = None, rates=None,
+                    feature_fps: Mapping[str, float] | float | None = None) -> tuple[list[RawPoint], list[str] | None]:
+    """Read points.json, or a click file (SF-Net/LACP/ActivityNet CSV, SF-Net clicks); returns the points and the
+    class names the file lists (points.json only).
+
+    A click file is read by the one click-file reader, ``admfit.datasets.load_points``, as ``admfit-torch train``
+    reads it: ``classes`` (the vocabulary of the signals or the detector) checks every row's name and index;
+    ``rates`` (``admfit.datasets.rates.ClickRates``; default the shipped THUMOS'14 table) turns LACP frames into
+    seconds; ``feature_fps`` (video -> the fps of its features or signals) lets a ``note:`` say where the two
+    rates differ."""
     path = Path(path)
     _require_file(path, "points")
     if path.suffix.lower() == ".json":
         return _load_points_json(path)
-    return _load_points_table(path), None
+    return _load_points_table(path, classes, rates, feature_fps), None
 
 
 def save_points_json(path, points: Sequence, *, classes: Sequence[str]) -> None:
@@ -407,10 +452,13 @@ class _Row(TypedDict):
 
 
 _ROWS = TypeAdapter(list[_Row])
+# JSON only: the segment the writer derived from start_s/end_s (or start/end); checked, then dropped.
+_SEGMENT = TypeAdapter(tuple[_Number, _Number])
 
 
 def _json_rows(path: Path) -> tuple[list[dict], list[tuple[str, int]], dict]:
-    """The file's entries as rows (the ``segment`` the writer derived is dropped), where each came from, meta."""
+    """The file's entries as rows (the ``segment`` the writer derived is checked: two finite numbers, then dropped),
+    where each came from, meta."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -425,6 +473,12 @@ def _json_rows(path: Path) -> tuple[list[dict], list[tuple[str, int]], dict]:
         for number, entry in enumerate(entries):
             if not isinstance(entry, Mapping):
                 raise InputError("must be an object", file=str(path), video=video, field=f"results.{video}.{number}")
+            if "segment" in entry:
+                try:
+                    _SEGMENT.validate_python(entry["segment"])
+                except ValidationError as error:
+                    raise InputError.from_validation(error, file=str(path), video=video,
+                                                     prefix=f"results.{video}.{number}.segment") from None
             rows.append({"video": video, **{key: value for key, value in entry.items() if key != "segment"}})
             origins.append((video, number))
     meta = document.get("meta")

@@ -28,11 +28,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .config import ADMConfig
-from .detector import Detector, DetectorOutput
+from .detector import Detector, DetectorOutput, exception_text
 from .errors import InputError
 from .fit_io import RawPoint, SignalSet, load_signals, pseudo_label_rows, resolve_points, save_signals
 from .grid import SnippetGrid
 from .levels import StepCentres
+from .provenance import annotation_meta
 
 SIGNALS_FILE = "signals.npz"
 PSEUDO_LABELS_FILE = "pseudo_labels.json"
@@ -243,13 +244,23 @@ class DetectorSignals:
                      durations=self.durations, centres=self.centres)
 
 
-def _predict(detector: Detector, name: str, plan: VideoInput, features: np.ndarray, num_classes: int,
-             points_file) -> DetectorOutput:
+def _call_plugin(name: str, hook: str, video: str, file: str, call, *args):
+    """``call(*args)``, a hook of detector ``name`` on ``video``'s features (``file``), its errors as one InputError
+    naming the plug-in, the video and the file (admfit/detector.py, "Errors"); KeyboardInterrupt and SystemExit,
+    not Exceptions, pass through."""
     try:
-        output = detector.predict(plan.video, features, plan.grid)
-    except InputError as error:  # e.g. DetectorOutput refusing NaN: say whose output it was
-        raise InputError(f"detector {name!r}: {error.message}", file=error.file, video=error.video or plan.video,
-                         field=error.field) from None
+        return call(*args)
+    except InputError as error:  # the plug-in's own refusal, or DetectorOutput's (e.g. NaN): say whose it was
+        raise InputError(f"detector {name!r}: {error.message}", file=error.file or file,
+                         video=error.video or video, field=error.field) from None
+    except Exception as error:  # e.g. torch's RuntimeError deep in a forward pass; chained for debuggers
+        raise InputError(f"detector {name!r} failed on these features ({exception_text(error)})", file=file,
+                         video=video, field=hook) from error
+
+
+def _predict(detector: Detector, name: str, plan: VideoInput, features: np.ndarray, num_classes: int,
+             file: str, points_file) -> DetectorOutput:
+    output = _call_plugin(name, "predict", plan.video, file, detector.predict, plan.video, features, plan.grid)
     if not isinstance(output, DetectorOutput):
         raise InputError(f"detector {name!r} returned a {type(output).__name__}, not an admfit.detector."
                          "DetectorOutput", video=plan.video, field="predict")
@@ -267,14 +278,17 @@ def _predict(detector: Detector, name: str, plan: VideoInput, features: np.ndarr
 
 def run_detector(detector: Detector, name: str, features, plans: Sequence[VideoInput], *, points_file=None,
                  progress: bool = False) -> DetectorSignals:
-    """The detector's outputs on each planned video. Every video must have features (checked before the first
-    prediction) whose T fits its duration on its grid (``admfit.datasets.checks``)."""
+    """The detector's outputs on each planned video. Before the first prediction, every video must have features
+    whose T fits its duration on its grid (``admfit.datasets.checks``) and that the detector's optional
+    ``validate`` hook accepts (admfit/detector.py): a bad file stops the run before any forward pass. The
+    features are read twice rather than held: a data set's features need not fit in memory."""
     from rich.progress import Progress
 
     from .datasets import FeatureStore
     from .datasets.checks import check_feature_length, feature_file
 
     num_classes = len(detector_classes(detector, name))
+    validate = getattr(detector, "validate", None)
     collected = DetectorSignals()
     with FeatureStore(features) as store:
         missing = [plan.video for plan in plans if plan.video not in store]
@@ -283,31 +297,83 @@ def run_detector(detector: Detector, name: str, features, plans: Sequence[VideoI
                              "have none)", file=feature_file(features, missing[0]), video=missing[0],
                              field="features")
         with Progress(transient=True, disable=not progress) as bar:
+            checking = bar.add_task("checking features", total=len(plans))
+            for plan in plans:
+                array, file = store[plan.video], feature_file(features, plan.video)
+                check_feature_length(plan.video, array.shape[0], plan.grid, plan.duration_s, file=file,
+                                     remedy=GRID_REMEDY)
+                if validate is not None:
+                    _call_plugin(name, "validate", plan.video, file, validate, array)
+                bar.advance(checking)
             task = bar.add_task(f"detector {name}", total=len(plans))
             for plan in plans:
-                array = store[plan.video]
-                check_feature_length(plan.video, array.shape[0], plan.grid, plan.duration_s,
-                                     file=feature_file(features, plan.video), remedy=GRID_REMEDY)
-                output = _predict(detector, name, plan, array, num_classes, points_file)
+                output = _predict(detector, name, plan, store[plan.video], num_classes,
+                                  feature_file(features, plan.video), points_file)
                 collected.add(output, plan.video, plan.duration_s, name)
                 bar.advance(task)
     return collected
 
 
+def _listed_points(points: Sequence[RawPoint], listed: set[str], videos) -> list[RawPoint]:
+    """The points of the ``listed`` videos (of the list file ``videos``); a note counts the points left out."""
+    import warnings
+
+    from .errors import Notice
+
+    kept = [point for point in points if point.video in listed]
+    left = {point.video for point in points} - listed
+    if left:
+        warnings.warn(Notice(f"{len(points) - len(kept)} points of {len(left)} videos not in {videos} are not "
+                             "labelled"), stacklevel=3)
+    return kept
+
+
+def _read_points(points_file, classes: Sequence[str], annotations, fps: float | None, points_fps,
+                 listed: set[str] | None):
+    """The points file read in the detector's vocabulary, click frames at the native rates of ``points_fps``, with a
+    note where they differ from the features' (``fps``, else the annotation file's) in the ``listed`` videos."""
+    from .datasets.rates import click_rates
+    from .datasets.shipped import annotations_file, open_annotations
+    from .fit_io import load_point_file
+
+    records = open_annotations(annotations) if annotations is not None else None
+    source = str(annotations_file(annotations)) if annotations is not None else None
+    rates = click_rates(points_fps, annotations=records, annotations_file=source)
+    if records is None:  # every video of the points file (or of the list) at --fps, if given
+        feature_fps = (dict.fromkeys(listed, fps) if listed is not None else fps) if fps else None
+    else:
+        feature_fps = {video: fps or record.fps for video, record in records.items()
+                       if (fps or record.fps) and (listed is None or video in listed)}
+    return load_point_file(points_file, classes=classes, rates=rates, feature_fps=feature_fps)
+
+
 def label_features(detector: Detector, name: str, features, points_file, out, *, annotations=None,
                    fps: float | None = None, stride: float | None = None, num_frames: float | None = None,
                    config: ADMConfig | None = None, threads: int | None = None, min_confidence: float = 0.0,
-                   meta: Mapping | None = None, progress: bool = False) -> FitOutcome:
+                   meta: Mapping | None = None, progress: bool = False, points_fps="thumos14",
+                   videos=None) -> FitOutcome:
     """Run ``detector`` (installed as ``name``) over ``features`` for the videos of ``points_file`` (any points
     file ``admfit fit`` reads) and write ``out/signals.npz`` and ``out/pseudo_labels.json`` (the module docstring);
-    ``meta`` joins the pseudo-labels' meta. Nothing is written unless everything succeeds."""
-    from .atomic import atomic_folder
-    from .fit_io import load_point_file, write_pseudo_labels
+    ``meta`` joins the pseudo-labels' meta. Nothing is written unless everything succeeds.
 
-    points, point_classes = load_point_file(points_file)
+    A click file's frames become seconds at each video's native fps (``points_fps``: ``thumos14``, ``annotations``
+    or a JSON {video: fps}; ``admfit.datasets.rates``), its classes are checked against the detector's: the same
+    reading as ``admfit-torch train``'s. ``videos``: a video list file (one id per line): only the points of these
+    videos are labelled (a ``note:`` counts the others)."""
+    from .atomic import atomic_folder
+    from .fit_io import write_pseudo_labels
+    from .video_files import read_video_list
+
+    from .datasets.shipped import points_file as shipped_points_file
+
+    points_file = shipped_points_file(points_file)  # thumos14 / anet12: the shipped clicks, as train reads them
+    classes = detector_classes(detector, name)
+    listed = set(read_video_list(videos)) if videos is not None else None
+    points, point_classes = _read_points(points_file, classes, annotations, fps, points_fps, listed)
+    if listed is not None:
+        points = _listed_points(points, listed, videos)
     if not points:
         raise InputError("holds no points", file=str(points_file), field="points")
-    classes = detector_classes(detector, name)
     check_point_classes(points, point_classes, classes, name, points_file)
     plans = plan_videos(points, annotations=annotations, fps=fps, stride=stride, num_frames=num_frames,
                         points_file=points_file)
@@ -324,5 +390,6 @@ def label_features(detector: Detector, name: str, features, points_file, out, *,
                               points_file=points_file, threads=threads, min_confidence=min_confidence,
                               progress=progress)
         outcome.meta.update(meta or {})
+        outcome.meta.update(annotation_meta(annotations, {plan.video: plan.grid for plan in plans}))
         write_pseudo_labels(staging / PSEUDO_LABELS_FILE, outcome.rows, fmt="json", meta=outcome.meta)
     return outcome

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import truncnorm
 
 from admfit.datasets.annotations import Instance, VideoAnnotation, class_index, thumos14_fps
+from admfit.datasets.rates import ClickRates
 from admfit.datasets.points import LACP_COLUMNS, PointLabel
 from admfit.errors import InputError
 from admfit.validation import MAX_FRAMES
@@ -89,7 +90,9 @@ def _video_rng(seed: int, video: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(video.encode("utf-8"))])
 
 
-def _video_fps(record: VideoAnnotation, fps: Mapping[str, float] | None, source: str) -> float:
+def _video_fps(record: VideoAnnotation, fps: ClickRates | Mapping[str, float] | None, source: str) -> float:
+    if isinstance(fps, ClickRates):  # the one conversion of click frames (admfit.datasets.rates)
+        return fps.fps(record.video, file=source, field="fps")
     value = (fps or {}).get(record.video, record.fps)
     if value is None or not np.isfinite(value) or value <= 0:
         raise InputError("no native fps for this video (give an fps table)", file=source,
@@ -138,13 +141,16 @@ def _simulate_video(record: VideoAnnotation, fps: float, ids: Mapping[str, int],
 
 
 def simulate_points(annotations: Mapping[str, VideoAnnotation], config: SimulationConfig, *,
-                    fps: Mapping[str, float] | None = None, source: str = "annotations") -> SimulatedPoints:
+                    fps: ClickRates | Mapping[str, float] | None = None,
+                    source: str = "annotations") -> SimulatedPoints:
     """One simulated point per instance, videos in sorted order, instances in file order.
 
-    ``fps``: native frames per second per video; when None, each record's own ``fps`` is
-    used, then the shipped THUMOS'14 ``fps_dict.json``. A video with no fps -> InputError.
+    ``fps``: native frames per second per video: ClickRates (``admfit.datasets.rates.click_rates``, what
+    ``admfit simulate-points`` passes, so that ``load_points`` reads the frames back at the same rates), or a
+    mapping whose missing videos take the record's own ``fps``; when None, each record's own ``fps`` is used,
+    then the shipped THUMOS'14 ``fps_dict.json``. A video with no fps -> InputError.
     """
-    if fps is None and any(record.fps is None for record in annotations.values()):
+    if fps is None and any(record.fps is None for record in annotations.values()):  # library default
         fps = thumos14_fps()
     ids = class_index(annotations)
     points, skipped = [], []

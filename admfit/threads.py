@@ -5,13 +5,19 @@ fit), sets the process's OpenMP thread count to ``NUMBA_NUM_THREADS`` (default: 
 intra-op pool is that same OpenMP runtime, so a fit in the middle of a training run silently moved
 torch from the threads it was given to all of them (``admfit-torch train``: main-stage epochs 40 to
 200 times slower on a shared 2-core machine). ``keep_openmp_alone`` makes numba run on a pool of
-its own; ``use_threads`` then gives every pool the same count.
+its own; ``set_threads`` (every command's ``--threads``) then gives every pool the same count, by default
+one per process on a small machine or under torchrun (docs/training.md, "Threads").
 """
 from __future__ import annotations
 
 import os
+import sys
+import warnings
+from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import Iterator
+
+from .errors import Notice
 
 # Read by OpenBLAS, MKL and OpenMP runtimes when they load: set before numpy / torch are imported.
 _LIBRARY_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -33,26 +39,94 @@ def keep_openmp_alone() -> None:
     numba.config.THREADING_LAYER_PRIORITY = list(_LAYERS_WITHOUT_OPENMP)
 
 
+# Below this many cores, one thread per process unless --threads says otherwise: on a small machine that other
+# processes share, a pool per library per process thrashed (5 to 7 times slower, docs/training.md "Threads").
+FEW_CORES = 4
+
+THREADS_HELP = ("CPU threads for torch, numba and BLAS alike (default: 1 on a machine with fewer than "
+                f"{FEW_CORES} cores, the cores shared out among torchrun's processes, else all cores)")
+
+
+def available_cores() -> int:
+    """The CPUs this process may run on: its affinity mask where the platform has one, else every CPU."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on macOS or Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _environment_count(environ: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def default_threads(cores: int | None = None, environ: Mapping[str, str] | None = None) -> int | None:
+    """Threads per process when ``--threads`` is not given; None: each library's own default (all cores).
+
+    1 on fewer than ``FEW_CORES`` cores, with a ``Notice`` saying how to raise it (from rank 0 only, under
+    torchrun). Under torchrun (``LOCAL_WORLD_SIZE``, else ``WORLD_SIZE``, above 1) the processes of this machine
+    share its cores: cores // processes, at least 1. ``cores``: ``available_cores()`` when None; ``environ``:
+    ``os.environ`` when None.
+    """
+    environ = os.environ if environ is None else environ
+    cores = available_cores() if cores is None else cores
+    if cores < FEW_CORES:
+        if _environment_count(environ, "RANK", 0) == 0:
+            warnings.warn(Notice(f"1 CPU thread for torch, numba and BLAS on this {cores}-core machine; "
+                                 "--threads N gives them N"), stacklevel=2)
+        return 1
+    processes = _environment_count(environ, "LOCAL_WORLD_SIZE", _environment_count(environ, "WORLD_SIZE", 1))
+    return max(1, cores // processes) if processes > 1 else None
+
+
+def _checked(count: int) -> int:
+    if count < 1:
+        raise ValueError(f"the thread count must be at least 1, got {count}")
+    return count
+
+
+def set_threads(count: int | None) -> int | None:
+    """Give torch's intra-op pool, numba's pool and the BLAS libraries ``count`` threads; None: ``default_threads()``.
+
+    What every command that runs torch or numba does first (``--threads``). A library loaded already is set
+    directly; one loaded later reads the count from the environment as it loads (the BLAS libraries only
+    then: call this before numpy is imported). Imports neither torch nor numba: the core is torch-free, and
+    a library is set only where it is used. The variables also reach the processes this one starts (data
+    loaders). Returns the count applied; None where each library keeps its own default.
+    """
+    count = default_threads() if count is None else _checked(count)
+    if count is None:
+        return None
+    numba = sys.modules.get("numba")
+    # Once numba's pool has started, a changed NUMBA_NUM_THREADS makes its next compilation raise
+    # (numba.core.config.reload_config): a loaded numba is set by its function only.
+    names = [name for name in _LIBRARY_VARIABLES if numba is None or name != "NUMBA_NUM_THREADS"]
+    os.environ.update({name: str(count) for name in names})
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(count)
+    if numba is not None:
+        keep_openmp_alone()
+        numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    return count
+
+
 def use_threads(count: int | None) -> int:
     """Give torch, numba and the BLAS libraries ``count`` threads; None: the count torch uses now.
 
-    The BLAS libraries read their count when they load, so they follow ``count`` only when this runs
-    before numpy is imported (the commands import it lazily, so ``admfit-torch train --threads``
-    does); the variables are set in any case, for the processes this one starts (data loaders).
-    Returns the count applied.
+    ``set_threads``, then torch and numba imported (with that count). Returns the count applied.
     """
-    if count is not None:
-        if count < 1:
-            raise ValueError(f"the thread count must be at least 1, got {count}")
-        os.environ.update({name: str(count) for name in _LIBRARY_VARIABLES})
-    import numba
-    import torch
-
     if count is None:
+        import torch
+
         count = torch.get_num_threads()
-    torch.set_num_threads(count)
+    set_threads(_checked(count))
+    import numba  # noqa: F401 (loaded with the count)
+    import torch  # noqa: F401,F811
+
     keep_openmp_alone()
-    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
     return count
 
 

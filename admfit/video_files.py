@@ -70,3 +70,14 @@ def readable_stem(text: str) -> str:
     becomes '_', and a leading '.' too, so the result stays in its folder and visible."""
     stem = re.sub(r"[^\w.-]+", "_", text, flags=re.ASCII)
     return "_" + stem[1:] if stem.startswith(".") else (stem or "_")
+
+
+def read_video_list(path) -> list[str]:
+    """Video ids, one per line (blank lines and surrounding whitespace ignored): a ``--videos`` list."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such video list (a text file, one video id per line)", file=str(path), field="videos")
+    videos = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    if not videos:
+        raise InputError("names no video", file=str(path), field="videos")
+    return videos

@@ -222,8 +222,13 @@ class RunConfig(_Strict):
     classes: str | None = Field(None, description="class vocabulary in class-id order: thumos14, anet12 or a file "
                                 "(one name per line); null: the dataset's (THUMOS'14's 20, ActivityNet-1.2's 100, "
                                 "else every label of the annotation file)")
-    fps: str | None = Field(None, description="native fps per video: thumos14 (the shipped table) or a JSON "
-                            "{video: fps}; overrides the annotation file's (LACP's gt.json has none)")
+    fps: str | None = Field(None, description="the features' fps per video (the rate their frames were counted "
+                            "at): thumos14 (the shipped native table) or a JSON {video: fps}; overrides the "
+                            "annotation file's (LACP's gt.json has none)")
+    points_fps: str = Field("thumos14", description="each video's native fps, for the frame indices of a LACP click "
+                            "file (admfit.datasets.rates): thumos14 (the shipped table), a JSON {video: fps}, or "
+                            "'annotations' (the annotation file's fps, after run.fps, are the native rates); never "
+                            "guessed: a clicked video without one is refused")
     tious: str = Field("thumos14", description="tIoU thresholds of the report: thumos14, anet, START:STOP:STEP or A,B,C")
     figures: int = Field(2, ge=0, le=50, description="training videos drawn in the report (admfit plot)")
 

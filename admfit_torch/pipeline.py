@@ -189,7 +189,7 @@ class Pipeline:
             self._splits[key] = load_split(run.annotations, run.features, self.cfg, subset=subset,
                                            points_path=run.points if with_points else None, videos=run.videos,
                                            skip_missing=run.skip_missing_features, fps=run.fps,
-                                           vocabulary=run.classes)
+                                           vocabulary=run.classes, points_fps=run.points_fps)
         found = self._splits[key]
         if classes is not None and found.classes != list(classes):
             raise InputError(f"the checkpoint holds {len(classes)} classes, the run's vocabulary {len(found.classes)} "

@@ -33,7 +33,9 @@ from .stages import STAGE_NAMES, stage_named
 
 # Config fields added after run folders were first written, with the value that reproduces what a stage recorded
 # without them did; such a record is current at that value (and refused at any other, naming the field).
-FIELDS_ADDED = {"main.init": "scratch"}
+FIELDS_ADDED = {"main.init": "scratch",
+                # before it, click frames were converted at the annotation file's fps (docs/spec.md section 3.1)
+                "run.points_fps": "annotations"}
 
 CHECKPOINT_NAME = "checkpoint.pt"  # inside a training folder (RUN/base, RUN/main, or train_base's out_dir)
 METRICS_NAME = "metrics.jsonl"
@@ -246,7 +248,8 @@ class StageState:
                          if key not in added and settings.get(key) != before.get(key))
         if changed:
             key = changed[0]
-            raise InputError(f"stage {stage!r} {how} with {key}={before.get(key)!r} (now {settings.get(key)!r}); "
+            raise InputError(f"stage {stage!r} {how} with {key}={before.get(key, FIELDS_ADDED.get(key))!r} (now "
+                             f"{settings.get(key)!r}); "
                              "rerun it with --force, or use another --output", file=str(self.layout.state), field=key)
 
     def _refuse_other_inputs(self, stage: str, inputs: dict | None, how: str) -> None:

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from admfit.errors import InputError, Notice
 from admfit.grid import SnippetGrid
-from admfit.video_files import check_video_ids
+from admfit.video_files import check_video_ids, read_video_list
 
 from .config import DetectorConfig
 from .data import VideoItem, make_items
@@ -63,17 +63,6 @@ def grid_function(annotations, cfg: DetectorConfig, path: Path) -> Callable[[str
     return lambda video, num_snippets: grids[video]
 
 
-def read_video_list(path) -> list[str]:
-    """Video ids, one per line (blank lines and surrounding whitespace ignored)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such video list (a text file, one video id per line)", file=str(path), field="videos")
-    videos = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-    if not videos:
-        raise InputError("names no video", file=str(path), field="videos")
-    return videos
-
-
 def _listed(chosen: dict, everything: dict, videos, annotations_path) -> dict:
     """The videos of ``chosen`` named by the list ``videos``; a listed video missing from the file is an error."""
     if videos is None:
@@ -99,19 +88,28 @@ def _with_features(chosen: dict, store, features, skip_missing: bool, subset) ->
     return {video: record for video, record in chosen.items() if video not in missing}, missing
 
 
-def _points(points_path, everything: dict, fps: dict, annotations_path) -> list:
-    """The points, in seconds; a point of a video absent from the annotation file is an error (either layout)."""
+def _feature_fps(everything: dict, cfg: DetectorConfig) -> dict[str, float]:
+    """video -> the fps of its features' grid, where the grid has a rate ('spread' only names frame units)."""
+    if cfg.data.grid == "spread":
+        return {}
+    if cfg.data.grid == "thumos14_actionformer":
+        return {video: record.fps for video, record in everything.items() if record.fps}
+    from admfit.datasets.grids import grid_for
+
+    return dict.fromkeys(everything, grid_for(next(iter(everything.values())), cfg.data.grid).fps)
+
+
+def _points(points_path, everything: dict, rates, classes: list[str], annotations_path) -> list:
+    """The points in seconds (click frames at the native ``rates``), classes checked against the vocabulary; a
+    point of a video absent from the annotation file is an error (either layout)."""
     from admfit.datasets import load_points
+    from admfit.datasets.points import apply_vocabulary
     from admfit.datasets.shipped import points_file
 
     path = points_file(points_path)
     try:
-        points = load_points(path, fps=fps)
-    except InputError as error:  # LACP frames need an fps: say why a video has none
-        if error.video in everything and everything[error.video].fps is None:
-            raise InputError(f"{error.message}; the annotation file gives no fps for it: give an fps table (--fps "
-                             "thumos14 / run.fps, or a JSON {video: fps})", file=error.file, video=error.video,
-                             field=error.field) from None
+        points = load_points(path, fps=rates)
+    except InputError as error:  # a video without a native rate may be a stranger to the annotations: say so
         if error.video is None or error.video in everything:
             raise
         points = None
@@ -121,23 +119,26 @@ def _points(points_path, everything: dict, fps: dict, annotations_path) -> list:
     if stranger is not None:
         raise InputError(f"has points but is not in the annotation file {annotations_path} (a points file and "
                          "annotations of different videos?)", file=str(path), video=stranger, field="video_id")
-    return points
+    return apply_vocabulary(points, classes, path)
 
 
 def load_split(annotations_path: str | Path, features: str | Path | Sequence[str | Path], cfg: DetectorConfig, *,
                subset: str | None, points_path: str | Path | None = None, classes: list[str] | None = None,
                videos: str | Path | None = None, skip_missing: bool = False, fps: str | Path | None = None,
-               vocabulary: str | None = None) -> Split:
+               vocabulary: str | None = None, points_fps: str | Path | None = "thumos14") -> Split:
     """The videos of ``subset`` (exact name, or an alias with a note) that the list ``videos`` names, with their
     features and (when ``points_path`` is given) their points.
 
-    ``annotations_path`` and ``points_path`` may name a shipped dataset (``thumos14``); ``fps`` is an fps table
-    (``thumos14`` or a JSON file) overriding the annotation file's. Every video's T must fit its duration on the
+    ``annotations_path`` and ``points_path`` may name a shipped dataset (``thumos14``); ``fps`` is a table of the
+    features' fps (``thumos14`` or a JSON file) overriding the annotation file's; ``points_fps`` names the videos'
+    native rates for the frames of a LACP click file (``thumos14``, ``annotations`` or a JSON file;
+    admfit.datasets.rates), never taken from the features' fps unless it says ``annotations``. Every video's T must fit its duration on the
     grid and every point must lie inside its features (admfit.datasets.checks). Classes: ``classes`` when given
     (from a checkpoint; it must equal the dataset's vocabulary), else ``vocabulary`` (a dataset name or a
     class-list file), else the dataset's (admfit.datasets.shipped.vocabulary).
     """
     from admfit.datasets import FeatureStore
+    from admfit.datasets.rates import click_rates, note_rate_disagreement
     from admfit.datasets.shipped import annotations_file, load_fps_table, open_annotations, points_file
     from admfit.datasets.shipped import vocabulary as dataset_vocabulary
 
@@ -157,13 +158,10 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
         raise InputError(f"the checkpoint's {len(classes)} classes differ from the {len(names)} of the data "
                          f"(first difference: {_first_difference(list(classes), names)})", file=str(path),
                          field="classes")
-    points = []
-    if points_path is not None:  # fps turns the frame indices of LACP point files into seconds
-        point_fps = {video: record.fps for video, record in everything.items() if record.fps}
-        if cfg.data.grid in ("thumos14_lacp", "anet12"):
-            grid_of = grid_function(everything, cfg, path)
-            point_fps.update({video: grid_of(video, 1).fps for video in everything if video not in point_fps})
-        points = _points(points_path, everything, point_fps, path)
+    points, rates = [], None
+    if points_path is not None:  # click frames become seconds at the native rates (admfit.datasets.rates)
+        rates = click_rates(points_fps, annotations=everything, annotations_file=path)
+        points = _points(points_path, everything, rates, names, path)
     with FeatureStore(features) as store:
         chosen, skipped = _with_features(chosen, store, features, skip_missing, subset)
         if not chosen:
@@ -173,6 +171,9 @@ def load_split(annotations_path: str | Path, features: str | Path | Sequence[str
                            cfg.model.input_dim, durations={v: r.duration_s for v, r in chosen.items()},
                            source=features, points_file=None if points_path is None else points_file(points_path))
     _note_unused_points(points, whole, chosen, subset)
+    if points:  # said of the videos used only: the rest of a click file is not read into the run
+        note_rate_disagreement([point for point in points if point.video in chosen], rates,
+                               _feature_fps(chosen, cfg), points_file=points_file(points_path))
     return Split(items, names, path, skipped)
 
 
@@ -212,6 +213,8 @@ def input_files(run) -> dict[str, Path]:
         files["videos"] = Path(run.videos)
     if run.fps is not None:
         files["fps"] = data_path("thumos14", "fps_dict.json") if is_shipped(run.fps) else Path(run.fps)
+    if run.points is not None and run.points_fps not in ("thumos14", "annotations"):
+        files["points_fps"] = Path(run.points_fps)
     if run.classes is not None:
         files["classes"] = data_path(run.classes, "classes.txt") if is_shipped(run.classes) else Path(run.classes)
     return files

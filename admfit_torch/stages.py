@@ -84,6 +84,7 @@ def run_base(ctx: StageContext) -> None:
 def run_pseudo(ctx: StageContext) -> None:
     """Fit Psi with the base model, write it with its signals, measure Table 2, draw figures."""
     from admfit.evaluation import GroundTruthSegments, load_pseudo_labels, parse_tious, pseudo_label_quality
+    from admfit.provenance import annotation_meta
 
     from .checkpoint import load_point_detector
     from .figures import draw_figures
@@ -98,7 +99,9 @@ def run_pseudo(ctx: StageContext) -> None:
     signals = collect_signals(model, split.items, cfg, ctx.dist.device)
     labels = fit_pseudo_labels(signals, cfg)
     write_pseudo_label_file(layout.pseudo_labels, labels, split.items, classes,
-                            {"adm": cfg.adm.model_dump(mode="json"), "checkpoint": str(layout.base_checkpoint)})
+                            {"adm": cfg.adm.model_dump(mode="json"), "checkpoint": str(layout.base_checkpoint),
+                             **annotation_meta(run.annotations, {i.video: i.grid for i in split.items},
+                                               preset=cfg.data.grid)})
     write_signal_file(layout.signals, signals, classes)
 
     tious = parse_tious(run.tious)
@@ -201,7 +204,7 @@ def run_eval(ctx: StageContext) -> None:
             f"report {layout.report_md}")
 
 
-_TRAINING = ("seed", "amp", "amp_dtype", "model", "loss", "data", "optim", "run.train_subset")
+_TRAINING = ("seed", "amp", "amp_dtype", "model", "loss", "data", "optim", "run.train_subset", "run.points_fps")
 
 STAGES: tuple[Stage, ...] = (
     Stage("base", _TRAINING, ("base_checkpoint", "base_metrics"), run_base, resumable=True, all_ranks=True),

@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from admfit.threads import THREADS_HELP, set_threads
+
 from ._common import reports_input_errors
 
 # numpy, pydantic, numba and the plug-ins are imported where they are used: `admfit --help` must stay fast.
@@ -22,14 +24,20 @@ def label_command(
                                             "e.g. checkpoint=runs/main/checkpoint.pt"),
     features: Path = typer.Option(..., "--features", help="folder of VIDEO.npy features (T, D), or an .npz / HDF5 "
                                   "file of them"),
-    points_path: Path = typer.Option(..., "--points", metavar="POINTS", help="points.json, or an SF-Net/LACP point "
-                                     "CSV (as admfit fit reads them); the detector runs on their videos"),
+    points_path: Path = typer.Option(..., "--points", metavar="POINTS", help="points.json, an SF-Net/LACP point "
+                                     "CSV (as admfit fit reads them), or thumos14 / anet12 (the shipped clicks); the "
+                                     "detector runs on their videos"),
     output: Path = typer.Option(..., "-o", "--output", metavar="OUT", help="folder to write signals.npz and "
                                 "pseudo_labels.json in (created if missing; other files in it are kept)"),
+    videos: Optional[Path] = typer.Option(None, "--videos", help="text file of video ids, one per line: label only "
+                                          "these videos' points"),
     annotations: Optional[str] = typer.Option(None, "--annotations", help="annotation JSON giving each video's "
                                               "fps and duration (T is then checked), or thumos14 (the shipped one)"),
-    fps: Optional[float] = typer.Option(None, "--fps", help="frames per second of every video (overrides the "
-                                        "annotations')"),
+    fps: Optional[float] = typer.Option(None, "--fps", help="the features' frames per second, every video "
+                                        "(overrides the annotations')"),
+    points_fps: str = typer.Option("thumos14", "--points-fps", help="native fps of each video, for the frame "
+                                   "indices of a LACP click file: thumos14 (the shipped table), a JSON {video: fps}, "
+                                   "or annotations (the --annotations file's fps are the native ones)"),
     stride: Optional[float] = typer.Option(None, "--stride", help="frames between snippets of the features "
                                            "(default 4)"),
     num_frames: Optional[float] = typer.Option(None, "--num-frames", help="frames per snippet of the features "
@@ -39,12 +47,13 @@ def label_command(
                                "override it"),
     min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
                                          help="keep only pseudo-labels whose confidence is at least this (0-1)"),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="numba threads (default: all cores)"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no summary"),
 ) -> None:
     """Run a detector plug-in over the features of the videos that have points, write its signals
     (OUT/signals.npz, as admfit fit reads them) and their ADM pseudo-labels (OUT/pseudo_labels.json, as admfit fit
     writes them: `admfit fit OUT/signals.npz POINTS` gives the same)."""
+    set_threads(threads)  # first: the BLAS libraries read their count when numpy loads, torch when the plug-in does
     from admfit.atomic import check_writable, check_writable_folder
     from admfit.detector import load_detector
     from admfit.fit_io import load_adm_config
@@ -62,7 +71,8 @@ def label_command(
     plugin = load_detector(detector, **arguments)
     outcome = label_features(plugin, detector, features, points_path, output, annotations=annotations, fps=fps,
                              stride=stride, num_frames=num_frames, config=config, threads=threads,
-                             min_confidence=min_confidence, progress=not quiet,
+                             min_confidence=min_confidence, progress=not quiet, points_fps=points_fps,
+                             videos=videos,
                              meta={"detector": detector, "detector_args": arguments, "features": str(features)})
     if not quiet:
         typer.echo(f"detector {detector}: {outcome.summary}, {time.perf_counter() - began:.2f} s -> "

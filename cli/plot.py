@@ -54,17 +54,18 @@ def _video_arrays(signals: SignalSet, video: str, pseudo_videos, path: Path):
 
 
 def _class_of(label: str, classes: list[str] | None, num_classes: int, signals_path: Path) -> tuple[int, str | None]:
-    """(class index, class name or None) of --label, given by name or by index."""
+    """(class index, class name or None) of --label, given by name or by index (ASCII digits only: int() and
+    regular expressions' \\d also take other scripts' digits: an Arabic-Indic two would draw class 2)."""
     if classes and label in classes:
         return classes.index(label), label
-    if re.fullmatch(r"\d+", label.strip()):
+    if re.fullmatch(r"[0-9]+", label.strip()):
         index = int(label)
         if index >= num_classes:
-            raise InputError(f"class index {index} is outside [0, {num_classes - 1}]", file=str(signals_path),
+            raise InputError(f"class index {index} (--label) is outside [0, {num_classes - 1}]", file=str(signals_path),
                              field="label")
         return index, classes[index] if classes and index < len(classes) else None
     known = f" (known: {', '.join(classes)})" if classes else " (no class names are known: give an index)"
-    raise InputError(f"unknown class {label!r}{known}", file=str(signals_path), field="label")
+    raise InputError(f"unknown class {label!r} for --label{known}", file=str(signals_path), field="label")
 
 
 def _class_names(signals: SignalSet, entries: list[dict]) -> list[str] | None:

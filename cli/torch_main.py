@@ -16,6 +16,7 @@ import typer
 
 from admfit.atomic import atomic_write_text, check_writable
 from admfit.errors import InputError
+from admfit.threads import THREADS_HELP, set_threads
 from admfit_torch.stages import STAGE_NAMES
 
 from ._common import HELP_OPTIONS, App, OneLineErrors, reports_input_errors, version_option
@@ -39,7 +40,10 @@ Stage = Enum("Stage", {name: name for name in (*STAGE_NAMES, "all")}, type=str)
 
 CONFIG_HELP = "YAML config file, or a preset name (thumos14, anet12, cpu-small)"
 VIDEOS_HELP = "text file of video ids, one per line: only these videos of the subset"
-FPS_HELP = "native fps per video: thumos14 or a JSON {video: fps} (overrides the annotation file's)"
+FPS_HELP = ("the features' fps per video (the rate their frames were counted at): thumos14 (the shipped native table) "
+            "or a JSON {video: fps} (overrides the annotation file's)")
+POINTS_FPS_HELP = ("native fps per video, for the frame indices of a LACP click file: thumos14 (the shipped table), a "
+                   "JSON {video: fps}, or annotations (the annotation file's fps are native); run.points_fps")
 SET_HELP = "override one config field, e.g. --set optim.epochs=5 (repeatable; value parsed as YAML)"
 
 
@@ -111,24 +115,21 @@ def train(
                                                  "to overlap"),
     classes: Optional[str] = typer.Option(None, help="class vocabulary: thumos14, anet12 or a file, one name per "
                                           "line (run.classes; default: the dataset's)"),
-    fps: Optional[str] = typer.Option(None, help="native fps per video: thumos14 or a JSON {video: fps} "
-                                      "(run.fps; needed with LACP's gt.json)"),
+    fps: Optional[str] = typer.Option(None, help=FPS_HELP + "; run.fps, needed with LACP's gt.json"),
+    points_fps: Optional[str] = typer.Option(None, "--points-fps", help=POINTS_FPS_HELP),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N (default: the config's)"),
     progress: bool = typer.Option(True, help="show progress bars"),
-    threads: Optional[int] = typer.Option(None, min=1, help="CPU threads for torch, numba (the ADM fit) and BLAS "
-                                          "alike (default: torch's count)"),
+    threads: Optional[int] = typer.Option(None, min=1, help=THREADS_HELP),
 ) -> None:
     """Run the self-training loop (base model, ADM pseudo-labels, main model, evaluation), resumable by stage.
 
     A finished stage is skipped; one interrupted mid-training resumes from its checkpoint."""
-    from admfit.threads import use_threads
-
-    use_threads(threads)  # first: the BLAS libraries read their count when numpy loads
+    set_threads(threads)  # first: the BLAS libraries read their count when numpy loads
     cfg = _with_data(_config(config, set_, device), features=features, annotations=annotations, points=points,
                      videos=videos, train_subset=train_subset, test_subset=test_subset,
                      skip_missing_features=skip_missing_features, allow_overlap=allow_overlap, classes=classes,
-                     fps=fps)
+                     fps=fps, points_fps=points_fps)
     from admfit_torch import ddp
     from admfit_torch.pipeline import Pipeline
 
@@ -173,8 +174,10 @@ def infer(
     fps: Optional[str] = typer.Option(None, help=FPS_HELP),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP + "; e.g. inference.nms=soft"),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
+    threads: Optional[int] = typer.Option(None, min=1, help=THREADS_HELP),
 ) -> None:
     """Detect actions in every video of a subset."""
+    set_threads(threads)  # first: the BLAS libraries read their count when numpy loads
     check_writable(out, field="--output")
     results, split, _ = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
     atomic_write_text(out, json.dumps(results))
@@ -196,8 +199,10 @@ def eval_(
     fps: Optional[str] = typer.Option(None, help=FPS_HELP),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, cuda:N"),
+    threads: Optional[int] = typer.Option(None, min=1, help=THREADS_HELP),
 ) -> None:
     """Detect on a subset and score the detections (mAP per tIoU) with admfit's evaluator."""
+    set_threads(threads)  # first: the BLAS libraries read their count when numpy loads
     from admfit.evaluation import parse_tious
     from admfit_torch.scoring import evaluate_detections
 

@@ -21,8 +21,8 @@ def grid_for(record: VideoAnnotation, preset: GridPreset = "thumos14_actionforme
     """
     if preset == "thumos14_actionformer":
         if record.fps is None:
-            raise InputError("the ActionFormer grid needs the video's native fps", video=record.video,
-                             field="fps")
+            raise InputError("the ActionFormer grid needs the fps of the video's features, and the annotation file "
+                             "gives none", video=record.video, field="fps")
         grid = thumos14_actionformer(record.fps)
     elif preset == "thumos14_lacp":
         grid = thumos14_lacp()

@@ -4,12 +4,16 @@
 
 * LACP / SF-Net simulated points (``point_gaussian.csv``), header
   ``class,class_index,start_frame,stop_frame,video_id,point``: ``point`` is a frame index at
-  the video's **native** fps, so ``time_s = point / fps[video]``.
+  the video's **native** fps, so ``time_s = point / fps[video]`` (``admfit.datasets.rates``: the native rates
+  come from a table, never from the features' fps).
 * The ActivityNet derived CSV (HR-Pro v1.3 points matched to v1.2), header
   ``class,class_index,video_id,t_start,t_end,fps_inferred,start_frame,stop_frame,point,point_time``:
   ``time_s = point_time``. Its ``v_`` video prefix is removed so ids match the ActivityNet JSON keys.
 * SF-Net human clicks (``THUMOS{1..4}.txt``): no header, lines ``video,time_s,Class``,
   blank lines between records. No class index in the file (pass ``classes`` to get one).
+
+A row's class name and class index must agree: with each other across the file, and with the class vocabulary
+when one is given (``classes``); a name outside the vocabulary is refused. Errors name the file's line.
 
 Whitespace around every field is stripped: SF-Net annotator 3 writes " GolfSwing" (4 times)
 and " TennisSwing" (once); a warning counts such labels so the change is never silent.
@@ -25,6 +29,7 @@ from typing import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from admfit.datasets.rates import ClickRates, as_rates
 from admfit.errors import InputError
 
 LACP_COLUMNS = ("class", "class_index", "start_frame", "stop_frame", "video_id", "point")
@@ -38,7 +43,8 @@ _CLICK_FIELDS = {"video": "video", "label": "class", "time_s": "time_s"}
 
 
 class PointLabel(BaseModel):
-    """One point label. ``time_s`` in seconds; ``frame`` the native-fps frame index the file gave, if any."""
+    """One point label. ``time_s`` in seconds; ``frame`` the native-fps frame index the file gave, if any;
+    ``line`` the line of the file it was read from (1-based)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -48,6 +54,7 @@ class PointLabel(BaseModel):
     time_s: float = Field(ge=0, allow_inf_nan=False, description="point time, seconds")
     frame: float | None = Field(default=None, ge=0, allow_inf_nan=False,
                                 description="frame index at the video's native fps")
+    line: int | None = Field(default=None, ge=1, description="line of the point file (1-based)")
 
 
 def _text_lines(path: Path) -> list[str]:
@@ -84,7 +91,7 @@ def _integer(text: str, *, path: Path, video: str | None, field: str, line: int)
 def _make_point(path: Path, line: int, columns: Mapping[str, str], **values) -> PointLabel:
     """A validated PointLabel; an error names the file's column (``columns``: model field -> column)."""
     try:
-        return PointLabel(**values)
+        return PointLabel(**values, line=line)
     except ValidationError as error:
         raise InputError.from_validation(error, file=path, video=values.get("video"), rename=columns,
                                          context=f"line {line}") from None
@@ -103,18 +110,16 @@ def _csv_rows(lines: list[str], path: Path, width: int, video_column: int):
         yield number, fields
 
 
-def _read_lacp(lines, path: Path, fps: Mapping[str, float]) -> list[PointLabel]:
+def _read_lacp(lines, path: Path, rates: ClickRates) -> list[PointLabel]:
     points = []
     for line, (label, label_id, _start, _stop, video, frame) in _csv_rows(lines[1:], path, 6, 4):
         line += 1  # header
-        if video not in fps:
-            raise InputError(f"line {line}: no fps known for this video (frames cannot become seconds)",
-                             file=path, video=video, field="video_id")
+        native_fps = rates.fps(video, file=path, line=line)
         frame_value = _number(frame, path=path, video=video, field="point", line=line)
         points.append(_make_point(
             path, line, _LACP_FIELDS, video=video, label=label, frame=frame_value,
             label_id=_integer(label_id, path=path, video=video, field="class_index", line=line),
-            time_s=frame_value / float(fps[video])))
+            time_s=frame_value / native_fps))
     return points
 
 
@@ -151,39 +156,61 @@ def _header(lines: list[str]) -> tuple[str, ...]:
     return tuple(field.strip() for field in first.split(","))
 
 
-def _apply_classes(points: list[PointLabel], classes: Sequence[str], path: Path) -> list[PointLabel]:
+def _line(point: PointLabel) -> str:
+    return f"line {point.line}: " if point.line is not None else ""
+
+
+def _check_agreement(points: list[PointLabel], path: Path) -> None:
+    """Within the file, one class name has one index and one index one name; else the second row is refused."""
+    first_of_name: dict[str, PointLabel] = {}
+    first_of_index: dict[int, PointLabel] = {}
+    for point in points:
+        if point.label_id is None:
+            continue
+        earlier = first_of_name.setdefault(point.label, point)
+        if earlier.label_id != point.label_id:
+            raise InputError(f"{_line(point)}class {point.label!r} has index {point.label_id} here but "
+                             f"{earlier.label_id} on line {earlier.line}", file=path, video=point.video,
+                             field="class_index")
+        earlier = first_of_index.setdefault(point.label_id, point)
+        if earlier.label != point.label:
+            raise InputError(f"{_line(point)}class index {point.label_id} is {point.label!r} here but "
+                             f"{earlier.label!r} on line {earlier.line}", file=path, video=point.video, field="class")
+
+
+def apply_vocabulary(points: list[PointLabel], classes: Sequence[str], path: Path) -> list[PointLabel]:
+    """Each point's ``label_id`` from the vocabulary ``classes``; an unknown name, or an index that is not the
+    name's index there, is refused naming the line."""
     ids = {name: number for number, name in enumerate(classes)}
     out = []
     for point in points:
         if point.label not in ids:
-            raise InputError(f"unknown class {point.label!r} (not among the {len(ids)} classes given)",
-                             file=path, video=point.video, field="label")
+            raise InputError(f"{_line(point)}unknown class {point.label!r} (not among the {len(ids)} classes of "
+                             "the vocabulary)", file=path, video=point.video, field="class")
         if point.label_id is not None and point.label_id != ids[point.label]:
-            raise InputError(f"class index {point.label_id} of {point.label!r} disagrees with the class "
-                             f"list (index {ids[point.label]})", file=path, video=point.video,
-                             field="class_index")
+            raise InputError(f"{_line(point)}class index {point.label_id} disagrees with class {point.label!r} "
+                             f"(index {ids[point.label]} of the {len(ids)} classes of the vocabulary)", file=path,
+                             video=point.video, field="class_index")
         out.append(point.model_copy(update={"label_id": ids[point.label]}))
     return out
 
 
-def load_points(path, *, fps: Mapping[str, float] | None = None,
+def load_points(path, *, fps: ClickRates | Mapping[str, float] | None = None,
                 classes: Sequence[str] | None = None) -> list[PointLabel]:
     """Read a point-label file (layout auto-detected, see the module docstring), in file order.
 
-    ``fps``: native frames per second per video, used only by the LACP layout (frames ->
-    seconds); defaults to the shipped THUMOS'14 ``fps_dict.json``.
-    ``classes``: optional class list; when given, every label must be in it (else
-    InputError) and ``label_id`` becomes its index there.
+    ``fps``: the native frames per second per video (``admfit.datasets.rates.ClickRates``, or a mapping), used
+    only by the LACP layout (frames -> seconds); defaults to the shipped THUMOS'14 ``fps_dict.json``. A video
+    without a native rate is refused, naming the line.
+    ``classes``: the class vocabulary; when given, every label must be in it and agree with the row's index
+    (else InputError naming the line) and ``label_id`` becomes its index there. Without it, names and indices
+    must agree across the file.
     """
     path = Path(path)
     lines = _text_lines(path)
     header = _header(lines)
     if header == LACP_COLUMNS:
-        if fps is None:
-            from admfit.datasets.annotations import thumos14_fps
-
-            fps = thumos14_fps()
-        points = _read_lacp(lines, path, fps)
+        points = _read_lacp(lines, path, as_rates(fps))
     elif header == ANET_COLUMNS:
         points = _read_anet(lines, path)
     elif len(header) == 3 and header[0] and _is_number(header[1]):
@@ -195,7 +222,8 @@ def load_points(path, *, fps: Mapping[str, float] | None = None,
                          "SF-Net 'video,time_s,Class' lines", file=path, field="header")
     if not points:
         raise InputError("no point labels in the file", file=path)
-    return points if classes is None else _apply_classes(points, classes, path)
+    _check_agreement(points, path)
+    return points if classes is None else apply_vocabulary(points, classes, path)
 
 
 def _is_number(text: str) -> bool:

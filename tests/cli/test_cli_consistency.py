@@ -13,6 +13,7 @@ import pytest
 from typer.main import get_command
 
 from admfit.evaluation import DetectionResult
+from admfit.threads import THREADS_HELP
 from admfit_cli._tables import map_rows, plain_table
 from admfit_cli.main import app as admfit_app
 from admfit_cli.torch_main import app as torch_app
@@ -55,6 +56,22 @@ def test_the_shared_concepts_have_one_spelling(names, flags):
              if option.name in names}
     assert len(found) >= 3, found  # each concept appears in several commands
     assert all(names == flags for names in found.values()), found
+
+
+# Every command that runs torch or numba's parallel fit takes the one thread setting (admfit.threads.set_threads).
+# `admfit plot` runs numba, but none of its parallel kernels: it has no thread pool to set.
+THREADED = {"admfit fit", "admfit label", "admfit-torch train", "admfit-torch infer", "admfit-torch eval"}
+
+
+def test_every_command_that_runs_torch_or_numba_takes_threads_alike():
+    found = {where: option for where, command in _commands() for option in _options(command)
+             if option.name == "threads"}
+    assert set(found) == THREADED
+    assert {(option.opts[0], option.help) for option in found.values()} == {("--threads", THREADS_HELP)}
+    for where in THREADED:
+        app_name, name = where.split()
+        code, _, err = invoke(APPS[app_name], name, "--threads", "0")
+        assert code == 2 and "--threads" in err and "Traceback" not in err, (where, err)
 
 
 def test_no_help_shows_a_placeholder_a_user_cannot_type():

@@ -1,6 +1,8 @@
 """`admfit export`: pseudo-labels as ActionFormer's and OpenTAD's annotation files, read back the way their loaders
 read them (ActionFormer libs/datasets/thumos14.py `_load_json_db`, OpenTAD opentad/datasets/thumos.py `get_gt` and
-base/padding_dataset.py `get_dataset`)."""
+base/padding_dataset.py `get_dataset`). A user's own folder (ActionFormer's 30 fps annotation file for a few
+videos, a features folder) goes through `admfit fit --annotations` and `admfit export` and must come back as it is,
+never as the shipped THUMOS'14 file has it."""
 from __future__ import annotations
 
 import json
@@ -9,7 +11,9 @@ import numpy as np
 import pytest
 
 from admfit.datasets import thumos14
-from admfit.fit_io import write_pseudo_labels
+from admfit.datasets.shipped import dataset_classes
+from admfit.fit_io import read_pseudo_labels, save_signals, write_pseudo_labels
+from admfit.grid import SnippetGrid
 from admfit_cli.main import app
 
 from ..helpers import assert_one_line_error, invoke
@@ -47,7 +51,7 @@ def _actionformer_load(path, split):
 
 def test_actionformer_layout(pseudo, tmp_path):
     out = tmp_path / "af.json"
-    code, stdout, stderr = invoke(app, "export", pseudo, "--to", "actionformer", "-o", out)
+    code, stdout, stderr = invoke(app, "export", pseudo, "--to", "actionformer", "-o", out, "--annotations", "thumos14")
     assert code == 0, stderr
     assert "198 videos of the training subset 'Validation' have no pseudo-labels" in stderr
     train, label_dict = _actionformer_load(out, ["validation"])
@@ -64,7 +68,7 @@ def test_actionformer_layout(pseudo, tmp_path):
 
 def test_opentad_layout(pseudo, tmp_path):
     out = tmp_path / "opentad.json"
-    code, stdout, stderr = invoke(app, "export", pseudo, "--to", "opentad", "-o", out)
+    code, stdout, stderr = invoke(app, "export", pseudo, "--to", "opentad", "-o", out, "--annotations", "thumos14")
     assert code == 0, stderr
     class_map = [line.rstrip("\n") for line in (tmp_path / "opentad_category_idx.txt").open(encoding="utf8")]
     assert len(class_map) == 20 and class_map[2] == "Billiards"
@@ -82,8 +86,8 @@ def test_export_refuses_unknown_videos_and_snippet_segments(pseudo, tmp_path):
     document = json.loads(pseudo.read_text())
     document["results"]["not_a_thumos_video"] = document["results"].pop(VIDEOS[0])
     pseudo.write_text(json.dumps(document))
-    assert_one_line_error(*invoke(app, "export", pseudo, "--to", "actionformer", "-o", tmp_path / "x.json"),
-                          "not_a_thumos_video", "not in the annotation file")
+    assert_one_line_error(*invoke(app, "export", pseudo, "--to", "actionformer", "-o", tmp_path / "x.json",
+                                  "--annotations", "thumos14"), "not_a_thumos_video", "not in the annotation file")
     assert not (tmp_path / "x.json").exists()
 
 
@@ -95,3 +99,207 @@ def test_both_apps_take_h_and_version():
         assert code == 0 and stdout.startswith("admfit ")
     code, stdout, _ = invoke(app, "export", "-h")
     assert code == 0 and "--to" in stdout
+
+
+# ---- a user's own folder: ActionFormer's annotation file (30 fps throughout) for a few videos -------------------
+
+THUMOS = dataset_classes("thumos14")
+FPS = 30.0  # ActionFormer's THUMOS'14 features are extracted at 30 fps; the shipped table says 24 for 0000411
+SNIPPETS = 240
+# video: subset, duration (s), ground truth [(label, start_s, end_s)], points [(label, time_s)]
+USER = {
+    "video_validation_0000411": ("Validation", 33.0, [("JavelinThrow", 9.0, 11.0)], [("JavelinThrow", 10.0),
+                                                                                        ("JavelinThrow", 20.0)]),
+    "video_validation_0000051": ("Validation", 33.5, [("Billiards", 7.0, 9.0)], [("Billiards", 8.0)]),
+    "video_validation_0000052": ("Validation", 40.0, [("Diving", 3.0, 5.0)], []),
+    "video_test_0000004": ("Test", 33.8, [("CricketBowling", 0.2, 1.1)], []),
+    "video_test_0000006": ("Test", 67.1, [("VolleyballSpiking", 18.8, 57.3)], []),
+    "video_test_0000007": ("Test", 25.0, [("Shotput", 2.0, 4.0)], []),
+}
+WITH_FEATURES = ["video_validation_0000411", "video_validation_0000051", "video_test_0000004"]
+PSEUDO_VIDEOS = [video for video, (_, _, _, points) in USER.items() if points]
+
+
+def _signal(points) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 20) class probabilities with a bump at each point (snippet of time t: (t fps - 8) / 4), and 1 - max."""
+    probs = np.zeros((SNIPPETS, len(THUMOS)), np.float32)
+    t = np.arange(SNIPPETS)
+    for label, time_s in points:
+        probs[:, THUMOS.index(label)] += 0.9 * np.exp(-0.5 * ((t - (time_s * FPS - 8) / 4) / 6.0) ** 2)
+    return probs, 1 - probs.max(axis=1)
+
+
+@pytest.fixture()
+def user(tmp_path):
+    """The user's folder: annotations.json (ActionFormer's layout), features/, signals.npz, points.json."""
+    database = {video: {"subset": subset, "duration": duration, "fps": FPS, "annotations": [
+        {"label": label, "segment": [start, end], "segment(frames)": [start * FPS, end * FPS],
+         "label_id": THUMOS.index(label)} for label, start, end in truth]}
+        for video, (subset, duration, truth, _) in USER.items()}
+    (tmp_path / "annotations.json").write_text(json.dumps({"version": "Thumos14-30fps", "database": database}))
+    (tmp_path / "features").mkdir()
+    for video in WITH_FEATURES:
+        np.save(tmp_path / "features" / f"{video}.npy", np.zeros((SNIPPETS, 4), np.float32))
+    signals = {video: _signal(USER[video][3]) for video in PSEUDO_VIDEOS}
+    save_signals(tmp_path / "signals.npz", {v: s[0] for v, s in signals.items()}, classes=THUMOS,
+                 bg_probs={v: s[1] for v, s in signals.items()}, grids={v: SnippetGrid(fps=FPS) for v in signals})
+    (tmp_path / "points.json").write_text(json.dumps({"points": {
+        video: [{"time_s": time_s, "label": label} for label, time_s in USER[video][3]] for video in PSEUDO_VIDEOS}}))
+    return tmp_path
+
+
+def _fit(folder, *extra):
+    """``admfit fit`` of the user's signals, recording their annotation file; the pseudo-label file."""
+    out = folder / "pseudo_labels.json"
+    code, _, stderr = invoke(app, "fit", folder / "signals.npz", folder / "points.json", "-o", out, "-q",
+                             "--annotations", folder / "annotations.json", *extra)
+    assert code == 0, stderr
+    return out
+
+
+def _export(pseudo, framework, out, *extra):
+    return invoke(app, "export", pseudo, "--to", framework, "-o", out, *extra)
+
+
+def _opentad_load(path, class_map_path, subset_name):
+    """OpenTAD's PaddingDataset.get_dataset + ThumosPaddingDataset.get_gt, reduced to what they read: the subset by
+    substring (``subset not in subset_name``), segments in frames (``int(s / duration * frame)``), the class id as
+    the class map's line, a video without annotations left out, fps as frame / duration."""
+    database = json.loads(path.read_text())["database"]
+    class_map = [line.rstrip("\n") for line in class_map_path.open(encoding="utf8")]
+    found = {}
+    for video, info in database.items():
+        if info["subset"] not in subset_name:
+            continue
+        segments = [[int(a["segment"][0] / info["duration"] * info["frame"]),
+                     int(a["segment"][1] / info["duration"] * info["frame"])]
+                    for a in info["annotations"] if a["label"] != "Ambiguous"]
+        labels = [class_map.index(a["label"]) for a in info["annotations"] if a["label"] != "Ambiguous"]
+        if segments:
+            found[video] = (info["frame"] / info["duration"], info["duration"], segments, labels)
+    return found
+
+
+def _pseudo_segments(pseudo):
+    rows, _ = read_pseudo_labels(pseudo)
+    by_video = {}
+    for row in rows:
+        by_video.setdefault(row["video"], []).append((row["start_s"], row["end_s"], THUMOS.index(row["label"])))
+    return by_video
+
+
+def test_fit_records_the_annotation_file(user):
+    meta = json.loads(_fit(user).read_text())["meta"]
+    record = meta["annotations"]
+    assert record["path"] == str((user / "annotations.json").resolve())
+    assert record["fingerprint"]["size"] == (user / "annotations.json").stat().st_size
+    assert record["grid"] == {"fps": 30.0, "stride": 4.0, "num_frames": 16.0}
+    assert_one_line_error(*invoke(app, "fit", user / "signals.npz", user / "points.json", "-o", user / "x.json",
+                                  "--annotations", user / "missing.json"), "missing.json", "'annotations'")
+    assert not (user / "x.json").exists()
+
+
+def test_export_refuses_pseudo_labels_that_record_no_annotation_file(pseudo, tmp_path):
+    out = tmp_path / "af.json"
+    assert_one_line_error(*_export(pseudo, "actionformer", out), str(pseudo), "meta.annotations", "--annotations")
+    document = json.loads(pseudo.read_text())
+    document["meta"]["annotations"] = "thumos14"
+    pseudo.write_text(json.dumps(document))
+    assert_one_line_error(*_export(pseudo, "actionformer", out), str(pseudo), "meta.annotations", "not an annotation")
+    assert not out.exists()
+
+
+def test_actionformer_round_trip_of_a_user_folder(user, tmp_path):
+    pseudo = _fit(user)
+    out = tmp_path / "af.json"
+    code, _, stderr = _export(pseudo, "actionformer", out)
+    assert code == 0, stderr
+    assert "1 videos of the training subset 'Validation' have no pseudo-labels" in stderr  # 0000052
+    train, label_dict = _actionformer_load(out, ["validation"])
+    test, _ = _actionformer_load(out, ["test"])
+    assert train["video_validation_0000411"][0] == FPS  # the user's 30 fps, not the shipped table's 24
+    assert sorted(train) == sorted(PSEUDO_VIDEOS) and sorted(test) == sorted(v for v in USER if "test" in v)
+    expected = _pseudo_segments(pseudo)
+    for video, (fps, duration, segments, labels) in {**train, **test}.items():
+        assert fps == FPS and duration == USER[video][1]
+        truth = expected[video] if video in train else [(s, e, THUMOS.index(lab)) for lab, s, e in USER[video][2]]
+        np.testing.assert_allclose(segments, [[s, e] for s, e, _ in truth], rtol=1e-6)
+        assert labels.tolist() == [label for _, _, label in truth]
+    assert all(label_dict[name] == THUMOS.index(name) for name in label_dict)
+
+
+def test_opentad_round_trip_of_a_user_folder(user, tmp_path):
+    pseudo = _fit(user)
+    out = tmp_path / "opentad.json"
+    code, _, stderr = _export(pseudo, "opentad", out)
+    assert code == 0, stderr
+    class_map = tmp_path / "opentad_category_idx.txt"
+    train = _opentad_load(out, class_map, "training")
+    test = _opentad_load(out, class_map, "validation")
+    assert sorted(train) == sorted(PSEUDO_VIDEOS) and sorted(test) == sorted(v for v in USER if "test" in v)
+    expected = _pseudo_segments(pseudo)
+    for video, (fps, duration, segments, labels) in {**train, **test}.items():
+        assert fps == pytest.approx(FPS, rel=1e-3) and duration == USER[video][1]
+        truth = expected[video] if video in train else [(s, e, THUMOS.index(lab)) for lab, s, e in USER[video][2]]
+        frames = round(duration * FPS)
+        assert segments == [[int(s / duration * frames), int(e / duration * frames)] for s, e, _ in truth]
+        assert labels == [label for _, _, label in truth]
+
+
+def test_features_leave_out_the_videos_without_features(user, tmp_path):
+    out = tmp_path / "af.json"
+    code, _, stderr = _export(_fit(user), "actionformer", out, "--features", user / "features")
+    assert code == 0, stderr
+    assert "3 of the 6 videos of the annotation file have no features" in stderr
+    assert "video_validation_0000052, video_test_0000006, video_test_0000007" in stderr
+    assert sorted(json.loads(out.read_text())["database"]) == sorted(WITH_FEATURES)
+
+
+def test_a_pseudo_labelled_video_without_features_is_refused(user, tmp_path):
+    (user / "features" / "video_validation_0000051.npy").unlink()
+    out = tmp_path / "af.json"
+    assert_one_line_error(*_export(_fit(user), "actionformer", out, "--features", user / "features"),
+                          "video_validation_0000051", "has pseudo-labels but no features", "'features'")
+    assert not out.exists()
+
+
+def test_a_changed_or_missing_annotation_file_is_refused(user, tmp_path):
+    pseudo, annotations, out = _fit(user), user / "annotations.json", tmp_path / "af.json"
+    document = json.loads(annotations.read_text())
+    document["database"]["video_validation_0000411"]["fps"] = 24.0
+    annotations.write_text(json.dumps(document))
+    assert_one_line_error(*_export(pseudo, "actionformer", out), str(pseudo), "meta.annotations", "has changed")
+    annotations.unlink()
+    assert_one_line_error(*_export(pseudo, "actionformer", out), str(pseudo), "meta.annotations", "is gone")
+    assert not out.exists()
+
+
+def test_explicit_annotations_win_with_a_note(user, tmp_path):
+    out = tmp_path / "af.json"
+    code, _, stderr = _export(_fit(user), "actionformer", out, "--annotations", "thumos14")
+    assert code == 0, stderr
+    assert "note: the pseudo-labels were made with the annotation file" in stderr
+    database = json.loads(out.read_text())["database"]
+    assert database["video_validation_0000411"]["fps"] == 24.0  # the shipped file, as asked
+
+
+def test_pseudo_labels_timed_at_another_fps_are_noted(user, tmp_path):
+    code, _, stderr = _export(_fit(user, "--fps", "24"), "actionformer", tmp_path / "af.json")
+    assert code == 0, stderr
+    assert "the pseudo-labels of 2 videos were timed at another fps than the annotation file gives" in stderr
+    assert json.loads((tmp_path / "af.json").read_text())["database"]["video_validation_0000411"]["fps"] == FPS
+
+
+def test_a_recorded_shipped_dataset_is_read_as_shipped(user, tmp_path):
+    """`admfit fit --annotations thumos14` records the shipped file by name: export reads it with the shipped fps
+    table and without the 3 broken test videos, as every other command does."""
+    out = tmp_path / "af.json"
+    code, _, stderr = invoke(app, "fit", user / "signals.npz", user / "points.json", "-o", user / "pl.json", "-q",
+                             "--annotations", "thumos14")
+    assert code == 0, stderr
+    code, _, stderr = _export(user / "pl.json", "actionformer", out)
+    assert code == 0, stderr
+    assert "timed at another fps" in stderr  # the signals' 30 fps against the table's 24 for 0000411
+    database = json.loads(out.read_text())["database"]
+    assert database["video_validation_0000411"]["fps"] == 24.0
+    assert sum(entry["subset"] == "Test" for entry in database.values()) == 210

@@ -128,10 +128,12 @@ def test_label_writes_the_signals_and_admfit_fit_reproduces_its_pseudo_labels(in
     assert sum(len(entries) for entries in labelled["results"].values()) == toy["num_points"]
     assert labelled["meta"]["detector"] == "toy" and labelled["meta"]["detector_args"] == {"scale": "2"}
 
-    code, _, stderr = invoke(app, "fit", out / "signals.npz", toy["points"], "-o", tmp_path / "fit.json", "--quiet")
+    code, _, stderr = invoke(app, "fit", out / "signals.npz", toy["points"], "-o", tmp_path / "fit.json", "--quiet",
+                             "--annotations", toy["annotations"])
     assert code == 0, stderr
     fitted = json.loads((tmp_path / "fit.json").read_text())
     assert fitted["results"] == labelled["results"]
+    assert labelled["meta"]["annotations"]["path"] == str(toy["annotations"].resolve())  # for admfit export
     assert fitted["meta"] == {k: v for k, v in labelled["meta"].items()
                               if k not in ("detector", "detector_args", "features")}
 

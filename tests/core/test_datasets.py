@@ -90,7 +90,7 @@ def test_grid_for_presets():
     assert grid_for(record).fps == record.fps and grid_for(record).stride == 4
     assert grid_for(record, "thumos14_lacp").seconds_per_snippet == pytest.approx(16 / 25)
     assert grid_for(record, "anet12", stride=8).stride == 8
-    with pytest.raises(InputError, match="native fps"):
+    with pytest.raises(InputError, match="needs the fps of the video.s features"):
         grid_for(record.model_copy(update={"fps": None}))
 
 

@@ -124,10 +124,29 @@ def test_unknown_class_and_disagreeing_index(tmp_path):
     path = _bad(tmp_path, "v1,1.0,Dance\n")
     with pytest.raises(InputError, match="unknown class 'Dance'") as caught:
         load_points(path, classes=["Jump"])
-    assert (caught.value.video, caught.value.field) == ("v1", "label")
+    assert (caught.value.video, caught.value.field) == ("v1", "class")  # the file's column
     path = _bad(tmp_path, HEADER + "Jump,1,0,9,v1,3\n")
-    with pytest.raises(InputError, match="disagrees"):
+    with pytest.raises(InputError, match="line 2: class index 1 disagrees") as caught:
         load_points(path, fps={"v1": 30.0}, classes=["Jump", "Throw"])
+    assert caught.value.field == "class_index"
+
+
+def test_a_name_and_index_that_disagree_within_the_file_are_refused_naming_the_row(tmp_path):
+    path = _bad(tmp_path, HEADER + "Jump,0,0,9,v1,3\nThrow,1,0,9,v1,5\nThrow,0,0,9,v2,3\n")
+    with pytest.raises(InputError, match="line 4: class 'Throw' has index 0 here but 1 on line 3") as caught:
+        load_points(path, fps={"v1": 30.0, "v2": 30.0})
+    assert (caught.value.video, caught.value.field) == ("v2", "class_index")
+    path = _bad(tmp_path, HEADER + "Jump,0,0,9,v1,3\nPool,0,0,9,v2,3\n")
+    with pytest.raises(InputError, match="line 3: class index 0 is 'Pool' here but 'Jump' on line 2"):
+        load_points(path, fps={"v1": 30.0, "v2": 30.0})
+
+
+def test_click_frames_need_the_videos_native_rate_never_a_guess(tmp_path):
+    path = _bad(tmp_path, HEADER + "Jump,0,0,9,v1,48\nJump,0,0,9,v2,48\n")
+    with pytest.raises(InputError, match="line 3: no native fps for this video .*--points-fps") as caught:
+        load_points(path, fps={"v1": 24.0})
+    assert (caught.value.video, caught.value.field) == ("v2", "video_id")
+    assert [p.time_s for p in load_points(path, fps={"v1": 24.0, "v2": 30.0})] == [2.0, 1.6]
 
 
 def test_missing_file_and_directory(tmp_path):

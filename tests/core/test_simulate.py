@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from admfit.data import data_path
 from admfit.datasets import Instance, VideoAnnotation, load_annotations, load_points, thumos14
+from admfit.datasets.rates import shipped_rates
 from admfit.errors import InputError
 from admfit.simulate import SimulationConfig, points_csv, relative_positions, simulate_points
 from admfit_cli.main import app
@@ -124,7 +125,8 @@ def test_csv_round_trip(train, tmp_path):
     path = tmp_path / "points.csv"
     path.write_text(points_csv(result.points))
     assert path.read_text().splitlines()[0] == "class,class_index,start_frame,stop_frame,video_id,point"
-    assert load_points(path) == [p.to_point_label() for p in result.points]
+    read = [point.model_copy(update={"line": None}) for point in load_points(path)]  # the file's line numbers aside
+    assert read == [p.to_point_label() for p in result.points]
 
 
 runner = CliRunner()
@@ -140,10 +142,23 @@ def test_cli_writes_lacp_csv_that_load_points_reads(tmp_path):
     out = tmp_path / "points.csv"
     code, _, err = run("simulate-points", gt, "--seed", 5, "-o", out)
     assert code == 0 and "3003 points in 200 videos" in err and "skipped 4" in err
-    # The CLI used gt_full's own fps (e.g. 29.97, where fps_dict says 29.97003): read back with it.
+    # The frames count at the rates load_points reads them back with (fps_dict.json's 29.97003, where gt_full.json
+    # says 29.97): the file's default reading gives back the simulated times.
     records = load_annotations(gt, subset="train")
-    expected = [p.to_point_label() for p in simulate_points(records, SimulationConfig(seed=5)).points]
-    assert load_points(out, fps={v: r.fps for v, r in records.items()}) == expected
+    expected = [p.to_point_label() for p in simulate_points(records, SimulationConfig(seed=5), fps=shipped_rates()).points]
+    assert [(p.video, p.time_s) for p in load_points(out)] == [(p.video, p.time_s) for p in expected]
+
+
+def test_cli_refuses_a_video_without_a_native_rate_and_takes_the_files_own_when_told(tmp_path):
+    gt = tmp_path / "gt.json"
+    gt.write_text('{"database": {"v1": {"subset": "train", "fps": 10.0, "duration": 9.0, '
+                  '"annotations": [{"label": "J", "segment": [2, 3]}]}}}')
+    code, stdout, stderr = run("simulate-points", gt, "-o", tmp_path / "p.csv")
+    assert code == 2 and "no native fps for this video" in stderr and "v1" in stderr and "--points-fps" in stderr
+    assert not (tmp_path / "p.csv").exists()
+    code, _, stderr = run("simulate-points", gt, "--points-fps", "annotations", "-o", tmp_path / "p.csv")
+    assert code == 0, stderr
+    assert 20 <= int((tmp_path / "p.csv").read_text().splitlines()[1].split(",")[-1]) <= 30  # frames at 10 fps
 
 
 def test_cli_stdout_and_test_subset():
@@ -155,14 +170,16 @@ def test_cli_stdout_and_test_subset():
 @pytest.mark.parametrize("args, message", [
     (["--subset", "dev"], "no subset 'dev'"),
     (["--sigma-frames", "-1"], "sigma_frames"),
-    (["--fps-json", "FPS"], "fps must be a positive number"),
+    (["--fps-json", "FPS"], "expected a positive number of frames per second"),
+    (["--points-fps", "FPS"], "expected a positive number of frames per second"),
 ])
 def test_cli_bad_options(tmp_path, args, message):
     (tmp_path / "fps.json").write_text('{"video_validation_0000051": "fast"}')
     args = [str(tmp_path / "fps.json") if a == "FPS" else a for a in args]
     out = tmp_path / "out.csv"
     code, _, err = run("simulate-points", data_path("thumos14", "gt_full.json"), "-o", out, *args)
-    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    errors = [line for line in err.strip().splitlines() if not line.startswith("note: ")]  # notes are not errors
+    assert code == 2 and message in err and len(errors) == 1
     assert not out.exists()
 
 

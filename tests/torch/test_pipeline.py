@@ -294,3 +294,22 @@ def test_signals_file_carries_the_time_axis_and_admfit_fit_reproduces_the_pseudo
     expected = [(e["t_star"], e["start"], e["end"]) for video in points for e in document["results"][video]]
     np.testing.assert_allclose(fitted["ours"], expected, rtol=0, atol=1e-6)
     assert not np.allclose(fitted["aligned"], expected, rtol=0, atol=1e-6)
+
+
+def test_pseudo_labels_record_their_annotation_file_for_admfit_export(finished, toy, tmp_path):
+    """The pseudo stage records its annotation file (admfit.provenance), so that `admfit export` writes the run's
+    videos with their fps and durations without being told the file again."""
+    from admfit_cli.main import app as admfit_app
+
+    layout = RunLayout(finished[0])
+    record = json.loads(layout.pseudo_labels.read_text())["meta"]["annotations"]
+    assert record["path"] == str(toy["annotations"].resolve())
+    assert record["grid"] == {"preset": "thumos14_actionformer", "fps": 30.0, "stride": 4.0, "num_frames": 16.0}
+    out = tmp_path / "af.json"
+    code, _, stderr = invoke(admfit_app, "export", layout.pseudo_labels, "--to", "actionformer", "-o", out)
+    assert code == 0, stderr
+    truth = json.loads(toy["annotations"].read_text())["database"]
+    database = json.loads(out.read_text())["database"]
+    assert sorted(database) == sorted(truth)
+    assert all(database[v]["fps"] == truth[v]["fps"] and database[v]["duration"] == truth[v]["duration"]
+               for v in database)

@@ -1,8 +1,9 @@
-"""Issue 12, "the real-data path", replayed: ActionFormer-layout features with real THUMOS'14 ids and lengths
-(random values), the shipped annotations and points, and each situation that used to pass silently.
+"""The real-data path: ActionFormer-layout features with real THUMOS'14 ids and lengths (random values), real
+annotations and the shipped clicks, and each situation that used to pass silently.
 
 The "Your own features" walk-through of docs/training.md runs as written (its first bash block, in a folder holding
-such features); the changed-data checks then use its run folder, so the suite trains one small run only."""
+a tiny copy of ActionFormer's release: its JSON at 30 fps, 30-fps features, one natively 24-fps video); the
+changed-data checks then use its run folder, so the suite trains one small run only."""
 from __future__ import annotations
 
 import json
@@ -43,6 +44,31 @@ def write_features(folder: Path, videos, *, dim: int = 64, lacp: bool = False, s
     return folder
 
 
+# ActionFormer's THUMOS'14 release, as docs/training.md "Your own features" starts from it: features extracted at
+# 30 fps for every video, and a JSON that says "fps": 30.0; the clicks are frames at each video's native fps.
+RELEASE_JSON = Path("data/thumos/annotations/thumos14.json")
+RELEASE_FEATURES = Path("data/thumos/i3d_features")
+RELEASE_FPS = 30.0
+NATIVE_24_FPS = "video_validation_0000411"  # recorded at 24 fps (fps_dict.json): 18 clicks, 810 s
+WALK_TRAIN = TRAIN + [NATIVE_24_FPS]
+
+
+def write_release(root: Path, videos, *, dim: int = 2048, seed: int = 0) -> None:
+    """A tiny copy of ActionFormer's release under ``root``: the JSON of every THUMOS'14 video (gt_full.json's
+    subsets, durations and segments, with ActionFormer's "fps": 30.0) and random 30-fps features of ``videos``."""
+    document = json.loads(data_path("thumos14", "gt_full.json").read_text())
+    for record in document["database"].values():
+        record["fps"] = RELEASE_FPS
+    (root / RELEASE_JSON).parent.mkdir(parents=True, exist_ok=True)
+    (root / RELEASE_JSON).write_text(json.dumps({"version": "Thumos14-30fps", "database": document["database"]}))
+    rng = np.random.default_rng(seed)
+    (root / RELEASE_FEATURES).mkdir(parents=True, exist_ok=True)
+    for video in videos:
+        frames = document["database"][video]["duration"] * RELEASE_FPS
+        length = int((frames - 16) // 4) + 1
+        np.save(root / RELEASE_FEATURES / f"{video}.npy", rng.normal(size=(length, dim)).astype(np.float32))
+
+
 def walkthrough_commands() -> list[str]:
     text = (REPO / "docs" / "training.md").read_text(encoding="utf-8")
     section = text[text.index("## Your own features"):]
@@ -52,9 +78,10 @@ def walkthrough_commands() -> list[str]:
 
 @pytest.fixture(scope="module")
 def walkthrough(tmp_path_factory):
-    """The walk-through's commands, run by bash in a folder with 2048-D features of 3 training and 2 test videos."""
+    """The walk-through's commands, run by bash in a folder holding a tiny copy of ActionFormer's release: 2048-D
+    features of 4 training videos (one natively 24 fps) and 2 test videos."""
     root = tmp_path_factory.mktemp("own")
-    write_features(root / "features", TRAIN + TEST, dim=2048)
+    write_release(root, WALK_TRAIN + TEST)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
     outputs = []
@@ -67,12 +94,14 @@ def walkthrough(tmp_path_factory):
 
 def test_the_walkthrough_runs_as_written(walkthrough):
     root, outputs = walkthrough
-    assert (root / "videos.txt").read_text().split() == sorted(TRAIN + TEST)
+    assert (root / "videos.txt").read_text().split() == sorted(WALK_TRAIN + TEST)
     report = json.loads((root / "runs" / "smoke" / "report.json").read_text())
-    assert report["dataset"]["train_videos"] == 3 and report["dataset"]["test_videos"] == 2
-    assert report["dataset"]["classes"] == 20  # THUMOS'14's, though these videos hold 5 of them
+    assert report["dataset"]["train_videos"] == 4 and report["dataset"]["test_videos"] == 2
+    assert report["dataset"]["classes"] == 20  # THUMOS'14's, though these videos hold a few of them
     assert "note: subset 'train' read as 'Validation'" in outputs[1].stderr
-    assert "points of 197 videos of subset 'train' are not used" in outputs[1].stderr
+    assert "points of 196 videos of subset 'train' are not used" in outputs[1].stderr
+    assert (f"they differ for 1 of 4 clicked videos, e.g. {NATIVE_24_FPS} (24 native, 30 features)"
+            in outputs[1].stderr)
     assert "mAP" in outputs[2].stdout and "note: subset 'test' read as 'Test'" in outputs[2].stderr
     _, _, classes = load_point_detector(root / "runs" / "smoke" / "main")
     assert classes == (data_path("thumos14", "classes.txt")).read_text().split("\n")[:-1]
@@ -80,21 +109,67 @@ def test_the_walkthrough_runs_as_written(walkthrough):
     assert pseudo["meta"]["classes"] == classes
 
 
+def _clicks_s(videos) -> dict[str, list[float]]:
+    """Each video's shipped clicks in seconds, frame / native fps, sorted."""
+    native = json.loads(data_path("thumos14", "fps_dict.json").read_text())
+    rows = data_path("thumos14", "point_gaussian.csv").read_text().splitlines()[1:]
+    clicks: dict[str, list[float]] = {}
+    for row in rows:
+        fields = row.split(",")
+        if fields[4] in videos:
+            clicks.setdefault(fields[4], []).append(int(fields[5]) / native[fields[4]])
+    return {video: sorted(times) for video, times in clicks.items()}
+
+
+def test_every_click_of_the_pseudo_stage_lands_at_its_native_time(walkthrough):
+    root, _ = walkthrough
+    results = json.loads((root / "runs" / "smoke" / "base" / "pseudo_labels.json").read_text())["results"]
+    expected = _clicks_s(WALK_TRAIN)
+    assert set(results) == set(WALK_TRAIN) and len(expected[NATIVE_24_FPS]) == 18
+    for video, times in expected.items():
+        found = sorted(entry["point_s"] for entry in results[video])
+        # one snippet is 4 / 30 s: the nearest snippet centre is within 1/15 s, a quarter second is the bar
+        np.testing.assert_allclose(found, times, atol=0.25, rtol=0, err_msg=video)
+
+
+def test_admfit_label_gives_the_pseudo_stages_labels(walkthrough):
+    """The same checkpoint, features and clicks: the same pseudo-label for every point. ``point`` is the click's
+    exact position in the pseudo stage's file and the snippet the fit used (its nearest) in admfit label's."""
+    root, _ = walkthrough
+    trained = json.loads((root / "runs" / "smoke" / "base" / "pseudo_labels.json").read_text())["results"]
+    labelled = json.loads((root / "runs" / "smoke-label" / "pseudo_labels.json").read_text())["results"]
+    assert set(labelled) == set(trained) == set(WALK_TRAIN)
+    exact = ("label", "t_star", "b_s", "b_e")
+    close = ("start", "end", "sigma", "omega", "confidence")
+    for video in trained:
+        ours = sorted(trained[video], key=lambda entry: (entry["point"], entry["label"]))
+        theirs = sorted(labelled[video], key=lambda entry: (entry["point"], entry["label"]))
+        assert [[e[f] for f in exact] for e in ours] == [[e[f] for f in exact] for e in theirs], video
+        np.testing.assert_allclose([[e[f] for f in close] + e["segment"] for e in ours],
+                                   [[e[f] for f in close] + e["segment"] for e in theirs], rtol=1e-6, err_msg=video)
+        np.testing.assert_allclose([e["point"] for e in ours], [e["point"] for e in theirs], atol=0.5, rtol=0)
+
+
 def _train_args(root: Path, out: str, *extra) -> list:
     return ["train", "--output", root / "runs" / out, "--features", root / "features", "--annotations", "thumos14",
             "--points", "thumos14", "--videos", root / "videos.txt", *extra]
 
 
+def _release_args(root: Path, out: str, *extra) -> list:
+    return ["train", "--output", root / "runs" / out, "--features", root / RELEASE_FEATURES, "--annotations",
+            root / RELEASE_JSON, "--points", "thumos14", "--videos", root / "videos.txt", *extra]
+
+
 def test_a_finished_run_refuses_other_data(walkthrough, tmp_path):
     root, _ = walkthrough
     smoke = root / "runs" / "smoke"
-    args = _train_args(root, "smoke", "--config", str(smoke / "config.yaml"), "--no-progress")
+    args = _release_args(root, "smoke", "--config", str(smoke / "config.yaml"), "--no-progress")
     code, stdout, stderr = invoke(app, *args)
     assert code == 0 and stdout.count("done, skipped") == 4, stderr
     config_before = (smoke / "config.yaml").read_bytes()
-    other = shutil.copytree(root / "features", tmp_path / "features")
+    other = shutil.copytree(root / RELEASE_FEATURES, tmp_path / "features")
     write_features(other, TRAIN[:1], dim=2048, seed=1)  # same names and sizes, other values
-    changed = [str(other) if str(arg) == str(root / "features") else arg for arg in args]
+    changed = [str(other) if str(arg) == str(root / RELEASE_FEATURES) else arg for arg in args]
     assert_one_line_error(*invoke(app, *changed), "run.features", str(other), "other features", "--force")
     points = tmp_path / "points.csv"
     lines = data_path("thumos14", "point_gaussian.csv").read_text().splitlines()
@@ -104,7 +179,7 @@ def test_a_finished_run_refuses_other_data(walkthrough, tmp_path):
     assert (smoke / "config.yaml").read_bytes() == config_before  # refused before anything was written
     state = json.loads((smoke / "stages.json").read_text())
     assert set(state["base"]["inputs"]) == {"features", "annotations", "points", "videos"}
-    assert state["base"]["inputs"]["features"]["files"] == 5
+    assert state["base"]["inputs"]["features"]["files"] == 6
 
 
 def test_features_on_another_grid_are_refused(tmp_path):
@@ -121,7 +196,9 @@ def test_features_on_another_grid_are_refused(tmp_path):
     assert_one_line_error(code, stdout, stderr, "field 'points'", "lie outside the features")
     code, stdout, stderr = invoke(app, *_train_args(tmp_path, "lacp", *FAST, "--annotations",
                                                     data_path("thumos14", "gt.json")))
-    assert_one_line_error(code, stdout, stderr, "point_gaussian.csv", "no fps", "--fps thumos14")
+    # the clicks convert at their native rates (the shipped table); the features' grid needs the rate of the features
+    assert_one_line_error(code, stdout, stderr, "gt.json", "field 'fps'", "fps of the video's features",
+                          "--fps thumos14")
 
 
 def test_missing_features_are_refused_or_skipped_and_listed(tmp_path):
@@ -175,5 +252,5 @@ def test_a_checkpoint_of_another_vocabulary_is_refused(walkthrough, tmp_path):
     root, _ = walkthrough
     other = _annotations(tmp_path / "other.json", TEST, label="NotAThumosClass")
     code, stdout, stderr = invoke(app, "eval", "--checkpoint", root / "runs" / "smoke" / "main", "--features",
-                                  root / "features", "--annotations", other)
+                                  root / RELEASE_FEATURES, "--annotations", other)
     assert_one_line_error(code, stdout, stderr, "checkpoint's 20 classes differ from the 1", "field 'classes'")

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from ..core.test_threads_default import assert_one_thread_everywhere, several_threads  # noqa: F401 (a fixture)
 from ..helpers import assert_one_line_error, invoke
 
 FIT_BETWEEN = """
@@ -82,3 +83,65 @@ def test_train_threads_option(tmp_path, monkeypatch):
         numba.set_num_threads(numba_before)
     code, _, err = invoke(app, "train", "--output", tmp_path / "run", "--threads", "0")
     assert code == 2 and "--threads" in err
+
+
+SET_THREADS = """
+import os, sys
+from admfit.threads import set_threads
+set_threads(1)
+import numba, numpy, torch  # loaded after: as the plug-in of `admfit label` loads torch
+print(torch.get_num_threads(), numba.get_num_threads(), os.environ.get("OMP_NUM_THREADS"),
+      os.environ.get("OPENBLAS_NUM_THREADS"))
+"""
+
+
+def test_set_threads_reaches_the_libraries_loaded_after_it():
+    env = {name: value for name, value in os.environ.items() if not name.endswith("_NUM_THREADS")}
+    result = subprocess.run([sys.executable, "-c", SET_THREADS], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "1", "1", "1"]
+
+
+def _torch_command(name, tmp_path):
+    from admfit_cli.torch_main import app
+
+    absent = ("--features", tmp_path / "absent", "--annotations", tmp_path / "absent.json")
+    arguments = {"train": ("--output", tmp_path / "run", "--config", "cpu-small", *absent, "--points",
+                           tmp_path / "absent.csv"),
+                 "infer": ("--checkpoint", tmp_path / "absent.pt", *absent, "--output", tmp_path / "out.json"),
+                 "eval": ("--checkpoint", tmp_path / "absent.pt", *absent)}
+    return app, (name, *arguments[name])
+
+
+def _label_command(tmp_path):
+    from admfit_cli.main import app
+
+    return app, ("label", "--detector", "admfit_torch", "--detector-arg", f"checkpoint={tmp_path / 'absent.pt'}",
+                 "--features", tmp_path / "absent", "--points", tmp_path / "absent.json", "--output", tmp_path / "out")
+
+
+COMMANDS = {"train": lambda tmp: _torch_command("train", tmp), "infer": lambda tmp: _torch_command("infer", tmp),
+            "eval": lambda tmp: _torch_command("eval", tmp), "label": _label_command}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_threads_option_sets_torch_numba_and_blas_first(command, tmp_path, several_threads):
+    """`admfit label`'s plug-in runs torch: its pool follows --threads as well as numba's."""
+    app, arguments = COMMANDS[command](tmp_path)
+    # The threads are set before anything else, so even a run that stops at its first input has them.
+    code, out, err = invoke(app, *arguments, "--threads", "1")
+    assert_one_line_error(code, out, err, "absent")
+    assert_one_thread_everywhere()
+
+
+def test_torch_commands_use_one_thread_on_a_small_machine(tmp_path, several_threads, monkeypatch):
+    from admfit import threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    app, arguments = COMMANDS["eval"](tmp_path)
+    code, out, err = invoke(app, *arguments)
+    assert_one_line_error(code, out, err, "absent")
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and "--threads N" in notes[0]
+    assert_one_thread_everywhere()

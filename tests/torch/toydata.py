@@ -4,7 +4,7 @@ Each video has ``length`` snippets of ``dim`` features on a 30 fps, stride-4, 16
 instances of 8-40 snippets, each carrying its class prototype (plus noise) inside the instance, noise
 elsewhere; one point per instance, drawn near the instance centre. Written as the files the CLI reads:
 ``features/<video>.npy``, an ActivityNet-style ``annotations.json`` (even videos "train", odd "test")
-and a LACP-format ``points.csv`` (frame index at the native fps).
+and an SF-Net-format ``points.csv`` (``video,time_s,Class``: seconds, so no native-fps table is needed).
 """
 from __future__ import annotations
 
@@ -69,8 +69,7 @@ def write_toy_dataset(folder: str | Path, num_videos: int, **kwargs) -> dict[str
         database[video] = {"subset": "train" if i % 2 == 0 else "test", "duration": duration, "fps": FPS,
                            "annotations": [{"label": label, "segment": [s, e]} for label, s, e in truth[video]]}
     (folder / "annotations.json").write_text(json.dumps({"database": database}), encoding="utf-8")
-    class_ids = {name: i for i, name in enumerate(sorted({p.label for p in points}))}
-    rows = ["class,class_index,start_frame,stop_frame,video_id,point"]
-    rows += [f"{p.label},{class_ids[p.label]},0,0,{p.video},{round(p.time_s * FPS)}" for p in points]
+    # SF-Net's click layout, in seconds: toy videos are in no native-fps table (LACP frames would need one)
+    rows = [f"{p.video},{p.time_s!r},{p.label}" for p in points]
     (folder / "points.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return {"features": folder / "features", "annotations": folder / "annotations.json", "points": folder / "points.csv"}
