@@ -51,7 +51,7 @@ def available_cores() -> int:
     """The CPUs this process may run on: its affinity mask where the platform has one, else every CPU."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on macOS or Windows
+    except AttributeError:  # os.sched_getaffinity: Linux only
         return max(1, os.cpu_count() or 1)
 
 
@@ -116,17 +116,15 @@ def set_threads(count: int | None) -> int | None:
 def use_threads(count: int | None) -> int:
     """Give torch, numba and the BLAS libraries ``count`` threads; None: the count torch uses now.
 
-    ``set_threads``, then torch and numba imported (with that count). Returns the count applied.
+    ``set_threads``, with torch and numba imported. Returns the count applied.
     """
+    if count is not None:
+        set_threads(_checked(count))  # first: torch, numba and BLAS read it as they load
+    import torch
+
     if count is None:
-        import torch
-
-        count = torch.get_num_threads()
-    set_threads(_checked(count))
-    import numba  # noqa: F401 (loaded with the count)
-    import torch  # noqa: F401,F811
-
-    keep_openmp_alone()
+        count = set_threads(torch.get_num_threads())
+    keep_openmp_alone()  # loads numba, with the count
     return count
 
 
@@ -137,8 +135,6 @@ def numba_threads(count: int | None) -> Iterator[None]:
     numba's OpenMP layer (when a user chooses it) resets the OpenMP thread count, which is torch's: torch
     gets its count back. Torch is looked up, never imported: the core is torch-free.
     """
-    import sys
-
     import numba
 
     torch = sys.modules.get("torch")

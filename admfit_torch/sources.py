@@ -63,6 +63,42 @@ def grid_function(annotations, cfg: DetectorConfig, path: Path) -> Callable[[str
     return lambda video, num_snippets: grids[video]
 
 
+GRID_DECLARATION = "synth.json"  # beside a features folder: the grid of its features (admfit synth writes it)
+
+
+def declared_grid(features) -> tuple[str, Path] | None:
+    """(grid, file) when the features folder says which ``data.grid`` its features are on: ``feature_grid`` of a
+    ``synth.json`` beside it (``admfit synth`` writes one); None when nothing says so."""
+    import json
+
+    if features is None or not Path(features).is_dir():
+        return None
+    path = Path(features).resolve().parent / GRID_DECLARATION
+    try:
+        grid = json.loads(path.read_text(encoding="utf-8")).get("feature_grid")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return (grid, path) if isinstance(grid, str) else None
+
+
+def with_declared_grid(cfg: DetectorConfig, *, explicit: bool) -> DetectorConfig:
+    """The config on the grid the features folder declares (``declared_grid``), with a note; a ``data.grid`` the
+    user set explicitly (``explicit``) is kept, with a note that the folder says otherwise."""
+    from .config import with_overrides
+
+    found = declared_grid(cfg.run.features)
+    if found is None or found[0] == cfg.data.grid:
+        return cfg
+    grid, path = found
+    if explicit:
+        warnings.warn(Notice(f"{path} says its features are on the {grid!r} grid; data.grid={cfg.data.grid!r} is "
+                             "kept, as set"), stacklevel=2)
+        return cfg
+    warnings.warn(Notice(f"data.grid={grid!r}, as {path} says of its features (the config said "
+                         f"{cfg.data.grid!r})"), stacklevel=2)
+    return with_overrides(cfg, [f"data.grid={grid}"], source=str(path))
+
+
 def _listed(chosen: dict, everything: dict, videos, annotations_path) -> dict:
     """The videos of ``chosen`` named by the list ``videos``; a listed video missing from the file is an error."""
     if videos is None:
@@ -103,12 +139,11 @@ def _points(points_path, everything: dict, rates, classes: list[str], annotation
     """The points in seconds (click frames at the native ``rates``), classes checked against the vocabulary; a
     point of a video absent from the annotation file is an error (either layout)."""
     from admfit.datasets import load_points
-    from admfit.datasets.points import apply_vocabulary
     from admfit.datasets.shipped import points_file
 
     path = points_file(points_path)
     try:
-        points = load_points(path, fps=rates)
+        points = load_points(path, fps=rates, classes=classes)
     except InputError as error:  # a video without a native rate may be a stranger to the annotations: say so
         if error.video is None or error.video in everything:
             raise
@@ -119,7 +154,7 @@ def _points(points_path, everything: dict, rates, classes: list[str], annotation
     if stranger is not None:
         raise InputError(f"has points but is not in the annotation file {annotations_path} (a points file and "
                          "annotations of different videos?)", file=str(path), video=stranger, field="video_id")
-    return apply_vocabulary(points, classes, path)
+    return points
 
 
 def load_split(annotations_path: str | Path, features: str | Path | Sequence[str | Path], cfg: DetectorConfig, *,

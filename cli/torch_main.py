@@ -130,6 +130,9 @@ def train(
                      videos=videos, train_subset=train_subset, test_subset=test_subset,
                      skip_missing_features=skip_missing_features, allow_overlap=allow_overlap, classes=classes,
                      fps=fps, points_fps=points_fps)
+    from admfit_torch.sources import with_declared_grid
+
+    cfg = with_declared_grid(cfg, explicit=any(item.strip().startswith("data.grid=") for item in set_))
     from admfit_torch import ddp
     from admfit_torch.pipeline import Pipeline
 

@@ -222,8 +222,10 @@ def load_points(path, *, fps: ClickRates | Mapping[str, float] | None = None,
                          "SF-Net 'video,time_s,Class' lines", file=path, field="header")
     if not points:
         raise InputError("no point labels in the file", file=path)
+    if classes is not None:  # the vocabulary says which name each index is
+        return apply_vocabulary(points, classes, path)
     _check_agreement(points, path)
-    return points if classes is None else apply_vocabulary(points, classes, path)
+    return points
 
 
 def _is_number(text: str) -> bool:

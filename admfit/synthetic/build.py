@@ -72,7 +72,9 @@ def _metadata(options: SynthOptions, videos, pairs, outside: int) -> dict:
     grid = ("ActionFormer THUMOS'14 grid: native fps, 16-frame windows, stride 4 frames"
             if options.like is Like.thumos14 else "192 steps over each video (ActivityNet, ActionFormer resizing)")
     difficulty = options.difficulty.value
-    return {"version": VERSION, "options": options.model_dump(mode="json"), "grid": grid,
+    # what admfit-torch reads the features with (its data.grid): a folder that says so is read as such
+    feature_grid = "thumos14_actionformer" if options.like is Like.thumos14 else "spread"
+    return {"version": VERSION, "options": options.model_dump(mode="json"), "grid": grid, "feature_grid": feature_grid,
             "videos": len(videos), "instances": sum(len(video.instances) for video in videos.values()),
             "points": len(pairs), "pointed_videos": len({point.video for point, _ in pairs}),
             "points_outside_their_instance": outside,

@@ -10,7 +10,9 @@ OUT_DIR/
     features/VIDEO.npy  (T, D) float32 per video (ActionFormer layout)          [--mode features|both]
     signals.npz         admfit fit's signals file (admfit.fit_io.save_signals)  [--mode signals|both]
     points.json         admfit fit's points file (admfit.fit_io.save_points_json) [--mode signals|both]
-    synth.json          how it was made: options, counts, grid
+    synth.json          how it was made: options, counts, grid; ``feature_grid`` names the grid of
+                        features/ as admfit-torch's ``data.grid`` (``thumos14_actionformer`` or ``spread``),
+                        which ``admfit-torch train --features OUT_DIR/features`` reads
 
 Everything is first written to a staging folder inside OUT_DIR and moved into place at the end,
 so a failed run leaves no partial output.

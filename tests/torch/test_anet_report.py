@@ -91,3 +91,24 @@ def test_eval_defaults_to_the_checkpoints_thresholds(anet_run):
     assert table.endswith(f"AVG (50:95%) {report['average']:.2f}")  # the eval stage's detections, scored again
     code, stdout, _ = invoke(torch_app, "eval", "--checkpoint", out / "main", *inputs, "--tiou", "0.5")
     assert code == 0 and "Table 1" not in stdout and stdout.splitlines()[1].split()[2:] == ["50", "Avg"]
+
+
+def test_a_synth_folder_is_read_on_the_grid_it_declares(anet_run, tmp_path):
+    """`admfit synth --like anet12` resizes to 192 steps and says so in synth.json (feature_grid: spread): the anet12
+    preset reads it as such, with a note, without --set data.grid=spread; a grid set explicitly is kept."""
+    _, inputs = anet_run
+    data = inputs[1].parent
+    assert json.loads((data / "synth.json").read_text())["feature_grid"] == "spread"
+    small = [arg for arg in SMALL if arg != "data.grid=spread"]
+    small = [arg for i, arg in enumerate(small) if not (arg == "--set" and small[i + 1] == "--set")]
+    assert "data.grid=spread" not in small and len(small) == len(SMALL) - 2
+    out = tmp_path / "run"
+    code, _, stderr = invoke(torch_app, "train", "--config", "anet12", *small, "--no-progress", *inputs, "--points",
+                             data / "points.csv", "--output", out, "--stage", "base")
+    assert code == 0, stderr
+    assert "note: data.grid='spread', as " in stderr and "synth.json says of its features" in stderr
+    assert "grid: spread" in (out / "config.yaml").read_text()
+    code, _, stderr = invoke(torch_app, "train", "--config", "anet12", *small, "--set", "data.grid=anet12",
+                             "--no-progress", *inputs, "--points", data / "points.csv", "--output", tmp_path / "x",
+                             "--stage", "base")
+    assert code == 2 and "is kept, as set" in stderr and "field 'T'" in stderr
