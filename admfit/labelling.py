@@ -361,10 +361,9 @@ def label_features(detector: Detector, name: str, features, points_file, out, *,
     reading as ``admfit-torch train``'s. ``videos``: a video list file (one id per line): only the points of these
     videos are labelled (a ``note:`` counts the others)."""
     from .atomic import atomic_folder
+    from .datasets.shipped import points_file as shipped_points_file
     from .fit_io import write_pseudo_labels
     from .video_files import read_video_list
-
-    from .datasets.shipped import points_file as shipped_points_file
 
     points_file = shipped_points_file(points_file)  # thumos14 / anet12: the shipped clicks, as train reads them
     classes = detector_classes(detector, name)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from admfit.datasets.features import _validated
+from admfit.datasets.features import checked_features
 from admfit.detector import DetectorOutput
 from admfit.errors import InputError
 from admfit.grid import SnippetGrid
@@ -35,7 +35,7 @@ class TorchDetector:
     def validate(self, features: np.ndarray) -> None:
         """InputError unless ``features`` are a finite (T, model.input_dim) array of real numbers (fields
         ``shape``, ``dtype``, ``features``), the checks a features file gets (admfit.datasets.features)."""
-        _validated(features, path=None, video=None)
+        checked_features(features, path=None, video=None)
         width = self.cfg.model.input_dim
         if np.shape(features)[1] != width:
             raise InputError(f"expected (T, {width}) features, got {np.shape(features)}: checkpoint "

@@ -34,7 +34,7 @@ from .stages import STAGE_NAMES, stage_named
 # Config fields added after run folders were first written, with the value that reproduces what a stage recorded
 # without them did; such a record is current at that value (and refused at any other, naming the field).
 FIELDS_ADDED = {"main.init": "scratch",
-                # before it, click frames were converted at the annotation file's fps (docs/spec.md section 3.1)
+                # before it, click frames were converted at the annotation file's fps (docs/spec.md section 3.6)
                 "run.points_fps": "annotations"}
 
 CHECKPOINT_NAME = "checkpoint.pt"  # inside a training folder (RUN/base, RUN/main, or train_base's out_dir)

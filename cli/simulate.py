@@ -40,7 +40,7 @@ def simulate_points_command(
     seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same points."),
     subset: Optional[str] = typer.Option("train", "--subset", help="Subset to simulate ('train', 'test' or the file's own name); 'all' for every video."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="CSV to write (LACP format); default: standard output."),
-    points_fps: str = typer.Option("thumos14", "--points-fps", "--fps-json", help="native fps of each video, at which the written frames count: thumos14 (the shipped fps_dict.json), a JSON {video: native fps}, or annotations (the file's own fps are native); admfit fit / label / train read the frames back with the same option."),
+    points_fps: str = typer.Option("thumos14", "--points-fps", help="native fps of each video, at which the written frames count: thumos14 (the shipped fps_dict.json), a JSON {video: native fps}, or annotations (the file's own fps are native); admfit fit / label / train read the frames back with the same option."),
     shift_frames: float = typer.Option(-1.5, "--shift-frames", help="gaussian: centre offset from the instance middle, frames."),
     sigma_frames: float = typer.Option(1.0, "--sigma-frames", help="gaussian: constant spread, frames."),
     sigma_rel: float = typer.Option(0.0, "--sigma-rel", help="gaussian: extra spread per frame of instance length."),

@@ -38,7 +38,7 @@ def _spellings(video: str) -> tuple[str, ...]:
     return (video, other)
 
 
-def _validated(array, *, path: Path, video: str) -> np.ndarray:
+def checked_features(array, *, path: Path, video: str) -> np.ndarray:
     """The array as (T, D) float32, or InputError if it is not a finite non-empty 2-D numeric array."""
     array = np.asarray(array)
     if array.ndim != 2:
@@ -199,7 +199,7 @@ class FeatureStore:
         if name is None:
             raise InputError("no features for this video", file=part.path, video=video, field="video")
         file = part.file(name) if isinstance(part, _NpyFolder) else part.path
-        return _validated(part.read(name), path=file, video=video)
+        return checked_features(part.read(name), path=file, video=video)
 
     def close(self) -> None:
         for part in self._parts:
@@ -222,6 +222,6 @@ def save_features_npz(path, features: dict[str, np.ndarray]) -> None:
     """Write ``{video: (T, D)}`` as one .npz (float32), atomically; readable by FeatureStore."""
     from admfit.atomic import atomic_open
 
-    arrays = {video: _validated(array, path=Path(path), video=video) for video, array in features.items()}
+    arrays = {video: checked_features(array, path=Path(path), video=video) for video, array in features.items()}
     with atomic_open(path, "wb", field="features") as handle:
         np.savez(handle, **arrays)

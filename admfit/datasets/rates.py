@@ -1,4 +1,4 @@
-"""The rate each input counts at, and the one conversion of click frames to seconds (docs/spec.md section 3.1).
+"""The rate each input counts at, and the one conversion of click frames to seconds (docs/spec.md section 3.6).
 
 * **Click files** in LACP's layout (``point_gaussian.csv``, ``admfit simulate-points``) hold frame indices at
   each video's **native** fps: ``time_s = frame / native_fps[video]``. The native rates come from a

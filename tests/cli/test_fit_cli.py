@@ -40,6 +40,11 @@ def files(tmp_path):
     return tmp_path, signals, points
 
 
+def _errors(err):
+    """stderr's lines less the `note: ...` lines (a Notice, e.g. the thread count on a small machine)."""
+    return [line for line in err.strip().splitlines() if not line.startswith("note: ")]
+
+
 def run(*args):
     result = CliRunner().invoke(app, ["fit", *map(str, args)])
     return result.exit_code, result.stdout, result.stderr
@@ -114,7 +119,7 @@ def test_bad_points_file(files, case):
     code, stdout, err = run(signals, points, "-o", out)
     assert code == 2
     assert message in err and "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1
+    assert len(_errors(err)) == 1
     assert str(points) in err or str(signals) in err
     assert not out.exists()
 
@@ -154,7 +159,7 @@ def test_bad_signals_file(files, case, field):
     code, _, err = run(signals, points, "-o", out)
     assert code == 2, err
     assert str(signals) in err and f"field '{field}'" in err and "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1
+    assert len(_errors(err)) == 1
     assert not out.exists()
 
 
@@ -169,7 +174,7 @@ def test_missing_files_directories_and_unwritable_outputs(files, tmp_path):
     ]
     for args, message in cases:
         code, _, err = run(*args)
-        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
+        assert code == 2 and message in err and len(_errors(err)) == 1, (args, err)
     assert not (folder / "o.json").exists()
 
 
@@ -323,4 +328,4 @@ def test_bad_step_centres(files, arrays, field):
     np.savez(path, **{"v1/probs": probs, "v1/bg_probs": bg, "v2/probs": probs, "v2/bg_probs": bg,
                       "classes": np.array(CLASSES)}, **{k: np.array(v) for k, v in arrays.items()})
     code, _, err = run(path, points, "-o", folder / "out.json")
-    assert code == 2 and f"field '{field}'" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and f"field '{field}'" in err and len(_errors(err)) == 1

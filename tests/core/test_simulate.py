@@ -170,7 +170,6 @@ def test_cli_stdout_and_test_subset():
 @pytest.mark.parametrize("args, message", [
     (["--subset", "dev"], "no subset 'dev'"),
     (["--sigma-frames", "-1"], "sigma_frames"),
-    (["--fps-json", "FPS"], "expected a positive number of frames per second"),
     (["--points-fps", "FPS"], "expected a positive number of frames per second"),
 ])
 def test_cli_bad_options(tmp_path, args, message):

@@ -90,7 +90,7 @@ CORE_CASES = [
     (("admfit", "simulate-points", "{gt}", "--shift-frames", "1e300", "-o", "{out}"), ("shift_frames",)),
     (("admfit", "simulate-points", "{gt}", "--sigma-frames", "-1", "-o", "{out}"), ("sigma_frames",)),
     (("admfit", "simulate-points", "{gt}", "--dist", "triangle", "-o", "{out}"), ("--dist",)),
-    (("admfit", "simulate-points", "{gt}", "--fps-json", "{fps_negative}", "-o", "{out}"),
+    (("admfit", "simulate-points", "{gt}", "--points-fps", "{fps_negative}", "-o", "{out}"),
      ("fps_negative.json", "'v1'", "fps")),
     # admfit synth: ids of a user's ActivityNet file never become paths
     *((("admfit", "synth", "{run}", "--like", "anet12", "--annotations", "{%s}" % name), (f"{name}.json",
@@ -154,7 +154,7 @@ TORCH_CASES = [
     (("torch", "train", "--output", "{run}", "--config", "cpu-small", "--features", "{features}", "--annotations",
       "{ann_parent_train}", "--points", "{points}"), ("ann_parent_train.json", "video id")),
     (("torch", "train", "--output", "{run}", "--config", "cpu-small", "--features", "{features}", "--annotations",
-      "{annotations}", "--points", "{points_unknown_class}"), ("points_unknown.csv", "'label'", "zebra")),
+      "{annotations}", "--points", "{points_unknown_class}"), ("points_unknown.csv", "'class'", "zebra")),
     (("torch", "train", "--output", "{run}", "--config", "cpu-small", "--stage", "weird"), ("--stage",)),
     (("torch", "config", "{cfg_preset_list}"), ("cfg_preset_list.yaml", "'preset'")),
 ]

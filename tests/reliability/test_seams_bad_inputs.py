@@ -84,21 +84,22 @@ def test_a_background_mask_longer_than_the_probs_reach_is_refused(files, tmp_pat
     assert not out.exists()
 
 
-@pytest.mark.parametrize("changes", [
-    {"v1__probs": "coarse"},  # 20 steps over 40 snippets: stride 2
-    {"v1__probs": "coarse", "v1__bg_probs": "39"},  # ceil(39 / 2) = 20
-    {"v1__probs": "coarse", "v2__probs": "coarse", "step_origin": 0.0, "step_spacing": 2.0},
-    {"v1__probs": "coarse", "v2__probs": "coarse", "step_origin": 0.5, "step_spacing": 2.0},  # window-aligned
-])
-def test_a_background_a_pyramid_gives_is_still_read(files, tmp_path, changes):
+@pytest.mark.parametrize("centres", [{}, {"step_origin": 0.0, "step_spacing": 2.0},
+                                     {"step_origin": 0.5, "step_spacing": 2.0}])  # none, admfit_torch's, window-aligned
+def test_the_background_of_a_coarse_level_has_the_lengths_its_stride_gives(files, tmp_path, centres):
     good = world._signal_arrays()
-    arrays = {}
-    for key, value in changes.items():
-        video, _, name = key.partition("__")
-        arrays[key] = (good[f"{video}/probs"][::2] if value == "coarse" else
-                       good[f"{video}/bg_probs"][:int(value)] if name == "bg_probs" else np.array(value))
-    (code, _, stderr), out = _fit(files, _signals(files, "sig_pyramid", **arrays), tmp_path)
-    assert code == 0 and out.exists(), stderr
+    coarse = {"v1__probs": good["v1/probs"][::2], "v2__probs": good["v2/probs"][::2],  # 20 steps each
+              **{key: np.array(value) for key, value in centres.items()}}
+    for length in (39, 40, 41):  # ceil(T / 2) = 20 for T = 39 and 40 only
+        signals = _signals(files, f"sig_coarse_{length}", v1__bg_probs=_longer(good["v1/bg_probs"], length),
+                           **coarse)
+        (code, stdout, stderr), out = _fit(files, signals, tmp_path)
+        if length <= 40:
+            assert code == 0 and out.exists(), stderr
+            out.unlink()
+        else:
+            assert_one_line_error(code, stdout, stderr, signals, "'v1'", "'bg_probs'", "41 snippets", "20 steps")
+            assert not out.exists()
 
 
 # ---- pseudo-labels: non-finite segments and times --------------------------------------------------------------

@@ -98,7 +98,7 @@ def _annotation_variants(folder: Path, toy: dict) -> dict[str, Path]:
     paths["ann_parent_train"].write_text(json.dumps(train), encoding="utf-8")
     points = toy["points"].read_text(encoding="utf-8").splitlines()
     paths["points_unknown_class"] = folder / "points_unknown.csv"
-    renamed = [points[0]] + [line.replace("class", "zebra", 1) for line in points[1:]]
+    renamed = [line.replace("class", "zebra", 1) for line in points]  # SF-Net's layout: no header
     paths["points_unknown_class"].write_text("\n".join(renamed) + "\n", encoding="utf-8")
     return paths
 

@@ -1,7 +1,7 @@
 """One click file, three commands: `admfit fit`, `admfit label` and `admfit-torch train` read it the same way.
 
 A LACP-layout click file of the toy videos, whose frames count at a native 24 fps while the features and the
-annotation file are at 30 fps (the seam of ActionFormer's release, docs/spec.md section 3.1): every command puts each
+annotation file are at 30 fps (the seam of ActionFormer's release, docs/spec.md section 3.6): every command puts each
 click at frame / 24 s, in the same class; a row whose class name and index disagree, or whose name is outside the
 vocabulary, is refused by all three with the same words."""
 from __future__ import annotations

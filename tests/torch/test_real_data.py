@@ -150,6 +150,23 @@ def test_admfit_label_gives_the_pseudo_stages_labels(walkthrough):
         np.testing.assert_allclose([e["point"] for e in ours], [e["point"] for e in theirs], atol=0.5, rtol=0)
 
 
+def test_the_export_holds_the_users_videos_at_the_users_fps(walkthrough):
+    root, outputs = walkthrough
+    exported = json.loads((root / "runs" / "smoke" / "thumos14_pseudo.json").read_text())["database"]
+    assert set(exported) == set(WALK_TRAIN + TEST)  # not the 210 shipped test videos
+    assert "note: 406 of the 412 videos of the annotation file have no features" in outputs[4].stderr
+    assert exported[NATIVE_24_FPS]["fps"] == RELEASE_FPS and exported[NATIVE_24_FPS]["subset"] == "Validation"
+    results = json.loads((root / "runs" / "smoke" / "base" / "pseudo_labels.json").read_text())["results"]
+    for video in WALK_TRAIN:
+        assert sorted(a["segment"] for a in exported[video]["annotations"]) == sorted(e["segment"]
+                                                                                     for e in results[video])
+    truth = json.loads((root / RELEASE_JSON).read_text())["database"]
+    for video in TEST:
+        assert exported[video]["duration"] == truth[video]["duration"]
+        assert [a["segment"] for a in exported[video]["annotations"]] == [a["segment"] for a in
+                                                                          truth[video]["annotations"]]
+
+
 def _train_args(root: Path, out: str, *extra) -> list:
     return ["train", "--output", root / "runs" / out, "--features", root / "features", "--annotations", "thumos14",
             "--points", "thumos14", "--videos", root / "videos.txt", *extra]
