@@ -65,12 +65,15 @@ def _environment_count(environ: Mapping[str, str], name: str, default: int) -> i
 def default_threads(cores: int | None = None, environ: Mapping[str, str] | None = None) -> int | None:
     """Threads per process when ``--threads`` is not given; None: each library's own default (all cores).
 
-    1 on fewer than ``FEW_CORES`` cores, with a ``Notice`` saying how to raise it (from rank 0 only, under
-    torchrun). Under torchrun (``LOCAL_WORLD_SIZE``, else ``WORLD_SIZE``, above 1) the processes of this machine
-    share its cores: cores // processes, at least 1. ``cores``: ``available_cores()`` when None; ``environ``:
-    ``os.environ`` when None.
+    A thread variable the user set (``OMP_NUM_THREADS``, ``NUMBA_NUM_THREADS``, ...) is their choice: None, the
+    libraries read it. Else 1 on fewer than ``FEW_CORES`` cores, with a ``Notice`` saying how to raise it (from
+    rank 0 only, under torchrun). Under torchrun (``LOCAL_WORLD_SIZE``, else ``WORLD_SIZE``, above 1) the
+    processes of this machine share its cores: cores // processes, at least 1. ``cores``: ``available_cores()``
+    when None; ``environ``: ``os.environ`` when None.
     """
     environ = os.environ if environ is None else environ
+    if any(name in environ and environ[name] != _WRITTEN.get(name) for name in _LIBRARY_VARIABLES):
+        return None
     cores = available_cores() if cores is None else cores
     if cores < FEW_CORES:
         if _environment_count(environ, "RANK", 0) == 0:
@@ -79,6 +82,10 @@ def default_threads(cores: int | None = None, environ: Mapping[str, str] | None 
         return 1
     processes = _environment_count(environ, "LOCAL_WORLD_SIZE", _environment_count(environ, "WORLD_SIZE", 1))
     return max(1, cores // processes) if processes > 1 else None
+
+
+# What set_threads wrote into os.environ: a variable holding it is admfit's choice, not the user's.
+_WRITTEN: dict[str, str] = {}
 
 
 def _checked(count: int) -> int:
@@ -103,7 +110,9 @@ def set_threads(count: int | None) -> int | None:
     # Once numba's pool has started, a changed NUMBA_NUM_THREADS makes its next compilation raise
     # (numba.core.config.reload_config): a loaded numba is set by its function only.
     names = [name for name in _LIBRARY_VARIABLES if numba is None or name != "NUMBA_NUM_THREADS"]
-    os.environ.update({name: str(count) for name in names})
+    written = {name: str(count) for name in names}
+    os.environ.update(written)
+    _WRITTEN.update(written)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(count)

@@ -114,3 +114,19 @@ def test_fit_on_a_small_machine_uses_one_thread_and_says_so_once(several_threads
     notes = [line for line in err.splitlines() if line.startswith("note: ")]
     assert len(notes) == 1 and "--threads N" in notes[0]
     assert_one_thread_everywhere()
+
+
+def test_a_thread_variable_the_user_set_is_their_choice():
+    count, notes = _notices(lambda: threads.default_threads(2, {"OMP_NUM_THREADS": "2"}))
+    assert count is None and notes == []
+    count, notes = _notices(lambda: threads.default_threads(16, {"NUMBA_NUM_THREADS": "3", "WORLD_SIZE": "4"}))
+    assert count is None and notes == []
+
+
+def test_what_admfit_wrote_is_not_taken_for_the_users_choice(several_threads, monkeypatch):
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    _notices(lambda: threads.set_threads(None))  # a first command of the process writes the variables
+    count, notes = _notices(lambda: threads.default_threads())
+    assert count == 1 and len(notes) == 1  # a second still applies the default
