@@ -3,7 +3,7 @@ plug-in computes from a folder of features (``admfit label``).
 
 :func:`fit_signals`
     A SignalSet and the points of a points file -> the pseudo-label rows and meta that ``admfit fit`` writes:
-    points resolved by :func:`admfit.fit_io.resolve_points`, fitted by :func:`admfit.fit_instances` a few
+    points resolved by :func:`admfit.files.fit_io.resolve_points`, fitted by :func:`admfit.fit_instances` a few
     videos at a time.
 :func:`label_features`
     An ``admfit.detectors`` plug-in (``admfit.detector``) run video by video over the videos that have points:
@@ -27,13 +27,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .config import ADMConfig
+from admfit.fit.config import ADMConfig
 from .detector import Detector, DetectorOutput, exception_text
 from .errors import InputError
-from .fit_io import RawPoint, SignalSet, load_signals, pseudo_label_rows, resolve_points, save_signals
+from admfit.files.fit_io import RawPoint, SignalSet, load_signals, pseudo_label_rows, resolve_points, save_signals
 from .grid import SnippetGrid
 from .levels import StepCentres
-from .provenance import annotation_meta
+from admfit.files.provenance import annotation_meta
 
 SIGNALS_FILE = "signals.npz"
 PSEUDO_LABELS_FILE = "pseudo_labels.json"
@@ -48,7 +48,7 @@ GRID_REMEDY = "give the features' fps, stride and num_frames (frames), or check 
 
 @dataclass(frozen=True)
 class FitOutcome:
-    """What :func:`fit_signals` found: the rows and meta to write (:func:`admfit.fit_io.write_pseudo_labels`),
+    """What :func:`fit_signals` found: the rows and meta to write (:func:`admfit.files.fit_io.write_pseudo_labels`),
     how many points and videos were fitted, and how many fits did not converge (before ``min_confidence``)."""
 
     rows: list[dict]
@@ -69,7 +69,7 @@ class FitOutcome:
 def _fit_videos(signals: SignalSet, rows_by_video: dict, config: ADMConfig, grids, threads, progress: bool):
     from rich.progress import Progress
 
-    from .api import fit_instances
+    from admfit.fit.api import fit_instances
 
     videos = list(rows_by_video)
     chunks = [videos[i:i + _CHUNK_VIDEOS] for i in range(0, len(videos), _CHUNK_VIDEOS)]
@@ -334,7 +334,7 @@ def _read_points(points_file, classes: Sequence[str], annotations, fps: float | 
     note where they differ from the features' (``fps``, else the annotation file's) in the ``listed`` videos."""
     from .datasets.rates import click_rates
     from .datasets.shipped import annotations_file, open_annotations
-    from .fit_io import load_point_file
+    from admfit.files.fit_io import load_point_file
 
     records = open_annotations(annotations) if annotations is not None else None
     source = str(annotations_file(annotations)) if annotations is not None else None
@@ -360,10 +360,10 @@ def label_features(detector: Detector, name: str, features, points_file, out, *,
     or a JSON {video: fps}; ``admfit.datasets.rates``), its classes are checked against the detector's: the same
     reading as ``admfit-torch train``'s. ``videos``: a video list file (one id per line): only the points of these
     videos are labelled (a ``note:`` counts the others)."""
-    from .atomic import atomic_folder
+    from admfit.files.atomic import atomic_folder
     from .datasets.shipped import points_file as shipped_points_file
-    from .fit_io import write_pseudo_labels
-    from .video_files import read_video_list
+    from admfit.files.fit_io import write_pseudo_labels
+    from admfit.files.video_files import read_video_list
 
     points_file = shipped_points_file(points_file)  # thumos14 / anet12: the shipped clicks, as train reads them
     classes = detector_classes(detector, name)

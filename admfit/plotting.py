@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_open
-from .config import ADMConfig
+from admfit.files.atomic import atomic_open
+from admfit.fit.config import ADMConfig
 from .errors import InputError
 from .grid import SnippetGrid
 from .levels import StepCentres
-from .signal import prepare_background, prepare_class_signals
+from admfit.fit.signal import prepare_background, prepare_class_signals
 
 _FIT_FIELDS = ("t_star", "sigma", "omega", "score", "start", "end")
 _IMAGE_FORMATS = {".png": "png", ".svg": "svg"}

@@ -16,12 +16,12 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
-from admfit.atomic import atomic_open
+from admfit.files.atomic import atomic_open
 from admfit.errors import InputError
 
 from .config import DetectorConfig, with_overrides
 from .models import PointDetector, build_detector
-from .run_folder import CHECKPOINT_NAME
+from admfit_torch.run.layout import CHECKPOINT_NAME
 
 FORMAT = "admfit_torch-checkpoint-1"
 # Config sections that define the weights: an override at inference would be ignored or break the load.

@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from admfit.config import ADMConfig
+from admfit.fit.config import ADMConfig
 from admfit.errors import InputError
 
 

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from admfit import fit_instances
-from admfit.api import PseudoLabel
+from admfit.fit.api import PseudoLabel
 from admfit.errors import InputError
-from admfit.fit_io import pseudo_label_rows, read_pseudo_labels, save_signals, write_pseudo_labels
+from admfit.files.fit_io import pseudo_label_rows, read_pseudo_labels, save_signals, write_pseudo_labels
 
 from .config import DetectorConfig, DataConfig
 from .data import Sample, VideoItem, inference_sample, padded_length

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from admfit.errors import InputError, Notice
 from admfit.grid import SnippetGrid
-from admfit.video_files import check_video_ids, read_video_list
+from admfit.files.video_files import check_video_ids, read_video_list
 
 from .config import DetectorConfig
 from .data import VideoItem, make_items

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from admfit.atomic import atomic_write_text
+from admfit.files.atomic import atomic_write_text
 from admfit.errors import InputError
 
 from . import ddp, feature_bank
@@ -28,7 +28,7 @@ from .config import DetectorConfig, OptimConfig
 from .data import Batch, TrainingSet, VideoItem, collate
 from .models import PointDetector, build_detector
 from .objectives import objective_for
-from .run_folder import CHECKPOINT_NAME, METRICS_NAME
+from admfit_torch.run.layout import CHECKPOINT_NAME, METRICS_NAME
 
 LOSS_REFRESH_S = 0.5  # seconds between reads of the running loss for the progress bar (each waits for the device)
 

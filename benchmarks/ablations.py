@@ -1,7 +1,7 @@
 """Ablations of ADM-Loc (paper 4.3, Tables 2, 3, 5 and 6) on THUMOS'14-shaped synthetic data.
 
 Every variant is one run folder of the self-training loop (base -> pseudo -> main -> eval, the stage table of
-``admfit_torch.stages``, driven in-process by ``admfit_torch.Pipeline`` as ``admfit-torch train`` drives it) that
+``admfit_torch.run.stages``, driven in-process by ``admfit_torch.Pipeline`` as ``admfit-torch train`` drives it) that
 differs from the others only by ``--set``-style overrides; each training seed (``seed=S``) gets its own runs, on the
 same data:
 
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from admfit_torch.stages import STAGE_NAMES
+from admfit_torch.run.stages import STAGE_NAMES
 
 # ---- the variants -------------------------------------------------------------------------------------------
 
@@ -431,7 +431,7 @@ def code_version() -> str:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "admfit", "admfit_torch",
-                                "cli"], capture_output=True, text=True, check=True).stdout.splitlines()
+                                "admfit_cli"], capture_output=True, text=True, check=True).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
         return f"{root} (not a git checkout)"
     return f"{root} at git {commit}" + (f" with {len(dirty)} uncommitted package file(s)" if dirty else "")
@@ -470,7 +470,7 @@ def detect_and_score_test(model, cfg, classes, data: Data, device: str | None) -
     from admfit.evaluation import parse_tious
     from admfit_torch import detect, load_split
     from admfit_torch.ddp import select_device
-    from admfit_torch.scoring import evaluate_detections
+    from admfit_torch.run.scoring import evaluate_detections
 
     split = load_split(data.annotations, data.features, cfg, subset=cfg.run.test_subset, classes=classes)
     document = detect(model, split.items, classes, cfg, select_device(device or cfg.device))
@@ -482,7 +482,7 @@ def untrained_report(run_dir: Path, data: Data, device: str | None) -> dict:
     """report.json-shaped {"tious", "base"} of the base model's initial weights (as the base stage starts from
     them), detected and scored on the test subset like the eval stage."""
     from admfit_torch import RunLayout, initial_model, load_point_detector
-    from admfit_torch.report import detection_summary
+    from admfit_torch.run.report import detection_summary
 
     _, cfg, classes = load_point_detector(RunLayout(run_dir).base_checkpoint)
     document, result = detect_and_score_test(initial_model(cfg, len(classes)).eval(), cfg, classes, data, device)
@@ -586,7 +586,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    from admfit.atomic import atomic_write_text
+    from admfit.files.atomic import atomic_write_text
 
     args = parse_args(argv)
     command = "python -m benchmarks ablations -- " + " ".join(argv or [])

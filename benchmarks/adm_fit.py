@@ -5,14 +5,14 @@ shipped annotations), replicated with different noise until there are at least
 ``--instances`` points (default 20,000), on the ActionFormer grid (benchmarks/_workload.py).
 
 Prints instances/second of
-  (a) admfit.reference: scipy.optimize.minimize_scalar per instance, docs/spec.md section 1 literally
+  (a) admfit.fit.reference: scipy.optimize.minimize_scalar per instance, docs/spec.md section 1 literally
       (timed on a subset of ``--reference`` instances: it is slow);
   (b) the numba core on one thread (inputs validated and prepared once; the fit, flattening
       included), step by step: a literal port of fminbound, then the Gaussian recurrence,
       then uniform prefix sums, then the exact uniform solver;
   (c) the core on all threads;
   (d) for ADMConfig() and ADMConfig.paper(), at 1, 2 and all threads: fit_batch alone on a prepared batch
-      (admfit.api.prepare_instances once, then the numba kernel) next to the public fit_instances end to end on the
+      (admfit.fit.api.prepare_instances once, then the numba kernel) next to the public fit_instances end to end on the
       same inputs (per-snippet class and background probabilities in: checks, preparation, the fit; columns out with
       as_table=True, PseudoLabel objects out without), with the ratio end to end / fit_batch alone in wall-clock
       time (issue 15's target: at most 1.2x) and in CPU time (the work: what the wall-clock ratio is on a machine
@@ -36,11 +36,11 @@ import numba
 import numpy as np
 
 from admfit import ADMConfig
-from admfit import _kernels as K
+from admfit.fit._kernels import adm as K
 from admfit import fit_instances
-from admfit.api import _fit_rows, _table, fit_prepared, prepare_instances
-from admfit.reference import reference_fit
-from admfit.signal import background_mask
+from admfit.fit.api import _fit_rows, _table, fit_prepared, prepare_instances
+from admfit.fit.reference import reference_fit
+from admfit.fit.signal import background_mask
 
 from ._timing import timed
 from ._workload import thumos14_workload

@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     print(render(rows))
     print(f"({time.perf_counter() - began:.0f} s wall)")
     if args.json is not None:
-        from admfit.atomic import atomic_write_text
+        from admfit.files.atomic import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(rows, indent=1))
     return rows

@@ -35,13 +35,13 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from admfit import ADMConfig, fit_instances
-from admfit.baselines import threshold_per_point
+from admfit.fit.baselines import threshold_per_point
 from admfit.datasets import class_names, load_points, points_by_video, thumos14
 from admfit.data import data_path
 from admfit.evaluation import Detections, GroundTruthSegments
 from admfit.evaluation.pseudo_quality import pseudo_label_quality
-from admfit.signal import prepare_signal
-from admfit.simulate import SimulationConfig, simulate_points
+from admfit.fit.signal import prepare_signal
+from admfit.datasets.simulate import SimulationConfig, simulate_points
 
 from ._workload import point_rows
 from .families import FamilySignals

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from admfit.errors import InputError, Notice
-from admfit.json_columns import (BadValue, collector_paused, field, float_column, index_column, optional_field,
+from admfit.files.json_columns import (BadValue, collector_paused, field, float_column, index_column, optional_field,
                                  read_json, segment_columns, string_column)
 
 # Alias -> subset names tried in order, after an exact (case-insensitive) match failed.

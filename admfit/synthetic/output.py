@@ -8,8 +8,8 @@ OUT_DIR/
                         ``class,class_index,video_id,t_start,t_end,fps_inferred,start_frame,stop_frame,
                         point,point_time``
     features/VIDEO.npy  (T, D) float32 per video (ActionFormer layout)          [--mode features|both]
-    signals.npz         admfit fit's signals file (admfit.fit_io.save_signals)  [--mode signals|both]
-    points.json         admfit fit's points file (admfit.fit_io.save_points_json) [--mode signals|both]
+    signals.npz         admfit fit's signals file (admfit.files.fit_io.save_signals)  [--mode signals|both]
+    points.json         admfit fit's points file (admfit.files.fit_io.save_points_json) [--mode signals|both]
     synth.json          how it was made: options, counts, grid; ``feature_grid`` names the grid of
                         features/ as admfit-torch's ``data.grid`` (``thumos14_actionformer`` or ``spread``),
                         which ``admfit-torch train --features OUT_DIR/features`` reads
@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_open
+from admfit.files.atomic import atomic_open
 from ..datasets.points import ANET_VIDEO_PREFIX
 from ..errors import InputError
-from ..video_files import video_file
+from admfit.files.video_files import video_file
 from .noise import video_rng
 
 # Simulated points follow the real ones (README of the data: relative position mean 0.475-0.496,

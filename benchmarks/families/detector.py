@@ -50,7 +50,7 @@ import numpy as np
 import admfit
 from admfit import upsample_signal
 from admfit.datasets import class_names, thumos14
-from admfit.fit_io import load_signals
+from admfit.files.fit_io import load_signals
 from admfit.grid import SnippetGrid
 from admfit.synthetic.layout import thumos14_grid
 
@@ -254,7 +254,7 @@ def _store_entry(run: Path, record: dict, staged: Path, folder: Path) -> None:
 # ---- reading ---------------------------------------------------------------------------------------
 
 def load_build(build: Build, videos: Mapping, classes: Sequence[str]) -> dict[str, FamilySignals]:
-    """The cached signals.npz (read by ``admfit.fit_io.load_signals``, as ``admfit fit`` reads it) as
+    """The cached signals.npz (read by ``admfit.files.fit_io.load_signals``, as ``admfit fit`` reads it) as
     FamilySignals per video, checked against each video's THUMOS'14 grid and the class list."""
     stored = load_signals(build.signals)
     if stored.classes != list(classes):

@@ -522,7 +522,7 @@ def write_dataset(out: Path, *, videos: int, dim: int, seed: int, variant: str =
     Returns (features folder, annotation file, point file)."""
     from admfit.datasets import thumos14
     from admfit.datasets.shipped import dataset_classes
-    from admfit.video_files import video_file
+    from admfit.files.video_files import video_file
 
     out = Path(out)
     if out.exists():

@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from admfit.fit_io import load_signals, save_points_json
+from admfit.files.fit_io import load_signals, save_points_json
 from admfit.levels import StepCentres
 from admfit_cli.main import app
 

@@ -1,6 +1,6 @@
-"""The per-video fit_instances that admfit.batch replaced (frozen copy), the reference of tests/core/test_adm_batch.py.
+"""The per-video fit_instances that admfit.fit.prepare replaced (frozen copy), the reference of tests/core/test_adm_batch.py.
 
-Each video was validated and prepared on its own (admfit.signal.prepare_class_signals, prepare_background), then
+Each video was validated and prepared on its own (admfit.fit.signal.prepare_class_signals, prepare_background), then
 all instances were fitted by one fit_batch call and turned into PseudoLabels. The vectorised preparation must give
 bitwise the same labels.
 """
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from admfit import _kernels as K
-from admfit.api import PseudoLabel, confidence_of, neighbouring_points
-from admfit.batch import _check_points, _check_probs, _inputs
-from admfit.signal import prepare_background, prepare_class_signals
+from admfit.fit._kernels import adm as K
+from admfit.fit.api import PseudoLabel, confidence_of, neighbouring_points
+from admfit.fit.prepare import _check_points, _check_probs, _inputs
+from admfit.fit.signal import prepare_background, prepare_class_signals
 
 
 def _prepare_video(key, probs, points, mask, bg_probs, config, centres=None):

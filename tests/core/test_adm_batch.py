@@ -1,4 +1,4 @@
-"""The vectorised preparation (admfit.batch) gives bitwise the labels of the per-video path it replaced
+"""The vectorised preparation (admfit.fit.prepare) gives bitwise the labels of the per-video path it replaced
 (tests/core/per_video_fit.py), on realistic random inputs: many videos, classes, neighbouring and repeated
 points, coarse signals, float32 and float64, masks and bg_probs, short videos, grids; ADMConfig() and the paper's."""
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from admfit import ADMConfig, SnippetGrid, fit_instances
-from admfit.api import fit_prepared
-from admfit.batch import neighbours, prepare_instances
+from admfit.fit.api import fit_prepared
+from admfit.fit.prepare import neighbours, prepare_instances
 from admfit.errors import InputError
 from admfit.levels import StepCentres
 
@@ -179,7 +179,7 @@ def test_the_first_bad_video_is_reported_as_before():
 
 
 def _layouts(probs: dict, bgs: dict, points: dict):
-    """The same inputs in the other forms a user may hand over (each read through its own path of admfit.batch):
+    """The same inputs in the other forms a user may hand over (each read through its own path of admfit.fit.prepare):
     non-contiguous views, read-only arrays, other float dtypes, swapped byte order, nested lists, integral floats
     and other integer types as points, empty points of other shapes."""
     keys = list(probs)
@@ -253,7 +253,7 @@ def test_smoothing_weights_are_scipys_to_the_bit():
     gaussian_filter1d weights (its response to an impulse) bitwise."""
     from scipy.ndimage import gaussian_filter1d
 
-    from admfit.signal import smoothing_weights
+    from admfit.fit.signal import smoothing_weights
 
     sigmas = np.concatenate([np.linspace(0.01, 4.0, 397), [0.0, 0.125, 0.375, 1.0, 2.0, 4.0, 1 / 3]])
     table, row, radius = smoothing_weights(sigmas)
@@ -269,7 +269,7 @@ def test_smoothing_weights_are_scipys_to_the_bit():
 def test_noise_levels_are_numpys_median_exactly():
     """The selection behind the noise level (sampled pivots, no sort) gives np.median's value to the bit on
     signals made to trouble it: plateaus and ties, lone impulses, values near zero, half zeros, ramps, two values."""
-    from admfit.signal import MEDIAN_SAMPLE, clean_segment, noise_level
+    from admfit.fit.signal import MEDIAN_SAMPLE, clean_segment, noise_level
 
     rng = np.random.default_rng(0)
     for index in range(1500):
@@ -286,7 +286,7 @@ def test_noise_levels_are_numpys_median_exactly():
 def test_background_despiking_is_the_per_video_one_with_or_without_crossings():
     """The background's noise level is measured only when despiking could move a value across the threshold;
     either way the mask is prepare_background's."""
-    from admfit.signal import prepare_background
+    from admfit.fit.signal import prepare_background
 
     rng = np.random.default_rng(3)
     config = ADMConfig()
@@ -303,7 +303,7 @@ def test_background_despiking_is_the_per_video_one_with_or_without_crossings():
 def test_kth_smallest_is_numpys_partition_at_every_rank():
     """Any rank, not only the median: ranks far from the sampled pivots take the rounds that keep only the values
     below or above them (about one case in seven here), which must agree with np.partition to the bit."""
-    from admfit.signal import MEDIAN_SAMPLE, _kth_smallest
+    from admfit.fit.signal import MEDIAN_SAMPLE, _kth_smallest
 
     rng = np.random.default_rng(1)
     for index in range(1000):

@@ -10,7 +10,7 @@ import pytest
 
 from ..helpers import REPO
 
-PACKAGES = ("admfit", "admfit_torch", "cli")
+PACKAGES = ("admfit", "admfit_torch", "admfit_cli")
 # Files the lead edits on another branch; their "SPEC section N" citations move to docs/spec.md there.
 # Benchmarks that time private code on purpose (docs/architecture.md, rule 3).
 PRIVATE_ON_PURPOSE = {"adm_fit.py"}

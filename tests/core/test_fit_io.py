@@ -1,4 +1,4 @@
-"""admfit.fit_io as a library: the pseudo-label reader against its writer, and point resolution."""
+"""admfit.files.fit_io as a library: the pseudo-label reader against its writer, and point resolution."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from admfit.errors import InputError
-from admfit.fit_io import (RawPoint, SignalSet, load_adm_config, pseudo_label_rows, read_pseudo_labels,
+from admfit.files.fit_io import (RawPoint, SignalSet, load_adm_config, pseudo_label_rows, read_pseudo_labels,
                            resolve_points, write_pseudo_labels)
 from admfit.grid import SnippetGrid
 

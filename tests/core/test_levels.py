@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from admfit.levels import ConvLayer, Pyramid, StepCentres
-from admfit.signal import upsample_signal
+from admfit.fit.signal import upsample_signal
 
 
 def test_pyramid_levels():

@@ -14,8 +14,8 @@ from admfit.datasets.checks import (check_feature_length, check_points_inside, e
 from admfit.datasets.shipped import (dataset_classes, load_class_list, load_fps_table, open_annotations,
                                      points_file, vocabulary)
 from admfit.errors import InputError, Notice
-from admfit.fingerprint import fingerprint, same_content
-from admfit.fit_io import save_signals
+from admfit.files.fingerprint import fingerprint, same_content
+from admfit.files.fit_io import save_signals
 from admfit.grid import SnippetGrid, thumos14_actionformer, thumos14_lacp
 from admfit_cli.main import app
 

@@ -79,7 +79,7 @@ def test_sigterm_while_synth_writes_features_removes_its_staging_folder(tmp_path
 
 
 def test_a_handler_someone_installed_is_kept(tmp_path):
-    from admfit.atomic import atomic_open
+    from admfit.files.atomic import atomic_open
 
     seen = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))

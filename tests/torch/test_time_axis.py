@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from admfit.levels import ConvLayer, Pyramid
-from admfit.signal import upsample_signal
+from admfit.fit.signal import upsample_signal
 from admfit_torch.config import preset
 from admfit_torch.inference import upsample_to
 from admfit_torch.models import PointDetector

@@ -1,0 +1,73 @@
+"""`admfit simulate-points GT.json`: SF-Net-style simulated point labels in LACP's CSV format."""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import typer
+
+from admfit.files.atomic import atomic_write_text, check_writable
+from admfit.errors import InputError
+
+from ._common import reports_input_errors
+
+# scipy.stats and pydantic are imported where they are used: `admfit --help` must stay fast.
+if TYPE_CHECKING:
+    from admfit.datasets.simulate import SimulationConfig
+
+
+class Distribution(str, Enum):
+    gaussian = "gaussian"
+    uniform = "uniform"
+
+
+def _config(**values) -> SimulationConfig:
+    from pydantic import ValidationError
+
+    from admfit.datasets.simulate import SimulationConfig
+
+    try:
+        return SimulationConfig(**values)
+    except ValidationError as error:
+        raise InputError.from_validation(error) from None
+
+
+@reports_input_errors
+def simulate_points_command(
+    annotations: Path = typer.Argument(..., help="ActivityNet-style ground truth JSON (THUMOS gt.json / gt_full.json, ActivityNet)."),
+    dist: Distribution = typer.Option(Distribution.gaussian, "--dist", help="gaussian: near the instance centre (LACP-like); uniform: anywhere in the instance (SF-Net)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same points."),
+    subset: Optional[str] = typer.Option("train", "--subset", help="Subset to simulate ('train', 'test' or the file's own name); 'all' for every video."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="CSV to write (LACP format); default: standard output."),
+    points_fps: str = typer.Option("thumos14", "--points-fps", help="native fps of each video, at which the written frames count: thumos14 (the shipped fps_dict.json), a JSON {video: native fps}, or annotations (the file's own fps are native); admfit fit / label / train read the frames back with the same option."),
+    shift_frames: float = typer.Option(-1.5, "--shift-frames", help="gaussian: centre offset from the instance middle, frames."),
+    sigma_frames: float = typer.Option(1.0, "--sigma-frames", help="gaussian: constant spread, frames."),
+    sigma_rel: float = typer.Option(0.0, "--sigma-rel", help="gaussian: extra spread per frame of instance length."),
+) -> None:
+    """Simulate one point per ground-truth instance (frames at native fps, LACP CSV)."""
+    from admfit.datasets.annotations import load_annotations
+    from admfit.datasets.rates import click_rates
+    from admfit.datasets.simulate import points_csv, simulate_points
+
+    config = _config(dist=dist.value, seed=seed, shift_frames=shift_frames, sigma_frames=sigma_frames,
+                     sigma_rel=sigma_rel)
+    if output is not None:
+        check_writable(output)
+    records = load_annotations(annotations, subset=None if subset in (None, "all") else subset)
+    if not records:
+        raise InputError("no videos to simulate", file=str(annotations), field="subset")
+    rates = click_rates(points_fps, annotations=records, annotations_file=annotations)
+    result = simulate_points(records, config, fps=rates, source=str(annotations))
+    text = points_csv(result.points)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(output, text)
+    typer.echo(f"{len(result.points)} points in {len({p.video for p in result.points})} videos"
+               + (f"; skipped {len(result.skipped)} instance(s) that start after their video ends: "
+                  + ", ".join(sorted({s.video for s in result.skipped})) if result.skipped else ""), err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate-points")(simulate_points_command)
