@@ -22,11 +22,14 @@ from ._moved import register
 
 # Earlier module paths -> where their names live now (docs/architecture.md, "Moved modules").
 register({
-    "admfit.api": ("admfit.fit.api",), "admfit.batch": ("admfit.fit.prepare",), "admfit.config": ("admfit.fit.config",),
-    "admfit.fitting": ("admfit.fit.fitting",), "admfit.signal": ("admfit.fit.signal",),
+    "admfit.api": ("admfit.fit.api",), "admfit.config": ("admfit.fit.config",),
+    "admfit.fitting": ("admfit.fit.fitting",), "admfit.batch": ("admfit.fit.prepare", "admfit.fit._kernels.prepare"),
+    "admfit.signal": ("admfit.fit.signal", "admfit.fit._kernels.signal"),
     "admfit.baselines": ("admfit.fit.baselines",), "admfit.reference": ("admfit.fit.reference",),
     "admfit._kernels": ("admfit.fit._kernels.adm",), "admfit._addresses": ("admfit.fit._kernels.addresses",),
-    "admfit.fit_io": ("admfit.files.fit_io",), "admfit.export": ("admfit.files.export",),
+    "admfit.fit_io": ("admfit.files.signals", "admfit.files.points", "admfit.files.pseudo_labels",
+                      "admfit.files.adm_config", "admfit.fit.points"),
+    "admfit.export": ("admfit.files.export",),
     "admfit.atomic": ("admfit.files.atomic",), "admfit.fingerprint": ("admfit.files.fingerprint",),
     "admfit.json_columns": ("admfit.files.json_columns",), "admfit.video_files": ("admfit.files.video_files",),
     "admfit.validation": ("admfit.files.validation",), "admfit.provenance": ("admfit.files.provenance",),

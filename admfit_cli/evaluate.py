@@ -24,6 +24,9 @@ _TIOU_HELP = ("tIoU thresholds: 'thumos14' (0.1:0.7:0.1), 'anet' (0.5:0.95:0.05)
               "else 'thumos14'.")
 _SUBSET_HELP = ("Ground-truth subset, case-insensitive; 'train'/'test' also resolve THUMOS'14 Validation/Test "
                 "and ActivityNet training/validation; 'all' keeps every video.")
+# The options both commands take alike.
+_TIOU = typer.Option("auto", "--tiou", help=_TIOU_HELP)
+_AS_JSON = typer.Option(False, "--json", help="Print one JSON line (values on the [0, 1] scale).")
 
 
 def _tious_for(text: str, version) -> np.ndarray:
@@ -66,10 +69,10 @@ def _counts_line(result: DetectionResult) -> str:
 def eval_command(
     ground_truth: Path = typer.Argument(..., help="ActivityNet-style annotation JSON (THUMOS'14 gt.json, ANet)."),
     predictions: Path = typer.Argument(..., help="ActivityNet results JSON ({'results': {video: [...]}})."),
-    tiou: str = typer.Option("auto", "--tiou", help=_TIOU_HELP),
+    tiou: str = _TIOU,
     subset: str = typer.Option("test", "--subset", help=_SUBSET_HELP),
     per_class: bool = typer.Option(False, "--per-class", help="Also print the AP of every class."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON line (values on the [0, 1] scale)."),
+    as_json: bool = _AS_JSON,
     strict: bool = typer.Option(False, "--strict", help="Reject reversed or zero-length predicted segments."),
 ) -> None:
     """Detection mAP at each tIoU threshold, as the official ActivityNet evaluation computes it."""
@@ -90,9 +93,9 @@ def eval_command(
 def eval_pseudo_command(
     ground_truth: Path = typer.Argument(..., help="ActivityNet-style annotation JSON."),
     pseudo_labels: Path = typer.Argument(..., help="pseudo_labels.json written by `admfit fit` (seconds)."),
-    tiou: str = typer.Option("auto", "--tiou", help=_TIOU_HELP),
+    tiou: str = _TIOU,
     subset: str = typer.Option("train", "--subset", help=_SUBSET_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON line (values on the [0, 1] scale)."),
+    as_json: bool = _AS_JSON,
     min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
                                          help="Score only the pseudo-labels whose confidence is at least this."),
 ) -> None:

@@ -2,7 +2,6 @@
 annotation file (admfit.files.export)."""
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -36,33 +35,13 @@ def export_command(
 ) -> None:
     """Write the annotation file ActionFormer or OpenTAD trains on, the training videos' annotations replaced by
     the pseudo-labels (segments in seconds, class ids of the dataset's vocabulary)."""
-    from admfit.files.atomic import atomic_write_text, check_writable
-    from admfit.datasets.shipped import annotations_file, load_fps_table, open_annotations, vocabulary
-    from admfit.errors import InputError
-    from admfit.files.export import export_annotations
-    from admfit.files.fit_io import read_pseudo_labels
-    from admfit.files.provenance import export_source, timed_fps
+    from admfit.files.export import export_file
 
-    check_writable(output)
-    map_path = class_map or output.with_name(f"{output.stem}_category_idx.txt")
-    if to is Framework.opentad:
-        check_writable(map_path, field="class_map")
-    rows, meta = read_pseudo_labels(pseudo_labels)
-    annotations = export_source(meta, annotations, pseudo_labels)
-    records = open_annotations(annotations, fps=load_fps_table(fps) if fps is not None else None)
-    names = vocabulary(records, classes, file=annotations_file(annotations))
-    if meta.get("classes") and list(meta["classes"]) != names:
-        raise InputError(f"the pseudo-labels hold {len(meta['classes'])} classes, the dataset's vocabulary "
-                         f"{len(names)} other ones (--classes)", file=str(pseudo_labels), field="meta.classes")
-    document = export_annotations(rows, records, names, to.value, pseudo_file=str(pseudo_labels),
-                                  annotations_file=str(annotations_file(annotations)), features=features,
-                                  timed_fps=timed_fps(meta) if fps is None else None)
-    if to is Framework.opentad:
-        atomic_write_text(map_path, "".join(f"{name}\n" for name in names), field="class_map")
-    atomic_write_text(output, json.dumps(document), field="output")
-    typer.echo(f"{len(rows)} pseudo-labels of {len({row['video'] for row in rows})} videos, "
-               f"{len(document['database'])} videos in all, {len(names)} classes -> {output}"
-               + (f" (class map {map_path})" if to is Framework.opentad else ""), err=True)
+    done = export_file(pseudo_labels, to.value, output, annotations=annotations, classes=classes, fps=fps,
+                       class_map=class_map, features=features)
+    typer.echo(f"{done.pseudo_labels} pseudo-labels of {done.pseudo_videos} videos, {done.videos} videos in all, "
+               f"{done.classes} classes -> {output}" + (f" (class map {done.class_map})" if done.class_map else ""),
+               err=True)
 
 
 def register(app: typer.Typer) -> None:

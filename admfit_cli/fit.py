@@ -45,7 +45,10 @@ def fit_command(
     """Fit one ADM pseudo-label per point: Gaussian + uniform fits around each point's peak."""
     set_threads(threads)  # first: the BLAS libraries read their count when numpy loads
     from admfit.datasets.rates import click_rates
-    from admfit.files.fit_io import load_adm_config, load_point_file, load_signals, write_pseudo_labels
+    from admfit.files.adm_config import load_adm_config
+    from admfit.files.points import load_point_file
+    from admfit.files.pseudo_labels import write_pseudo_labels
+    from admfit.files.signals import load_signals
     from admfit.labelling import fit_signals
     from admfit.files.provenance import annotation_meta
     from admfit.files.validation import grid_options

@@ -54,20 +54,17 @@ def label_command(
     (OUT/signals.npz, as admfit fit reads them) and their ADM pseudo-labels (OUT/pseudo_labels.json, as admfit fit
     writes them: `admfit fit OUT/signals.npz POINTS` gives the same)."""
     set_threads(threads)  # first: the BLAS libraries read their count when numpy loads, torch when the plug-in does
-    from admfit.files.atomic import check_writable, check_writable_folder
     from admfit.detector import load_detector
-    from admfit.files.fit_io import load_adm_config
-    from admfit.labelling import PSEUDO_LABELS_FILE, SIGNALS_FILE, label_features, parse_detector_args
+    from admfit.files.adm_config import load_adm_config
+    from admfit.files.label_outputs import PSEUDO_LABELS_FILE, SIGNALS_FILE
+    from admfit.labelling import check_label_folder, label_features, parse_detector_args
     from admfit.files.validation import grid_options
 
     began = time.perf_counter()
     arguments = parse_detector_args(detector_args)
     fps, stride, num_frames = grid_options(fps, stride, num_frames)
     config = load_adm_config(config_path, paper=paper)
-    check_writable_folder(output)
-    if output.is_dir():
-        for name in (SIGNALS_FILE, PSEUDO_LABELS_FILE):
-            check_writable(output / name)
+    check_label_folder(output)
     plugin = load_detector(detector, **arguments)
     outcome = label_features(plugin, detector, features, points_path, output, annotations=annotations, fps=fps,
                              stride=stride, num_frames=num_frames, config=config, threads=threads,

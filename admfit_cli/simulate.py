@@ -3,34 +3,20 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 
 from admfit.files.atomic import atomic_write_text, check_writable
-from admfit.errors import InputError
 
 from ._common import reports_input_errors
 
 # scipy.stats and pydantic are imported where they are used: `admfit --help` must stay fast.
-if TYPE_CHECKING:
-    from admfit.datasets.simulate import SimulationConfig
 
 
 class Distribution(str, Enum):
     gaussian = "gaussian"
     uniform = "uniform"
-
-
-def _config(**values) -> SimulationConfig:
-    from pydantic import ValidationError
-
-    from admfit.datasets.simulate import SimulationConfig
-
-    try:
-        return SimulationConfig(**values)
-    except ValidationError as error:
-        raise InputError.from_validation(error) from None
 
 
 @reports_input_errors
@@ -46,19 +32,14 @@ def simulate_points_command(
     sigma_rel: float = typer.Option(0.0, "--sigma-rel", help="gaussian: extra spread per frame of instance length."),
 ) -> None:
     """Simulate one point per ground-truth instance (frames at native fps, LACP CSV)."""
-    from admfit.datasets.annotations import load_annotations
-    from admfit.datasets.rates import click_rates
-    from admfit.datasets.simulate import points_csv, simulate_points
+    from admfit.datasets.simulate import SimulationConfig, points_csv, simulate_file
+    from admfit.errors import validated
 
-    config = _config(dist=dist.value, seed=seed, shift_frames=shift_frames, sigma_frames=sigma_frames,
-                     sigma_rel=sigma_rel)
+    config = validated(SimulationConfig, dict(dist=dist.value, seed=seed, shift_frames=shift_frames,
+                                              sigma_frames=sigma_frames, sigma_rel=sigma_rel))
     if output is not None:
         check_writable(output)
-    records = load_annotations(annotations, subset=None if subset in (None, "all") else subset)
-    if not records:
-        raise InputError("no videos to simulate", file=str(annotations), field="subset")
-    rates = click_rates(points_fps, annotations=records, annotations_file=annotations)
-    result = simulate_points(records, config, fps=rates, source=str(annotations))
+    result = simulate_file(annotations, config, subset=subset, points_fps=points_fps)
     text = points_csv(result.points)
     if output is None:
         typer.echo(text, nl=False)

@@ -2,29 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 
-from admfit.errors import InputError
 from admfit.synthetic.choices import Difficulty, Like, Mode, Subset
 
 from ._common import reports_input_errors
 
 # The generators (numpy, pydantic, the data loaders) are imported when the command runs: `--help` stays fast.
-if TYPE_CHECKING:
-    from admfit.synthetic.build import SynthOptions
-
-
-def _options(**values) -> SynthOptions:
-    from pydantic import ValidationError
-
-    from admfit.synthetic.build import SynthOptions
-
-    try:
-        return SynthOptions(**values)
-    except ValidationError as error:
-        raise InputError.from_validation(error) from None
 
 
 @reports_input_errors
@@ -46,11 +32,12 @@ def synth(
     """Synthetic data on the real layout of THUMOS'14 or ActivityNet-1.2 (docs/synthetic.md)."""
     from rich.progress import Progress
 
-    from admfit.synthetic.build import synthesize
+    from admfit.errors import validated
+    from admfit.synthetic.build import SynthOptions, synthesize
 
-    options = _options(like=like, dim=dim, seed=seed, mode=mode, difficulty=difficulty, subset=subset,
-                       max_videos=max_videos, annotations=annotations,
-                       simulate_missing_points=simulate_missing_points, overwrite=overwrite)
+    options = validated(SynthOptions, dict(like=like, dim=dim, seed=seed, mode=mode, difficulty=difficulty,
+                                           subset=subset, max_videos=max_videos, annotations=annotations,
+                                           simulate_missing_points=simulate_missing_points, overwrite=overwrite))
     with Progress(transient=True) as bar:
         task = bar.add_task("writing features", total=None, visible=False)
         metadata = synthesize(out_dir, options,

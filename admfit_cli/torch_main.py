@@ -6,15 +6,13 @@ writes files and prints.
 """
 from __future__ import annotations
 
-import json
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from admfit.files.atomic import atomic_write_text, check_writable
+from admfit.files.atomic import check_writable
 from admfit.errors import InputError
 from admfit.threads import THREADS_HELP, set_threads
 from admfit_torch.run.stages import STAGE_NAMES
@@ -45,51 +43,6 @@ FPS_HELP = ("the features' fps per video (the rate their frames were counted at)
 POINTS_FPS_HELP = ("native fps per video, for the frame indices of a LACP click file: thumos14 (the shipped table), a "
                    "JSON {video: fps}, or annotations (the annotation file's fps are native); run.points_fps")
 SET_HELP = "override one config field, e.g. --set optim.epochs=5 (repeatable; value parsed as YAML)"
-
-
-def _config(source: str, overrides: list[str], device: str | None):
-    from admfit_torch.config import load_config
-
-    return _adjusted(load_config(source), overrides, device)
-
-
-def _adjusted(cfg, overrides: list[str], device: str | None):
-    from admfit_torch.config import with_overrides
-
-    cfg = with_overrides(cfg, overrides)
-    # its own source, so that a bad --device is reported as --device, not as a --set field
-    return cfg if device is None else with_overrides(cfg, [f"device={device}"], source="--device")
-
-
-def _run_dir(path: Path) -> Path:
-    """Check that the run folder ``path`` can be created or written, without creating it: the pipeline creates it
-    once the data and settings are checked, so a refused run leaves no empty folder."""
-    if path.exists() and not path.is_dir():
-        raise InputError("exists and is not a folder", file=str(path), field="--output")
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(f"cannot create the output folder ({existing} is not a folder)", file=str(path),
-                         field="--output")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"folder {str(existing)!r} is not writable", file=str(path), field="--output")
-    return path
-
-
-def _with_data(cfg, **given):
-    """The config's ``run`` fields, replaced by those given on the command line (None: not given)."""
-    from pydantic import ValidationError
-
-    given = {name: str(value) if isinstance(value, Path) else value for name, value in given.items()
-             if value is not None}
-    if not given:
-        return cfg
-    try:
-        run = type(cfg.run).model_validate({**cfg.run.model_dump(), **given})
-    except ValidationError as error:
-        raise InputError.from_validation(error, prefix="run") from None
-    return cfg.model_copy(update={"run": run})
 
 
 @app.command()
@@ -126,42 +79,16 @@ def train(
 
     A finished stage is skipped; one interrupted mid-training resumes from its checkpoint."""
     set_threads(threads)  # first: the BLAS libraries read their count when numpy loads
-    cfg = _with_data(_config(config, set_, device), features=features, annotations=annotations, points=points,
-                     videos=videos, train_subset=train_subset, test_subset=test_subset,
-                     skip_missing_features=skip_missing_features, allow_overlap=allow_overlap, classes=classes,
-                     fps=fps, points_fps=points_fps)
-    from admfit_torch.sources import with_declared_grid
+    from admfit_torch.run.request import train_config, train_run
 
-    cfg = with_declared_grid(cfg, explicit=any(item.strip().startswith("data.grid=") for item in set_))
-    from admfit_torch import ddp
-    from admfit_torch.run.pipeline import Pipeline
-
+    cfg = train_config(config, set_, device, features=features, annotations=annotations, points=points,
+                       videos=videos, train_subset=train_subset, test_subset=test_subset,
+                       skip_missing_features=skip_missing_features, allow_overlap=allow_overlap, classes=classes,
+                       fps=fps, points_fps=points_fps)
     stages = STAGE_NAMES if stage.value == "all" else (stage.value,)
-    ctx = ddp.init_distributed(cfg.device)
-    try:
-        run_dir = _run_dir(out)
-        pipeline = Pipeline(cfg, run_dir, ctx, progress, typer.echo)
-        pipeline.run(stages, force=force)
-    finally:
-        ddp.shutdown(ctx)
-    if ctx.is_main and "eval" in stages and pipeline.layout.report_json.is_file():
-        typer.echo(f"report: {pipeline.layout.report_md}")
-
-
-def _detections(checkpoint: Path, features: Path, annotations: str, subset: str, set_: list[str],
-                device: str | None, timing=None, *, videos: Path | None = None, fps: str | None = None
-                ) -> tuple[dict, object, object]:
-    """(detections document, the split detected on, the checkpoint's config with the overrides)."""
-    from admfit_torch.checkpoint import inference_config, load_point_detector
-    from admfit_torch.ddp import select_device
-    from admfit_torch.inference import detect
-    from admfit_torch.sources import load_split
-
-    model, cfg, classes = load_point_detector(checkpoint)
-    cfg = _adjusted(inference_config(cfg, set_), [], device)
-    split = load_split(annotations, features, cfg, subset=subset, classes=classes, videos=videos, fps=fps,
-                       vocabulary=cfg.run.classes)
-    return detect(model, split.items, classes, cfg, select_device(cfg.device), timing), split, cfg
+    trained = train_run(cfg, out, stages, force=force, show_progress=progress, log=typer.echo)
+    if trained.report is not None:
+        typer.echo(f"report: {trained.report}")
 
 
 @app.command()
@@ -181,11 +108,12 @@ def infer(
 ) -> None:
     """Detect actions in every video of a subset."""
     set_threads(threads)  # first: the BLAS libraries read their count when numpy loads
+    from admfit_torch.run.request import detect_checkpoint
+
     check_writable(out, field="--output")
-    results, split, _ = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
-    atomic_write_text(out, json.dumps(results))
-    count = sum(len(v) for v in results["results"].values())
-    typer.echo(f"{count} detections in {len(split.items)} videos -> {out}")
+    found = detect_checkpoint(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
+    found.write(out)
+    typer.echo(f"{found.count} detections in {len(found.split.items)} videos -> {out}")
 
 
 @app.command(name="eval")
@@ -207,7 +135,7 @@ def eval_(
     """Detect on a subset and score the detections (mAP per tIoU) with admfit's evaluator."""
     set_threads(threads)  # first: the BLAS libraries read their count when numpy loads
     from admfit.evaluation import parse_tious
-    from admfit_torch.run.scoring import evaluate_detections
+    from admfit_torch.run.request import detect_checkpoint
 
     from ._tables import print_map_table, table1_line
 
@@ -217,19 +145,15 @@ def eval_(
         raise InputError(str(error), field="--tiou") from None
     if out is not None:
         check_writable(out, field="--output")
-    results, split, cfg = _detections(checkpoint, features, annotations, subset, set_, device, videos=videos,
-                                      fps=fps)
-    if thresholds is None:
-        thresholds = parse_tious(cfg.run.tious)
+    found = detect_checkpoint(checkpoint, features, annotations, subset, set_, device, videos=videos, fps=fps)
     if out is not None:
-        atomic_write_text(out, json.dumps(results))
-    evaluated = [item.video for item in split.items]
-    result = evaluate_detections(annotations, subset, results, thresholds, videos=evaluated)
+        found.write(out)
+    result = found.score(thresholds)
     print_map_table(result, f"Detection mAP, subset {subset!r}")
     table1 = table1_line(result)
     if table1 is not None:
         typer.echo(table1)
-    typer.echo(f"{len(result.classes)} classes, {result.num_predictions} detections in {len(evaluated)} videos")
+    typer.echo(f"{len(result.classes)} classes, {result.num_predictions} detections in {len(found.videos)} videos")
 
 
 @app.command(name="config")
@@ -238,8 +162,9 @@ def show_config(source: str = typer.Argument("thumos14", help=CONFIG_HELP),
                 set_: list[str] = typer.Option([], "--set", help=SET_HELP)) -> None:
     """Print a config (a preset or a file, with overrides) as complete YAML."""
     from admfit_torch.config import dump_config
+    from admfit_torch.run.request import configured
 
-    typer.echo(dump_config(_config(source, set_, None)), nl=False)
+    typer.echo(dump_config(configured(source, set_)), nl=False)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,7 @@ choices) does not import torch.
 """
 from __future__ import annotations
 
-import importlib
-
+from admfit._lazy import lazy_exports
 from admfit._moved import register
 
 _EXPORTS = {
@@ -36,13 +35,4 @@ register({
 })
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -33,7 +33,8 @@ PHASES = ("data", "forward+losses", "backward", "optimizer", "ema")
 
 
 def _ema_update(trainer):
-    """The EMA update of either code: ModelEMA.update (after issue 14) or AveragedModel.update_parameters."""
+    """The EMA update of either code: ModelEMA.update (since the loop's speed-up) or AveragedModel.update_parameters
+    (the code of commit 73aa70b)."""
     ema = trainer.ema
     if hasattr(ema, "update_parameters"):
         return lambda: ema.update_parameters(trainer.model)

@@ -20,24 +20,24 @@ an instance is clipped to its video. Instances that start at or after the video'
 (4 in THUMOS'14 train, which LACP's file also lacks) cannot be clicked: they are skipped
 and listed in ``SimulatedPoints.skipped``, never dropped silently.
 
-Each video draws from its own stream seeded by ``(seed, crc32(video))``: the same seed
-gives the same points, whatever subset of videos is simulated.
+Each video draws from its own stream seeded by ``(seed, crc32(video))`` (``admfit.synthetic.noise.video_rng``):
+the same seed gives the same points, whatever subset of videos is simulated.
 """
 from __future__ import annotations
 
 import csv
 import io
-import zlib
 from typing import Literal, Mapping, NamedTuple, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import truncnorm
 
-from admfit.datasets.annotations import Instance, VideoAnnotation, class_index, thumos14_fps
-from admfit.datasets.rates import ClickRates
+from admfit.datasets.annotations import Instance, VideoAnnotation, class_index, load_annotations, thumos14_fps
+from admfit.datasets.rates import SHIPPED_TABLE, ClickRates, click_rates
 from admfit.datasets.points import LACP_COLUMNS, PointLabel
 from admfit.errors import InputError
+from admfit.synthetic.noise import video_rng
 from admfit.files.validation import MAX_FRAMES
 
 
@@ -86,10 +86,6 @@ class SimulatedPoints(NamedTuple):
     skipped: list[SkippedInstance]
 
 
-def _video_rng(seed: int, video: str) -> np.random.Generator:
-    return np.random.default_rng([seed, zlib.crc32(video.encode("utf-8"))])
-
-
 def _video_fps(record: VideoAnnotation, fps: ClickRates | Mapping[str, float] | None, source: str) -> float:
     if isinstance(fps, ClickRates):  # the one conversion of click frames (admfit.datasets.rates)
         return fps.fps(record.video, file=source, field="fps")
@@ -133,7 +129,7 @@ def _simulate_video(record: VideoAnnotation, fps: float, ids: Mapping[str, int],
     end_s = np.array([min(i.end_s, record.duration_s or np.inf) for i in kept])
     starts = np.rint(np.array([i.start_s for i in kept]) * fps).astype(np.int64)
     stops = np.maximum(np.rint(end_s * fps).astype(np.int64), starts)
-    frames = _draw_frames(starts, stops, config, _video_rng(config.seed, record.video))
+    frames = _draw_frames(starts, stops, config, video_rng(config.seed, record.video))
     points = [SimulatedPoint(label=inst.label, label_id=inst.label_id if inst.label_id is not None else ids[inst.label],
                              start_frame=int(s), stop_frame=int(e), video=record.video, point=int(p), fps=fps)
               for inst, s, e, p in zip(kept, starts, stops, frames)]
@@ -160,6 +156,18 @@ def simulate_points(annotations: Mapping[str, VideoAnnotation], config: Simulati
         points.extend(result.points)
         skipped.extend(result.skipped)
     return SimulatedPoints(points, skipped)
+
+
+def simulate_file(annotations_file, config: SimulationConfig, *, subset: str | None = "train",
+                  points_fps=SHIPPED_TABLE) -> SimulatedPoints:
+    """``admfit simulate-points``: one point per instance of the annotation file's ``subset`` (None or 'all': every
+    video), its frames at the native fps ``points_fps`` names (``admfit.datasets.rates.click_rates``: thumos14, a
+    JSON {video: fps}, or annotations), so that ``load_points`` reads them back at the same rates."""
+    records = load_annotations(annotations_file, subset=None if subset in (None, "all") else subset)
+    if not records:
+        raise InputError("no videos to simulate", file=str(annotations_file), field="subset")
+    rates = click_rates(points_fps, annotations=records, annotations_file=annotations_file)
+    return simulate_points(records, config, fps=rates, source=str(annotations_file))
 
 
 def points_csv(points: Sequence[SimulatedPoint]) -> str:

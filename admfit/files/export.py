@@ -23,12 +23,19 @@ left out (a ``Notice`` counts them; a pseudo-labelled one is refused), as the fr
 """
 from __future__ import annotations
 
+import json
 import math
 import warnings
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from admfit.datasets.annotations import VideoAnnotation
+from admfit.datasets.shipped import annotations_file as shipped_file, load_fps_table, open_annotations, vocabulary
 from admfit.errors import InputError, Notice
+from admfit.files.atomic import atomic_write_text, check_writable
+from admfit.files.provenance import export_source, timed_fps as recorded_fps
+from admfit.files.pseudo_labels import read_pseudo_labels
 
 FRAMEWORKS = ("actionformer", "opentad")
 # Video names a note lists before "...".
@@ -146,3 +153,56 @@ def _opentad(record: VideoAnnotation, segments, ids: Mapping[str, int], trained:
     return {"subset": "training" if trained else "validation", "duration": record.duration_s,
             "frame": int(round(record.duration_s * record.fps)),
             "annotations": [{"segment": [start, end], "label": label} for start, end, label in segments]}
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What ``export_file`` wrote: the annotation document ``path`` of ``videos`` videos (``pseudo_videos`` of them
+    with their ``pseudo_labels`` pseudo-labels) and ``classes`` classes; ``class_map``: OpenTAD's, else None."""
+
+    path: Path
+    class_map: Path | None
+    pseudo_labels: int
+    pseudo_videos: int
+    videos: int
+    classes: int
+
+
+def class_map_path(output, class_map=None) -> Path:
+    """Where OpenTAD's class map goes: ``class_map`` when given, else beside ``output``, ``STEM_category_idx.txt``."""
+    return Path(class_map) if class_map is not None else Path(output).with_name(f"{Path(output).stem}_category_idx.txt")
+
+
+def _vocabulary(records, classes, meta: Mapping, annotations, pseudo_file) -> list[str]:
+    """The dataset's class names (``classes``: thumos14, anet12 or a file; default: the dataset's), which must be
+    those the pseudo-labels were fitted with when they record theirs."""
+    names = vocabulary(records, classes, file=shipped_file(annotations))
+    if meta.get("classes") and list(meta["classes"]) != names:
+        raise InputError(f"the pseudo-labels hold {len(meta['classes'])} classes, the dataset's vocabulary "
+                         f"{len(names)} other ones (--classes)", file=str(pseudo_file), field="meta.classes")
+    return names
+
+
+def export_file(pseudo_file, framework: str, output, *, annotations=None, classes=None, fps=None, class_map=None,
+                features=None) -> Exported:
+    """``admfit export``: the pseudo-labels of ``pseudo_file`` as ``framework``'s annotation file at ``output`` (and
+    OpenTAD's class map, ``class_map_path``). ``annotations``: the annotation file or thumos14 (default: the one the
+    pseudo-labels record, refused if changed: admfit.files.provenance.export_source); ``fps``: native fps per video
+    (thumos14 or a JSON {video: fps}; default: the annotation file's); ``features``: only the videos with features.
+    Every output is checked writable first; nothing is written unless the document is complete."""
+    check_writable(output)
+    map_path = class_map_path(output, class_map) if framework == "opentad" else None
+    if map_path is not None:
+        check_writable(map_path, field="class_map")
+    rows, meta = read_pseudo_labels(pseudo_file)
+    annotations = export_source(meta, annotations, pseudo_file)
+    records = open_annotations(annotations, fps=load_fps_table(fps) if fps is not None else None)
+    names = _vocabulary(records, classes, meta, annotations, pseudo_file)
+    document = export_annotations(rows, records, names, framework, pseudo_file=str(pseudo_file),
+                                  annotations_file=str(shipped_file(annotations)), features=features,
+                                  timed_fps=recorded_fps(meta) if fps is None else None)
+    if map_path is not None:
+        atomic_write_text(map_path, "".join(f"{name}\n" for name in names), field="class_map")
+    atomic_write_text(output, json.dumps(document), field="output")
+    return Exported(Path(output), map_path, len(rows), len({row["video"] for row in rows}), len(document["database"]),
+                    len(names))

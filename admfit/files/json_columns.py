@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 
 from admfit.errors import InputError
+from admfit.files.require import require_file
 
 
 class BadValue(Exception):
@@ -64,11 +65,7 @@ def read_json(path: Path, expected: str) -> Any:
 
 def read_bytes(path: Path, expected: str) -> bytes:
     """The file's bytes; InputError for a folder (``expected`` names what it should be) or a missing file."""
-    if path.is_dir():
-        raise InputError(f"is a directory, expected {expected}", file=str(path))
-    if not path.is_file():
-        raise InputError("no such file", file=str(path))
-    return path.read_bytes()
+    return require_file(path, None, expected=expected).read_bytes()
 
 
 def parse_json(path: Path, data: bytes) -> Any:

@@ -24,6 +24,7 @@ from typing import Mapping
 
 from admfit.errors import InputError, Notice
 from admfit.files.fingerprint import fingerprint, same_content
+from admfit.files.require import require_file
 from admfit.grid import SnippetGrid
 
 FIELD = "meta.annotations"
@@ -46,11 +47,7 @@ def grid_record(grids: Mapping[str, SnippetGrid | None], preset: str | None = No
 def _annotation_path(source) -> Path:
     from admfit.datasets.shipped import annotations_file
 
-    path = annotations_file(source)
-    if not path.is_file():
-        raise InputError("no such annotation file" if not path.exists() else "is a directory, expected a file",
-                         file=str(path), field="annotations")
-    return path
+    return require_file(annotations_file(source), "annotations", missing="no such annotation file")
 
 
 def _content(path: Path) -> dict:

@@ -106,14 +106,6 @@ def bool_array(array, *, file, field: str, video: str | None = None) -> np.ndarr
     return array
 
 
-def count_within(count: float, limit: int, *, what: str, field: str, file=None) -> int:
-    """``count`` (the size of a user-sized loop) as an int, or InputError past ``limit``: a typo must not
-    run until memory runs out."""
-    if not math.isfinite(count) or count > limit:
-        raise InputError(f"asks for {count:.4g} {what}, more than the {limit} allowed", file=file, field=field)
-    return int(count)
-
-
 # (field, lowest, highest, rule) of a pseudo-label entry that `admfit plot` draws; None: the video's last snippet
 # (T - 1) or last class (C - 1). Snippet fields are first-level snippets, as `admfit fit` writes them.
 _ENTRY_RANGES = (("point", 0.0, None, "a snippet of the video"), ("t_star", 0.0, None, "a snippet of the video"),

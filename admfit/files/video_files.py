@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from admfit.errors import InputError
+from admfit.files.require import require_file
 
 # Most file systems cap a name at 255 bytes; the suffix has to fit too.
 _MAX_NAME_BYTES = 255
@@ -74,9 +75,8 @@ def readable_stem(text: str) -> str:
 
 def read_video_list(path) -> list[str]:
     """Video ids, one per line (blank lines and surrounding whitespace ignored): a ``--videos`` list."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such video list (a text file, one video id per line)", file=str(path), field="videos")
+    path = require_file(path, "videos", expected="a video list",
+                        missing="no such video list (a text file, one video id per line)")
     videos = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
     if not videos:
         raise InputError("names no video", file=str(path), field="videos")

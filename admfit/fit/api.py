@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from admfit.fit._kernels import adm as K
-from admfit.fit.prepare import PreparedBatch, prepare_instances
+from admfit.fit.prepare import PreparedBatch, neighbours, prepare_instances
 from admfit.fit.config import ADMConfig
 from admfit.errors import InputError
 from admfit.grid import SnippetGrid
@@ -55,19 +55,11 @@ class PseudoLabel(NamedTuple):
 
 
 def neighbouring_points(snippets: np.ndarray, labels: np.ndarray, length: int, split: bool):
-    """For each point, the nearest other point of its class before and after it (-1 / length: none)."""
-    previous = np.full(snippets.shape, -1, dtype=np.int64)
-    following = np.full(snippets.shape, length, dtype=np.int64)
-    if not split:
-        return previous, following
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        positions = np.unique(snippets[members])  # points on one snippet mark one instance
-        rank = np.searchsorted(positions, snippets[members])
-        previous[members] = np.where(rank > 0, positions[np.maximum(rank - 1, 0)], -1)
-        following[members] = np.where(rank + 1 < positions.size, positions[np.minimum(rank + 1, positions.size - 1)],
-                                      length)
-    return previous, following
+    """For each point of one video of ``length`` snippets, the nearest other point of its class before and after
+    it (-1 / length: none; none at all without ``split``): ``admfit.fit.prepare.neighbours`` of one video."""
+    snippets = np.asarray(snippets, dtype=np.int64).reshape(-1)
+    return neighbours(np.zeros_like(snippets), snippets, np.asarray(labels, dtype=np.int64).reshape(-1),
+                      np.full(snippets.shape, length, dtype=np.int64), split)
 
 
 def _fit_rows(batch: PreparedBatch, num_threads: int | None, gauss_mode: int, uniform_mode: int) -> np.ndarray:

@@ -6,9 +6,10 @@ arrays' addresses) is read for all videos by functions mapped over them; the poi
 grouped by (video, class) and given their neighbours as columns (one sort); then one parallel kernel,
 prepare_videos, takes every video in turn: checks every value of its probabilities while gathering the class
 columns that have points into one flat array (each (video, class) one segment), measures their noise and despikes
-them, and turns its background probabilities into its mask. Smoothing and upsampling then run over the segments.
-The result is bitwise the per-video preparation's (admfit.fit.signal.prepare_class_signals, prepare_background;
-tests/core/test_adm_batch.py).
+them, and turns its background probabilities into its mask. Smoothing and upsampling then run over the segments,
+by prepare_class_signals' recipe (admfit.fit.signal.class_signals). The kernels are admfit.fit._kernels.prepare
+and admfit.fit._kernels.signal. The result is bitwise the per-video preparation's
+(admfit.fit.signal.prepare_class_signals, prepare_background; tests/core/test_adm_batch.py).
 
 Bad input: any check that fails sends the inputs through the per-video checks in the order of the videos, so
 the first problem is reported as it always was, one InputError naming video and field.
@@ -21,14 +22,14 @@ from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
-from numba import carray, njit, prange
 
-from admfit.fit._kernels.addresses import address, pointer
-from admfit.fit.config import ADMConfig
 from admfit.errors import InputError
+from admfit.fit._kernels.addresses import address
+from admfit.fit._kernels.prepare import in_unit_interval, prepare_videos
+from admfit.fit._kernels.signal import filter_segments, resample_segments
+from admfit.fit.config import ADMConfig
+from admfit.fit.signal import class_signals, smoothing_weights
 from admfit.levels import StepCentres
-from admfit.fit.signal import (MEDIAN_SAMPLE, _sigmas, clean_segment, filter_segments, resample_segments, residual_noise,
-                     smoothing_weights, threshold_background)
 from admfit.threads import numba_threads
 
 
@@ -193,128 +194,6 @@ class _Invalid(Exception):
     """Some check failed: the per-video checks will say which, in their order."""
 
 
-@njit(cache=True, nogil=True)
-def in_unit_interval(values):
-    """True when every value of a 1-D array is finite and within [0, 1] (NaN fails every comparison).
-
-    Blocks without a branch per value, so that the comparisons vectorise: a pass at memory speed.
-    """
-    n = values.shape[0]
-    for first in range(0, n, 4096):
-        bad = False
-        for j in range(first, min(first + 4096, n)):
-            value = values[j]
-            bad |= not (value >= 0.0) or value > 1.0
-        if bad:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
-def gather_columns(flat, width, used, out):
-    """Check a (T, width) array (given flat, C order) and copy its columns ``used`` into out (K x T, float64).
-
-    Both in one pass, block by block of rows: the columns of a row share its cache lines, so gathering after a
-    separate check would read the whole array from memory twice. Returns False at the first block with a value
-    outside [0, 1] (or NaN).
-    """
-    rows = flat.shape[0] // width
-    block = max(1, 4096 // width)
-    for first in range(0, rows, block):
-        last = min(rows, first + block)
-        if not in_unit_interval(flat[first * width:last * width]):
-            return False
-        for k in range(used.shape[0]):
-            column = used[k]
-            target = out[k * rows:(k + 1) * rows]
-            for t in range(first, last):
-                target[t] = flat[t * width + column]
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _checked_copy(source, target):
-    """target[:] = source (as float64) when every value is in [0, 1]; False otherwise."""
-    bad = False
-    for j in range(source.shape[0]):
-        value = source[j]
-        bad |= not (value >= 0.0) or value > 1.0
-        target[j] = value
-    return not bad
-
-
-@njit(cache=True, parallel=True)
-def prepare_videos(probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure, despike,
-                   bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, raw, mask):
-    """Every video's values checked and prepared in one parallel pass (one video per task): returns (ok (V,),
-    noise (S,)); fills raw and, when bg_at is not empty, mask.
-
-    Video v: probs_at[v], the address of its (steps[v], width) probabilities (float64 where probs_double[v], else
-    float32); its (video, class) segments first_pair[v]..first_pair[v + 1] - 1, of classes pair_class, are gathered
-    into raw[raw_start[s]:raw_start[s + 1]] and cleaned (clean_segment: noise levels when ``measure``, despiked when
-    ``despike``). bg_at[v] (float64 where bg_double[v]): its lengths[v] background probabilities, checked, despiked
-    when ``despike`` (prepare_background), thresholded into mask[bg_start[v]:...] and cleared within ``radius`` of
-    its points snippets[first_point[v]:first_point[v + 1]]. ok[v] is False when a value is outside [0, 1] or NaN
-    (the rest of that video is then left undone).
-    """
-    count = probs_at.shape[0]
-    ok = np.ones(count, np.bool_)
-    noise = np.zeros(pair_class.shape[0])
-    longest = 1
-    for v in range(count):
-        longest = max(longest, steps[v], lengths[v])
-    # The loop body is one call: numba's parallel compilation of a long body costs tens of seconds.
-    for v in prange(count):  # (np.int64: the parallel loop's index is typed otherwise, another compilation)
-        ok[v] = _prepare_video(np.int64(v), probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure,
-                               despike, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius,
-                               raw, mask, noise, longest)
-    return ok, noise
-
-
-@njit(cache=True, nogil=True)
-def _prepare_video(v, probs_at, probs_double, steps, width, first_pair, pair_class, raw_start, measure, despike,
-                   bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, raw, mask, noise,
-                   longest):
-    """Video v of prepare_videos (noise filled for its segments): False when a value is outside [0, 1] or NaN."""
-    original, work, spare, sample = np.empty(longest), np.empty(longest), np.empty(longest), np.empty(MEDIAN_SAMPLE)
-    first, last = first_pair[v], first_pair[v + 1]
-    target = raw[raw_start[first]:raw_start[last]]
-    used = pair_class[first:last]
-    size = steps[v] * width
-    if probs_double[v]:
-        good = gather_columns(carray(pointer(probs_at[v], np.float64), (size,)), width, used, target)
-    else:
-        good = gather_columns(carray(pointer(probs_at[v], np.float32), (size,)), width, used, target)
-    if not good:
-        return False
-    for pair in range(first, last):
-        noise[pair] = clean_segment(raw[raw_start[pair]:raw_start[pair + 1]], measure, despike, original, work,
-                                    spare, sample)
-    if bg_at.shape[0] == 0:
-        return True
-    return _background_of(v, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, despike,
-                          original, work, spare, sample, mask)
-
-
-@njit(cache=True, nogil=True)
-def _background_of(v, bg_at, bg_double, lengths, bg_start, first_point, snippets, threshold, radius, despike,
-                   original, work, spare, sample, mask):
-    """prepare_background of video v into its part of mask; False when a value is outside [0, 1] or NaN."""
-    length = lengths[v]
-    values = original[:length]
-    if bg_double[v]:
-        good = _checked_copy(carray(pointer(bg_at[v], np.float64), (length,)), values)
-    else:
-        good = _checked_copy(carray(pointer(bg_at[v], np.float32), (length,)), values)
-    if not good:
-        return False
-    video_mask = mask[bg_start[v]:bg_start[v] + length]
-    threshold_background(values, despike, threshold, work, spare, sample, video_mask)
-    for i in range(first_point[v], first_point[v + 1]):
-        video_mask[max(0, snippets[i] - radius):min(length, snippets[i] + radius + 1)] = False
-    return True
-
-
 _FLOAT32, _FLOAT64, _BOOL = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.bool_)
 # C-level attribute reads, mapped over every video's array at once (a Python loop costs microseconds per video).
 _DTYPE, _NDIM, _FLAGS, _SIZE = (attrgetter(name) for name in ("dtype", "ndim", "flags", "size"))
@@ -435,20 +314,26 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
 
 
-def neighbours(video: np.ndarray, snippets: np.ndarray, labels: np.ndarray, length: np.ndarray):
+def neighbours(video: np.ndarray, snippets: np.ndarray, labels: np.ndarray, length: np.ndarray, split: bool = True):
     """For each point, the nearest other point of its video and class before and after it (-1 / length: none).
 
-    Points on one snippet mark one instance."""
+    Points on one snippet mark one instance. length: (N,) the length of each point's video (snippets). Without
+    ``split`` (ADMConfig.split_at_points), no point has neighbours."""
+    if not split:
+        return _no_neighbours(length)
     width = int(labels.max(initial=0)) + 1
     return _groups(video, snippets, labels, length, width)[2:]
+
+
+def _no_neighbours(length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.full(length.shape, -1, dtype=np.int64), length.astype(np.int64, copy=True)
 
 
 def _groups(video, snippets, labels, length, width: int):
     """(pairs, pair of each point, previous, following): the (video, class) pairs with points as video * width +
     class, ascending; and each point's neighbours (``neighbours``). One sort of all points by (video, class,
     snippet); each run of equal (video, class, snippet) takes the snippets of the runs next to it within its pair."""
-    previous = np.full(snippets.shape, -1, dtype=np.int64)
-    following = length.astype(np.int64, copy=True)
+    previous, following = _no_neighbours(length)
     key = video * width + labels
     if snippets.size == 0:
         return key, np.zeros(0, np.int64), previous, following
@@ -511,7 +396,7 @@ def _prepare(inputs: _Inputs, config: ADMConfig) -> PreparedBatch:
     # The (video, class) pairs that have points, in video order then class order: the segments.
     pair, instance_pair, previous, following = _groups(video, snippets, labels, length, width)
     if not config.split_at_points:
-        previous, following = np.full(snippets.shape, -1, dtype=np.int64), length.copy()
+        previous, following = _no_neighbours(length)
     pair_video, pair_class = pair // width, pair % width
     raw_start = _offsets(steps[pair_video])
     background_start = _offsets(videos.lengths)
@@ -529,12 +414,13 @@ def _prepare(inputs: _Inputs, config: ADMConfig) -> PreparedBatch:
         raise _Invalid
     segment_length = videos.lengths[pair_video]
     del videos, bgs  # the arrays read through their addresses may go now
-    columns, locate, locate_sigma = _class_columns(raw, raw_start, segment_length, config,
-                                                   _placement(inputs.centres, pair_video), noise)
-    min_dip = config.split_min_dip * residual_noise(noise, locate_sigma)
-    column_start = _offsets(segment_length)[:-1]
+    column_start = _offsets(segment_length)
+    placement = _placement(inputs.centres, pair_video)
+    columns, locate, residual = class_signals(  # prepare_class_signals' recipe, over the segments
+        config, noise, lambda sigmas, in_place: _smoothed(raw, raw_start, sigmas, column_start, placement, in_place))
+    min_dip = config.split_min_dip * residual
     return PreparedBatch(config, inputs.keys, video, snippets, labels, columns, locate, mask,
-                         column_start[instance_pair], background_start[:-1][video], length, previous, following,
+                         column_start[:-1][instance_pair], background_start[:-1][video], length, previous, following,
                          min_dip[instance_pair])
 
 
@@ -545,20 +431,6 @@ def _placement(centres: list, pair_video: np.ndarray) -> tuple[np.ndarray, np.nd
     origin = np.array([item.origin if item is not None else 0.0 for item in centres], dtype=np.float64)
     spacing = np.array([item.spacing if item is not None else 1.0 for item in centres], dtype=np.float64)
     return placed[pair_video], origin[pair_video], spacing[pair_video]
-
-
-def _class_columns(raw: np.ndarray, raw_start: np.ndarray, lengths: np.ndarray, config: ADMConfig, placement,
-                   noise: np.ndarray):
-    """prepare_class_signals over the cleaned segments of raw: (fit, locate, the locate sigma per segment)."""
-    fit_sigma = _sigmas(config.smoothing_sigma, noise, config)
-    locate_sigma = _sigmas(config.locate_sigma, noise, config)
-    start = _offsets(lengths)
-    if config.locate_sigma == config.smoothing_sigma:  # one signal: raw is not needed after
-        columns = locate = _smoothed(raw, raw_start, fit_sigma, start, placement, in_place=True)
-    else:
-        columns = _smoothed(raw, raw_start, fit_sigma, start, placement, in_place=False)
-        locate = _smoothed(raw, raw_start, locate_sigma, start, placement, in_place=False)
-    return columns, locate, locate_sigma
 
 
 def _smoothed(raw: np.ndarray, raw_start: np.ndarray, sigmas: np.ndarray, start: np.ndarray, placement,

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..data import data_path
 from ..datasets import PointLabel, class_names, load_annotations, load_points, thumos14
 from ..errors import InputError
-from admfit.files.fit_io import save_points_json, save_signals
+from admfit.files.points import save_points_json
+from admfit.files.signals import save_signals
 from admfit.files.video_files import check_video_ids
 from .choices import Difficulty, Like, Mode, Subset
 from .features import FEATURE_DIFFICULTIES, iter_features

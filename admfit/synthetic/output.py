@@ -8,8 +8,8 @@ OUT_DIR/
                         ``class,class_index,video_id,t_start,t_end,fps_inferred,start_frame,stop_frame,
                         point,point_time``
     features/VIDEO.npy  (T, D) float32 per video (ActionFormer layout)          [--mode features|both]
-    signals.npz         admfit fit's signals file (admfit.files.fit_io.save_signals)  [--mode signals|both]
-    points.json         admfit fit's points file (admfit.files.fit_io.save_points_json) [--mode signals|both]
+    signals.npz         admfit fit's signals file (admfit.files.signals.save_signals)    [--mode signals|both]
+    points.json         admfit fit's points file (admfit.files.points.save_points_json)  [--mode signals|both]
     synth.json          how it was made: options, counts, grid; ``feature_grid`` names the grid of
                         features/ as admfit-torch's ``data.grid`` (``thumos14_actionformer`` or ``spread``),
                         which ``admfit-torch train --features OUT_DIR/features`` reads

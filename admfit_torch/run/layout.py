@@ -1,6 +1,8 @@
 """Where every file of a run folder of ``admfit-torch train`` lives: ``RunLayout`` and the file names, the one place
 that defines them (the stage table names a stage's outputs by ``RunLayout`` attributes; ``checkpoint``, ``train``
-and ``state`` read the names here). It imports nothing of the run machinery, so any module may import it.
+and ``state`` read the names here), except ``signals.npz`` and ``pseudo_labels.json`` of RUN/base, which it reads
+from ``admfit.files.label_outputs`` (the same files ``admfit label`` writes). It imports nothing of the run
+machinery, so any module may import it.
 
 ``FIELDS_ADDED``: config fields added after run folders were first written, read by ``state``.
 """
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from admfit.files.label_outputs import PSEUDO_LABELS_FILE, SIGNALS_FILE
 
 # Config fields added after run folders were first written, with the value that reproduces what a stage recorded
 # without them did; such a record is current at that value (and refused at any other, naming the field).
@@ -56,11 +60,11 @@ class RunLayout:
 
     @property
     def pseudo_labels(self) -> Path:
-        return self.base / "pseudo_labels.json"
+        return self.base / PSEUDO_LABELS_FILE
 
     @property
     def signals(self) -> Path:
-        return self.base / "signals.npz"
+        return self.base / SIGNALS_FILE
 
     @property
     def pseudo_quality(self) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from admfit import ADMConfig
-from admfit.files.fit_io import save_signals
+from admfit.files.signals import save_signals
 from admfit.grid import SnippetGrid
 from admfit.levels import StepCentres
 from admfit_cli.main import app

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from admfit.data import data_path
 from admfit.datasets import load_annotations, load_points, thumos14
-from admfit.files.fit_io import load_point_file, load_signals
+from admfit.files.points import load_point_file
+from admfit.files.signals import load_signals
 from admfit.synthetic import anet12_grid, thumos14_grid
 from admfit_cli.main import app
 from ..helpers import SHARED_DATA

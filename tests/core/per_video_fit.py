@@ -9,9 +9,25 @@ from __future__ import annotations
 import numpy as np
 
 from admfit.fit._kernels import adm as K
-from admfit.fit.api import PseudoLabel, confidence_of, neighbouring_points
+from admfit.fit.api import PseudoLabel, confidence_of
 from admfit.fit.prepare import _check_points, _check_probs, _inputs
 from admfit.fit.signal import prepare_background, prepare_class_signals
+
+
+def _neighbouring_points(snippets, labels, length, split):
+    """For each point, the nearest other point of its class before and after it (-1 / length: none)."""
+    previous = np.full(snippets.shape, -1, dtype=np.int64)
+    following = np.full(snippets.shape, length, dtype=np.int64)
+    if not split:
+        return previous, following
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        positions = np.unique(snippets[members])  # points on one snippet mark one instance
+        rank = np.searchsorted(positions, snippets[members])
+        previous[members] = np.where(rank > 0, positions[np.maximum(rank - 1, 0)], -1)
+        following[members] = np.where(rank + 1 < positions.size, positions[np.minimum(rank + 1, positions.size - 1)],
+                                      length)
+    return previous, following
 
 
 def _prepare_video(key, probs, points, mask, bg_probs, config, centres=None):
@@ -27,7 +43,7 @@ def _prepare_video(key, probs, points, mask, bg_probs, config, centres=None):
     columns, locate, noise = prepare_class_signals(signal[:, used], length, config, centres)
     if mask is None:
         background = prepare_background(background, config, snippets)
-    previous, following = neighbouring_points(snippets, labels, length, config.split_at_points)
+    previous, following = _neighbouring_points(snippets, labels, length, config.split_at_points)
     min_dip = config.split_min_dip * noise[column_of]
     return dict(key=key, columns=columns, locate=locate, column_of=column_of.astype(np.int64), background=background,
                 points=snippets, labels=labels, previous=previous, following=following, min_dip=min_dip)

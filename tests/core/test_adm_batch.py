@@ -154,6 +154,21 @@ def test_neighbours_of_all_videos_at_once():
     assert following.tolist() == [9, 20, 9, 5, 7, 8, 20]
 
 
+def test_the_preparation_alone_keeps_numba_off_openmp():
+    """prepare_instances runs parallel kernels: importing it (without the fit's kernels) must already keep numba's
+    pool off OpenMP, whose start would reset torch's thread count (admfit/threads.py)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NUMBA_THREADING_LAYER")}
+    probe = "import json, admfit.fit.prepare, numba; print(json.dumps(numba.config.THREADING_LAYER_PRIORITY))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[-1] == "omp"
+
+
 def test_no_points_anywhere_gives_no_labels():
     probs, _, _, bgs, _ = _videos(5, count=3)
     assert fit_instances(probs, {key: [] for key in probs}, bg_probs=bgs) == []
@@ -269,7 +284,8 @@ def test_smoothing_weights_are_scipys_to_the_bit():
 def test_noise_levels_are_numpys_median_exactly():
     """The selection behind the noise level (sampled pivots, no sort) gives np.median's value to the bit on
     signals made to trouble it: plateaus and ties, lone impulses, values near zero, half zeros, ramps, two values."""
-    from admfit.fit.signal import MEDIAN_SAMPLE, clean_segment, noise_level
+    from admfit.fit._kernels.signal import MEDIAN_SAMPLE, clean_segment
+    from admfit.fit.signal import noise_level
 
     rng = np.random.default_rng(0)
     for index in range(1500):
@@ -303,7 +319,7 @@ def test_background_despiking_is_the_per_video_one_with_or_without_crossings():
 def test_kth_smallest_is_numpys_partition_at_every_rank():
     """Any rank, not only the median: ranks far from the sampled pivots take the rounds that keep only the values
     below or above them (about one case in seven here), which must agree with np.partition to the bit."""
-    from admfit.fit.signal import MEDIAN_SAMPLE, _kth_smallest
+    from admfit.fit._kernels.signal import MEDIAN_SAMPLE, _kth_smallest
 
     rng = np.random.default_rng(1)
     for index in range(1000):

@@ -270,7 +270,7 @@ def test_signals_file_carries_the_time_axis_and_admfit_fit_reproduces_the_pseudo
     (the window-aligned reading of other detectors' files) it would not."""
     import yaml
 
-    from admfit.files.fit_io import load_signals
+    from admfit.files.signals import load_signals
     from admfit.levels import StepCentres
     from admfit_cli.main import app as admfit_app
 

@@ -202,7 +202,7 @@ def test_main_stage_resume_equals_uninterrupted(tmp_path):
 
 @pytest.fixture
 def two_torch_threads():
-    """The issue's runs used every core: the nondeterminism only shows with 2+ intra-op threads."""
+    """Runs that use every core: the nondeterminism fixed at commit d3be28b only shows with 2+ intra-op threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     yield

@@ -1,7 +1,8 @@
-"""Numba kernels of the ADM fit (docs/spec.md section 1). Private: the public wrappers live in admfit.fit.fitting.
+"""Numba kernels of the ADM fit (docs/spec.md section 1). Private: the public wrappers live in admfit.fit.fitting
+(one step of one fit) and admfit.fit.api (``fit_batch`` through ``fit_instances``).
 
 All indices are 0-based snippet indices on the first-level grid. One instance is fitted by
-``_fit_one``; ``fit_batch`` runs it over many instances in parallel (``prange``), each instance
+``fit_one``; ``fit_batch`` runs it over many instances in parallel (``prange``), each instance
 independent, so the result does not depend on the number of threads.
 
 Two speed-ups over a literal port of scipy's fminbound (measured in benchmarks/adm_fit.py):
@@ -17,11 +18,6 @@ import math
 
 import numpy as np
 from numba import njit, prange
-
-from admfit.threads import keep_openmp_alone
-
-# Before any parallel kernel runs: numba's OpenMP pool would reset torch's thread count (admfit/threads.py).
-keep_openmp_alone()
 
 # Option values, distinct across families so that one passed in the wrong place cannot pass for another.
 GAUSS_LITERAL = 10     # one exp per snippet: the literal loss, for the benchmark and checks

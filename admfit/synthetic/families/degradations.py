@@ -23,8 +23,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from admfit.levels import StepCentres
-
+from ...levels import StepCentres
 from . import FamilySignals
 from ._signal_ops import ar1_noise, pool_mean, to_logit, to_prob, video_rng
 
@@ -111,4 +110,4 @@ def degrade(signals: Mapping[str, FamilySignals], kind: str, seed: int) -> dict[
     if kind not in _KINDS:
         raise ValueError(f"unknown degradation {kind!r}; expected one of {', '.join(DEGRADATIONS)}")
     return {key: _KINDS[kind](value, video_rng(seed, key, "degrade", kind)) for key, value in signals.items()}
-VARIANTS = DEGRADATIONS  # the family interface (benchmarks/families/__init__.py): degradations are its variants
+VARIANTS = DEGRADATIONS  # the family interface (admfit/synthetic/families/__init__.py): degradations are its variants

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from admfit.synthetic import make_signals
-
-from . import FamilySignals
+from admfit.synthetic.families import FamilySignals
 
 VARIANTS = ("clean", "medium", "hard")
 

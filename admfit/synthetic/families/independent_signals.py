@@ -1,7 +1,7 @@
 """An independently designed signal family: detector-like class and background heads, built in logit space.
 
 Modelled on what an I3D + temporal-head detector (ActionFormer; the point-supervised base models LACP,
-SF-Net) outputs on THUMOS'14, not on admfit.synthetic. Everything below is in **snippets** of the
+SF-Net) outputs on THUMOS'14, not on admfit.synthetic.signals. Everything below is in **snippets** of the
 ActionFormer THUMOS'14 grid (native fps, stride 4, 16-frame windows: 7.5 snippets per second at 30 fps)
 unless a name ends in ``_s``. Per video and class, the class logit is
 
@@ -36,9 +36,8 @@ from typing import Mapping
 import numpy as np
 from scipy import ndimage
 
-from admfit.datasets import VideoAnnotation
-from admfit.synthetic.layout import thumos14_grid
-
+from ...datasets import VideoAnnotation
+from ..layout import thumos14_grid
 from . import FamilySignals
 from ._signal_ops import ar1_noise, pool_mean, soft_box, to_prob, video_rng
 

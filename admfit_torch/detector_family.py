@@ -1,9 +1,10 @@
-"""Family (c): real detector outputs, the reference detector trained on THUMOS'14-shaped features.
+"""The reference detector's own outputs as a signal family (admfit/synthetic/families/__init__.py): family (c) of
+the pseudo-label suite (docs/adm.md, "The validation suite: signal families designed apart").
 
 For a feature seed (``make_family``'s ``seed``): ``admfit synth --like thumos14 --mode features --subset train``
 draws 64-D features on the real training videos (their durations, fps, instances and points); then
-``admfit-torch train --stage base`` and ``--stage pseudo`` (config ``detector.yaml`` beside this file) train the
-base model on the chosen videos and write ``RUN/base/signals.npz``: the last pyramid level's class
+``admfit-torch train --stage base`` and ``--stage pseudo`` (the cpu-small preset as it is, ``CONFIG_TEXT``) train
+the base model on the chosen videos and write ``RUN/base/signals.npz``: the last pyramid level's class
 probabilities (T_l = ceil(T / 4) snippets with 3 levels) and the first level's background probabilities
 (T snippets), on each video's own ActionFormer grid (crop mode: the model sees whole videos at inference).
 
@@ -14,17 +15,17 @@ one thread (same inputs and seed, same signals, bit for bit).
 Cost on this project's 2-core CPU machine, one thread, measured at commit ef4a635: the features
 4.5 s CPU (7 s wall); e4 about 40 s CPU and e25 about 117 s CPU each (base + pseudo, two CLI processes), so
 the four VARIANTS take 5.3 CPU minutes (10 wall minutes while other jobs held half the machine).
-``detector.yaml`` is the cpu-small preset as it is: its 128-snippet crops cost 40 s CPU less per e25 variant
-than synthetic-small's 256 (the base model's own proposals 51 against 63 average mAP, ADM's pseudo-labels
-81.4 against 81.9). ``python -m benchmarks.families.detector [--quick]`` builds them and prints each one's
-contrast (own-class probability inside ground-truth instances against outside): e4 0.25 vs 0.04, e25 0.80 vs 0.06.
+The cpu-small preset's 128-snippet crops cost 40 s CPU less per e25 variant than synthetic-small's 256 (the
+base model's own proposals 51 against 63 average mAP, ADM's pseudo-labels 81.4 against 81.9).
+``python -m benchmarks.families.signals_detector [--quick]`` builds them and prints each one's contrast
+(own-class probability inside ground-truth instances against outside): e4 0.25 vs 0.04, e25 0.80 vs 0.06.
 
-Cache: ``.benchmarks/detector_family/<key>/`` at the repository root holds ``signals.npz``, the run's
-``config.yaml`` and ``build.json`` (settings, wall and CPU seconds, the pseudo stage's summary line).
-``<key>`` hashes what determines the signals: config text, variant, seed, dim, difficulty, the video ids,
-overrides, package and torch versions, and ``REVISION``. Not the source code: every refactor of the run
-folder or the command line would rebuild five CPU minutes of training; bump ``REVISION`` when a change
-to the detector's model, losses, training or data, or to the feature generator, should rebuild. The synthetic features are cached beside them in ``features-<key>/`` (76 MB for the 200
+Cache: ``cache_dir/<key>/`` holds ``signals.npz``, the run's ``config.yaml`` and ``build.json`` (settings, wall
+and CPU seconds, the pseudo stage's summary line). ``<key>`` hashes what determines the signals: config text,
+variant, seed, dim, difficulty, the video ids, overrides, package and torch versions, and ``REVISION``. Not the
+source code: every refactor of the run folder or the command line would rebuild five CPU minutes of training;
+bump ``REVISION`` when a change to the detector's model, losses, training or data, or to the feature generator,
+should rebuild. The synthetic features are cached beside them in ``features-<key>/`` (76 MB for the 200
 training videos at D = 64), shared by the variants of one seed. A present entry is reused; delete the
 folder to rebuild.
 """
@@ -48,20 +49,18 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 import admfit
-from admfit import upsample_signal
-from admfit.datasets import class_names, thumos14
-from admfit.files.fit_io import load_signals
+from admfit.datasets import thumos14
+from admfit.files.signals import load_signals
 from admfit.grid import SnippetGrid
+from admfit.synthetic.families import FamilySignals
 from admfit.synthetic.layout import thumos14_grid
 
-from . import FamilySignals
-
 VARIANTS = ("e4-s0", "e4-s1", "e25-s0", "e25-s1")
-QUICK_VARIANTS = ("e4-s0",)
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG = Path(__file__).with_name("detector.yaml")
-CACHE_ROOT = REPO / ".benchmarks" / "detector_family"
+# The detector's config: the cpu-small preset as it is, without figures (not needed, and they cost time).
+# _train adds per variant: --set optim.epochs=E --set seed=S --set run.train_subset=family_c
+# --set model.input_dim=D --device cpu.
+CONFIG_TEXT = "preset: cpu-small\nrun:\n  figures: 0\n"
 DIM = 64  # feature dimension D: the cpu-small preset's model.input_dim
 DIFFICULTY = "medium"
 # Our copy of annotations.json gives the chosen videos this subset name, so that the detector trains on them
@@ -71,8 +70,6 @@ FAMILY_SUBSET = "family_c"
 ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                      "NUMBA_NUM_THREADS")}
 _VARIANT = re.compile(r"^e(\d+)-s(\d+)$")
-# Code whose changes change the signals: the detector, and the synthetic features it learns from (the packages
-# this interpreter runs, found without importing torch).
 
 
 @dataclass(frozen=True)
@@ -131,7 +128,7 @@ def variant_key(video_ids: Sequence[str], variant: str, seed: int, dim: int, dif
                 overrides: Sequence[str]) -> str:
     """What determines a variant's signals (see the module docstring)."""
     parsed = Variant.parse(variant)
-    return _digest({"config": CONFIG.read_text(encoding="utf-8"), "epochs": parsed.epochs,
+    return _digest({"config": CONFIG_TEXT, "epochs": parsed.epochs,
                     "detector_seed": parsed.detector_seed, "seed": seed, "dim": dim, "difficulty": difficulty,
                     "videos": sorted(video_ids), "overrides": list(overrides), "versions": _versions(),
                     "revision": REVISION})
@@ -159,7 +156,7 @@ def _cli(script: str) -> list[str]:
     return [sys.executable, "-m", f"admfit_cli.{script}"]
 
 
-def ensure_features(seed: int, *, dim: int = DIM, difficulty: str = DIFFICULTY, cache_dir: Path = CACHE_ROOT,
+def ensure_features(seed: int, *, cache_dir: str | Path, dim: int = DIM, difficulty: str = DIFFICULTY,
                     log: Callable[[str], None] = print) -> Path:
     """The folder of ``admfit synth`` output (features/, annotations.json, points.csv) for the 200 training
     videos; synthesised once per (seed, dim, difficulty, generator code)."""
@@ -187,16 +184,18 @@ def _family_annotations(source: Path, target: Path, video_ids: Sequence[str]) ->
     target.write_text(json.dumps(document), encoding="utf-8")
 
 
-def _train(data: Path, annotations: Path, run: Path, variant: Variant, dim: int,
+def _train(data: Path, scratch: Path, run: Path, variant: Variant, dim: int,
            overrides: Sequence[str]) -> tuple[str, dict]:
-    """``admfit-torch train --stage base`` then ``--stage pseudo``: (the pseudo stage's summary line,
-    {stage: [wall seconds, CPU seconds]} of each command)."""
+    """``admfit-torch train --stage base`` then ``--stage pseudo`` with ``scratch``'s annotations.json and
+    CONFIG_TEXT: (the pseudo stage's summary line, {stage: [wall seconds, CPU seconds]} of each command)."""
+    config = scratch / "detector.yaml"
+    config.write_text(CONFIG_TEXT, encoding="utf-8")
     # Only the base and pseudo stages run: no test split is evaluated, so the test subset may be the training one.
     settings = [f"optim.epochs={variant.epochs}", f"seed={variant.detector_seed}",
                 f"run.train_subset={FAMILY_SUBSET}", f"run.test_subset={FAMILY_SUBSET}", "run.allow_overlap=true",
                 f"model.input_dim={dim}", *overrides]
-    common = ["--config", str(CONFIG), "--output", str(run), "--features", str(data / "features"),
-              "--annotations", str(annotations), "--points", str(data / "points.csv"), "--device", "cpu",
+    common = ["--config", str(config), "--output", str(run), "--features", str(data / "features"),
+              "--annotations", str(scratch / "annotations.json"), "--points", str(data / "points.csv"), "--device", "cpu",
               "--no-progress", *[part for setting in settings for part in ("--set", setting)]]
     out, seconds = "", {}
     for stage in ("base", "pseudo"):
@@ -206,15 +205,16 @@ def _train(data: Path, annotations: Path, run: Path, variant: Variant, dim: int,
     return (out.strip().splitlines()[-1] if out.strip() else ""), seconds
 
 
-def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, dim: int = DIM,
-                  difficulty: str = DIFFICULTY, overrides: Sequence[str] = (), cache_dir: str | Path | None = None,
+def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, cache_dir: str | Path, dim: int = DIM,
+                  difficulty: str = DIFFICULTY, overrides: Sequence[str] = (),
                   log: Callable[[str], None] = print) -> Build:
-    """The cache entry of ``variant`` trained on ``video_ids`` with feature seed ``seed``, built if absent.
+    """The entry of ``variant`` in ``cache_dir``, trained on ``video_ids`` with feature seed ``seed``, built if
+    absent.
 
     overrides: extra ``--set KEY=VALUE`` settings of the detector (e.g. ``data.input_length=64`` for a tiny
     test build); they are part of the key."""
     parsed = Variant.parse(variant)
-    cache_dir = Path(cache_dir) if cache_dir is not None else CACHE_ROOT
+    cache_dir = Path(cache_dir)
     key = variant_key(video_ids, variant, seed, dim, difficulty, overrides)
     folder = cache_dir / key
     if (folder / "signals.npz").is_file():
@@ -225,7 +225,7 @@ def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, dim: int
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=f"building-{key}-") as scratch:
         scratch = Path(scratch)
         _family_annotations(data / "annotations.json", scratch / "annotations.json", video_ids)
-        summary, stages = _train(data, scratch / "annotations.json", scratch / "run", parsed, dim, overrides)
+        summary, stages = _train(data, scratch, scratch / "run", parsed, dim, overrides)
         seconds, cpu_seconds = (round(sum(stage[i] for stage in stages.values()), 1) for i in (0, 1))
         record = {"variant": variant, "epochs": parsed.epochs, "detector_seed": parsed.detector_seed,
                   "feature_seed": seed, "dim": dim, "difficulty": difficulty, "videos": len(video_ids),
@@ -254,7 +254,7 @@ def _store_entry(run: Path, record: dict, staged: Path, folder: Path) -> None:
 # ---- reading ---------------------------------------------------------------------------------------
 
 def load_build(build: Build, videos: Mapping, classes: Sequence[str]) -> dict[str, FamilySignals]:
-    """The cached signals.npz (read by ``admfit.files.fit_io.load_signals``, as ``admfit fit`` reads it) as
+    """The cached signals.npz (read by ``admfit.files.signals.load_signals``, as ``admfit fit`` reads it) as
     FamilySignals per video, checked against each video's THUMOS'14 grid and the class list."""
     stored = load_signals(build.signals)
     if stored.classes != list(classes):
@@ -283,56 +283,14 @@ def _check_instances(videos: Mapping) -> None:
                              "(its features are drawn from them)")
 
 
-def make_family(videos: Mapping, classes: Sequence[str], variant: str, seed: int, *, dim: int = DIM,
-                difficulty: str = DIFFICULTY, overrides: Sequence[str] = (), cache_dir: str | Path | None = None,
+def make_family(videos: Mapping, classes: Sequence[str], variant: str, seed: int, *, cache_dir: str | Path,
+                dim: int = DIM, difficulty: str = DIFFICULTY, overrides: Sequence[str] = (),
                 log: Callable[[str], None] = print) -> dict[str, FamilySignals]:
-    """Detector signals of ``variant`` (``eE-sS``) on ``videos``, features drawn with ``seed``; built once, cached.
+    """Detector signals of ``variant`` (``eE-sS``) on ``videos``, features drawn with ``seed``; built once, cached
+    in ``cache_dir``.
 
     The detector trains on exactly ``videos`` (all 200 training videos for the suite; a few for a test)."""
     _check_instances(videos)
     build = build_variant(list(videos), variant, seed, dim=dim, difficulty=difficulty, overrides=overrides,
                           cache_dir=cache_dir, log=log)
     return load_build(build, videos, classes)
-
-
-# ---- the sanity check and the command ----------------------------------------------------------------
-
-def contrast(signals: Mapping[str, FamilySignals], videos: Mapping, classes: Sequence[str]) -> tuple[float, float]:
-    """(inside, outside): mean probability of each instance's class over the snippets whose centres lie in
-    its ground-truth instances, and over the other snippets of those videos, on the signal upsampled to T
-    (``admfit.upsample_signal``, as the fit does). A trained detector separates them more."""
-    inside, outside = [], []
-    for video, found in signals.items():
-        probs = upsample_signal(found.probs, found.num_snippets)
-        centres_s = found.grid.snippet_to_seconds(np.arange(found.num_snippets))
-        for c in sorted({instance.label for instance in videos[video].instances}):
-            mine = np.zeros(found.num_snippets, dtype=bool)
-            for instance in videos[video].instances:
-                if instance.label == c:
-                    mine |= (centres_s >= instance.start_s) & (centres_s <= instance.end_s)
-            column = probs[:, list(classes).index(c)]
-            inside.append(column[mine])
-            outside.append(column[~mine])
-    return float(np.concatenate(inside).mean()), float(np.concatenate(outside).mean())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Build (or reuse) the variants on the 200 THUMOS'14 training videos and print their contrast."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.families.detector", description=main.__doc__)
-    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_VARIANTS)}")
-    parser.add_argument("--seed", type=int, default=0, help="feature seed")
-    args = parser.parse_args(argv)
-    videos = thumos14("train")
-    classes = class_names(videos)
-    for variant in QUICK_VARIANTS if args.quick else VARIANTS:
-        build = build_variant(list(videos), variant, args.seed)
-        inside, outside = contrast(load_build(build, videos, classes), videos, classes)
-        print(f"{variant}: built in {build.seconds:.1f} s ({build.cpu_seconds:.1f} s CPU); own-class probability "
-              f"inside instances {inside:.3f}, outside {outside:.3f} (difference {inside - outside:.3f})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

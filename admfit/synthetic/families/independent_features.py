@@ -1,5 +1,5 @@
-"""A second THUMOS'14-shaped feature family, designed apart from ``admfit.synthetic``: I3D-like features on the
-real THUMOS'14 annotations and the real (LACP) point labels.
+"""A second THUMOS'14-shaped feature family, designed apart from ``admfit.synthetic.features`` (``admfit synth``):
+I3D-like features on the real THUMOS'14 annotations and the real (LACP) point labels.
 
 The model: how the features encode the video
 =============================================
@@ -71,6 +71,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from ...datasets import grid_for, thumos14
+from ...datasets.checks import expected_snippets
+from ...datasets.shipped import dataset_classes, points_file
+from ...files.video_files import video_file
 
 GENERATOR = "independent"
 PHASES = ("approach", "core", "release")
@@ -260,16 +265,12 @@ class Evidence:
 
 def video_grid(record):
     """The THUMOS'14 ActionFormer grid of ``record`` (its native fps, 16-frame windows every 4 frames)."""
-    from admfit.datasets import grid_for
-
     return grid_for(record, "thumos14_actionformer")
 
 
 def snippet_count(record) -> int:
     """T of ``record``: the fewest snippets its duration gives on its grid (the whole 16-frame windows), what the
     real-data check of ``admfit.datasets.checks`` expects."""
-    from admfit.datasets.checks import expected_snippets
-
     return expected_snippets(video_grid(record), record.duration_s)[0]
 
 
@@ -479,8 +480,6 @@ def spread(videos: list[str], count: int) -> list[str]:
 
 def choose_videos(count: int) -> dict:
     """{video: VideoAnnotation} of ``count`` training and ``count`` test videos of THUMOS'14 (real annotations)."""
-    from admfit.datasets import thumos14
-
     records = thumos14()
     train = spread([v for v, r in records.items() if r.subset == "Validation"], count)
     test = spread([v for v, r in records.items() if r.subset == "Test"], count)
@@ -505,8 +504,6 @@ def _annotation_document(records: dict, classes: list[str]) -> dict:
 
 def _point_rows(videos: set[str]) -> str:
     """The shipped LACP point file (point_gaussian.csv) restricted to ``videos``, its header and row order kept."""
-    from admfit.datasets.shipped import points_file
-
     lines = points_file("thumos14").read_text(encoding="utf-8").splitlines()
     column = next(csv.reader([lines[0]])).index("video_id")
     kept = [line for line in lines[1:] if line and next(csv.reader(io.StringIO(line)))[column] in videos]
@@ -520,10 +517,6 @@ def write_dataset(out: Path, *, videos: int, dim: int, seed: int, variant: str =
 
     The folder is built beside ``out`` and renamed when complete; an existing ``out`` is refused.
     Returns (features folder, annotation file, point file)."""
-    from admfit.datasets import thumos14
-    from admfit.datasets.shipped import dataset_classes
-    from admfit.files.video_files import video_file
-
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"{out} exists; remove it or choose another folder")

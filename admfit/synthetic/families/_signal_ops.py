@@ -1,11 +1,11 @@
-"""Small operations shared by the independent family and the degradations (logit space, AR(1), seeding)."""
+"""Small operations shared by the independent signal family and the degradations (logit space, AR(1), seeding)."""
 from __future__ import annotations
-
-import zlib
 
 import numpy as np
 from scipy.signal import lfilter
 from scipy.special import expit, logit
+
+from ..noise import video_rng  # noqa: F401 (the families' seeding: one generator per video and salt)
 
 # Probabilities are kept this far from 0 and 1 before taking logits, so that a value written as exactly
 # 0 or 1 (a quantised or clipped export) maps to a finite logit (+-13.8).
@@ -18,13 +18,6 @@ def to_logit(probs: np.ndarray) -> np.ndarray:
 
 def to_prob(logits: np.ndarray) -> np.ndarray:
     return expit(logits).astype(np.float64)
-
-
-def video_rng(seed: int, video: str, *salt: str) -> np.random.Generator:
-    """A generator that depends only on (seed, video id, salt): a video's draws never depend on which
-    other videos are generated, nor in which order."""
-    words = [int(seed) & 0xFFFFFFFF, zlib.crc32(video.encode())] + [zlib.crc32(s.encode()) for s in salt]
-    return np.random.default_rng(np.random.SeedSequence(words))
 
 
 def ar1_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float, tau_snippets: float) -> np.ndarray:
