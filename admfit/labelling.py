@@ -28,15 +28,16 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from admfit.fit.config import ADMConfig
-from .detector import Detector, DetectorOutput, exception_text
-from .errors import InputError
 from admfit.files.label_outputs import PSEUDO_LABELS_FILE, SIGNALS_FILE, DetectorSignals, write_label_file
 from admfit.files.points import RawPoint
 from admfit.files.provenance import annotation_meta
 from admfit.files.pseudo_labels import pseudo_label_rows
 from admfit.files.signals import SignalSet, load_signals
+from admfit.fit.config import ADMConfig
 from admfit.fit.points import resolve_points
+
+from .detector import Detector, DetectorOutput, exception_text
+from .errors import InputError
 from .grid import SnippetGrid
 
 # Below this many points one fit call is instant and a progress bar would only flicker.
@@ -298,9 +299,10 @@ def _read_points(points_file, classes: Sequence[str], annotations, fps: float | 
                  listed: set[str] | None):
     """The points file read in the detector's vocabulary, click frames at the native rates of ``points_fps``, with a
     note where they differ from the features' (``fps``, else the annotation file's) in the ``listed`` videos."""
+    from admfit.files.points import load_point_file
+
     from .datasets.rates import click_rates
     from .datasets.shipped import annotations_file, open_annotations
-    from admfit.files.points import load_point_file
 
     records = open_annotations(annotations) if annotations is not None else None
     source = str(annotations_file(annotations)) if annotations is not None else None
@@ -339,8 +341,9 @@ def label_features(detector: Detector, name: str, features, points_file, out, *,
     reading as ``admfit-torch train``'s. ``videos``: a video list file (one id per line): only the points of these
     videos are labelled (a ``note:`` counts the others)."""
     from admfit.files.atomic import atomic_folder
-    from .datasets.shipped import points_file as shipped_points_file
     from admfit.files.video_files import read_video_list
+
+    from .datasets.shipped import points_file as shipped_points_file
 
     points_file = shipped_points_file(points_file)  # thumos14 / anet12: the shipped clicks, as train reads them
     classes = detector_classes(detector, name)

@@ -28,10 +28,11 @@ from admfit.files.signals import SignalSet, load_signals
 from admfit.files.validation import grid_options, pseudo_label_entries
 from admfit.files.video_files import readable_stem
 from admfit.fit.config import ADMConfig
+from admfit.fit.signal import prepare_background, prepare_class_signals
+
 from .errors import InputError, validated
 from .grid import SnippetGrid
 from .levels import StepCentres
-from admfit.fit.signal import prepare_background, prepare_class_signals
 
 _FIT_FIELDS = ("t_star", "sigma", "omega", "score", "start", "end")
 _IMAGE_FORMATS = {".png": "png", ".svg": "svg"}

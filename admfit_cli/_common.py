@@ -10,8 +10,8 @@ from typing import Callable, Iterator, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from admfit.files.atomic import stop_signals_raise
 from admfit.errors import InputError, Notice
+from admfit.files.atomic import stop_signals_raise
 
 from ._plain_values import PlainCommand, PlainValues
 

@@ -25,7 +25,8 @@ class OutputFormat(str, Enum):
 def fit_command(
     signals_path: Path = typer.Argument(..., metavar="SIGNALS.npz", help="class and background probabilities"),
     points_path: Path = typer.Argument(..., metavar="POINTS", help="points.json, or an SF-Net/LACP point CSV"),
-    output: Path = typer.Option(Path("pseudo_labels.json"), "-o", "--output", help="where to write the pseudo-labels"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="where to write the pseudo-labels (default: "
+                                          "pseudo_labels.json in the current folder)"),
     config_path: Optional[Path] = typer.Option(None, "--config", help="YAML file of ADMConfig fields"),
     fps: Optional[float] = typer.Option(None, "--fps", help="frames per second (overrides the file's)"),
     stride: Optional[float] = typer.Option(None, "--stride", help="frames between snippets (default: file's, else 4)"),
@@ -46,14 +47,16 @@ def fit_command(
     set_threads(threads)  # first: the BLAS libraries read their count when numpy loads
     from admfit.datasets.rates import click_rates
     from admfit.files.adm_config import load_adm_config
+    from admfit.files.label_outputs import PSEUDO_LABELS_FILE
     from admfit.files.points import load_point_file
+    from admfit.files.provenance import annotation_meta
     from admfit.files.pseudo_labels import write_pseudo_labels
     from admfit.files.signals import load_signals
-    from admfit.labelling import fit_signals
-    from admfit.files.provenance import annotation_meta
     from admfit.files.validation import grid_options
+    from admfit.labelling import fit_signals
 
     began = time.perf_counter()
+    output = Path(PSEUDO_LABELS_FILE) if output is None else output
     fps, stride, num_frames = grid_options(fps, stride, num_frames)
     config = load_adm_config(config_path, paper=paper)
     check_writable(output)

@@ -57,8 +57,8 @@ def label_command(
     from admfit.detector import load_detector
     from admfit.files.adm_config import load_adm_config
     from admfit.files.label_outputs import PSEUDO_LABELS_FILE, SIGNALS_FILE
-    from admfit.labelling import check_label_folder, label_features, parse_detector_args
     from admfit.files.validation import grid_options
+    from admfit.labelling import check_label_folder, label_features, parse_detector_args
 
     began = time.perf_counter()
     arguments = parse_detector_args(detector_args)

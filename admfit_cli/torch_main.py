@@ -12,8 +12,8 @@ from typing import Optional
 
 import typer
 
-from admfit.files.atomic import check_writable
 from admfit.errors import InputError
+from admfit.files.atomic import check_writable
 from admfit.threads import THREADS_HELP, set_threads
 from admfit_torch.run.stages import STAGE_NAMES
 

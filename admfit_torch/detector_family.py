@@ -50,10 +50,13 @@ import numpy as np
 
 import admfit
 from admfit.datasets import thumos14
+from admfit.files.label_outputs import SIGNALS_FILE
 from admfit.files.signals import load_signals
 from admfit.grid import SnippetGrid
 from admfit.synthetic.families import FamilySignals
 from admfit.synthetic.layout import thumos14_grid
+from admfit.synthetic.output import MANIFEST
+from admfit_torch.run.layout import RunLayout
 
 VARIANTS = ("e4-s0", "e4-s1", "e25-s0", "e25-s1")
 
@@ -101,7 +104,7 @@ class Build:
 
     @property
     def signals(self) -> Path:
-        return self.folder / "signals.npz"
+        return self.folder / SIGNALS_FILE
 
 
 # Bump to rebuild the cached signals after a change that moves them (module docstring).
@@ -161,7 +164,7 @@ def ensure_features(seed: int, *, cache_dir: str | Path, dim: int = DIM, difficu
     """The folder of ``admfit synth`` output (features/, annotations.json, points.csv) for the 200 training
     videos; synthesised once per (seed, dim, difficulty, generator code)."""
     folder = Path(cache_dir) / f"features-{features_key(seed, dim, difficulty)}"
-    if (folder / "synth.json").is_file():  # admfit synth moves its output into place only when complete
+    if (folder / MANIFEST).is_file():  # admfit synth moves its output into place only when complete
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -217,7 +220,7 @@ def build_variant(video_ids: Sequence[str], variant: str, seed: int, *, cache_di
     cache_dir = Path(cache_dir)
     key = variant_key(video_ids, variant, seed, dim, difficulty, overrides)
     folder = cache_dir / key
-    if (folder / "signals.npz").is_file():
+    if (folder / SIGNALS_FILE).is_file():
         record = json.loads((folder / "build.json").read_text(encoding="utf-8"))
         return Build(key, folder, False, record["seconds"], record["cpu_seconds"])
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -241,13 +244,13 @@ def _store_entry(run: Path, record: dict, staged: Path, folder: Path) -> None:
     """signals.npz, the run's config.yaml and build.json, moved into ``folder`` in one rename, so that a build
     killed mid-way leaves no entry to reuse (only its ``building-*`` scratch folder)."""
     staged.mkdir()
-    shutil.copy2(run / "base" / "signals.npz", staged / "signals.npz")
+    shutil.copy2(RunLayout(run).signals, staged / SIGNALS_FILE)
     shutil.copy2(run / "config.yaml", staged / "config.yaml")
     (staged / "build.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     try:
         staged.rename(folder)
     except OSError:
-        if not (folder / "signals.npz").is_file():  # else another process built the same entry meanwhile
+        if not (folder / SIGNALS_FILE).is_file():  # else another process built the same entry meanwhile
             raise
 
 

@@ -19,14 +19,15 @@ import numpy as np
 import torch
 
 from admfit import fit_instances
-from admfit.fit.api import PseudoLabel
 from admfit.errors import InputError
 from admfit.files.label_outputs import DetectorSignals, write_label_file
 from admfit.files.pseudo_labels import pseudo_label_rows, read_pseudo_labels
+from admfit.fit.api import PseudoLabel
 
-from .config import DetectorConfig, DataConfig
+from .config import DataConfig, DetectorConfig
 from .data import Sample, VideoItem, inference_sample, padded_length
 from .inference import RESULTS_VERSION, LevelScores, post_process, predict_levels, to_seconds
+
 
 @dataclass
 class VideoSignals:

@@ -19,8 +19,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from admfit.files.atomic import atomic_write_text
 from admfit.errors import InputError
+from admfit.files.atomic import atomic_write_text
+from admfit_torch.run.layout import CHECKPOINT_NAME, METRICS_NAME
 
 from . import ddp, feature_bank
 from .checkpoint import TrainingParts, resume_training, save_training
@@ -28,7 +29,6 @@ from .config import DetectorConfig, OptimConfig
 from .data import Batch, TrainingSet, VideoItem, collate
 from .models import PointDetector, build_detector
 from .objectives import objective_for
-from admfit_torch.run.layout import CHECKPOINT_NAME, METRICS_NAME
 
 LOSS_REFRESH_S = 0.5  # seconds between reads of the running loss for the progress bar (each waits for the device)
 

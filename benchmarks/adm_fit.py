@@ -37,7 +37,7 @@ import numpy as np
 
 from admfit import ADMConfig, fit_instances
 from admfit.fit._kernels import adm as K
-from admfit.fit.api import _fit_rows, _table, fit_prepared
+from admfit.fit.api import _fit_rows, _table
 from admfit.fit.prepare import prepare_instances
 from admfit.fit.reference import reference_fit
 from admfit.fit.signal import background_mask

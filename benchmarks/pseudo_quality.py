@@ -36,13 +36,13 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from admfit import ADMConfig, fit_instances
-from admfit.fit.baselines import threshold_per_point
-from admfit.datasets import class_names, load_points, points_by_video, thumos14
 from admfit.data import data_path
+from admfit.datasets import class_names, load_points, points_by_video, thumos14
+from admfit.datasets.simulate import SimulationConfig, simulate_points
 from admfit.evaluation import Detections, GroundTruthSegments
 from admfit.evaluation.pseudo_quality import pseudo_label_quality
+from admfit.fit.baselines import threshold_per_point
 from admfit.fit.signal import prepare_signal
-from admfit.datasets.simulate import SimulationConfig, simulate_points
 from admfit.synthetic.families import FamilySignals
 
 from ._workload import point_rows

@@ -30,8 +30,8 @@ from typing import Sequence
 import numpy as np
 
 from admfit.errors import InputError
-from admfit.grid import SnippetGrid
 from admfit.files.video_files import video_file
+from admfit.grid import SnippetGrid
 
 # Snippets of slack on each side of the expected T and of the features' reach (a snippet or two, as decoders
 # round the frame count differently).

@@ -16,8 +16,14 @@ import math
 from pathlib import Path
 from typing import Mapping
 
-from admfit.datasets.annotations import (VideoAnnotation, class_names, load_annotations, resolve_subset, thumos14,
-                                         thumos14_fps)
+from admfit.datasets.annotations import (
+    VideoAnnotation,
+    class_names,
+    load_annotations,
+    resolve_subset,
+    thumos14,
+    thumos14_fps,
+)
 from admfit.errors import InputError
 from admfit.files.require import require_file
 

@@ -34,11 +34,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import truncnorm
 
 from admfit.datasets.annotations import Instance, VideoAnnotation, class_index, load_annotations, thumos14_fps
-from admfit.datasets.rates import SHIPPED_TABLE, ClickRates, click_rates
 from admfit.datasets.points import LACP_COLUMNS, PointLabel
+from admfit.datasets.rates import SHIPPED_TABLE, ClickRates, click_rates
 from admfit.errors import InputError
-from admfit.synthetic.noise import video_rng
 from admfit.files.validation import MAX_FRAMES
+from admfit.synthetic.noise import video_rng
 
 
 class SimulationConfig(BaseModel):

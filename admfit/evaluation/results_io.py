@@ -20,8 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from admfit.errors import InputError
-from admfit.files.json_columns import (BadValue, collector_paused, field, float_column, parse_json, read_bytes,
-                                 segment_columns, string_column)
+from admfit.files.json_columns import (
+    BadValue,
+    collector_paused,
+    field,
+    float_column,
+    parse_json,
+    read_bytes,
+    segment_columns,
+    string_column,
+)
 
 from .segments import Detections
 

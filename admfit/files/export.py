@@ -31,10 +31,12 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from admfit.datasets.annotations import VideoAnnotation
-from admfit.datasets.shipped import annotations_file as shipped_file, load_fps_table, open_annotations, vocabulary
+from admfit.datasets.shipped import annotations_file as shipped_file
+from admfit.datasets.shipped import load_fps_table, open_annotations, vocabulary
 from admfit.errors import InputError, Notice
 from admfit.files.atomic import atomic_write_text, check_writable
-from admfit.files.provenance import export_source, timed_fps as recorded_fps
+from admfit.files.provenance import export_source
+from admfit.files.provenance import timed_fps as recorded_fps
 from admfit.files.pseudo_labels import read_pseudo_labels
 
 FRAMEWORKS = ("actionformer", "opentad")

@@ -19,6 +19,7 @@ from admfit.errors import InputError
 from admfit.files.atomic import atomic_open
 from admfit.files.require import require_file
 
+
 @dataclass(frozen=True)
 class RawPoint:
     """A point as written in a points file: by snippet or by time (seconds), class by index or name."""

@@ -9,10 +9,10 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from admfit.fit._kernels import adm as K
-from admfit.fit.prepare import PreparedBatch, neighbours, prepare_instances
-from admfit.fit.config import ADMConfig
 from admfit.errors import InputError
+from admfit.fit._kernels import adm as K
+from admfit.fit.config import ADMConfig
+from admfit.fit.prepare import PreparedBatch, neighbours, prepare_instances
 from admfit.grid import SnippetGrid
 from admfit.levels import StepCentres
 from admfit.threads import numba_threads

@@ -31,15 +31,18 @@ from pathlib import Path
 import numpy as np
 
 from admfit.files.atomic import atomic_open
+from admfit.files.video_files import video_file
+
 from ..datasets.points import ANET_VIDEO_PREFIX
 from ..errors import InputError
-from admfit.files.video_files import video_file
+from ..files.label_outputs import SIGNALS_FILE
 from .noise import video_rng
 
 # Simulated points follow the real ones (README of the data: relative position mean 0.475-0.496,
 # std 0.035-0.059): a Gaussian at the middle with std 0.05 of the length, kept inside the instance.
 SIMULATED_POINT_STD = 0.05
-PRODUCTS = ("annotations.json", "points.csv", "features", "signals.npz", "points.json", "synth.json")
+MANIFEST = "synth.json"  # how the folder was made; ``feature_grid`` is read by admfit_torch.sources
+PRODUCTS = ("annotations.json", "points.csv", "features", SIGNALS_FILE, "points.json", MANIFEST)
 
 
 def spread_selection(videos: Mapping[str, object], max_videos: int | None) -> dict[str, object]:

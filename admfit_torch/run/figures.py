@@ -6,11 +6,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from admfit.fit.api import PseudoLabel
 from admfit.errors import InputError
-from admfit.fit.signal import prepare_background
 from admfit.files.video_files import readable_stem
-
+from admfit.fit.api import PseudoLabel
+from admfit.fit.signal import prepare_background
 from admfit_torch.pseudo import VideoSignals
 
 

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from admfit.files.atomic import atomic_write_text
 from admfit.errors import InputError, Notice
-
+from admfit.files.atomic import atomic_write_text
 from admfit_torch import ddp
 from admfit_torch.config import DetectorConfig, dump_config
 from admfit_torch.run.layout import RunLayout
-from admfit_torch.run.state import StageState, remove, run_lock
 from admfit_torch.run.stages import STAGE_NAMES, Stage, stage_named, stage_settings
+from admfit_torch.run.state import StageState, remove, run_lock
 from admfit_torch.run.steps import StageContext
 
 
@@ -107,7 +106,6 @@ class Pipeline:
         """Path, size and content hash of every data file of the run (admfit.files.fingerprint), by ``run`` field."""
         if self._inputs is None:
             from admfit.files.fingerprint import fingerprint
-
             from admfit_torch.sources import input_files
 
             self._inputs = {name: fingerprint(path) for name, path in input_files(self.cfg.run).items()}

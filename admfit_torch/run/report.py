@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from admfit.files.atomic import atomic_write_text
 from admfit.evaluation.thresholds import table_columns
+from admfit.files.atomic import atomic_write_text
 
 
 def detection_summary(result, num_detections: int, path: Path | None = None) -> dict:

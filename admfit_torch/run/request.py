@@ -15,13 +15,11 @@ from typing import TYPE_CHECKING, Sequence
 
 from admfit.errors import InputError, validated
 from admfit.files.atomic import atomic_write_text
-
 from admfit_torch.config import DetectorConfig, load_config, with_overrides
 from admfit_torch.run.stages import STAGE_NAMES
 
 if TYPE_CHECKING:
     from admfit.evaluation import DetectionResult
-
     from admfit_torch.models import PointDetector
     from admfit_torch.run.pipeline import StageOutcome
     from admfit_torch.sources import Split
@@ -132,7 +130,6 @@ class SubsetDetections:
         """mAP per tIoU threshold (``tious``; default: the config's ``run.tious``) against the ground truth of the
         detected videos, with admfit's evaluator."""
         from admfit.evaluation import parse_tious
-
         from admfit_torch.run.scoring import evaluate_detections
 
         thresholds = parse_tious(self.cfg.run.tious) if tious is None else tious

@@ -25,12 +25,12 @@ import time
 import warnings
 from pathlib import Path
 
-from admfit.files.atomic import atomic_write_text
 from admfit.errors import InputError, Notice
+from admfit.files.atomic import atomic_write_text
 from admfit.files.fingerprint import describe, same_content
-
 from admfit_torch.run.layout import CHECKPOINT_NAME, FIELDS_ADDED, LOCK_NAME, RunLayout
 from admfit_torch.run.stages import STAGE_NAMES, stage_named
+
 
 def _alive(pid: int) -> bool:
     if pid <= 0:

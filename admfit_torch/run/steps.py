@@ -54,11 +54,15 @@ def run_pseudo(ctx: StageContext) -> None:
     """Fit Psi with the base model, write it with its signals, measure Table 2, draw figures."""
     from admfit.evaluation import GroundTruthSegments, load_pseudo_labels, parse_tious, pseudo_label_quality
     from admfit.files.provenance import annotation_meta
-
     from admfit_torch.checkpoint import load_point_detector
+    from admfit_torch.pseudo import (
+        collect_signals,
+        fit_pseudo_labels,
+        proposals_document,
+        write_pseudo_label_file,
+        write_signal_file,
+    )
     from admfit_torch.run.figures import draw_figures
-    from admfit_torch.pseudo import (collect_signals, fit_pseudo_labels, proposals_document, write_pseudo_label_file,
-                         write_signal_file)
     from admfit_torch.run.report import proposals_summary, quality_summary
     from admfit_torch.run.scoring import evaluate_results
 
@@ -134,7 +138,6 @@ def run_main(ctx: StageContext) -> None:
 def run_eval(ctx: StageContext) -> None:
     """Detections of the base and main models on the test subset, scored; the whole run's report."""
     from admfit.evaluation import GroundTruthSegments, parse_tious, table_columns
-
     from admfit_torch.checkpoint import load_point_detector
     from admfit_torch.inference import detect
     from admfit_torch.run.report import detection_summary, write_report

@@ -13,10 +13,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+import admfit_torch.detector_family as detector_family
 from admfit import upsample_signal
 from admfit.datasets import class_names, thumos14
 from admfit.synthetic.families import FamilySignals
-import admfit_torch.detector_family as detector_family
 from admfit_torch.detector_family import VARIANTS, build_variant, load_build
 
 QUICK_VARIANTS = ("e4-s0",)

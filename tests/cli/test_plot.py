@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 pytest.importorskip("matplotlib")
 
 from admfit import ADMConfig, SnippetGrid, fit_instances  # noqa: E402
-from admfit.fit.signal import prepare_background  # noqa: E402
 from admfit.errors import InputError  # noqa: E402
 from admfit.files.points import save_points_json  # noqa: E402
 from admfit.files.signals import save_signals  # noqa: E402
+from admfit.fit.signal import prepare_background  # noqa: E402
 from admfit.plotting import plot_video_class, save_figure  # noqa: E402
 from admfit_cli.main import app  # noqa: E402
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from admfit.evaluation import Detections, GroundTruthSegments, evaluate_detectio
 from admfit.evaluation.pseudo_quality import assign_instances, pseudo_label_quality
 from admfit.files.pseudo_labels import write_pseudo_labels
 from admfit_cli.main import app
+
 from ..helpers import EXAMPLE, assert_one_line_error
 
 NAN = math.nan

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from admfit import ADMConfig, SnippetGrid, fit_instances
+from admfit.errors import InputError
 from admfit.fit.api import fit_prepared
 from admfit.fit.prepare import neighbours, prepare_instances
-from admfit.errors import InputError
 from admfit.levels import StepCentres
 
 from .per_video_fit import fit_per_video

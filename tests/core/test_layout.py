@@ -155,8 +155,8 @@ def test_an_old_module_path_still_imports_with_a_warning(old):
 def test_released_names_through_old_paths():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        from admfit.fit_io import load_signals, read_pseudo_labels, resolve_points  # noqa: F401
         from admfit.api import fit_instances  # noqa: I001 (the old path, on purpose)
+        from admfit.fit_io import load_signals, read_pseudo_labels, resolve_points  # noqa: F401
         from admfit.simulate import simulate_points  # noqa: F401
     import admfit
 

@@ -10,9 +10,15 @@ import pytest
 
 from admfit.datasets import thumos14
 from admfit.datasets.annotations import resolve_subset
-from admfit.datasets.checks import (check_feature_length, check_points_inside, expected_snippets)
-from admfit.datasets.shipped import (dataset_classes, load_class_list, load_fps_table, open_annotations,
-                                     points_file, vocabulary)
+from admfit.datasets.checks import check_feature_length, check_points_inside, expected_snippets
+from admfit.datasets.shipped import (
+    dataset_classes,
+    load_class_list,
+    load_fps_table,
+    open_annotations,
+    points_file,
+    vocabulary,
+)
 from admfit.errors import InputError, Notice
 from admfit.files.fingerprint import fingerprint, same_content
 from admfit.files.signals import save_signals

@@ -7,8 +7,15 @@ from pydantic import ValidationError
 
 from admfit.datasets import Instance, VideoAnnotation, class_names, thumos14
 from admfit.errors import InputError
-from admfit.synthetic import (DIFFICULTIES, FEATURE_DIFFICULTIES, SignalDifficulty, anet12_grid, make_features,
-                              make_signals, thumos14_grid)
+from admfit.synthetic import (
+    DIFFICULTIES,
+    FEATURE_DIFFICULTIES,
+    SignalDifficulty,
+    anet12_grid,
+    make_features,
+    make_signals,
+    thumos14_grid,
+)
 
 CLASSES = ["Jump", "Throw"]
 

@@ -5,7 +5,6 @@ must meet a memory limit (and fail this test) instead of filling the machine.
 """
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal

@@ -2,8 +2,6 @@
 checks. (fork_run itself: tests/torch/test_pipeline.py.)"""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from benchmarks import ablations as ab

@@ -14,7 +14,6 @@ from admfit_torch.models import PointDetector
 from admfit_torch.run.scoring import evaluate_detections
 from admfit_torch.sources import load_split
 
-
 EPOCHS = 25
 
 

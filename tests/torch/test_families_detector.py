@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from admfit.datasets import class_names, thumos14
-from admfit.synthetic.layout import thumos14_grid
 from admfit.synthetic.families import FamilySignals
+from admfit.synthetic.layout import thumos14_grid
 from admfit_torch import detector_family as detector
 
 TINY = {"dim": 8, "overrides": ("data.input_length=64", "optim.warmup_epochs=1")}

@@ -14,8 +14,13 @@ from admfit.grid import SnippetGrid
 from admfit.levels import Pyramid
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem
-from admfit_torch.losses import (background_loss, gaussian_imposition_loss, point_focal_loss, point_targets,
-                                 select_background_gaps)
+from admfit_torch.losses import (
+    background_loss,
+    gaussian_imposition_loss,
+    point_focal_loss,
+    point_targets,
+    select_background_gaps,
+)
 from admfit_torch.models.blocks import LocalSelfAttention, local_attention
 from admfit_torch.train import Trainer
 

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from admfit_cli.torch_main import app
 from admfit.errors import InputError
+from admfit_cli.torch_main import app
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem, inference_sample, training_sample
 from admfit_torch.pseudo import attach_pseudo_labels
 from admfit_torch.run.layout import RunLayout
-from admfit_torch.run.state import StageState, fork_run
 from admfit_torch.run.stages import STAGE_NAMES, stage_named, stage_settings
-from .toydata import write_toy_dataset
+from admfit_torch.run.state import StageState, fork_run
 
 from ..helpers import assert_one_line_error, invoke
+from .toydata import write_toy_dataset
 
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=2", "--set", "run.figures=0", "--no-progress"]
 

@@ -13,8 +13,8 @@ from admfit_cli.torch_main import app
 from admfit_torch.run.layout import RunLayout
 from admfit_torch.run.state import StageState, run_lock
 
-from .toydata import write_toy_dataset
 from ..helpers import assert_one_line_error, invoke
+from .toydata import write_toy_dataset
 
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=1", "--set", "optim.warmup_epochs=0", "--set", "run.figures=0", "--no-progress"]
 

@@ -13,7 +13,6 @@ from admfit_torch.config import preset
 from admfit_torch.data import TrainingSet, VideoItem, collate, inference_sample, training_sample
 from admfit_torch.train import Trainer, lr_factor, train_base, train_stage
 
-
 GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
 CLASSES = ["a", "b", "c"]
 
