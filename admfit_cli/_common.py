@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from enum import Enum
 import sys
 import warnings
 from contextlib import contextmanager
@@ -110,3 +111,8 @@ class App(typer.Typer):
 
     def command(self, *args, cls=None, **kwargs):
         return super().command(*args, cls=cls or PlainCommand, **kwargs)
+
+
+def choices(name: str, values) -> type[Enum]:
+    """A str Enum of ``values`` (each member named as its value), the type of an option with fixed choices."""
+    return Enum(name, {value: value for value in values}, type=str)

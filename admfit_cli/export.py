@@ -2,18 +2,16 @@
 annotation file (admfit.files.export)."""
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from ._common import reports_input_errors
+from ._common import choices, reports_input_errors
 
 
-class Framework(str, Enum):
-    actionformer = "actionformer"
-    opentad = "opentad"
+# the frameworks of admfit.files.export.FRAMEWORKS (not imported here: `admfit --help` must stay light)
+Framework = choices("Framework", ("actionformer", "opentad"))
 
 
 @reports_input_errors

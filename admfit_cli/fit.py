@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -11,14 +10,12 @@ import typer
 from admfit.files.atomic import check_writable
 from admfit.threads import THREADS_HELP, set_threads
 
-from ._common import reports_input_errors
+from ._common import choices, reports_input_errors
 
 # numba, numpy, pydantic and yaml are imported where they are used: `admfit --help` must stay fast.
 
 
-class OutputFormat(str, Enum):
-    json = "json"
-    csv = "csv"
+OutputFormat = choices("OutputFormat", ("json", "csv"))  # the formats admfit.files.pseudo_labels writes
 
 
 @reports_input_errors
