@@ -38,11 +38,12 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from admfit.fit.config import ADMConfig
+from admfit.fit.signal import prepare_background, prepare_class_signals
+
 from .errors import InputError
 from .grid import SnippetGrid
 from .levels import Pyramid, StepCentres
-from .config import ADMConfig
-from .signal import prepare_background, prepare_class_signals
 
 ENTRY_POINT_GROUP = "admfit.detectors"
 

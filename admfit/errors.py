@@ -1,10 +1,12 @@
 """One exception type for bad user input, so every front end can report it in one line."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, TypeVar
 
 if TYPE_CHECKING:  # pydantic is a dependency, but importing it here is not needed to raise
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
+
+    Model = TypeVar("Model", bound=BaseModel)
 
 
 class InputError(ValueError):
@@ -53,6 +55,17 @@ class InputError(ValueError):
         if self.field:
             where.append(f"field {self.field!r}")
         return (": ".join([", ".join(where), self.message]) if where else self.message)
+
+
+def validated(model: type[Model], values: Mapping[str, Any], **where) -> Model:
+    """``model(**values)``; what pydantic refuses as one InputError, placed by ``where`` (the keywords of
+    ``InputError.from_validation``: file, prefix, ...). pydantic loads here, not on ``import admfit.errors``."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**values)
+    except ValidationError as error:
+        raise InputError.from_validation(error, **where) from None
 
 
 class Notice(UserWarning):

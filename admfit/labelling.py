@@ -3,7 +3,7 @@ plug-in computes from a folder of features (``admfit label``).
 
 :func:`fit_signals`
     A SignalSet and the points of a points file -> the pseudo-label rows and meta that ``admfit fit`` writes:
-    points resolved by :func:`admfit.fit_io.resolve_points`, fitted by :func:`admfit.fit_instances` a few
+    points resolved by :func:`admfit.fit.points.resolve_points`, fitted by :func:`admfit.fit_instances` a few
     videos at a time.
 :func:`label_features`
     An ``admfit.detectors`` plug-in (``admfit.detector``) run video by video over the videos that have points:
@@ -12,7 +12,8 @@ plug-in computes from a folder of features (``admfit label``).
     outputs become ``OUT/signals.npz`` (the last level's class probabilities, the first level's background
     probabilities, the output grid, where the last level's steps sit on the first) and the pseudo-labels are
     fitted by :func:`fit_signals` *from the file just written*, so that ``admfit fit OUT/signals.npz POINTS``
-    gives the same ``OUT/pseudo_labels.json``. Both files appear together or not at all (``atomic_folder``).
+    gives the same ``OUT/pseudo_labels.json``. Both files appear together or not at all (``atomic_folder``);
+    their writer is ``admfit.files.label_outputs``, which the pseudo stage of ``admfit-torch train`` uses too.
 
 Grids: a video's input grid (frames per second, frames between snippets, frames per window) is the ``--fps`` given,
 else its annotation's fps, with stride 4 and window 16 frames unless given (``admfit fit``'s defaults). A
@@ -21,22 +22,24 @@ are then refused, as they would land elsewhere: give their times in seconds.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from .config import ADMConfig
+from admfit.files.label_outputs import PSEUDO_LABELS_FILE, SIGNALS_FILE, DetectorSignals, write_label_file
+from admfit.files.points import RawPoint
+from admfit.files.provenance import annotation_meta
+from admfit.files.pseudo_labels import pseudo_label_rows
+from admfit.files.signals import SignalSet, load_signals
+from admfit.fit.config import ADMConfig
+from admfit.fit.points import resolve_points
+
 from .detector import Detector, DetectorOutput, exception_text
 from .errors import InputError
-from .fit_io import RawPoint, SignalSet, load_signals, pseudo_label_rows, resolve_points, save_signals
 from .grid import SnippetGrid
-from .levels import StepCentres
-from .provenance import annotation_meta
 
-SIGNALS_FILE = "signals.npz"
-PSEUDO_LABELS_FILE = "pseudo_labels.json"
 # Below this many points one fit call is instant and a progress bar would only flicker.
 _PROGRESS_MIN_POINTS = 20_000
 _CHUNK_VIDEOS = 64
@@ -48,8 +51,8 @@ GRID_REMEDY = "give the features' fps, stride and num_frames (frames), or check 
 
 @dataclass(frozen=True)
 class FitOutcome:
-    """What :func:`fit_signals` found: the rows and meta to write (:func:`admfit.fit_io.write_pseudo_labels`),
-    how many points and videos were fitted, and how many fits did not converge (before ``min_confidence``)."""
+    """What :func:`fit_signals` found: the rows and meta to write (``admfit.files.pseudo_labels``), how many points
+    and videos were fitted, and how many fits did not converge (before ``min_confidence``)."""
 
     rows: list[dict]
     meta: dict
@@ -69,7 +72,7 @@ class FitOutcome:
 def _fit_videos(signals: SignalSet, rows_by_video: dict, config: ADMConfig, grids, threads, progress: bool):
     from rich.progress import Progress
 
-    from .api import fit_instances
+    from admfit.fit.api import fit_instances
 
     videos = list(rows_by_video)
     chunks = [videos[i:i + _CHUNK_VIDEOS] for i in range(0, len(videos), _CHUNK_VIDEOS)]
@@ -208,42 +211,6 @@ def plan_videos(points: Sequence[RawPoint], *, annotations=None, fps: float | No
     return plans
 
 
-@dataclass
-class DetectorSignals:
-    """What signals.npz receives, per video: the last level's (T_L, C) class probabilities, the first level's
-    (T_0,) background probabilities, the output grid and duration (seconds); and the last level's step centres on
-    the first (None: window-aligned), one for the whole file."""
-
-    probs: dict[str, np.ndarray] = field(default_factory=dict)
-    bg_probs: dict[str, np.ndarray] = field(default_factory=dict)
-    grids: dict[str, SnippetGrid] = field(default_factory=dict)
-    durations: dict[str, float | None] = field(default_factory=dict)
-    centres: StepCentres | None = None
-
-    def add(self, output: DetectorOutput, video: str, duration_s: float | None, name: str) -> None:
-        centres = output.level_centres(len(output.class_probs) - 1)
-        if self.grids:  # one file, one stride, one window and one time axis
-            first = next(iter(self.grids))
-            grid, before = output.grid, self.grids[first]
-            if (grid.stride, grid.num_frames) != (before.stride, before.num_frames):
-                raise InputError(f"detector {name!r} gives stride {grid.stride:g} / window {grid.num_frames:g} "
-                                 f"frames here, {before.stride:g} / {before.num_frames:g} for video {first!r}: "
-                                 "signals.npz holds one of each", video=video, field="grid")
-            if centres != self.centres:
-                raise InputError(f"detector {name!r} puts its last level's steps at {centres} here, at "
-                                 f"{self.centres} for video {first!r}: signals.npz holds one time axis",
-                                 video=video, field="time_axis")
-        self.centres = centres
-        self.probs[video] = np.asarray(output.class_probs[-1])
-        self.bg_probs[video] = np.asarray(output.bg_probs[0])
-        self.grids[video] = output.grid
-        self.durations[video] = duration_s
-
-    def save(self, path, classes: Sequence[str]) -> None:
-        save_signals(path, self.probs, classes=classes, bg_probs=self.bg_probs, grids=self.grids,
-                     durations=self.durations, centres=self.centres)
-
-
 def _call_plugin(name: str, hook: str, video: str, file: str, call, *args):
     """``call(*args)``, a hook of detector ``name`` on ``video``'s features (``file``), its errors as one InputError
     naming the plug-in, the video and the file (admfit/detector.py, "Errors"); KeyboardInterrupt and SystemExit,
@@ -332,9 +299,10 @@ def _read_points(points_file, classes: Sequence[str], annotations, fps: float | 
                  listed: set[str] | None):
     """The points file read in the detector's vocabulary, click frames at the native rates of ``points_fps``, with a
     note where they differ from the features' (``fps``, else the annotation file's) in the ``listed`` videos."""
+    from admfit.files.points import load_point_file
+
     from .datasets.rates import click_rates
     from .datasets.shipped import annotations_file, open_annotations
-    from .fit_io import load_point_file
 
     records = open_annotations(annotations) if annotations is not None else None
     source = str(annotations_file(annotations)) if annotations is not None else None
@@ -345,6 +313,18 @@ def _read_points(points_file, classes: Sequence[str], annotations, fps: float | 
         feature_fps = {video: fps or record.fps for video, record in records.items()
                        if (fps or record.fps) and (listed is None or video in listed)}
     return load_point_file(points_file, classes=classes, rates=rates, feature_fps=feature_fps)
+
+
+def check_label_folder(out) -> Path:
+    """Fail early, before a detector loads, when the folder ``out`` cannot take ``SIGNALS_FILE`` and
+    ``PSEUDO_LABELS_FILE``: it can neither be written nor created, or holds one of them that cannot be replaced."""
+    from admfit.files.atomic import check_writable, check_writable_folder
+
+    folder = check_writable_folder(out)
+    if folder.is_dir():
+        for name in (SIGNALS_FILE, PSEUDO_LABELS_FILE):
+            check_writable(folder / name)
+    return folder
 
 
 def label_features(detector: Detector, name: str, features, points_file, out, *, annotations=None,
@@ -360,10 +340,10 @@ def label_features(detector: Detector, name: str, features, points_file, out, *,
     or a JSON {video: fps}; ``admfit.datasets.rates``), its classes are checked against the detector's: the same
     reading as ``admfit-torch train``'s. ``videos``: a video list file (one id per line): only the points of these
     videos are labelled (a ``note:`` counts the others)."""
-    from .atomic import atomic_folder
+    from admfit.files.atomic import atomic_folder
+    from admfit.files.video_files import read_video_list
+
     from .datasets.shipped import points_file as shipped_points_file
-    from .fit_io import write_pseudo_labels
-    from .video_files import read_video_list
 
     points_file = shipped_points_file(points_file)  # thumos14 / anet12: the shipped clicks, as train reads them
     classes = detector_classes(detector, name)
@@ -390,5 +370,5 @@ def label_features(detector: Detector, name: str, features, points_file, out, *,
                               progress=progress)
         outcome.meta.update(meta or {})
         outcome.meta.update(annotation_meta(annotations, {plan.video: plan.grid for plan in plans}))
-        write_pseudo_labels(staging / PSEUDO_LABELS_FILE, outcome.rows, fmt="json", meta=outcome.meta)
+        write_label_file(staging / PSEUDO_LABELS_FILE, outcome.rows, outcome.meta)
     return outcome

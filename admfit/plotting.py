@@ -8,21 +8,31 @@ Every position passed in is in first-level snippets (fractional where noted); th
 snippets, or seconds when a :class:`~admfit.grid.SnippetGrid` is given. matplotlib is the optional
 extra ``plot``: it is imported inside the functions, and figures are built on
 ``matplotlib.figure.Figure`` directly, so no pyplot state and no GUI backend are involved.
+
+``plot_fit`` is ``admfit plot``: it looks the video, the class, the fit's config and the ground truth up in the
+files ``admfit fit`` read and wrote, checks them against each other, and draws and writes the figure.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_open
-from .config import ADMConfig
-from .errors import InputError
+from admfit.files.adm_config import load_adm_config
+from admfit.files.atomic import atomic_open, check_writable
+from admfit.files.pseudo_labels import read_pseudo_labels
+from admfit.files.signals import SignalSet, load_signals
+from admfit.files.validation import grid_options, pseudo_label_entries
+from admfit.files.video_files import readable_stem
+from admfit.fit.config import ADMConfig
+from admfit.fit.signal import prepare_background, prepare_class_signals
+
+from .errors import InputError, validated
 from .grid import SnippetGrid
 from .levels import StepCentres
-from .signal import prepare_background, prepare_class_signals
 
 _FIT_FIELDS = ("t_star", "sigma", "omega", "score", "start", "end")
 _IMAGE_FORMATS = {".png": "png", ".svg": "svg"}
@@ -267,3 +277,170 @@ def save_figure(figure, path) -> None:
     metadata = {"Software": None} if image_format == "png" else {"Date": None}
     with matplotlib.rc_context({"svg.hashsalt": _SVG_HASH_SALT}), atomic_open(path, "wb", field="output") as handle:
         figure.savefig(handle, format=image_format, metadata=metadata)
+
+
+# What `admfit plot` draws: one video and class of a signals file and the pseudo-labels fitted on it.
+
+
+@dataclass(frozen=True)
+class PlottedFit:
+    """What ``plot_fit`` drew: ``path`` (the image written), ``count`` pseudo-labels of the class ``class_index``
+    (named ``class_name`` when the files name it) in ``video``."""
+
+    path: Path
+    video: str
+    class_index: int
+    class_name: str | None
+    count: int
+
+    @property
+    def class_label(self) -> str:
+        return self.class_name or str(self.class_index)
+
+
+def recorded_config(config_path: Path | None, meta: Mapping, pseudo_path: Path) -> ADMConfig:
+    """``config_path`` (YAML of ADMConfig fields) when given, else the config the fit recorded in the
+    pseudo-labels' ``meta``, else the defaults."""
+    if config_path is not None or not isinstance(meta.get("config"), Mapping):
+        return load_adm_config(config_path)
+    return validated(ADMConfig, meta["config"], file=str(pseudo_path), prefix="meta.config")
+
+
+def _video_entries(rows: list[dict], video: str, path: Path) -> list[dict]:
+    """The video's pseudo-labels (rows of admfit.files.pseudo_labels.read_pseudo_labels)."""
+    entries = [row for row in rows if row["video"] == video]
+    if not entries:
+        raise InputError("has no pseudo-labels for this video", file=str(path), video=video, field="video")
+    return entries
+
+
+def _video_arrays(signals: SignalSet, video: str, pseudo_videos, path: Path):
+    """(probs, bg_probs, background) of the video; a one-video npz without names is that of the pseudo-labels."""
+    key = video
+    if "" in signals.probs and list(pseudo_videos) == [video]:
+        key = ""
+    if key not in signals.probs:
+        raise InputError("is not in the signals file", file=str(path), video=video, field="video")
+    probs = signals.probs[key]
+    if probs.ndim != 2:
+        raise InputError(f"must be (T, C), got shape {probs.shape}", file=str(path), video=video, field="probs")
+    return probs, signals.bg_probs.get(key), signals.background.get(key)
+
+
+def class_of(label: str, classes: list[str] | None, num_classes: int, signals_path: Path) -> tuple[int, str | None]:
+    """(class index, class name or None) of ``label``, given by name or by index (ASCII digits only: int() and
+    regular expressions' \\d also take other scripts' digits: an Arabic-Indic two would draw class 2)."""
+    if classes and label in classes:
+        return classes.index(label), label
+    if re.fullmatch(r"[0-9]+", label.strip()):
+        index = int(label)
+        if index >= num_classes:
+            raise InputError(f"class index {index} (--label) is outside [0, {num_classes - 1}]", file=str(signals_path),
+                             field="label")
+        return index, classes[index] if classes and index < len(classes) else None
+    known = f" (known: {', '.join(classes)})" if classes else " (no class names are known: give an index)"
+    raise InputError(f"unknown class {label!r} for --label{known}", file=str(signals_path), field="label")
+
+
+def _class_names(signals: SignalSet, entries: list[dict]) -> list[str] | None:
+    """The signals' class names, else those the pseudo-labels name (by label_id)."""
+    if signals.classes:
+        return list(signals.classes)
+    named = {int(entry["label_id"]): entry["label"] for entry in entries if entry["label"]}
+    if not named:
+        return None
+    return [named.get(index, str(index)) for index in range(max(named) + 1)]
+
+
+def _ground_truth(gt_path: Path, video: str, class_index: int, class_name: str | None,
+                  grid: SnippetGrid | None, signals_path: Path) -> list[tuple[float, float]]:
+    """The video's instances of the class in the annotation file ``gt_path`` (seconds), as (start, end) fractional
+    snippet positions."""
+    from admfit.datasets.annotations import load_annotations
+
+    annotations = load_annotations(gt_path)
+    if video not in annotations:
+        raise InputError("is not in the ground-truth file", file=str(gt_path), video=video, field="video")
+    if grid is None:
+        raise InputError("ground truth is in seconds but the fps is unknown (give --fps or VIDEO/fps)",
+                         file=str(signals_path), video=video, field="fps")
+    chosen = [inst for inst in annotations[video].instances
+              if (inst.label == class_name if class_name is not None else inst.label_id == class_index)]
+    return [tuple(map(float, grid.seconds_to_snippet([inst.start_s, inst.end_s]))) for inst in chosen]
+
+
+def default_figure_path(video: str, class_label: str) -> Path:
+    """``VIDEO_LABEL.png`` in the working folder; class names such as "Cricket/Bowling" must not become folders."""
+    return Path(readable_stem(f"{video}_{class_label}") + ".png")
+
+
+@dataclass(frozen=True)
+class _Picked:
+    """One video's class as the files hold it: its arrays, the video's pseudo-labels (every class) and the class."""
+
+    probs: np.ndarray
+    bg_probs: np.ndarray | None
+    background: np.ndarray | None
+    entries: list[dict]
+    class_index: int
+    class_name: str | None
+
+    @property
+    def chosen(self) -> list[dict]:
+        return [entry for entry in self.entries if int(entry["label_id"]) == self.class_index]
+
+
+def _pick(signals: SignalSet, rows: list[dict], video: str, label: str, signals_path: Path,
+          pseudo_path: Path) -> _Picked:
+    """The video's arrays and pseudo-labels, checked against each other, and the class ``label`` names."""
+    entries = _video_entries(rows, video, pseudo_path)
+    probs, bg_probs, background = _video_arrays(signals, video, {row["video"] for row in rows}, signals_path)
+    length = next(array for array in (background, bg_probs, probs) if array is not None).shape[0]
+    pseudo_label_entries(entries, file=str(pseudo_path), video=video, length=length, num_classes=probs.shape[1])
+    class_index, class_name = class_of(label, _class_names(signals, entries), probs.shape[1], signals_path)
+    return _Picked(probs, bg_probs, background, entries, class_index, class_name)
+
+
+def _draw(picked: _Picked, video: str, config: ADMConfig, grid: SnippetGrid | None, ground_truth,
+          centres: StepCentres | None, signals_path: Path, pseudo_path: Path):
+    """plot_video_class of the picked class; a drawing error blames the file it came from."""
+    background = picked.background
+    if background is None and picked.bg_probs is not None:
+        # As in the fit: no background within point_radius of any point of the video, whatever its class.
+        every_point = np.array([entry["point"] for entry in picked.entries], dtype=np.int64)
+        background = prepare_background(picked.bg_probs, config, every_point)
+    name = picked.class_name
+    try:
+        return plot_video_class(picked.probs, class_index=picked.class_index, background=background,
+                                pseudo_labels=picked.chosen, points=[int(entry["point"]) for entry in picked.chosen],
+                                ground_truth=ground_truth, config=config, grid=grid, class_name=name,
+                                title=f"{video}: {name or f'class {picked.class_index}'}", centres=centres)
+    except InputError as error:
+        blamed = pseudo_path if (error.field or "").startswith("pseudo_labels") else signals_path
+        raise InputError(error.message, file=str(blamed), video=video, field=error.field) from None
+
+
+def plot_fit(signals_path: Path, pseudo_path: Path, *, video: str, label: str, output: Path | None = None,
+             gt_path: Path | None = None, config_path: Path | None = None, fps: float | None = None,
+             stride: float | None = None, num_frames: float | None = None) -> PlottedFit:
+    """Draw ``video``'s class ``label`` (a name or an index) from the signals file ADM fitted and the pseudo-labels
+    it wrote (``admfit plot``), with the ground truth of ``gt_path`` when given, and write the figure to ``output``
+    (default: ``default_figure_path``). The fit's config: ``config_path``, else the one the pseudo-labels record.
+    ``fps``, ``stride`` (frames between snippets), ``num_frames`` (frames per snippet): the signals' grid, None:
+    the file's. Every file is checked before the figure is written."""
+    fps, stride, num_frames = grid_options(fps, stride, num_frames)
+    if output is not None:
+        figure_format(output)
+        check_writable(output)
+    signals = load_signals(signals_path)
+    rows, meta = read_pseudo_labels(pseudo_path)
+    config = recorded_config(config_path, meta, pseudo_path)
+    picked = _pick(signals, rows, video, label, signals_path, pseudo_path)
+    if output is None:
+        output = check_writable(default_figure_path(video, picked.class_name or str(picked.class_index)))
+    grid = signals.grid(video, fps=fps, stride=stride, num_frames=num_frames)
+    ground_truth = (_ground_truth(gt_path, video, picked.class_index, picked.class_name, grid, signals_path)
+                    if gt_path is not None else None)
+    figure = _draw(picked, video, config, grid, ground_truth, signals.centres, signals_path, pseudo_path)
+    save_figure(figure, output)
+    return PlottedFit(Path(output), video, picked.class_index, picked.class_name, len(picked.chosen))

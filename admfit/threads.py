@@ -28,7 +28,7 @@ _LAYERS_WITHOUT_OPENMP = ["tbb", "workqueue", "omp"]
 def keep_openmp_alone() -> None:
     """Make numba prefer thread pools that leave the process's OpenMP settings alone.
 
-    Call before numba's first parallel call (``admfit._kernels`` does, at import). A layer the user
+    Call before numba's first parallel call (``admfit.fit._kernels`` does, at import). A layer the user
     chose (``NUMBA_THREADING_LAYER`` or ``NUMBA_THREADING_LAYER_PRIORITY``) is kept. Results do not
     depend on the layer: each instance is fitted by one thread, whichever pool it comes from.
     """

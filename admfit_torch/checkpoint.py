@@ -1,4 +1,6 @@
-"""Checkpoints: one file per run directory, written atomically after every epoch.
+"""Checkpoints: one file per run directory, written atomically after every epoch. This module owns the checkpoint
+dict from building (``save_training``) to validation (``load_checkpoint``) and restoring (``resume_training``,
+``load_point_detector``).
 
 Contents: model and EMA weights, optimizer, scheduler and AMP-scaler state, the epoch just finished,
 the config (as a dict), the class names and the package version. ``--resume`` loads it and continues
@@ -10,18 +12,19 @@ failure as one InputError naming the file and the field (``ema``, ``config.model
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
-from admfit.atomic import atomic_open
 from admfit.errors import InputError
+from admfit.files.atomic import atomic_open
+from admfit_torch.run.layout import CHECKPOINT_NAME
 
 from .config import DetectorConfig, with_overrides
 from .models import PointDetector, build_detector
-from .run_folder import CHECKPOINT_NAME
 
 FORMAT = "admfit_torch-checkpoint-1"
 # Config sections that define the weights: an override at inference would be ignored or break the load.
@@ -60,6 +63,48 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
     """Write ``state`` (plain tensors and Python values) to ``path`` through a temporary file."""
     with atomic_open(path, "wb", field="checkpoint") as handle:
         torch.save({"format": FORMAT, **state}, handle)
+
+
+@dataclass(frozen=True)
+class TrainingParts:
+    """What a training run's checkpoint holds the state of: the model (unwrapped from DDP), its EMA, the optimizer,
+    the scheduler and the AMP scaler."""
+
+    model: torch.nn.Module
+    ema: torch.nn.Module
+    optimizer: object
+    scheduler: object
+    scaler: object
+
+
+def save_training(path: str | Path, parts: TrainingParts, *, epoch: int, stage: str, cfg: DetectorConfig,
+                  classes: list[str]) -> None:
+    """The checkpoint of a training run after ``epoch`` (module docstring: its contents)."""
+    save_checkpoint(path, {
+        "epoch": epoch, "stage": stage, "config": cfg.model_dump(mode="json"), "classes": classes,
+        "model": parts.model.state_dict(), "ema": parts.ema.state_dict(), "optimizer": parts.optimizer.state_dict(),
+        "scheduler": parts.scheduler.state_dict(), "scaler": parts.scaler.state_dict()})
+
+
+def resume_training(path: str | Path, parts: TrainingParts, *, stage: str, classes: list[str]) -> int:
+    """Load an interrupted run's checkpoint into ``parts``; returns the epoch it finished. Refused (InputError) when
+    it is of other classes or another stage, or its training state does not fit these parts."""
+    state = load_checkpoint(path, resume=True)
+    if state["classes"] != classes:
+        raise InputError("the checkpoint was trained on other classes", file=str(path), field="classes")
+    if state["stage"] != stage:
+        raise InputError(f"the checkpoint is of stage {state['stage']!r}, not {stage!r}", file=str(path),
+                         field="stage")
+    load_weights(parts.model, state["model"], path=path, field="model")
+    try:
+        parts.ema.load_state_dict(state["ema"])
+        parts.optimizer.load_state_dict(state["optimizer"])
+        parts.scheduler.load_state_dict(state["scheduler"])
+        parts.scaler.load_state_dict(state["scaler"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"damaged checkpoint: its training state does not fit this run ({type(error).__name__})",
+                         file=str(path), field="checkpoint") from None
+    return int(state["epoch"])
 
 
 def _first_problem(error: ValidationError, prefix: str = "") -> tuple[str, str]:

@@ -13,9 +13,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from admfit.config import ADMConfig
 from admfit.errors import InputError
-
+from admfit.fit.config import ADMConfig
 
 # Caps of user-sized loops and allocations: past them a value is a typo (epochs: 1e23), not a plan.
 MAX_EPOCHS = 100_000

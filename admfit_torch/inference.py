@@ -19,8 +19,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from admfit.fit.signal import upsample_signal
 from admfit.levels import Pyramid, StepCentres
-from admfit.signal import upsample_signal
 
 from .config import DetectorConfig, InferenceConfig, LevelFusion, NMSMethod
 from .data import Sample, VideoItem, collate, inference_sample

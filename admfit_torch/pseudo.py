@@ -6,6 +6,7 @@ grid of the model input; one ADM pseudo-label per annotated point. The pseudo-la
 format of ``admfit fit`` (so ``admfit eval-pseudo`` and ``admfit plot`` read them), with every snippet field
 (``point``, ``t_star``, ``b_s``, ``b_e``, ``sigma``, ``omega``, ``start``, ``end``) in level-0 snippets of the
 video's own feature grid and ``segment`` in seconds; the signals go to ``signals.npz`` (``admfit fit`` input).
+Both files are written as ``admfit label`` writes them (``admfit.files.label_outputs``).
 """
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ import numpy as np
 import torch
 
 from admfit import fit_instances
-from admfit.api import PseudoLabel
 from admfit.errors import InputError
-from admfit.fit_io import pseudo_label_rows, read_pseudo_labels, save_signals, write_pseudo_labels
+from admfit.files.label_outputs import DetectorSignals, write_label_file
+from admfit.files.pseudo_labels import pseudo_label_rows, read_pseudo_labels
+from admfit.fit.api import PseudoLabel
 
-from .config import DetectorConfig, DataConfig
+from .config import DataConfig, DetectorConfig
 from .data import Sample, VideoItem, inference_sample, padded_length
 from .inference import RESULTS_VERSION, LevelScores, post_process, predict_levels, to_seconds
+
 
 @dataclass
 class VideoSignals:
@@ -95,8 +98,8 @@ def write_pseudo_label_file(path: str | Path, labels: Sequence[PseudoLabel], ite
     grids = {item.video: item.grid for item in items}
     point_s = [float(grids[label.video].snippet_to_seconds(label.point)) for label in labels]
     rows = pseudo_label_rows(labels, list(classes), point_s)
-    write_pseudo_labels(path, rows, fmt="json", meta={"segment_units": "seconds", "snippet_units": "video level-0",
-                                                      "classes": list(classes), **meta})
+    meta = {"segment_units": "seconds", "snippet_units": "video level-0", "classes": list(classes), **meta}
+    write_label_file(path, rows, meta)
 
 
 def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes: Sequence[str]) -> None:
@@ -108,11 +111,11 @@ def write_signal_file(path: str | Path, signals: Sequence[VideoSignals], classes
     centres = {s.signal_centres for s in signals}
     if len(centres) > 1:  # one model, one number of levels: cannot happen unless signals of two models are mixed
         raise ValueError(f"signals of different pyramids in one file: {sorted(centres, key=str)}")
-    save_signals(path, {s.item.video: s.levels.fused[-1] for s in signals}, classes=list(classes),
-                 bg_probs={s.item.video: s.levels.background[0] for s in signals},
-                 grids={s.item.video: s.grid for s in signals},
-                 durations={s.item.video: s.item.duration_s for s in signals},
-                 centres=centres.pop() if centres else None)
+    collected = DetectorSignals()
+    for s in signals:
+        collected.keep(s.item.video, s.levels.fused[-1], s.levels.background[0], s.grid, s.item.duration_s,
+                       s.signal_centres)
+    collected.save(path, list(classes))
 
 
 def attach_pseudo_labels(items: Sequence[VideoItem], path: str | Path,

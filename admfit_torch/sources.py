@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from admfit.errors import InputError, Notice
+from admfit.files.video_files import check_video_ids, read_video_list
 from admfit.grid import SnippetGrid
-from admfit.video_files import check_video_ids, read_video_list
 
 from .config import DetectorConfig
 from .data import VideoItem, make_items
@@ -63,7 +63,6 @@ def grid_function(annotations, cfg: DetectorConfig, path: Path) -> Callable[[str
     return lambda video, num_snippets: grids[video]
 
 
-GRID_DECLARATION = "synth.json"  # beside a features folder: the grid of its features (admfit synth writes it)
 
 
 def declared_grid(features) -> tuple[str, Path] | None:
@@ -73,7 +72,9 @@ def declared_grid(features) -> tuple[str, Path] | None:
 
     if features is None or not Path(features).is_dir():
         return None
-    path = Path(features).resolve().parent / GRID_DECLARATION
+    from admfit.synthetic.output import MANIFEST  # beside a features folder: the grid of its features
+
+    path = Path(features).resolve().parent / MANIFEST
     try:
         grid = json.loads(path.read_text(encoding="utf-8")).get("feature_grid")
     except (OSError, ValueError, AttributeError):

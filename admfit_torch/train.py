@@ -19,16 +19,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from admfit.atomic import atomic_write_text
 from admfit.errors import InputError
+from admfit.files.atomic import atomic_write_text
+from admfit_torch.run.layout import CHECKPOINT_NAME, METRICS_NAME
 
 from . import ddp, feature_bank
-from .checkpoint import load_checkpoint, load_weights, save_checkpoint
+from .checkpoint import TrainingParts, resume_training, save_training
 from .config import DetectorConfig, OptimConfig
 from .data import Batch, TrainingSet, VideoItem, collate
 from .models import PointDetector, build_detector
 from .objectives import objective_for
-from .run_folder import CHECKPOINT_NAME, METRICS_NAME
 
 LOSS_REFRESH_S = 0.5  # seconds between reads of the running loss for the progress bar (each waits for the device)
 
@@ -160,33 +160,19 @@ class Trainer:
     def checkpoint_path(self) -> Path:
         return self.out_dir / CHECKPOINT_NAME
 
+    @property
+    def parts(self) -> TrainingParts:
+        return TrainingParts(ddp.unwrap(self.model), self.ema, self.optimizer, self.scheduler, self.scaler)
+
     def resume(self) -> None:
-        state = load_checkpoint(self.checkpoint_path, resume=True)
-        if state["classes"] != self.classes:
-            raise InputError("the checkpoint was trained on other classes", file=str(self.checkpoint_path),
-                             field="classes")
-        if state["stage"] != self.stage:
-            raise InputError(f"the checkpoint is of stage {state['stage']!r}, not {self.stage!r}",
-                             file=str(self.checkpoint_path), field="stage")
-        load_weights(ddp.unwrap(self.model), state["model"], path=self.checkpoint_path, field="model")
-        try:
-            self.ema.load_state_dict(state["ema"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            self.scaler.load_state_dict(state["scaler"])
-        except (RuntimeError, ValueError, KeyError, TypeError) as error:
-            raise InputError(f"damaged checkpoint: its training state does not fit this run ({type(error).__name__})",
-                             file=str(self.checkpoint_path), field="checkpoint") from None
-        self.start_epoch = int(state["epoch"]) + 1
+        self.start_epoch = resume_training(self.checkpoint_path, self.parts, stage=self.stage,
+                                           classes=self.classes) + 1
 
     def save(self, epoch: int) -> None:
         """Write the run's state after ``epoch`` to OUT/checkpoint.pt (atomically)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(self.checkpoint_path, {
-            "epoch": epoch, "stage": self.stage, "config": self.cfg.model_dump(mode="json"), "classes": self.classes,
-            "model": ddp.unwrap(self.model).state_dict(), "ema": self.ema.state_dict(),
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict()})
+        save_training(self.checkpoint_path, self.parts, epoch=epoch, stage=self.stage, cfg=self.cfg,
+                      classes=self.classes)
 
     def step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One optimizer step on ``batch`` (forward, losses, backward, clip, step, schedule, EMA); the losses, as

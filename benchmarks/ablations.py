@@ -1,7 +1,7 @@
 """Ablations of ADM-Loc (paper 4.3, Tables 2, 3, 5 and 6) on THUMOS'14-shaped synthetic data.
 
 Every variant is one run folder of the self-training loop (base -> pseudo -> main -> eval, the stage table of
-``admfit_torch.stages``, driven in-process by ``admfit_torch.Pipeline`` as ``admfit-torch train`` drives it) that
+``admfit_torch.run.stages``, driven in-process by ``admfit_torch.Pipeline`` as ``admfit-torch train`` drives it) that
 differs from the others only by ``--set``-style overrides; each training seed (``seed=S``) gets its own runs, on the
 same data:
 
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from admfit_torch.stages import STAGE_NAMES
+from admfit_torch.run.stages import STAGE_NAMES
 
 # ---- the variants -------------------------------------------------------------------------------------------
 
@@ -383,7 +383,7 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
-GENERATORS = ("synthetic", "independent")  # admfit.synthetic; benchmarks/feature_families/independent.py
+GENERATORS = ("synthetic", "independent")  # admfit synth; admfit.synthetic.families.independent_features
 
 
 def make_data(work: Path, videos: int, dim: int, data_seed: int, generator: str = "synthetic",
@@ -411,7 +411,7 @@ def make_data(work: Path, videos: int, dim: int, data_seed: int, generator: str 
 def _independent_data(work: Path, videos: int, dim: int, data_seed: int, variant: str | None) -> Data:
     from dataclasses import asdict
 
-    from benchmarks.feature_families.independent import DEFAULT_VARIANT, params_of, write_dataset
+    from admfit.synthetic.families.independent_features import DEFAULT_VARIANT, params_of, write_dataset
 
     variant = variant or DEFAULT_VARIANT
     # the variant's parameters too: data written before a parameter changed is not reused
@@ -431,7 +431,7 @@ def code_version() -> str:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "admfit", "admfit_torch",
-                                "cli"], capture_output=True, text=True, check=True).stdout.splitlines()
+                                "admfit_cli"], capture_output=True, text=True, check=True).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
         return f"{root} (not a git checkout)"
     return f"{root} at git {commit}" + (f" with {len(dirty)} uncommitted package file(s)" if dirty else "")
@@ -443,46 +443,41 @@ def runs_root(work: Path, data: Data, config: str, user_sets: Sequence[str]) -> 
 
 
 def run_config(data: Data, config: str, sets: Sequence[str], device: str | None):
-    """The DetectorConfig of one run: the preset or file, the overrides, the device and the data paths."""
-    from admfit_torch import load_config, with_overrides
+    """The DetectorConfig of one run: the preset or file, the overrides, the device and the data paths, as
+    ``admfit-torch train --config --set --device --features --annotations --points`` builds it."""
+    from admfit_torch.run.request import train_config
 
-    cfg = with_overrides(load_config(config), [*sets, *([f"device={device}"] if device is not None else [])])
-    paths = {"features": str(data.features), "annotations": str(data.annotations), "points": str(data.points)}
-    return cfg.model_copy(update={"run": cfg.run.model_copy(update=paths)})
+    return train_config(config, sets, device, features=data.features, annotations=data.annotations,
+                        points=data.points)
 
 
 def train(run_dir: Path, cfg) -> tuple[list, float]:
     """Run every stage in ``run_dir``; the stage records and the wall seconds. The log goes to RUN/ablation.log."""
-    from admfit_torch import Pipeline
+    from admfit_torch.run.request import train_run
 
     run_dir.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     with open(run_dir / "ablation.log", "a", encoding="utf-8") as log:
         log.write(f"$ stages {' '.join(STAGE_NAMES)} in {run_dir}\n")
-        outcomes = Pipeline(cfg, run_dir, show_progress=False,
-                            log=lambda line: log.write(line + "\n")).run()
-    return outcomes, time.perf_counter() - began
+        trained = train_run(cfg, run_dir, show_progress=False, log=lambda line: log.write(line + "\n"))
+    return trained.outcomes, time.perf_counter() - began
 
 
 def detect_and_score_test(model, cfg, classes, data: Data, device: str | None) -> tuple[dict, "DetectionResult"]:
     """``model`` detected on the test subset of ``data`` and scored like the eval stage: (results document,
     DetectionResult)."""
-    from admfit.evaluation import parse_tious
-    from admfit_torch import detect, load_split
-    from admfit_torch.ddp import select_device
-    from admfit_torch.scoring import evaluate_detections
+    from admfit_torch.run.request import adjusted, detect_subset
 
-    split = load_split(data.annotations, data.features, cfg, subset=cfg.run.test_subset, classes=classes)
-    document = detect(model, split.items, classes, cfg, select_device(device or cfg.device))
-    tious = [float(t) for t in parse_tious(cfg.run.tious)]
-    return document, evaluate_detections(data.annotations, cfg.run.test_subset, document, tious)
+    found = detect_subset(model, adjusted(cfg, (), device), classes, data.features, data.annotations,
+                          cfg.run.test_subset)
+    return found.document, found.score()
 
 
 def untrained_report(run_dir: Path, data: Data, device: str | None) -> dict:
     """report.json-shaped {"tious", "base"} of the base model's initial weights (as the base stage starts from
     them), detected and scored on the test subset like the eval stage."""
     from admfit_torch import RunLayout, initial_model, load_point_detector
-    from admfit_torch.report import detection_summary
+    from admfit_torch.run.report import detection_summary
 
     _, cfg, classes = load_point_detector(RunLayout(run_dir).base_checkpoint)
     document, result = detect_and_score_test(initial_model(cfg, len(classes)).eval(), cfg, classes, data, device)
@@ -575,7 +570,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if len({item.name for item in args.extra}) != len(args.extra):
         parser.error("--extra names must differ")
     if args.generator == "independent":
-        from benchmarks.feature_families.independent import DEFAULT_VARIANT, VARIANTS
+        from admfit.synthetic.families.independent_features import DEFAULT_VARIANT, VARIANTS
 
         args.variant = args.variant or DEFAULT_VARIANT
         if args.variant not in VARIANTS:
@@ -586,7 +581,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    from admfit.atomic import atomic_write_text
+    from admfit.files.atomic import atomic_write_text
 
     args = parse_args(argv)
     command = "python -m benchmarks ablations -- " + " ".join(argv or [])

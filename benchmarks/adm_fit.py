@@ -5,20 +5,20 @@ shipped annotations), replicated with different noise until there are at least
 ``--instances`` points (default 20,000), on the ActionFormer grid (benchmarks/_workload.py).
 
 Prints instances/second of
-  (a) admfit.reference: scipy.optimize.minimize_scalar per instance, docs/spec.md section 1 literally
+  (a) admfit.fit.reference: scipy.optimize.minimize_scalar per instance, docs/spec.md section 1 literally
       (timed on a subset of ``--reference`` instances: it is slow);
   (b) the numba core on one thread (inputs validated and prepared once; the fit, flattening
       included), step by step: a literal port of fminbound, then the Gaussian recurrence,
       then uniform prefix sums, then the exact uniform solver;
   (c) the core on all threads;
   (d) for ADMConfig() and ADMConfig.paper(), at 1, 2 and all threads: fit_batch alone on a prepared batch
-      (admfit.api.prepare_instances once, then the numba kernel) next to the public fit_instances end to end on the
-      same inputs (per-snippet class and background probabilities in: checks, preparation, the fit; columns out with
-      as_table=True, PseudoLabel objects out without), with the ratio end to end / fit_batch alone in wall-clock
-      time (issue 15's target: at most 1.2x) and in CPU time (the work: what the wall-clock ratio is on a machine
+      (admfit.fit.prepare.prepare_instances once, then the numba kernel) next to the public fit_instances end to end
+      on the same inputs (per-snippet class and background probabilities in: checks, preparation, the fit; columns
+      out with as_table=True, PseudoLabel objects out without), with the ratio end to end / fit_batch alone in
+      wall-clock time (the target: at most 1.2x) and in CPU time (the work: what the wall-clock ratio is on a machine
       of its own at 1 thread), and the time to read every input value once (np.max of each array), the floor of any
       preparation that checks every value;
-  (e) 2 threads against 1, end to end (issue 15's target: faster), and what is not the kernel at each count;
+  (e) 2 threads against 1, end to end (the target: faster), and what is not the kernel at each count;
 the ratios to (a), the agreement of (b) with (a) by the rule of docs/spec.md 1.9, and the first-call compile
 time of the kernels with an empty and with a warm numba cache.
 """
@@ -35,12 +35,12 @@ from dataclasses import replace
 import numba
 import numpy as np
 
-from admfit import ADMConfig
-from admfit import _kernels as K
-from admfit import fit_instances
-from admfit.api import _fit_rows, _table, fit_prepared, prepare_instances
-from admfit.reference import reference_fit
-from admfit.signal import background_mask
+from admfit import ADMConfig, fit_instances
+from admfit.fit._kernels import adm as K
+from admfit.fit.api import _fit_rows, _table
+from admfit.fit.prepare import prepare_instances
+from admfit.fit.reference import reference_fit
+from admfit.fit.signal import background_mask
 
 from ._timing import timed
 from ._workload import thumos14_workload
@@ -125,7 +125,7 @@ def _interleaved(runs: dict, repeat: int) -> tuple[dict, dict, dict]:
     return best, cpu, least
 
 
-_TARGET = 1.2  # issue 15, item 3: end to end at most this many times the fit alone
+_TARGET = 1.2  # end to end at most this many times the fit alone (docs/adm.md, "Speed", "End to end")
 
 
 def _end_to_end(probs, bg_probs, rows, thread_counts, ref_rate, repeat):

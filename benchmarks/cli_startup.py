@@ -3,7 +3,8 @@
 Every line is a fresh interpreter running the command's entry point (what the installed `admfit` script
 does), best of ``--repeat`` runs: wall seconds and CPU seconds (user + system of the child; on a busy
 machine the CPU time is the steadier figure). The first line, an interpreter that imports nothing, is
-the floor every command pays; ``import admfit_cli.main`` before the start-up work (issue 15) was 1.6 s.
+the floor every command pays; ``import admfit_cli.main`` before the start-up work (docs/evaluation.md, "Speed", the
+``cli_startup`` table) was 1.6 s.
 """
 from __future__ import annotations
 

@@ -18,12 +18,12 @@ Prints seconds and predictions/second of
       wall and CPU seconds: start-up, imports, loading, evaluation), then where the CPU time of one
       such process goes (a separate run that times its own phases);
   (e) the official way end to end: a plain ``json.load`` of the same file, Python lists, then (a);
-the ratios (a)/(b) and (e)/(d) with issue 15's targets for (d) (at most 0.5 s wall, at least 60x
-(e)), and the largest AP difference between (a) and (b) on the subset.
+the ratios (a)/(b) and (e)/(d) with the targets for (d) of docs/evaluation.md, "Speed" (at most 0.5 s wall, at
+least 60x (e)), and the largest AP difference between (a) and (b) on the subset.
 Everything runs on one core (numpy calls are single-threaded).
 
-``--baseline [REV|DIR]`` (REV: a git revision, default ``BASELINE_COMMIT``, main before issue 15's work on
-the command; or a folder holding a checkout) also times (d) on that code, the two alternately in the
+``--baseline [REV|DIR]`` (REV: a git revision, default ``BASELINE_COMMIT``, main before the work on the
+whole command; or a folder holding a checkout) also times (d) on that code, the two alternately in the
 same run (baseline, current, baseline, ...), and prints both phase breakdowns side by side.
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ from admfit.evaluation.results_io import load_detections
 from ._revisions import REPO, checkout, current_code, import_path
 from ._timing import timed
 
-# main before issue 15 item 2 (the whole `admfit eval` process): the default of --baseline
+# main before the work on the whole `admfit eval` process (docs/evaluation.md, "Speed"): the default of --baseline
 BASELINE_COMMIT = "818541ceb1b1d312aace381ce273226796a03cca"
 
 

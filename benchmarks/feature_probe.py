@@ -1,9 +1,9 @@
 """How much a plain linear read-out finds in a feature family: snippet-level probes on the ablations' data.
 
-For each data family (``synthetic``: admfit synth; ``independent/VARIANT``: benchmarks/feature_families/independent.py)
-the data of ``python -m benchmarks ablations`` (same cache, same folder names) is read, every snippet labelled by the
-ground truth (the class of the instance its centre lies in, else background), and two read-outs are fitted on the
-training videos' snippets and scored on the test videos' snippets:
+For each data family (``synthetic``: admfit synth; ``independent/VARIANT``:
+admfit.synthetic.families.independent_features) the data of ``python -m benchmarks ablations`` (same cache, same
+folder names) is read, every snippet labelled by the ground truth (the class of the instance its centre lies in, else
+background), and two read-outs are fitted on the training videos' snippets and scored on the test videos' snippets:
 
 - ``linear``: ridge regression on standardised features onto the targets (a linear probe in closed form);
 - ``ncm``: nearest class mean by cosine on L2-normalised features.

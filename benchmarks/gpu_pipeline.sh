@@ -5,7 +5,7 @@
 # stage (the preset's 100 do not fit one 10-minute device call; the log gives seconds per epoch to scale).
 # Before it, the training loop's speed-up at THUMOS'14 size (bf16 AMP) against the code of BASELINE, measured in the same
 # run (`python -m benchmarks torch_throughput -- --baseline`, interleaved A B A B): BASELINE is a git revision (default:
-# the benchmark's BASELINE_COMMIT, main before issue 14's speed-up) where this is a git checkout, or a folder holding
+# the benchmark's BASELINE_COMMIT, main before the training loop's speed-up) where this is a git checkout, or a folder holding
 # that code (a device machine may get the files without .git: `git archive 73aa70b | tar -x -C FOLDER` makes one, 4 MB);
 # SPEEDUP=0 skips it. The train log's seconds per epoch are the end-to-end figure (7.2-7.6 s per base epoch before).
 # Needs PYTHONPATH to reach the repository root (and pydantic). Files go under $OUT (else /tmp/admfit_gpu_pipeline).

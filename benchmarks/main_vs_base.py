@@ -5,8 +5,8 @@ L_G, r_s = 2) is trained through every stage (``benchmarks.ablations``: same dat
 base and main checkpoints are then detected and scored on the test videos again under each inference variant
 (``--variants``, ``--set``-style overrides of ``inference.*``), so that every variant compares the same trained
 models. Printed per variant: test mAP AVG (0.1:0.7, %) of base and main as mean +- std over seeds, the per-seed
-difference main - base (mean +- std), whether it clears the issue's bar (+3 and beyond the seed spread: the mean
-difference larger than the std of the differences), and the per-level scores that motivated ``level_fusion``
+difference main - base (mean +- std), whether it clears the bar (+3 and beyond the seed spread: the mean
+difference larger than the std of the differences; docs/ablations.md, "Reading"), and the per-level scores that motivated ``level_fusion``
 (docs/detector.md 4c).
 
     python -m benchmarks main_vs_base -- [--quick] [--seeds 3] [--generator synthetic|independent] [--work DIR]
@@ -25,16 +25,17 @@ from typing import Sequence
 from . import ablations
 
 VARIANTS = {"pool": ("inference.level_fusion=pool",), "mean": ("inference.level_fusion=mean",)}
-BAR = 3.0  # mAP points (%): the issue's bar for main over base
+BAR = 3.0  # mAP points (%): the bar for main over base (docs/ablations.md, "Reading")
 
 
 def rescore(run_dir: Path, data: ablations.Data, stage: str, sets: Sequence[str], device: str | None) -> float:
     """Test mAP AVG (%) of ``run_dir``'s ``stage`` checkpoint under the inference overrides ``sets``."""
-    from admfit_torch import RunLayout, load_point_detector, with_overrides
+    from admfit_torch import RunLayout
+    from admfit_torch.run.request import detect_checkpoint
 
-    model, cfg, classes = load_point_detector(getattr(RunLayout(run_dir), f"{stage}_checkpoint"))
-    _, result = ablations.detect_and_score_test(model, with_overrides(cfg, list(sets)), classes, data, device)
-    return 100 * result.average
+    found = detect_checkpoint(getattr(RunLayout(run_dir), f"{stage}_checkpoint"), data.features, data.annotations,
+                              overrides=sets, device=device)
+    return 100 * found.score().average
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -117,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     print(render(rows))
     print(f"({time.perf_counter() - began:.0f} s wall)")
     if args.json is not None:
-        from admfit.atomic import atomic_write_text
+        from admfit.files.atomic import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(rows, indent=1))
     return rows

@@ -1,7 +1,8 @@
-"""Pseudo-label quality on signal families designed apart from each other (paper Table 2, issue 10).
+"""Pseudo-label quality on signal families designed apart from each other (paper Table 2; docs/adm.md, "Why these
+defaults").
 
 Every table is one signal family's variant x one point set, on the real THUMOS'14 training videos,
-instances and points. Families (benchmarks/families/):
+instances and points. Families (benchmarks/families/__init__.py names each one's module):
 
 - ``synthetic`` (a): admfit.synthetic's signals; ``detector`` (c): real outputs of the reference base
   model (``admfit-torch train --stage base, pseudo`` on synthetic features; two seeds, two training
@@ -14,17 +15,17 @@ Point sets: the shipped simulated (Gaussian) points, uniform points drawn inside
 when ../shared/data is there, SF-Net's four human annotators (A1-A4).
 
 Each table holds the baselines (the best single threshold, one label per point; ADMConfig.paper() at
-its best (g1, g2)) and ADM's defaults before and after issue 10; the margin of a configuration is its
-mAP-AVG (0.1:0.7) minus the best baseline of that table. The defaults are chosen by their WORST margin
-over the families marked "choose" (``--choose`` ranks a grid of candidates that way); the families
-marked "held out" are reported, never used for choosing. The last lines summarise each family.
+its best (g1, g2)) and ADM's defaults before they were chosen on these families (docs/adm.md, "Choosing the
+defaults") and now; the margin of a configuration is its mAP-AVG (0.1:0.7) minus the best baseline of that
+table. The defaults are chosen by their WORST margin over the families marked "choose" (``--choose`` ranks a
+grid of candidates that way); the families marked "held out" are reported, never used for choosing. The last
+lines summarise each family.
 
 ``--quick``: one variant per family, the simulated points, no degradations.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import multiprocessing
 import sys
 import time
@@ -35,22 +36,24 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from admfit import ADMConfig, fit_instances
-from admfit.baselines import threshold_per_point
-from admfit.datasets import class_names, load_points, points_by_video, thumos14
 from admfit.data import data_path
+from admfit.datasets import class_names, load_points, points_by_video, thumos14
+from admfit.datasets.simulate import SimulationConfig, simulate_points
 from admfit.evaluation import Detections, GroundTruthSegments
 from admfit.evaluation.pseudo_quality import pseudo_label_quality
-from admfit.signal import prepare_signal
-from admfit.simulate import SimulationConfig, simulate_points
+from admfit.fit.baselines import threshold_per_point
+from admfit.fit.signal import prepare_signal
+from admfit.synthetic.families import FamilySignals
 
 from ._workload import point_rows
-from .families import FamilySignals
+from .families import signal_family
 
 TIOUS = np.round(np.arange(0.1, 0.71, 0.1), 2)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "thumos14"
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 PAPER_WEIGHTS = ((1.0, 0.5), (1.0, 0.0), (0.0, 1.0), (0.5, 0.5), (1.0, 1.0), (1.5, 0.5), (0.5, 0.25))
-# The defaults shipped before issue 10, every field they set pinned (later defaults must not leak in).
+# The defaults shipped before they were chosen on these families ("before" in docs/adm.md, "The shipped defaults
+# on every table"), every field they set pinned (later defaults must not leak in).
 BEFORE = ADMConfig(delta=0.5, g1=1.5, g2=1.0, uniform_solver="exact", interval="two_sided", combine="select",
                    select_margin=0.4, split_at_points=True, dip_cut=0.0, smoothing_sigma=0.0, bg_threshold=0.5,
                    point_radius=2, despike=False, locate_sigma=0.0, split_min_dip=0.0, bg_agreement=0.0)
@@ -69,7 +72,7 @@ class Family:
 
 
 def _variants(module: str, quick: bool) -> tuple[str, ...]:
-    family = importlib.import_module(f"benchmarks.families.{module}")
+    family = signal_family(module)
     return tuple(getattr(family, "QUICK_VARIANTS", family.VARIANTS[:1]) if quick else family.VARIANTS)
 
 
@@ -97,13 +100,12 @@ def make_signals(family: Family, variant: str, videos, classes, seed: int, cache
     if key in cache:
         return cache[key]
     if family.degrade is None:
-        module = importlib.import_module(f"benchmarks.families.{family.module}")
-        made = module.make_family(videos, classes, variant, seed)
+        made = signal_family(family.module).make_family(videos, classes, variant, seed)
     else:
         source_module, source_variant = family.degrade
         source = make_signals(Family(source_module, source_module, (source_variant,), family.role), source_variant,
                               videos, classes, seed, cache)
-        made = importlib.import_module("benchmarks.families.degrade").degrade(source, variant, seed)
+        made = signal_family("degrade").degrade(source, variant, seed)
     cache[key] = made
     return made
 
@@ -230,7 +232,7 @@ def run_paper_weights(table: Table) -> dict[str, dict]:
 
 
 def baselines_and_defaults(table: Table, candidate: ADMConfig | None = None) -> dict[str, dict]:
-    """Every baseline of the table, and ADM before and after issue 10 (results by method name), and
+    """Every baseline of the table, and ADM with the defaults before (BEFORE) and now (results by method name), and
     ``candidate`` (``--candidate``) when given."""
     results = {f"threshold {theta:.1f}": run_threshold(table, theta) for theta in THRESHOLDS}
     results.update(run_paper_weights(table))

@@ -23,17 +23,17 @@ from torch.profiler import ProfilerActivity, profile, record_function
 
 if __package__ in (None, ""):  # run as a file: the benchmarks package sits beside this file
     sys.path.append(str(Path(__file__).resolve().parent.parent))
-from benchmarks.torch_throughput import SIZES, random_items  # noqa: E402
-
 from admfit_torch.config import preset  # noqa: E402
 from admfit_torch.ddp import DistContext, device_name, select_device  # noqa: E402
 from admfit_torch.train import Trainer  # noqa: E402
+from benchmarks.torch_throughput import SIZES, random_items  # noqa: E402
 
 PHASES = ("data", "forward+losses", "backward", "optimizer", "ema")
 
 
 def _ema_update(trainer):
-    """The EMA update of either code: ModelEMA.update (after issue 14) or AveragedModel.update_parameters."""
+    """The EMA update of either code: ModelEMA.update (since the loop's speed-up) or AveragedModel.update_parameters
+    (the code of commit 73aa70b)."""
     ema = trainer.ema
     if hasattr(ema, "update_parameters"):
         return lambda: ema.update_parameters(trainer.model)

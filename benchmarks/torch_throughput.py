@@ -46,9 +46,9 @@ from ._revisions import checkout, current_code
 
 SIZES = {"thumos14": dict(preset="thumos14", length=2304, classes=20, batch=3),
          "cpu": dict(preset="cpu-small", length=128, classes=5, batch=4)}
-# main when issue 14's speed-up of the training loop began (merge-base of branch loopspeed): the default baseline
+# The default baseline: main before the training loop's speed-up (docs/training.md, "Speed of the training loop").
 BASELINE_COMMIT = "73aa70bae067fc20204c7c2cc383e363e661d186"
-TARGET = 3.0  # the speed-up issue 14 asks for, training and inference
+TARGET = 3.0  # the speed-up asked of the training loop, training and inference (docs/training.md, same section)
 REPO = Path(__file__).resolve().parent.parent
 RESULT = "@@result "  # prefix of a worker's answer line on stdout
 WOULD_SYNC = ("aten::nonzero", "aten::_local_scalar_dense")

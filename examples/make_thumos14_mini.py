@@ -12,7 +12,7 @@ from pathlib import Path
 
 from admfit.data import data_path
 from admfit.datasets import class_names, load_points, points_by_video, thumos14
-from admfit.fit_io import save_signals
+from admfit.files.signals import save_signals
 from admfit.synthetic import make_signals
 
 VIDEOS = ["video_validation_0000051", "video_validation_0000160", "video_validation_0000413",

@@ -16,8 +16,17 @@ from typing import Any
 import numpy as np
 
 from admfit.errors import InputError, Notice
-from admfit.json_columns import (BadValue, collector_paused, field, float_column, index_column, optional_field,
-                                 read_json, segment_columns, string_column)
+from admfit.files.json_columns import (
+    BadValue,
+    collector_paused,
+    field,
+    float_column,
+    index_column,
+    optional_field,
+    read_json,
+    segment_columns,
+    string_column,
+)
 
 # Alias -> subset names tried in order, after an exact (case-insensitive) match failed.
 # THUMOS'14 trains on its "Validation" set and tests on "Test"; ActivityNet trains on

@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from admfit.errors import Notice
+
 # The file is read by annotation_columns; its subset rules are part of this module's API.
 from .annotation_columns import SUBSET_ALIASES, read_annotation_columns, resolve_subset  # noqa: F401
 

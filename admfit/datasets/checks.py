@@ -30,8 +30,8 @@ from typing import Sequence
 import numpy as np
 
 from admfit.errors import InputError
+from admfit.files.video_files import video_file
 from admfit.grid import SnippetGrid
-from admfit.video_files import video_file
 
 # Snippets of slack on each side of the expected T and of the features' reach (a snippet or two, as decoders
 # round the frame count differently).
@@ -48,7 +48,7 @@ def expected_snippets(grid: SnippetGrid, duration_s: float) -> tuple[int, int]:
 
 def feature_file(source, video: str) -> str:
     """The file that holds ``video``'s features, for messages: ``FOLDER/VIDEO.npy`` for a folder source (through
-    admfit.video_files.video_file: an id that cannot name a file is an InputError, never a path)."""
+    admfit.files.video_files.video_file: an id that cannot name a file is an InputError, never a path)."""
     first = source if isinstance(source, (str, os.PathLike)) else (list(source) or [""])[0]
     path = Path(first)
     return str(video_file(path, video, ".npy")) if path.is_dir() else str(path)

@@ -24,7 +24,7 @@ from typing import Iterator, Sequence, Union
 import numpy as np
 
 from admfit.errors import InputError
-from admfit.video_files import video_file
+from admfit.files.video_files import video_file
 
 FeatureSource = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
@@ -220,7 +220,7 @@ def load_features(source: FeatureSource, video: str) -> np.ndarray:
 
 def save_features_npz(path, features: dict[str, np.ndarray]) -> None:
     """Write ``{video: (T, D)}`` as one .npz (float32), atomically; readable by FeatureStore."""
-    from admfit.atomic import atomic_open
+    from admfit.files.atomic import atomic_open
 
     arrays = {video: checked_features(array, path=Path(path), video=video) for video, array in features.items()}
     with atomic_open(path, "wb", field="features") as handle:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from admfit.datasets.rates import ClickRates, as_rates
 from admfit.errors import InputError
+from admfit.files.require import require_file
 
 LACP_COLUMNS = ("class", "class_index", "start_frame", "stop_frame", "video_id", "point")
 ANET_COLUMNS = ("class", "class_index", "video_id", "t_start", "t_end", "fps_inferred",
@@ -58,10 +59,7 @@ class PointLabel(BaseModel):
 
 
 def _text_lines(path: Path) -> list[str]:
-    if path.is_dir():
-        raise InputError("is a directory, expected a point-label file", file=path)
-    if not path.is_file():
-        raise InputError("no such file", file=path)
+    require_file(path, None, expected="a point-label file")
     try:
         # utf-8-sig: tolerate a byte-order mark (some annotation tools write one).
         return path.read_text(encoding="utf-8-sig").splitlines()

@@ -16,9 +16,16 @@ import math
 from pathlib import Path
 from typing import Mapping
 
-from admfit.datasets.annotations import (VideoAnnotation, class_names, load_annotations, resolve_subset, thumos14,
-                                         thumos14_fps)
+from admfit.datasets.annotations import (
+    VideoAnnotation,
+    class_names,
+    load_annotations,
+    resolve_subset,
+    thumos14,
+    thumos14_fps,
+)
 from admfit.errors import InputError
+from admfit.files.require import require_file
 
 SHIPPED = ("thumos14", "anet12")
 _POINT_FILES = {"thumos14": "point_gaussian.csv", "anet12": "point_gaussian_from_hrpro_anet13.csv"}
@@ -44,10 +51,8 @@ def load_class_list(source) -> list[str]:
     """A dataset name, or a text file with one class name per line (blank lines ignored), in class-id order."""
     if is_shipped(source):
         return dataset_classes(str(source))
-    path = Path(source)
-    if not path.is_file():
-        raise InputError("no such class-list file (one class name per line, or thumos14 / anet12)",
-                         file=str(path), field="classes")
+    path = require_file(source, "classes", expected="a class-list file",
+                        missing="no such class-list file (one class name per line, or thumos14 / anet12)")
     names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
     if not names:
         raise InputError("holds no class name", file=str(path), field="classes")

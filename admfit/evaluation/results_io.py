@@ -20,8 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from admfit.errors import InputError
-from admfit.json_columns import (BadValue, collector_paused, field, float_column, parse_json, read_bytes,
-                                 segment_columns, string_column)
+from admfit.files.json_columns import (
+    BadValue,
+    collector_paused,
+    field,
+    float_column,
+    parse_json,
+    read_bytes,
+    segment_columns,
+    string_column,
+)
 
 from .segments import Detections
 
@@ -172,11 +180,11 @@ def load_detections(path, *, strict: bool = False) -> Detections:
 def load_pseudo_labels(path, *, min_confidence: float = 0.0) -> tuple[Detections, np.ndarray, dict]:
     """(pseudo-labels as Detections, (N,) annotated point times in seconds (NaN where absent), meta).
 
-    Reads ``admfit fit`` output, JSON or CSV (``admfit.fit_io.read_pseudo_labels``); refuses files whose segments
-    are in snippets (``meta.segment_units``), which cannot be compared with ground truth in seconds.
+    Reads ``admfit fit`` output, JSON or CSV (``admfit.files.pseudo_labels.read_pseudo_labels``); refuses files
+    whose segments are in snippets (``meta.segment_units``), which cannot be compared with ground truth in seconds.
     min_confidence: keep only the pseudo-labels whose ``confidence`` is at least this (0: all).
     """
-    from admfit.fit_io import read_pseudo_labels  # the one reader of the format, beside its writer
+    from admfit.files.pseudo_labels import read_pseudo_labels  # the one reader of the format, beside its writer
 
     rows, meta = read_pseudo_labels(path)
     units = meta.get("segment_units", "seconds")

@@ -35,6 +35,18 @@ def _as_floats(values, name: str, size: int) -> np.ndarray:
     return array
 
 
+def _check_columns(segments, floats: tuple[str, ...]) -> None:
+    """Set ``segments``' columns to checked arrays: ``video`` and ``label`` one-dimensional strings of one shape,
+    each of ``floats`` finite float64 of that size."""
+    video = _as_strings(segments.video, "video")
+    object.__setattr__(segments, "video", video)
+    object.__setattr__(segments, "label", _as_strings(segments.label, "label"))
+    if segments.label.shape != video.shape:
+        raise ValueError(f"label must have shape {video.shape}, got {segments.label.shape}")
+    for name in floats:
+        object.__setattr__(segments, name, _as_floats(getattr(segments, name), name, video.size))
+
+
 @dataclass(frozen=True)
 class GroundTruthSegments:
     """Ground-truth instances: ``video``, ``label`` (N,) str; ``start_s``, ``end_s`` (N,) float64 seconds.
@@ -49,13 +61,7 @@ class GroundTruthSegments:
     end_s: np.ndarray
 
     def __post_init__(self):
-        video = _as_strings(self.video, "video")
-        object.__setattr__(self, "video", video)
-        object.__setattr__(self, "label", _as_strings(self.label, "label"))
-        object.__setattr__(self, "start_s", _as_floats(self.start_s, "start_s", video.size))
-        object.__setattr__(self, "end_s", _as_floats(self.end_s, "end_s", video.size))
-        if self.label.shape != video.shape:
-            raise ValueError(f"label must have shape {video.shape}, got {self.label.shape}")
+        _check_columns(self, ("start_s", "end_s"))
         if np.any(self.end_s < self.start_s):
             raise ValueError(f"ground-truth segment {int(np.argmax(self.end_s < self.start_s))} ends before it starts")
 
@@ -92,13 +98,7 @@ class Detections:
     score: np.ndarray
 
     def __post_init__(self):
-        video = _as_strings(self.video, "video")
-        object.__setattr__(self, "video", video)
-        object.__setattr__(self, "label", _as_strings(self.label, "label"))
-        if self.label.shape != video.shape:
-            raise ValueError(f"label must have shape {video.shape}, got {self.label.shape}")
-        for name in ("start_s", "end_s", "score"):
-            object.__setattr__(self, name, _as_floats(getattr(self, name), name, video.size))
+        _check_columns(self, ("start_s", "end_s", "score"))
 
     def __len__(self) -> int:
         return int(self.video.size)

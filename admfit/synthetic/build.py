@@ -10,16 +10,29 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from admfit.files.points import save_points_json
+from admfit.files.signals import save_signals
+from admfit.files.video_files import check_video_ids
+
 from ..data import data_path
 from ..datasets import PointLabel, class_names, load_annotations, load_points, thumos14
 from ..errors import InputError
-from ..fit_io import save_points_json, save_signals
-from ..video_files import check_video_ids
+from ..files.label_outputs import SIGNALS_FILE
 from .choices import Difficulty, Like, Mode, Subset
 from .features import FEATURE_DIFFICULTIES, iter_features
 from .layout import GRIDS
-from .output import (Staging, annotation_document, anet_points_csv, lacp_points_csv, select_points,
-                     spread_selection, write_feature_file, write_json, write_text)
+from .output import (
+    MANIFEST,
+    Staging,
+    anet_points_csv,
+    annotation_document,
+    lacp_points_csv,
+    select_points,
+    spread_selection,
+    write_feature_file,
+    write_json,
+    write_text,
+)
 from .signals import DIFFICULTIES, make_signals
 
 VERSION = "admfit-synth-0.1"
@@ -97,7 +110,7 @@ def _write_signals(folder: Path, videos, classes, pairs, options: SynthOptions) 
     pointed = {point.video for point, _ in pairs}
     signals = make_signals({key: video for key, video in videos.items() if key in pointed}, classes,
                            difficulty=options.difficulty.value, seed=options.seed, grid_for=GRIDS[options.like.value])
-    save_signals(folder / "signals.npz", {key: made.probs for key, made in signals.items()}, classes=classes,
+    save_signals(folder / SIGNALS_FILE, {key: made.probs for key, made in signals.items()}, classes=classes,
                  bg_probs={key: made.bg_probs for key, made in signals.items()},
                  grids={key: made.grid for key, made in signals.items()})
     save_points_json(folder / "points.json", [point for point, _ in pairs], classes=classes)
@@ -124,6 +137,6 @@ def synthesize(out_dir: str | Path, options: SynthOptions, progress=None) -> dic
             _write_features(staging.path / "features", videos, classes, options, progress)
         if options.mode in (Mode.signals, Mode.both):
             _write_signals(staging.path, videos, classes, pairs, options)
-        write_json(staging.path / "synth.json", metadata)
+        write_json(staging.path / MANIFEST, metadata)
         staging.commit()
     return metadata

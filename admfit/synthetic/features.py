@@ -24,17 +24,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from scipy.special import softmax
 
 from ..errors import InputError
 from ..grid import SnippetGrid
 from .layout import thumos14_grid
-from .shapes import draw_shapes, evidence, reach, spans
 from .noise import correlated_noise, video_rng
+from .shapes import ShapeKnobs, evidence, instance_shapes, reach, spans
 from .signals import check_classes, instance_table
 
-Range = tuple[float, float]
 # Std of the background mixture logits: large enough that one or two prototypes dominate at a time
 # (a scene changes between a few kinds of background), small enough that they blend at changes.
 _MIXTURE_LOGIT_STD = 1.5
@@ -42,17 +41,10 @@ _MIXTURE_LOGIT_STD = 1.5
 _WORLD_KEY = 2**32 + 1
 
 
-class FeatureDifficulty(BaseModel):
-    """Knobs of the feature generator. Widths in snippets, amplitudes relative to prototype norm 1."""
+class FeatureDifficulty(ShapeKnobs):
+    """Knobs of the feature generator: the instance shapes (:class:`admfit.synthetic.shapes.ShapeKnobs`), then the
+    rest. Widths in snippets, amplitudes relative to prototype norm 1."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    bell_fraction: float = Field(ge=0, le=1, description="share of instances whose evidence is a bell")
-    peak_range: Range = Field(description="top evidence of an instance (prototype weight), drawn uniformly")
-    ramp_snippets: float = Field(gt=0, description="fixed part of a plateau ramp width (snippets)")
-    ramp_fraction_range: Range = Field(description="part of a ramp width proportional to the instance length")
-    bell_edge_range: Range = Field(description="k: the boundaries sit k Gaussian widths from the bell's top")
-    bell_offset: float = Field(ge=0, le=0.4, description="bell top moves up to this fraction of the length off-centre")
     noise_std: float = Field(ge=0, description="per-dimension std of the correlated noise")
     noise_sigma_snippets: float = Field(gt=0, description="Gaussian smoothing of the noise along time (snippets)")
     scene_std: float = Field(ge=0, description="per-dimension std of the constant per-video offset")
@@ -104,12 +96,7 @@ class FeatureVideo:
 
 
 def resolve_feature_difficulty(difficulty: str | FeatureDifficulty) -> FeatureDifficulty:
-    if isinstance(difficulty, FeatureDifficulty):
-        return difficulty
-    if difficulty not in FEATURE_DIFFICULTIES:
-        raise InputError(f"unknown difficulty {difficulty!r} (expected one of {', '.join(FEATURE_DIFFICULTIES)})",
-                         field="difficulty")
-    return FEATURE_DIFFICULTIES[difficulty]
+    return FeatureDifficulty.named(difficulty, FEATURE_DIFFICULTIES)
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -133,11 +120,7 @@ def make_world(num_classes: int, dim: int, *, seed: int, knobs: FeatureDifficult
 
 def _class_evidence(rng, segments, class_ids, num_snippets, num_classes, knobs: FeatureDifficulty) -> np.ndarray:
     """(T, C) evidence of each class, the maximum over the video's instances."""
-    start = np.clip(segments[:, 0], -0.5, num_snippets - 0.5)
-    end = np.clip(segments[:, 1], -0.5, num_snippets - 0.5)
-    shapes = draw_shapes(rng, start, end, bell_fraction=knobs.bell_fraction, peak_range=knobs.peak_range,
-                         ramp_snippets=knobs.ramp_snippets, ramp_fraction_range=knobs.ramp_fraction_range,
-                         bell_edge_range=knobs.bell_edge_range, bell_offset=knobs.bell_offset)
+    shapes = instance_shapes(rng, segments, num_snippets, knobs)
     lo, hi = reach(shapes, num_snippets)
     positions, owner = spans(lo, hi)
     amounts = np.zeros((num_snippets, num_classes), dtype=np.float32)

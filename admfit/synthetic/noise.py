@@ -9,12 +9,13 @@ from scipy.ndimage import gaussian_filter1d
 from ..errors import InputError
 
 
-def video_rng(seed: int, key: str) -> np.random.Generator:
-    """The generator of one video: depends on the seed and the video's key only (crc32 of the key),
-    so a video's data do not depend on which other videos are generated with it."""
+def video_rng(seed: int, key: str, *salt: str) -> np.random.Generator:
+    """The generator of one video: depends on the seed, the video's key and the ``salt`` strings only (seeded by
+    ``[seed, crc32(key), crc32(salt)...]``), so a video's data do not depend on which other videos are generated
+    with it, nor in which order. The salt gives one video several independent streams (one per kind of draw)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"must be a non-negative integer, got {seed!r}", video=key or None, field="seed")
-    return np.random.default_rng([int(seed), zlib.crc32(key.encode("utf-8"))])
+    return np.random.default_rng([int(seed), *(zlib.crc32(word.encode("utf-8")) for word in (key, *salt))])
 
 
 def correlated_noise(rng: np.random.Generator, shape: tuple[int, ...], std: float, sigma: float) -> np.ndarray:

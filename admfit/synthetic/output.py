@@ -8,8 +8,8 @@ OUT_DIR/
                         ``class,class_index,video_id,t_start,t_end,fps_inferred,start_frame,stop_frame,
                         point,point_time``
     features/VIDEO.npy  (T, D) float32 per video (ActionFormer layout)          [--mode features|both]
-    signals.npz         admfit fit's signals file (admfit.fit_io.save_signals)  [--mode signals|both]
-    points.json         admfit fit's points file (admfit.fit_io.save_points_json) [--mode signals|both]
+    signals.npz         admfit fit's signals file (admfit.files.signals.save_signals)    [--mode signals|both]
+    points.json         admfit fit's points file (admfit.files.points.save_points_json)  [--mode signals|both]
     synth.json          how it was made: options, counts, grid; ``feature_grid`` names the grid of
                         features/ as admfit-torch's ``data.grid`` (``thumos14_actionformer`` or ``spread``),
                         which ``admfit-torch train --features OUT_DIR/features`` reads
@@ -30,16 +30,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_open
+from admfit.files.atomic import atomic_open
+from admfit.files.video_files import video_file
+
 from ..datasets.points import ANET_VIDEO_PREFIX
 from ..errors import InputError
-from ..video_files import video_file
+from ..files.label_outputs import SIGNALS_FILE
 from .noise import video_rng
 
 # Simulated points follow the real ones (README of the data: relative position mean 0.475-0.496,
 # std 0.035-0.059): a Gaussian at the middle with std 0.05 of the length, kept inside the instance.
 SIMULATED_POINT_STD = 0.05
-PRODUCTS = ("annotations.json", "points.csv", "features", "signals.npz", "points.json", "synth.json")
+MANIFEST = "synth.json"  # how the folder was made; ``feature_grid`` is read by admfit_torch.sources
+PRODUCTS = ("annotations.json", "points.csv", "features", SIGNALS_FILE, "points.json", MANIFEST)
 
 
 def spread_selection(videos: Mapping[str, object], max_videos: int | None) -> dict[str, object]:

@@ -12,15 +12,46 @@ ambiguous boundary snippets.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 from scipy.special import expit
+
+from ..errors import InputError
 
 # Evidence beyond this many ramp widths / bell widths is below 0.25 % of the peak: not evaluated.
 _PLATEAU_REACH = 6.0
 _BELL_REACH = 3.5
 _MIN_WIDTH_SNIPPETS = 0.25
+
+Range = tuple[float, float]
+
+
+class ShapeKnobs(BaseModel):
+    """How each instance's evidence is drawn (:func:`instance_shapes`): the knobs the signal and the feature
+    generators share (``SignalDifficulty``, ``FeatureDifficulty``). Widths in snippets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bell_fraction: float = Field(ge=0, le=1, description="share of instances whose evidence is a bell, not a plateau")
+    peak_range: Range = Field(description="top evidence of an instance (a probability for the signals, a prototype "
+                                          "weight for the features), drawn uniformly")
+    ramp_snippets: float = Field(gt=0, description="fixed part of a plateau ramp width (snippets)")
+    ramp_fraction_range: Range = Field(description="part of a ramp width proportional to the instance length")
+    bell_edge_range: Range = Field(description="k: the boundaries sit k Gaussian widths from the bell's top")
+    bell_offset: float = Field(ge=0, le=0.4, description="bell top moves up to this fraction of the length off-centre")
+
+    @classmethod
+    def named(cls, difficulty, presets: Mapping[str, "ShapeKnobs"]):
+        """``difficulty`` itself when it is knobs of this class, else the preset of that name."""
+        if isinstance(difficulty, cls):
+            return difficulty
+        if difficulty not in presets:
+            raise InputError(f"unknown difficulty {difficulty!r} (expected one of {', '.join(presets)})",
+                             field="difficulty")
+        return presets[difficulty]
 
 
 @dataclass(frozen=True)
@@ -60,6 +91,17 @@ def draw_shapes(rng: np.random.Generator, start: np.ndarray, end: np.ndarray, *,
     sigma_out = np.maximum((start + length - centre) / edge_k[1], _MIN_WIDTH_SNIPPETS)
     return InstanceShapes(start, end, is_bell, peak, np.maximum(ramps[0], _MIN_WIDTH_SNIPPETS),
                           np.maximum(ramps[1], _MIN_WIDTH_SNIPPETS), centre, sigma_in, sigma_out)
+
+
+def instance_shapes(rng: np.random.Generator, segments: np.ndarray, num_snippets: int,
+                    knobs: ShapeKnobs) -> InstanceShapes:
+    """A shape for each instance of ``segments`` ((N, 2) fractional snippets), its ends clipped to the video's
+    ``num_snippets`` snippets."""
+    start = np.clip(segments[:, 0], -0.5, num_snippets - 0.5)
+    end = np.clip(segments[:, 1], -0.5, num_snippets - 0.5)
+    return draw_shapes(rng, start, end, bell_fraction=knobs.bell_fraction, peak_range=knobs.peak_range,
+                       ramp_snippets=knobs.ramp_snippets, ramp_fraction_range=knobs.ramp_fraction_range,
+                       bell_edge_range=knobs.bell_edge_range, bell_offset=knobs.bell_offset)
 
 
 def reach(shapes: InstanceShapes, num_snippets: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,28 +21,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import InputError
 from ..grid import SnippetGrid
 from .layout import thumos14_grid
 from .noise import correlated_noise, video_rng
-from .shapes import InstanceShapes, draw_shapes, evidence, reach, spans
-
-Range = tuple[float, float]
+from .shapes import InstanceShapes, Range, ShapeKnobs, evidence, instance_shapes, reach, spans
 
 
-class SignalDifficulty(BaseModel):
-    """How hard the synthetic signals are. Widths and positions in snippets, levels in [0, 1]."""
+class SignalDifficulty(ShapeKnobs):
+    """How hard the synthetic signals are: the instance shapes (:class:`admfit.synthetic.shapes.ShapeKnobs`), then
+    the rest. Widths and positions in snippets, levels in [0, 1]."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    bell_fraction: float = Field(ge=0, le=1, description="share of instances whose evidence is a bell, not a plateau")
-    peak_range: Range = Field(description="top evidence of an instance, drawn uniformly")
-    ramp_snippets: float = Field(gt=0, description="fixed part of a plateau ramp width (snippets)")
-    ramp_fraction_range: Range = Field(description="part of a ramp width proportional to the instance length")
-    bell_edge_range: Range = Field(description="k: the boundaries sit k Gaussian widths from the bell's top")
-    bell_offset: float = Field(ge=0, le=0.4, description="bell top moves up to this fraction of the length off-centre")
     dip_depth: float = Field(ge=0, le=1, description="how deep dips cut the class evidence (0 = no dips)")
     dip_sigma_snippets: float = Field(gt=0, description="smoothing of the dip field: typical dip width (snippets)")
     base_level: float = Field(ge=0, le=0.5, description="class probability away from any evidence")
@@ -121,12 +112,7 @@ class SignalVideo:
 
 
 def resolve_difficulty(difficulty: str | SignalDifficulty) -> SignalDifficulty:
-    if isinstance(difficulty, SignalDifficulty):
-        return difficulty
-    if difficulty not in DIFFICULTIES:
-        raise InputError(f"unknown difficulty {difficulty!r} (expected one of {', '.join(DIFFICULTIES)})",
-                         field="difficulty")
-    return DIFFICULTIES[difficulty]
+    return SignalDifficulty.named(difficulty, DIFFICULTIES)
 
 
 def check_classes(classes: Sequence[str]) -> None:
@@ -149,14 +135,6 @@ def instance_table(key: str, video, classes: Sequence[str], grid: SnippetGrid) -
         class_ids[row] = index[instance.label]
         seconds[row] = (instance.start_s, instance.end_s)
     return grid.seconds_to_snippet(seconds).reshape(-1, 2), class_ids
-
-
-def _instance_shapes(rng, segments, num_snippets, knobs: SignalDifficulty) -> InstanceShapes:
-    start = np.clip(segments[:, 0], -0.5, num_snippets - 0.5)
-    end = np.clip(segments[:, 1], -0.5, num_snippets - 0.5)
-    return draw_shapes(rng, start, end, bell_fraction=knobs.bell_fraction, peak_range=knobs.peak_range,
-                       ramp_snippets=knobs.ramp_snippets, ramp_fraction_range=knobs.ramp_fraction_range,
-                       bell_edge_range=knobs.bell_edge_range, bell_offset=knobs.bell_offset)
 
 
 def _paint(target: np.ndarray, shapes: InstanceShapes, columns: np.ndarray | None) -> None:
@@ -203,7 +181,7 @@ def _confusers(rng, num_snippets, video_classes, num_classes, knobs: SignalDiffi
 def make_video_signals(rng: np.random.Generator, segments: np.ndarray, class_ids: np.ndarray, num_snippets: int,
                        num_classes: int, knobs: SignalDifficulty) -> tuple[np.ndarray, np.ndarray]:
     """((T, C) float32 class probabilities, (T,) float32 background probabilities) of one video."""
-    shapes = _instance_shapes(rng, segments, num_snippets, knobs)
+    shapes = instance_shapes(rng, segments, num_snippets, knobs)
     action = np.zeros((num_snippets, num_classes))
     _paint(action, shapes, class_ids)
     # One dip field per video, in units of its std: dips where it exceeds 0.5, full depth above 1.5.

@@ -1,43 +1,31 @@
-"""Signal families for the pseudo-label validation suite (benchmarks/pseudo_quality.py).
+"""The data families of the benchmarks, by name: which module makes each (docs/adm.md, "The validation suite:
+signal families designed apart"; docs/ablations.md, "The second feature generator").
 
-A *family* is a way of producing per-snippet detector outputs on the real THUMOS'14 training
-videos, designed apart from the others, so that ADM's defaults can be chosen on some families
-and checked on a held-out one (docs/adm.md). Each family module exposes
+Signal families (``python -m benchmarks pseudo_quality``), each a module with ``VARIANTS`` (``QUICK_VARIANTS``
+where ``--quick`` takes another first choice) and ``make_family(videos, classes, variant, seed)`` ->
+``{video: admfit.synthetic.families.FamilySignals}``:
 
-    VARIANTS: tuple[str, ...]                        # e.g. difficulties, or training lengths x seeds
-    make_family(videos, classes, variant, seed) -> dict[str, FamilySignals]
+- ``synthetic`` (a): ``signals_synthetic.py`` here, admfit.synthetic's signals as a family;
+- ``detector`` (c): ``signals_detector.py`` here, ``admfit_torch.detector_family`` cached under ``.benchmarks/``;
+- ``independent`` (b): ``admfit.synthetic.families.independent_signals``;
+- ``degrade`` (d): ``admfit.synthetic.families.degradations`` (``degrade(signals, kind, seed)``, any family's).
 
-``videos``: ``{video: admfit.datasets.VideoAnnotation}`` (real ids, durations, fps, instances);
-``classes``: the class names, the column order of ``probs``. Generated data is never shipped.
+Feature families (``python -m benchmarks ablations --generator``, ``feature_probe``): ``synthetic`` is
+``admfit synth``; ``independent`` is ``admfit.synthetic.families.independent_features``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from types import ModuleType
 
-import numpy as np
+SIGNAL_FAMILIES = {
+    "synthetic": "benchmarks.families.signals_synthetic",
+    "detector": "benchmarks.families.signals_detector",
+    "independent": "admfit.synthetic.families.independent_signals",
+    "degrade": "admfit.synthetic.families.degradations",
+}
 
-from admfit.grid import SnippetGrid
-from admfit.levels import StepCentres
 
-
-@dataclass(frozen=True)
-class FamilySignals:
-    """One video's detector outputs.
-
-    probs: (T_l, C) float64 class probabilities in [0, 1]; T_l <= T (a coarser last pyramid level is
-        upsampled by the fit, as the pipeline does).
-    bg_probs: (T,) float64 background probabilities in [0, 1] on the first-level snippet grid.
-    grid: where the first-level snippets sit in time (seconds <-> snippet index).
-    centres: where step j of a coarser ``probs`` sits on the first-level snippets (admfit.levels.StepCentres;
-        a detector's own geometry), None for the window-aligned reading of other detectors' files.
-    """
-
-    probs: np.ndarray
-    bg_probs: np.ndarray
-    grid: SnippetGrid
-    centres: StepCentres | None = None
-
-    @property
-    def num_snippets(self) -> int:
-        """T, the first-level length in snippets."""
-        return int(self.bg_probs.shape[0])
+def signal_family(name: str) -> ModuleType:
+    """The module of signal family ``name`` (a key of SIGNAL_FAMILIES)."""
+    return importlib.import_module(SIGNAL_FAMILIES[name])

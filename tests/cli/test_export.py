@@ -12,7 +12,8 @@ import pytest
 
 from admfit.datasets import thumos14
 from admfit.datasets.shipped import dataset_classes
-from admfit.fit_io import read_pseudo_labels, save_signals, write_pseudo_labels
+from admfit.files.pseudo_labels import read_pseudo_labels, write_pseudo_labels
+from admfit.files.signals import save_signals
 from admfit.grid import SnippetGrid
 from admfit_cli.main import app
 

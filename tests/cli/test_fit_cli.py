@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from admfit import ADMConfig
-from admfit.fit_io import save_signals
+from admfit.files.signals import save_signals
 from admfit.grid import SnippetGrid
 from admfit.levels import StepCentres
 from admfit_cli.main import app
+
 from ..helpers import EXAMPLE, SHARED_DATA
 
 CLASSES = ["Jump", "Throw"]
@@ -208,7 +209,6 @@ def test_output_has_ordinary_permissions(files):
 
 
 def test_shipped_example_runs(tmp_path):
-    from pathlib import Path
     example = EXAMPLE
     out = tmp_path / "pl.json"
     code, _, err = run(example / "signals.npz", example / "points.json", "-o", out)
@@ -251,7 +251,6 @@ def test_fit_reads_lacp_point_csv(tmp_path):
 
 
 def test_fit_reads_sfnet_clicks(tmp_path):
-    from pathlib import Path
     clicks = SHARED_DATA / "thumos14" / "sfnet_single_frames" / "THUMOS1.txt"
     if not clicks.is_file():
         pytest.skip("../shared/data is not present")

@@ -12,7 +12,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from admfit.fit_io import load_signals, save_points_json
+from admfit.files.points import save_points_json
+from admfit.files.signals import load_signals
 from admfit.levels import StepCentres
 from admfit_cli.main import app
 

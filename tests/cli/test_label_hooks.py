@@ -9,7 +9,7 @@ from importlib.metadata import EntryPoint
 import numpy as np
 import pytest
 
-from admfit.fit_io import save_points_json
+from admfit.files.points import save_points_json
 from admfit_cli.main import app
 
 from ..helpers import assert_one_line_error, invoke

@@ -1,4 +1,4 @@
-"""cli/_plain_values.py: values converted without pydantic come out exactly as typer's own conversion makes
+"""admfit_cli/_plain_values.py: values converted without pydantic come out exactly as typer's own conversion makes
 them, errors included, and the plain values really skip typer's converter (which imports pydantic)."""
 from __future__ import annotations
 

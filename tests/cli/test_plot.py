@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 pytest.importorskip("matplotlib")
 
 from admfit import ADMConfig, SnippetGrid, fit_instances  # noqa: E402
-from admfit.signal import prepare_background  # noqa: E402
 from admfit.errors import InputError  # noqa: E402
-from admfit.fit_io import save_points_json, save_signals  # noqa: E402
+from admfit.files.points import save_points_json  # noqa: E402
+from admfit.files.signals import save_signals  # noqa: E402
+from admfit.fit.signal import prepare_background  # noqa: E402
 from admfit.plotting import plot_video_class, save_figure  # noqa: E402
 from admfit_cli.main import app  # noqa: E402
 
@@ -174,7 +175,7 @@ def test_plot_command_bad_input(fitted, args, field):
 
 
 def test_plot_command_uses_the_config_the_fit_recorded(fitted):
-    from admfit_cli.plot import _config
+    from admfit.plotting import recorded_config as _config
 
     folder, _, pseudo, _ = fitted
     document = json.loads(pseudo.read_text())

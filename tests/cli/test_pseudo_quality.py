@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,9 @@ from typer.testing import CliRunner
 
 from admfit.evaluation import Detections, GroundTruthSegments, evaluate_detection
 from admfit.evaluation.pseudo_quality import assign_instances, pseudo_label_quality
-from admfit.fit_io import write_pseudo_labels
+from admfit.files.pseudo_labels import write_pseudo_labels
 from admfit_cli.main import app
+
 from ..helpers import EXAMPLE, assert_one_line_error
 
 NAN = math.nan
@@ -76,7 +76,7 @@ def test_rejects_misshapen_points():
 
 
 def _fit_row(video, label, start_s, end_s, score, point_s, confidence=0.5):
-    # One row as admfit.fit_io.pseudo_label_rows makes it (snippet fields are irrelevant here).
+    # One row as admfit.files.pseudo_labels.pseudo_label_rows makes it (snippet fields are irrelevant here).
     return {"video": video, "label": label, "label_id": 0, "score": score, "point": 0, "point_s": point_s,
             "t_star": 0, "b_s": 0, "b_e": 1, "sigma": 1.0, "omega": 1.0, "start": 0.0, "end": 1.0,
             "start_s": start_s, "end_s": end_s, "confidence": confidence, "converged": True}

@@ -29,7 +29,7 @@ print(json.dumps({"code": code, "modules": sorted({name.split(".")[0] for name i
 # pydantic (the configs), yaml, rich (typer's rich help renderer).
 HEAVY = {"numba", "llvmlite", "scipy", "torch", "matplotlib", "numpy", "pydantic", "yaml", "rich"}
 # A command's own --help builds its options; typer 0.2x would convert them with pydantic, which
-# cli/_plain_values.py spares them.
+# admfit_cli/_plain_values.py spares them.
 HEAVY_FOR_COMMAND_HELP = HEAVY
 
 ADMFIT_COMMANDS = ["fit", "eval", "eval-pseudo", "simulate-points", "synth", "plot", "export", "label", "detectors"]
@@ -69,7 +69,7 @@ def test_every_command_is_covered():
 
 # `admfit eval` on real files: the numpy evaluator, no numba (its start alone is twice the command's time
 # budget, docs/evaluation.md), no scipy; the ground truth as columns, not as pydantic models, and its
-# options without pydantic either (cli/_plain_values.py); rich only for a table on a terminal. Every module
+# options without pydantic either (admfit_cli/_plain_values.py); rich only for a table on a terminal. Every module
 # name is reported, not just the top-level packages.
 EVAL_PROBE = PROBE.replace('name.split(".")[0] for name in sys.modules', "name for name in sys.modules")
 EVAL_MUST_NOT_LOAD = {"numba", "llvmlite", "scipy", "torch", "matplotlib", "rich", "yaml", "pandas", "pydantic"}

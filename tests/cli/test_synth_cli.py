@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +9,11 @@ from typer.testing import CliRunner
 
 from admfit.data import data_path
 from admfit.datasets import load_annotations, load_points, thumos14
-from admfit.fit_io import load_point_file, load_signals
+from admfit.files.points import load_point_file
+from admfit.files.signals import load_signals
 from admfit.synthetic import anet12_grid, thumos14_grid
 from admfit_cli.main import app
+
 from ..helpers import SHARED_DATA
 
 ANET_JSON = SHARED_DATA / "anet12" / "activity_net.v1-2.min.json"

@@ -1,6 +1,6 @@
-"""The per-video fit_instances that admfit.batch replaced (frozen copy), the reference of tests/core/test_adm_batch.py.
+"""The per-video fit_instances that admfit.fit.prepare replaced (frozen copy), the reference of tests/core/test_adm_batch.py.
 
-Each video was validated and prepared on its own (admfit.signal.prepare_class_signals, prepare_background), then
+Each video was validated and prepared on its own (admfit.fit.signal.prepare_class_signals, prepare_background), then
 all instances were fitted by one fit_batch call and turned into PseudoLabels. The vectorised preparation must give
 bitwise the same labels.
 """
@@ -8,10 +8,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from admfit import _kernels as K
-from admfit.api import PseudoLabel, confidence_of, neighbouring_points
-from admfit.batch import _check_points, _check_probs, _inputs
-from admfit.signal import prepare_background, prepare_class_signals
+from admfit.fit._kernels import adm as K
+from admfit.fit.api import PseudoLabel, confidence_of
+from admfit.fit.prepare import _check_points, _check_probs, _inputs
+from admfit.fit.signal import prepare_background, prepare_class_signals
+
+
+def _neighbouring_points(snippets, labels, length, split):
+    """For each point, the nearest other point of its class before and after it (-1 / length: none)."""
+    previous = np.full(snippets.shape, -1, dtype=np.int64)
+    following = np.full(snippets.shape, length, dtype=np.int64)
+    if not split:
+        return previous, following
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        positions = np.unique(snippets[members])  # points on one snippet mark one instance
+        rank = np.searchsorted(positions, snippets[members])
+        previous[members] = np.where(rank > 0, positions[np.maximum(rank - 1, 0)], -1)
+        following[members] = np.where(rank + 1 < positions.size, positions[np.minimum(rank + 1, positions.size - 1)],
+                                      length)
+    return previous, following
 
 
 def _prepare_video(key, probs, points, mask, bg_probs, config, centres=None):
@@ -27,7 +43,7 @@ def _prepare_video(key, probs, points, mask, bg_probs, config, centres=None):
     columns, locate, noise = prepare_class_signals(signal[:, used], length, config, centres)
     if mask is None:
         background = prepare_background(background, config, snippets)
-    previous, following = neighbouring_points(snippets, labels, length, config.split_at_points)
+    previous, following = _neighbouring_points(snippets, labels, length, config.split_at_points)
     min_dip = config.split_min_dip * noise[column_of]
     return dict(key=key, columns=columns, locate=locate, column_of=column_of.astype(np.int64), background=background,
                 points=snippets, labels=labels, previous=previous, following=following, min_dip=min_dip)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from admfit import ADMConfig, fit_instances
-from admfit.reference import reference_fit
+from admfit.fit.reference import reference_fit
 
 from .signals import random_instance, realistic_instance
 
@@ -55,7 +55,7 @@ def test_exact_uniform_is_never_worse_than_brent():
 
 @pytest.mark.parametrize("length", [1, 7, 8, 9, 127, 128, 129, 300, 1000, 2049])
 def test_literal_uniform_loss_is_bitwise_numpy_sum(length):
-    from admfit import _kernels as K
+    from admfit.fit._kernels import adm as K
     rng = np.random.default_rng(length)
     signal = rng.random(length)
     t_star = int(rng.integers(0, length))

@@ -1,4 +1,4 @@
-"""The vectorised preparation (admfit.batch) gives bitwise the labels of the per-video path it replaced
+"""The vectorised preparation (admfit.fit.prepare) gives bitwise the labels of the per-video path it replaced
 (tests/core/per_video_fit.py), on realistic random inputs: many videos, classes, neighbouring and repeated
 points, coarse signals, float32 and float64, masks and bg_probs, short videos, grids; ADMConfig() and the paper's."""
 from __future__ import annotations
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from admfit import ADMConfig, SnippetGrid, fit_instances
-from admfit.api import fit_prepared
-from admfit.batch import neighbours, prepare_instances
 from admfit.errors import InputError
+from admfit.fit.api import fit_prepared
+from admfit.fit.prepare import neighbours, prepare_instances
 from admfit.levels import StepCentres
 
 from .per_video_fit import fit_per_video
@@ -154,6 +154,21 @@ def test_neighbours_of_all_videos_at_once():
     assert following.tolist() == [9, 20, 9, 5, 7, 8, 20]
 
 
+def test_the_preparation_alone_keeps_numba_off_openmp():
+    """prepare_instances runs parallel kernels: importing it (without the fit's kernels) must already keep numba's
+    pool off OpenMP, whose start would reset torch's thread count (admfit/threads.py)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NUMBA_THREADING_LAYER")}
+    probe = "import json, admfit.fit.prepare, numba; print(json.dumps(numba.config.THREADING_LAYER_PRIORITY))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[-1] == "omp"
+
+
 def test_no_points_anywhere_gives_no_labels():
     probs, _, _, bgs, _ = _videos(5, count=3)
     assert fit_instances(probs, {key: [] for key in probs}, bg_probs=bgs) == []
@@ -179,7 +194,7 @@ def test_the_first_bad_video_is_reported_as_before():
 
 
 def _layouts(probs: dict, bgs: dict, points: dict):
-    """The same inputs in the other forms a user may hand over (each read through its own path of admfit.batch):
+    """The same inputs in the other forms a user may hand over (each read through its own path of admfit.fit.prepare):
     non-contiguous views, read-only arrays, other float dtypes, swapped byte order, nested lists, integral floats
     and other integer types as points, empty points of other shapes."""
     keys = list(probs)
@@ -253,7 +268,7 @@ def test_smoothing_weights_are_scipys_to_the_bit():
     gaussian_filter1d weights (its response to an impulse) bitwise."""
     from scipy.ndimage import gaussian_filter1d
 
-    from admfit.signal import smoothing_weights
+    from admfit.fit.signal import smoothing_weights
 
     sigmas = np.concatenate([np.linspace(0.01, 4.0, 397), [0.0, 0.125, 0.375, 1.0, 2.0, 4.0, 1 / 3]])
     table, row, radius = smoothing_weights(sigmas)
@@ -269,7 +284,8 @@ def test_smoothing_weights_are_scipys_to_the_bit():
 def test_noise_levels_are_numpys_median_exactly():
     """The selection behind the noise level (sampled pivots, no sort) gives np.median's value to the bit on
     signals made to trouble it: plateaus and ties, lone impulses, values near zero, half zeros, ramps, two values."""
-    from admfit.signal import MEDIAN_SAMPLE, clean_segment, noise_level
+    from admfit.fit._kernels.signal import MEDIAN_SAMPLE, clean_segment
+    from admfit.fit.signal import noise_level
 
     rng = np.random.default_rng(0)
     for index in range(1500):
@@ -286,7 +302,7 @@ def test_noise_levels_are_numpys_median_exactly():
 def test_background_despiking_is_the_per_video_one_with_or_without_crossings():
     """The background's noise level is measured only when despiking could move a value across the threshold;
     either way the mask is prepare_background's."""
-    from admfit.signal import prepare_background
+    from admfit.fit.signal import prepare_background
 
     rng = np.random.default_rng(3)
     config = ADMConfig()
@@ -303,7 +319,7 @@ def test_background_despiking_is_the_per_video_one_with_or_without_crossings():
 def test_kth_smallest_is_numpys_partition_at_every_rank():
     """Any rank, not only the median: ranks far from the sampled pivots take the rounds that keep only the values
     below or above them (about one case in seven here), which must agree with np.partition to the bit."""
-    from admfit.signal import MEDIAN_SAMPLE, _kth_smallest
+    from admfit.fit._kernels.signal import MEDIAN_SAMPLE, _kth_smallest
 
     rng = np.random.default_rng(1)
     for index in range(1000):

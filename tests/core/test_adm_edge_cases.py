@@ -4,8 +4,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from admfit import (ADMConfig, InputError, background_mask, find_bracket, find_peak, fit_gaussian, fit_instances,
-                    fit_uniform, prepare_signal, upsample_signal)
+from admfit import (
+    ADMConfig,
+    InputError,
+    background_mask,
+    find_bracket,
+    find_peak,
+    fit_gaussian,
+    fit_instances,
+    fit_uniform,
+    prepare_signal,
+    upsample_signal,
+)
 
 
 def mask(length, *indices):

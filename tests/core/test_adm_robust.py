@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from admfit import ADMConfig, fit_instances
-from admfit.signal import auto_smoothing, despike, noise_level, prepare_background
+from admfit.fit.signal import auto_smoothing, despike, noise_level, prepare_background
 
 LENGTH = 120
 RAW = dict(locate_sigma=0.0, split_min_dip=0.0, bg_agreement=0.0)

@@ -1,7 +1,7 @@
 """The thresholding baseline, on signals small enough to check by eye."""
 import numpy as np
 
-from admfit.baselines import run_containing, runs_above, threshold_all_runs, threshold_per_point
+from admfit.fit.baselines import run_containing, runs_above, threshold_all_runs, threshold_per_point
 
 SIGNAL = np.array([0.1, 0.6, 0.7, 0.2, 0.5, 0.5, 0.5, 0.1])
 

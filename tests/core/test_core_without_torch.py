@@ -11,7 +11,7 @@ class NoTorch:
 sys.meta_path.insert(0, NoTorch())
 import numpy as np
 from admfit import fit_instances, ADMConfig, PseudoLabel
-import admfit.evaluation, admfit.datasets, admfit.synthetic, admfit.detector, admfit.simulate
+import admfit.evaluation, admfit.datasets, admfit.synthetic, admfit.detector, admfit.datasets.simulate
 import admfit_cli.main, admfit_cli.torch_main  # the --stage choices come from the torch-free stage table
 labels = fit_instances({"v": np.full((20, 1), 0.5)}, {"v": [[3, 0]]}, bg_probs={"v": np.zeros(20)})
 assert isinstance(labels[0], PseudoLabel)

@@ -11,6 +11,7 @@ from admfit.data import data_path
 from admfit.datasets import class_index, class_names, grid_for, load_annotations, thumos14, thumos14_fps
 from admfit.datasets.annotations import THUMOS14_BROKEN_TEST_VIDEOS, Instance, resolve_subset
 from admfit.errors import InputError
+
 from ..helpers import SHARED_DATA
 
 SHARED = SHARED_DATA

@@ -6,15 +6,21 @@ r_j after each prediction, p made monotone from the right, AP = sum over recall 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from admfit.datasets import load_annotations
-from admfit.evaluation import (ANET_TIOUS, THUMOS14_TIOUS, Detections, GroundTruthSegments, evaluate_detection,
-                               parse_tious, segment_iou)
+from admfit.evaluation import (
+    ANET_TIOUS,
+    THUMOS14_TIOUS,
+    Detections,
+    GroundTruthSegments,
+    evaluate_detection,
+    parse_tious,
+    segment_iou,
+)
 from admfit.evaluation.reference import reference_ap
+
 from ..helpers import SHARED_DATA
 
 

@@ -1,4 +1,4 @@
-"""benchmarks/families/independent.py and degrade.py on a few real THUMOS'14 training videos.
+"""admfit.synthetic.families.independent_signals and .degradations on a few real THUMOS'14 training videos.
 
 Shapes and ranges, determinism, a video's signals independent of the others, instance evidence where the
 annotation puts it, noisy harder than clean, and each degradation doing what its name says (and nothing to
@@ -13,10 +13,10 @@ import pytest
 from scipy.special import logit
 
 from admfit.datasets import class_names, thumos14
+from admfit.synthetic.families import FamilySignals
+from admfit.synthetic.families.degradations import DEGRADATIONS, degrade
+from admfit.synthetic.families.independent_signals import VARIANTS, confusion_matrix, make_family
 from admfit.synthetic.layout import thumos14_grid
-from benchmarks.families import FamilySignals
-from benchmarks.families.degrade import DEGRADATIONS, degrade
-from benchmarks.families.independent import VARIANTS, confusion_matrix, make_family
 
 # Two-class videos (Cliff/Diving, Cricket), a 33 s instance (GolfSwing), many short ones (Billiards).
 VIDEOS = ("video_validation_0000161", "video_validation_0000187", "video_validation_0000290",

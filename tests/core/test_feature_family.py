@@ -1,5 +1,6 @@
-"""benchmarks/feature_families/independent.py, the second feature generator: reproducible from its seed, on the grid
-the real-data checks expect, non-negative, class evidence that a cosine can see, real points inside their instances."""
+"""admfit.synthetic.families.independent_features, the second feature generator: reproducible from its seed, on
+the grid the real-data checks expect, non-negative, class evidence that a cosine can see, real points inside their
+instances."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import pytest
 from admfit.datasets import grid_for, load_annotations, load_points, thumos14
 from admfit.datasets.checks import check_feature_length
 from admfit.datasets.shipped import points_file
-from benchmarks.feature_families import independent as family
+from admfit.synthetic.families import independent_features as family
 
 VIDEOS, DIM = 6, 48
 

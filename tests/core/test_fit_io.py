@@ -1,4 +1,6 @@
-"""admfit.fit_io as a library: the pseudo-label reader against its writer, and point resolution."""
+"""The files of `admfit fit` as a library (admfit.files.signals, .points, .pseudo_labels, .adm_config and
+admfit.fit.points): the pseudo-label reader against its writer, point resolution, the files a detector's labelling
+writes, and every reader's words for a folder or a missing file."""
 from __future__ import annotations
 
 import json
@@ -6,9 +8,14 @@ import json
 import numpy as np
 import pytest
 
+from admfit.datasets.shipped import load_class_list
 from admfit.errors import InputError
-from admfit.fit_io import (RawPoint, SignalSet, load_adm_config, pseudo_label_rows, read_pseudo_labels,
-                           resolve_points, write_pseudo_labels)
+from admfit.files.adm_config import load_adm_config
+from admfit.files.points import RawPoint, load_point_file
+from admfit.files.pseudo_labels import pseudo_label_rows, read_pseudo_labels, write_pseudo_labels
+from admfit.files.signals import SignalSet, load_signals
+from admfit.files.video_files import read_video_list
+from admfit.fit.points import resolve_points
 from admfit.grid import SnippetGrid
 
 
@@ -101,3 +108,31 @@ def test_load_adm_config(tmp_path):
     with pytest.raises(InputError) as caught:
         load_adm_config(path)
     assert caught.value.field == "g1" and caught.value.file == str(path)
+
+
+@pytest.mark.parametrize("read, field, missing", [
+    (load_signals, "signals", "no such file"), (load_point_file, "points", "no such file"),
+    (read_pseudo_labels, "pseudo_labels", "no such file"), (load_adm_config, "config", "no such file"),
+    (read_video_list, "videos", "no such video list"), (load_class_list, "classes", "no such class-list file"),
+])
+def test_every_reader_refuses_a_folder_and_a_missing_file_alike(tmp_path, read, field, missing):
+    with pytest.raises(InputError) as caught:
+        read(tmp_path / "absent")
+    assert caught.value.message.startswith(missing)
+    assert caught.value.field == field and caught.value.file == str(tmp_path / "absent")
+    with pytest.raises(InputError) as caught:
+        read(tmp_path)
+    assert caught.value.message.startswith("is a directory, expected ")
+    assert caught.value.field == field and caught.value.file == str(tmp_path)
+
+
+def test_label_and_the_pseudo_stage_name_their_files_in_one_place(tmp_path):
+    from admfit import labelling
+    from admfit.files import label_outputs
+    from admfit_torch.run.layout import RunLayout
+
+    layout = RunLayout(tmp_path)
+    assert layout.signals == layout.base / label_outputs.SIGNALS_FILE
+    assert layout.pseudo_labels == layout.base / label_outputs.PSEUDO_LABELS_FILE
+    assert (labelling.SIGNALS_FILE, labelling.PSEUDO_LABELS_FILE) == ("signals.npz", "pseudo_labels.json")
+    assert labelling.DetectorSignals is label_outputs.DetectorSignals

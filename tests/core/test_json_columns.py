@@ -1,4 +1,4 @@
-"""admfit.json_columns: whole-column checks find the first bad record, whichever path a column takes."""
+"""admfit.files.json_columns: whole-column checks find the first bad record, whichever path a column takes."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from admfit.json_columns import BadValue, field, float_column, segment_columns, string_column
+from admfit.files.json_columns import BadValue, field, float_column, segment_columns, string_column
 
 
 def test_numbers_and_numeric_strings():

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from admfit.fit.signal import upsample_signal
 from admfit.levels import ConvLayer, Pyramid, StepCentres
-from admfit.signal import upsample_signal
 
 
 def test_pyramid_levels():

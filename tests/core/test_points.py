@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import pytest
 
 from admfit.data import data_path
 from admfit.datasets import class_names, load_annotations, load_points, points_by_video, thumos14, thumos14_fps
 from admfit.errors import InputError
+
 from ..helpers import SHARED_DATA
 
 SHARED = SHARED_DATA

@@ -1,4 +1,4 @@
-"""The real-data checks of the core (issue 12): feature grids, points inside the features, fingerprints of data,
+"""The core's checks of real data: feature grids, points inside the features, fingerprints of data,
 the shipped datasets by name, the fixed class vocabulary, subset notes; and `admfit fit` refusing a wrong grid."""
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ import pytest
 
 from admfit.datasets import thumos14
 from admfit.datasets.annotations import resolve_subset
-from admfit.datasets.checks import (check_feature_length, check_points_inside, expected_snippets)
-from admfit.datasets.shipped import (dataset_classes, load_class_list, load_fps_table, open_annotations,
-                                     points_file, vocabulary)
+from admfit.datasets.checks import check_feature_length, check_points_inside, expected_snippets
+from admfit.datasets.shipped import (
+    dataset_classes,
+    load_class_list,
+    load_fps_table,
+    open_annotations,
+    points_file,
+    vocabulary,
+)
 from admfit.errors import InputError, Notice
-from admfit.fingerprint import fingerprint, same_content
-from admfit.fit_io import save_signals
+from admfit.files.fingerprint import fingerprint, same_content
+from admfit.files.signals import save_signals
 from admfit.grid import SnippetGrid, thumos14_actionformer, thumos14_lacp
 from admfit_cli.main import app
 

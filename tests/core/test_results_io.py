@@ -10,7 +10,7 @@ import pytest
 from admfit.errors import InputError
 from admfit.evaluation import results_io
 from admfit.evaluation.results_io import load_detections
-from admfit.json_columns import parse_json
+from admfit.files.json_columns import parse_json
 
 pytest.importorskip("msgspec")
 

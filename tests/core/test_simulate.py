@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from admfit.data import data_path
 from admfit.datasets import Instance, VideoAnnotation, load_annotations, load_points, thumos14
 from admfit.datasets.rates import shipped_rates
+from admfit.datasets.simulate import SimulationConfig, points_csv, relative_positions, simulate_points
 from admfit.errors import InputError
-from admfit.simulate import SimulationConfig, points_csv, relative_positions, simulate_points
 from admfit_cli.main import app
 
 

@@ -7,8 +7,15 @@ from pydantic import ValidationError
 
 from admfit.datasets import Instance, VideoAnnotation, class_names, thumos14
 from admfit.errors import InputError
-from admfit.synthetic import (DIFFICULTIES, FEATURE_DIFFICULTIES, SignalDifficulty, anet12_grid, make_features,
-                              make_signals, thumos14_grid)
+from admfit.synthetic import (
+    DIFFICULTIES,
+    FEATURE_DIFFICULTIES,
+    SignalDifficulty,
+    anet12_grid,
+    make_features,
+    make_signals,
+    thumos14_grid,
+)
 
 CLASSES = ["Jump", "Throw"]
 
@@ -234,6 +241,20 @@ def test_correlated_noise_has_the_requested_std():
         assert noise.std() == pytest.approx(0.1, rel=0.05)
         # ...and neighbours are correlated (white noise would give about 0).
         assert np.corrcoef(noise[:-1], noise[1:])[0, 1] > 0.5
+
+
+def test_video_rng_salt_gives_a_video_more_streams_seeded_as_documented():
+    """One seeding for every synthetic generator (signals, features, simulated points, the benchmark families):
+    [seed, crc32(key), crc32(salt)...], so that the families' salted streams stay what they were."""
+    import zlib
+
+    from admfit.synthetic.noise import video_rng
+
+    for salt in ((), ("class",), ("degrade", "noise")):
+        words = [3, zlib.crc32(b"video_test_0000004")] + [zlib.crc32(word.encode()) for word in salt]
+        expected = np.random.default_rng(np.random.SeedSequence(words)).random(4)
+        assert np.array_equal(video_rng(3, "video_test_0000004", *salt).random(4), expected)
+    assert not np.array_equal(video_rng(3, "v", "class").random(4), video_rng(3, "v", "background").random(4))
 
 
 def test_points_pair_with_their_instance_and_outliers_are_counted():

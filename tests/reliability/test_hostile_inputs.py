@@ -1,5 +1,5 @@
 """Hostile inputs across the nine commands, one row per case: each gives one `error: ...` line naming the file
-and the field, exit code 2, no traceback, and writes nothing (issue 13's probe, replayed).
+and the field, exit code 2, no traceback, and writes nothing (an earlier probe of every command, replayed).
 
 A row is (command line with {placeholders}, words the line must hold). Placeholders name files of
 ``world.py`` / ``torch_world.py``; ``{out}`` is a file and ``{run}`` a folder that must stay absent or empty.
@@ -66,8 +66,8 @@ CORE_CASES = [
     (("admfit", "plot", "{signals}", "{pl_point_huge}") + PLOT_ARGS, ("pl_point_huge.json", "results[0].point")),
     (("admfit", "plot", "{signals}", "{pl_reversed}") + PLOT_ARGS, ("pl_reversed.json", "results[0].start")),
     (("admfit", "plot", "{signals}", "{pl_label_unknown}") + PLOT_ARGS, ("pl_label_unknown.json", "label_id")),
-    # NaN and words are refused by the pseudo-label reader (admfit.fit_io.read_pseudo_labels), which names
-    # results.VIDEO.N.FIELD; the ranges against the signal, by admfit.validation.pseudo_label_entries
+    # NaN and words are refused by the pseudo-label reader (admfit.files.pseudo_labels.read_pseudo_labels), which
+    # names results.VIDEO.N.FIELD; the ranges against the signal, by admfit.files.validation.pseudo_label_entries
     (("admfit", "plot", "{signals}", "{pl_score_nan}") + PLOT_ARGS, ("pl_score_nan.json", "results.v1.0.score")),
     (("admfit", "plot", "{signals}", "{pl_sigma_zero}") + PLOT_ARGS, ("pl_sigma_zero.json", "results[0].sigma")),
     (("admfit", "plot", "{signals}", "{pl_point_word}") + PLOT_ARGS, ("pl_point_word.json", "results.v1.0.point")),

@@ -5,7 +5,6 @@ must meet a memory limit (and fail this test) instead of filling the machine.
 """
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
@@ -79,7 +78,7 @@ def test_sigterm_while_synth_writes_features_removes_its_staging_folder(tmp_path
 
 
 def test_a_handler_someone_installed_is_kept(tmp_path):
-    from admfit.atomic import atomic_open
+    from admfit.files.atomic import atomic_open
 
     seen = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))

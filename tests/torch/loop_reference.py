@@ -1,4 +1,4 @@
-"""The training loop's parts as they were before issue 14's speed-up (commit 73aa70b), kept as the reference the
+"""The training loop's parts as they were before its speed-up (commit 73aa70b), kept as the reference the
 vectorised code must equal: local attention by unfolded windows, point targets by a loop over points, POTLoc's
 background gaps by a loop over stretches, losses by boolean indexing, L_G by a loop over samples."""
 from __future__ import annotations

@@ -2,8 +2,6 @@
 checks. (fork_run itself: tests/torch/test_pipeline.py.)"""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from benchmarks import ablations as ab
@@ -57,7 +55,7 @@ def test_run_order_refuses_a_missing_shared_run():
 
 
 def test_check_shared_wants_the_shared_stages_skipped(tmp_path):
-    from admfit_torch.pipeline import StageOutcome
+    from admfit_torch.run.pipeline import StageOutcome
 
     def outcomes(*actions):
         return [StageOutcome(name, action, tmp_path / name) for name, action in zip(("base", "pseudo", "main", "eval"),
@@ -183,7 +181,7 @@ def test_extra_variants_share_default_and_put_their_overrides_last(tmp_path):
 
 
 def test_check_shared_through_base_lets_the_pseudo_stage_run(tmp_path):
-    from admfit_torch.pipeline import StageOutcome
+    from admfit_torch.run.pipeline import StageOutcome
 
     outcomes = [StageOutcome(name, action, tmp_path / name)
                 for name, action in zip(("base", "pseudo", "main", "eval"), ("skipped", "ran", "ran", "ran"))]

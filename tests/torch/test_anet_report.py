@@ -16,7 +16,7 @@ from admfit.evaluation import ANET_TIOUS, THUMOS14_TIOUS, table_columns
 from admfit_cli.main import app as admfit_app
 from admfit_cli.torch_main import app as torch_app
 from admfit_torch.config import preset
-from admfit_torch.run_folder import RunLayout
+from admfit_torch.run.layout import RunLayout
 
 from ..helpers import invoke
 

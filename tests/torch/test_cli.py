@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from admfit_cli.torch_main import app
+
 from ..helpers import assert_one_line_error, invoke
 from .toydata import write_toy_dataset
-
 
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=2", "--no-progress"]
 

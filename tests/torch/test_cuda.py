@@ -97,9 +97,10 @@ def test_main_model_mixed_precision_steps_train_the_sigma_head(tmp_path, amp_dty
 
 @pytest.mark.parametrize("stage", ["base", "main"])
 def test_a_training_step_never_waits_for_the_device(tmp_path, stage):
-    """Issue 14: drawing a batch (features resident on the GPU) and a whole step (targets, background points, losses,
-    fused Adam, EMA) hold no operation that makes the host wait for the GPU; set_sync_debug_mode('error') raises
-    at the first one (bfloat16 AMP: float16's GradScaler reads its inf check)."""
+    """The sped-up loop (docs/training.md, "Speed of the training loop"): drawing a batch (features resident on the
+    GPU) and a whole step (targets, background points, losses, fused Adam, EMA) hold no operation that makes the host
+    wait for the GPU; set_sync_debug_mode('error') raises at the first one (bfloat16 AMP: float16's GradScaler reads
+    its inf check)."""
     cfg = preset("cpu-small", amp=True, optim={"batch_size": 2}, main={"sigma_samples": 8})
     items = [VideoItem(i.video, i.features, i.grid, i.positions, i.labels, np.stack([i.positions - 6, i.positions + 9], 1),
                        np.array([3.0, 4.0, 5.0])) for i in _items()]

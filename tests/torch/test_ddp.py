@@ -10,6 +10,7 @@ import sys
 import torch
 
 from admfit_torch.checkpoint import load_checkpoint
+
 from .toydata import write_toy_dataset
 
 

@@ -11,9 +11,8 @@ from admfit_cli.torch_main import app as torch_app
 from admfit_torch.checkpoint import load_point_detector
 from admfit_torch.inference import detect
 from admfit_torch.models import PointDetector
-from admfit_torch.scoring import evaluate_detections
+from admfit_torch.run.scoring import evaluate_detections
 from admfit_torch.sources import load_split
-
 
 EPOCHS = 25
 

@@ -1,4 +1,4 @@
-"""Family (c) of the pseudo-label suite (benchmarks/families/detector.py): one tiny detector build, cached.
+"""Family (c) of the pseudo-label suite (admfit_torch.detector_family): one tiny detector build, cached.
 
 Four short training videos, 8-D features, 1 epoch on 64-snippet crops: the real CLI commands (admfit synth,
 admfit-torch train --stage base / pseudo) in subprocesses, in a temporary cache folder.
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from admfit.datasets import class_names, thumos14
+from admfit.synthetic.families import FamilySignals
 from admfit.synthetic.layout import thumos14_grid
-from benchmarks.families import FamilySignals
-from benchmarks.families import detector
+from admfit_torch import detector_family as detector
 
 TINY = {"dim": 8, "overrides": ("data.input_length=64", "optim.warmup_epochs=1")}
 VARIANT = "e1-s0"

@@ -5,19 +5,28 @@ import numpy as np
 import pytest
 import torch
 
+from admfit import ADMConfig
 from admfit.detector import DetectorOutput
 from admfit.errors import InputError
 from admfit.grid import SnippetGrid
-from admfit import ADMConfig
 from admfit.levels import Pyramid
 from admfit_torch.config import InferenceConfig, preset
 from admfit_torch.data import Sample, VideoItem
-from admfit_torch.inference import (LevelScores, Proposals, detect, outer_inner_contrast, post_process, runs,
-                                    select_classes, to_seconds, upsample_to, video_scores)
+from admfit_torch.inference import (
+    LevelScores,
+    Proposals,
+    detect,
+    outer_inner_contrast,
+    post_process,
+    runs,
+    select_classes,
+    to_seconds,
+    upsample_to,
+    video_scores,
+)
 from admfit_torch.models import PointDetector
 from admfit_torch.nms import hard_nms, soft_nms
 from admfit_torch.plugin import TorchDetector
-
 
 GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
 
@@ -186,9 +195,9 @@ def test_detector_output_rejects_bad_probabilities():
 
 
 def test_detectors_are_found_through_the_entry_point_group(tmp_path, monkeypatch):
-    import admfit.detector as protocol
     from importlib.metadata import EntryPoint
 
+    import admfit.detector as protocol
     from admfit_torch.checkpoint import save_checkpoint
 
     cfg = preset("cpu-small")

@@ -9,7 +9,8 @@ import pytest
 
 from admfit import fit_instances
 from admfit.detector import load_detector
-from admfit.fit_io import load_signals, save_points_json
+from admfit.files.points import save_points_json
+from admfit.files.signals import load_signals
 from admfit.grid import SnippetGrid
 from admfit_cli.main import app as admfit_app
 from admfit_cli.torch_main import app as torch_app

@@ -1,7 +1,7 @@
-"""The faster training loop (issue 14) computes what the loops it replaced computed (tests/torch/loop_reference.py,
-the code of commit 73aa70b): attention, targets, background points and losses equal up to float round-off or
-exactly, features kept on the device give the same batches and weights, the EMA equals AveragedModel's, and a
-training step holds no operation that waits for a GPU."""
+"""The faster training loop (docs/training.md, "Speed of the training loop") computes what the loops it replaced
+computed (tests/torch/loop_reference.py, the code of commit 73aa70b): attention, targets, background points and
+losses equal up to float round-off or exactly, features kept on the device give the same batches and weights, the
+EMA equals AveragedModel's, and a training step holds no operation that waits for a GPU."""
 from __future__ import annotations
 
 import subprocess
@@ -14,8 +14,13 @@ from admfit.grid import SnippetGrid
 from admfit.levels import Pyramid
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem
-from admfit_torch.losses import (background_loss, gaussian_imposition_loss, point_focal_loss, point_targets,
-                                 select_background_gaps)
+from admfit_torch.losses import (
+    background_loss,
+    gaussian_imposition_loss,
+    point_focal_loss,
+    point_targets,
+    select_background_gaps,
+)
 from admfit_torch.models.blocks import LocalSelfAttention, local_attention
 from admfit_torch.train import Trainer
 

@@ -8,8 +8,16 @@ import torch
 
 from admfit.levels import Pyramid
 from admfit_torch.config import LossConfig
-from admfit_torch.losses import (augmented_targets, background_loss, base_model_loss, binary_focal, mil_loss,
-                                 point_focal_loss, select_background, topk_video_scores)
+from admfit_torch.losses import (
+    augmented_targets,
+    background_loss,
+    base_model_loss,
+    binary_focal,
+    mil_loss,
+    point_focal_loss,
+    select_background,
+    topk_video_scores,
+)
 from admfit_torch.models import PyramidOutput
 
 

@@ -9,8 +9,16 @@ import torch
 
 from admfit.levels import Pyramid
 from admfit_torch.config import LossConfig, MainConfig
-from admfit_torch.losses import (PseudoInstances, augmented_targets, base_model_loss, class_kernels,
-                                 gaussian_imposition_loss, main_model_loss, sampled_targets, sigma_loss)
+from admfit_torch.losses import (
+    PseudoInstances,
+    augmented_targets,
+    base_model_loss,
+    class_kernels,
+    gaussian_imposition_loss,
+    main_model_loss,
+    sampled_targets,
+    sigma_loss,
+)
 from admfit_torch.models import PyramidOutput, sample_intervals
 
 AXIS = Pyramid(theta=2)  # admfit_torch's pyramid: level-l step j on level-0 position j 2^l
@@ -150,9 +158,9 @@ def test_sigmas_beyond_the_scale_are_clipped_to_it():
 
 
 def test_sigma_scale_is_a_quantile_of_the_pseudo_label_sigmas():
-    from admfit.grid import SnippetGrid
     import numpy as np
 
+    from admfit.grid import SnippetGrid
     from admfit_torch.config import preset
     from admfit_torch.data import VideoItem
     from admfit_torch.pseudo import sigma_statistics

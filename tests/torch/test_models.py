@@ -1,8 +1,6 @@
 """Backbone, head and masks of the admfit_torch detector; config validation and presets."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -11,8 +9,8 @@ from admfit_torch.config import PRESETS, load_config, preset, with_overrides
 from admfit_torch.models import PointDetector, fuse
 from admfit_torch.models.blocks import LocalSelfAttention
 from admfit_torch.models.head import ClassificationHead
-from ..helpers import REPO
 
+from ..helpers import REPO
 
 CONFIGS = REPO / "configs"
 

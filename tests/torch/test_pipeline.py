@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from admfit_cli.torch_main import app
 from admfit.errors import InputError
+from admfit_cli.torch_main import app
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem, inference_sample, training_sample
 from admfit_torch.pseudo import attach_pseudo_labels
-from admfit_torch.run_folder import RunLayout, StageState, fork_run
-from admfit_torch.stages import STAGE_NAMES, stage_named, stage_settings
-from .toydata import write_toy_dataset
+from admfit_torch.run.layout import RunLayout
+from admfit_torch.run.stages import STAGE_NAMES, stage_named, stage_settings
+from admfit_torch.run.state import StageState, fork_run
 
 from ..helpers import assert_one_line_error, invoke
+from .toydata import write_toy_dataset
 
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=2", "--set", "run.figures=0", "--no-progress"]
 
@@ -170,7 +171,7 @@ def test_the_stage_table_drives_the_cli_choices_and_the_records(finished):
 
 def test_fork_run_shares_the_finished_stages_and_the_pipeline_skips_them(finished, toy, tmp_path):
     from admfit_torch.config import with_overrides
-    from admfit_torch.pipeline import Pipeline
+    from admfit_torch.run.pipeline import Pipeline
 
     source, _ = finished
     target = tmp_path / "fork"
@@ -269,7 +270,7 @@ def test_signals_file_carries_the_time_axis_and_admfit_fit_reproduces_the_pseudo
     (the window-aligned reading of other detectors' files) it would not."""
     import yaml
 
-    from admfit.fit_io import load_signals
+    from admfit.files.signals import load_signals
     from admfit.levels import StepCentres
     from admfit_cli.main import app as admfit_app
 
@@ -296,7 +297,7 @@ def test_signals_file_carries_the_time_axis_and_admfit_fit_reproduces_the_pseudo
 
 
 def test_pseudo_labels_record_their_annotation_file_for_admfit_export(finished, toy, tmp_path):
-    """The pseudo stage records its annotation file (admfit.provenance), so that `admfit export` writes the run's
+    """The pseudo stage records its annotation file (admfit.files.provenance), so that `admfit export` writes the run's
     videos with their fps and durations without being told the file again."""
     from admfit_cli.main import app as admfit_app
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from admfit.errors import InputError
-from admfit.fit_io import save_points_json
+from admfit.files.points import save_points_json
 from admfit_cli.main import app
 from admfit_torch.checkpoint import save_checkpoint
 from admfit_torch.config import preset

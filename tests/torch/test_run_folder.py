@@ -10,10 +10,11 @@ import pytest
 
 from admfit.errors import InputError, Notice
 from admfit_cli.torch_main import app
-from admfit_torch.run_folder import RunLayout, StageState, run_lock
+from admfit_torch.run.layout import RunLayout
+from admfit_torch.run.state import StageState, run_lock
 
-from .toydata import write_toy_dataset
 from ..helpers import assert_one_line_error, invoke
+from .toydata import write_toy_dataset
 
 FAST = ["--config", "cpu-small", "--set", "optim.epochs=1", "--set", "optim.warmup_epochs=0", "--set", "run.figures=0", "--no-progress"]
 
@@ -36,7 +37,7 @@ def _dead_pid() -> int:
 def test_the_lock_refuses_a_second_holder_and_is_released_on_errors(tmp_path):
     with run_lock(tmp_path) as lock:
         assert lock.read_text().split()[0] == str(os.getpid())
-        holder = subprocess.run([sys.executable, "-c", "import sys; from admfit_torch.run_folder import run_lock\n"
+        holder = subprocess.run([sys.executable, "-c", "import sys; from admfit_torch.run.state import run_lock\n"
                                  "with run_lock(sys.argv[1]): pass", str(tmp_path)], capture_output=True, text=True)
         assert holder.returncode != 0 and f"pid {os.getpid()}" in holder.stderr
     assert not lock.exists()

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from admfit.fit.signal import upsample_signal
 from admfit.levels import ConvLayer, Pyramid
-from admfit.signal import upsample_signal
 from admfit_torch.config import preset
 from admfit_torch.inference import upsample_to
 from admfit_torch.models import PointDetector

@@ -13,7 +13,6 @@ from admfit_torch.config import preset
 from admfit_torch.data import TrainingSet, VideoItem, collate, inference_sample, training_sample
 from admfit_torch.train import Trainer, lr_factor, train_base, train_stage
 
-
 GRID = SnippetGrid(fps=30.0, stride=4, num_frames=16)
 CLASSES = ["a", "b", "c"]
 
@@ -202,7 +201,7 @@ def test_main_stage_resume_equals_uninterrupted(tmp_path):
 
 @pytest.fixture
 def two_torch_threads():
-    """The issue's runs used every core: the nondeterminism only shows with 2+ intra-op threads."""
+    """Runs that use every core: the nondeterminism fixed at commit d3be28b only shows with 2+ intra-op threads."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     yield
