@@ -1,0 +1,121 @@
+"""ActionFormer as a detector plug-in (admfit_torch.peer_actionformer): a tiny untrained ActionFormer built by the
+package itself, saved as its train.py saves checkpoints, run by `admfit label --detector actionformer`. Skipped
+without the peer extra (pip install 'admfit[peer]'), except the refusal that tells a user how to get it."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from admfit.files.signals import load_signals
+from admfit_cli.main import app
+
+from ..helpers import assert_one_line_error, invoke
+from .toydata import toy_videos, write_toy_dataset
+
+VIDEOS = dict(num_videos=4, length=64, dim=8, seed=3)
+CONFIG = """\
+dataset_name: thumos
+model_name: LocPointTransformer
+dataset: {feat_stride: 4, num_frames: 16, input_dim: 8, num_classes: 3, max_seq_len: 64, default_fps: 30.0}
+model:
+  backbone_type: convTransformer
+  fpn_type: identity
+  backbone_arch: [2, 1, 3]
+  scale_factor: 2
+  regression_range: [[0, 4], [4, 8], [8, 16], [16, 10000]]
+  n_head: 2
+  n_mha_win_size: 5
+  embd_dim: 16
+  fpn_dim: 16
+  head_dim: 16
+  use_abs_pe: false
+"""
+
+
+def test_without_the_extra_the_plugin_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "actionformer", None)  # as where the package is not installed
+    toy = write_toy_dataset(tmp_path, **VIDEOS)
+    code, stdout, stderr = invoke(app, "label", "--detector", "actionformer", "--detector-arg", "checkpoint=x.pth",
+                                  "--detector-arg", "config=x.yaml", "--features", toy["features"], "--points",
+                                  toy["points"], "--annotations", toy["annotations"], "-o", tmp_path / "out")
+    assert_one_line_error(code, stdout, stderr, "actionformer", "pip install 'admfit[peer]'")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    pytest.importorskip("actionformer", reason="needs the peer extra: pip install 'admfit[peer]'")
+    import torch
+    from actionformer.modeling import make_meta_arch
+
+    from admfit_torch.peer_actionformer import load_actionformer_config
+
+    folder = tmp_path_factory.mktemp("actionformer")
+    (folder / "config.yaml").write_text(CONFIG)
+    config = load_actionformer_config(folder / "config.yaml")
+    torch.manual_seed(0)
+    network = make_meta_arch(config["model_name"], **config["model"])
+    # as ActionFormer's train.py saves them: a DataParallel's keys, the EMA weights beside the live ones
+    weights = {f"module.{key}": value for key, value in network.state_dict().items()}
+    torch.save({"epoch": 1, "state_dict": weights, "state_dict_ema": weights}, folder / "checkpoint.pth.tar")
+    toy = write_toy_dataset(folder, **VIDEOS)
+    _, _, _, classes = toy_videos(**VIDEOS)
+    (folder / "classes.txt").write_text("\n".join(classes) + "\n")
+    return {**toy, "folder": folder, "network": network.eval(), "config": config}
+
+
+def _label(model, out, *extra):
+    folder = model["folder"]
+    return invoke(app, "label", "--detector", "actionformer", "--detector-arg",
+                  f"checkpoint={folder / 'checkpoint.pth.tar'}", "--detector-arg", f"config={folder / 'config.yaml'}",
+                  "--detector-arg", f"classes={folder / 'classes.txt'}", "--features", model["features"], "--points",
+                  model["points"], "--annotations", model["annotations"], "-o", out, "--quiet", *extra)
+
+
+def test_label_with_actionformer_writes_its_signals_on_its_time_axis(model, tmp_path):
+    import torch
+
+    code, _, stderr = _label(model, tmp_path / "out")
+    assert code == 0, stderr
+    signals = load_signals(tmp_path / "out" / "signals.npz")
+    assert signals.classes == ["class0", "class1", "class2"]
+    assert (signals.centres.origin, signals.centres.spacing) == (0.0, 8.0)  # 4 levels of ratio 2
+    pseudo = json.loads((tmp_path / "out" / "pseudo_labels.json").read_text())["results"]
+    points = model["points"].read_text().split()
+    assert sum(len(entries) for entries in pseudo.values()) == len(points)
+    for video in signals.probs:
+        features = np.load(model["features"] / f"{video}.npy")
+        assert signals.bg_probs[video].shape == (len(features),)
+        assert signals.probs[video].shape == (math.ceil(len(features) / 8), 3)
+        # ActionFormer's own point generator puts its last level's step j on snippet 8 j: the plug-in's time axis
+        network = model["network"]
+        with torch.no_grad():
+            inputs, masks = network.preprocessing([{"feats": torch.as_tensor(features.T), "video_id": video}])
+            hidden, _ = network.neck(*network.backbone(inputs, masks))
+            positions = network.point_generator(hidden)[-1][:, 0].numpy()
+        steps = len(signals.probs[video])
+        np.testing.assert_array_equal(signals.centres.positions(steps), positions[:steps])
+        # its background: 1 minus the best class score of the first level, read back from the file
+        assert np.all(signals.bg_probs[video] <= 1.0) and np.all(signals.bg_probs[video] >= 0.0)
+
+
+def test_actionformer_refuses_features_it_was_not_trained_on(model, tmp_path):
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    for path in model["features"].iterdir():
+        np.save(wide / path.name, np.zeros((64, 16), dtype=np.float32))
+    folder = model["folder"]
+    code, stdout, stderr = invoke(app, "label", "--detector", "actionformer", "--detector-arg",
+                                  f"checkpoint={folder / 'checkpoint.pth.tar'}", "--detector-arg",
+                                  f"config={folder / 'config.yaml'}", "--detector-arg",
+                                  f"classes={folder / 'classes.txt'}", "--features", wide, "--points", model["points"],
+                                  "--annotations", model["annotations"], "-o", tmp_path / "out")
+    assert_one_line_error(code, stdout, stderr, "actionformer", "(T, 8) features", "dataset.input_dim")
+    # twice the fps, stride and window: the same snippets for admfit's length check, not the model's grid
+    assert_one_line_error(*_label(model, tmp_path / "out", "--fps", "60", "--stride", "8", "--num-frames", "32"), "actionformer",
+                          "stride 8 / window 32 frames", "dataset.feat_stride")
+    assert not (tmp_path / "out").exists()
