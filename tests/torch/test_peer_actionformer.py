@@ -119,3 +119,37 @@ def test_actionformer_refuses_features_it_was_not_trained_on(model, tmp_path):
     assert_one_line_error(*_label(model, tmp_path / "out", "--fps", "60", "--stride", "8", "--num-frames", "32"), "actionformer",
                           "stride 8 / window 32 frames", "dataset.feat_stride")
     assert not (tmp_path / "out").exists()
+
+
+def test_actionformer_trains_a_step_on_exported_pseudo_labels_at_their_snippets(model, tmp_path):
+    """`admfit export --to actionformer`, read by ActionFormer's own THUMOS'14 dataset: every training segment lands
+    on the snippets the pseudo-label holds (one time axis), and the model takes a training step on them."""
+    import torch
+    from actionformer.datasets import make_dataset
+
+    code, _, stderr = _label(model, tmp_path / "out")
+    assert code == 0, stderr
+    exported = tmp_path / "thumos14_pseudo.json"
+    code, _, stderr = invoke(app, "export", tmp_path / "out" / "pseudo_labels.json", "--to", "actionformer",
+                             "--classes", model["folder"] / "classes.txt", "-o", exported)
+    assert code == 0, stderr
+    dataset_cfg = model["config"]["dataset"]
+    dataset = make_dataset("thumos", True, ("train",), feat_folder=str(model["features"]), json_file=str(exported),
+                           feat_stride=dataset_cfg["feat_stride"], num_frames=dataset_cfg["num_frames"],
+                           default_fps=None, downsample_rate=1, max_seq_len=dataset_cfg["max_seq_len"],
+                           trunc_thresh=0.5, crop_ratio=None, input_dim=dataset_cfg["input_dim"], num_classes=3,
+                           file_prefix=None, file_ext=".npy", force_upsampling=False)
+    pseudo = json.loads((tmp_path / "out" / "pseudo_labels.json").read_text())["results"]
+    items = [dataset[i] for i in range(len(dataset))]
+    subsets = {video: record["subset"] for video, record in json.loads(exported.read_text())["database"].items()}
+    assert sorted(item["video_id"] for item in items) == sorted(v for v in pseudo if subsets[v] == "train")
+    for item in items:  # snippets start..end cover half a step either side of their centres (admfit.fit.api)
+        expected = sorted([entry["start"] - 0.5, entry["end"] + 0.5] for entry in pseudo[item["video_id"]])
+        np.testing.assert_allclose(sorted(item["segments"].tolist()), expected, atol=1e-4)
+    network = model["network"].train()
+    optimizer = torch.optim.SGD(network.parameters(), lr=1e-3)
+    losses = network(items[:2])
+    losses["final_loss"].backward()
+    optimizer.step()
+    assert torch.isfinite(losses["final_loss"])
+    network.eval()
