@@ -15,6 +15,7 @@ them): keeping its ground truth would train on full labels.
   (``class_map.index(label)``).
 
 Class ids are the vocabulary's (admfit.datasets.shipped.vocabulary): THUMOS'14's 20 in label_id order, etc.
+``click_segments`` makes such rows of the clicks alone (fixed-width segments), the naive baseline.
 
 fps and durations are the annotation file's (the features' rate, as the user's file gives it): which file is the
 pseudo-label file's business (``meta.annotations``, admfit.files.provenance). With ``features`` (a folder of
@@ -53,6 +54,25 @@ def _segments(rows: Sequence[dict], file) -> dict[str, list[tuple[float, float, 
                              "and fit again", file=file, video=row["video"], field="start_s")
         by_video.setdefault(row["video"], []).append((float(row["start_s"]), float(row["end_s"]), str(row["label"])))
     return by_video
+
+
+def click_segments(points: Sequence, width_s: float, durations: Mapping[str, float | None] | None = None
+                   ) -> list[dict]:
+    """Each click (``admfit.datasets.PointLabel``, ``time_s`` in seconds) as a segment of ``width_s`` seconds centred
+    on it, cut at 0 and at its video's duration (``durations``, seconds, when known), in the rows
+    ``export_annotations`` takes: the naive baseline of a detector trained on the clicks alone."""
+    if not width_s > 0 or math.isinf(width_s):
+        raise InputError(f"the segment width must be a positive number of seconds, got {width_s!r}",
+                         field="width_s")
+    durations = durations or {}
+    rows = []
+    for point in points:
+        end = point.time_s + width_s / 2
+        if durations.get(point.video) is not None:
+            end = min(end, float(durations[point.video]))
+        rows.append({"video": point.video, "label": point.label, "start_s": max(point.time_s - width_s / 2, 0.0),
+                     "end_s": end})
+    return rows
 
 
 def _timing(record: VideoAnnotation, framework: str, file) -> None:

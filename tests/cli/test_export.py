@@ -12,6 +12,7 @@ import pytest
 
 from admfit.datasets import thumos14
 from admfit.datasets.shipped import dataset_classes
+from admfit.errors import InputError
 from admfit.files.pseudo_labels import read_pseudo_labels, write_pseudo_labels
 from admfit.files.signals import save_signals
 from admfit.grid import SnippetGrid
@@ -81,6 +82,27 @@ def test_opentad_layout(pseudo, tmp_path):
     gt_start = int(anno["segment"][0] / info["duration"] * info["frame"])  # OpenTAD's get_gt: frames
     assert abs(gt_start - 3.0 * 30) <= 1 and class_map.index(anno["label"]) == 7
     assert sum(v["subset"] in "validation" for v in database.values()) == 210
+
+
+def test_click_segments_are_fixed_width_around_each_click_inside_the_video():
+    """The naive baseline of training a detector on clicks alone: each click a 2 s segment around it, cut at the
+    video's ends, exported like pseudo-labels (benchmarks/peer_detector.py row (e))."""
+    from admfit.datasets.points import PointLabel
+    from admfit.datasets.shipped import load_class_list, open_annotations
+    from admfit.files.export import click_segments, export_annotations
+
+    points = [PointLabel(video=VIDEOS[0], label="Billiards", label_id=2, time_s=169.2),
+              PointLabel(video=VIDEOS[0], label="Billiards", label_id=2, time_s=70.0),
+              PointLabel(video=VIDEOS[1], label="Diving", label_id=7, time_s=0.5)]
+    rows = click_segments(points, 2.0, durations={VIDEOS[0]: 169.79})
+    assert [(row["video"], row["label"], row["start_s"], row["end_s"]) for row in rows] == [
+        (VIDEOS[0], "Billiards", 168.2, 169.79), (VIDEOS[0], "Billiards", 69.0, 71.0), (VIDEOS[1], "Diving", 0.0, 1.5)]
+    database = export_annotations(rows, open_annotations("thumos14"), load_class_list("thumos14"),
+                                  "actionformer")["database"]
+    assert [a["segment"] for a in database[VIDEOS[1]]["annotations"]] == [[0.0, 1.5]]
+    assert database[VIDEOS[1]]["annotations"][0]["label_id"] == 7
+    with pytest.raises(InputError, match="width_s"):
+        click_segments(points, 0.0)
 
 
 def test_export_refuses_unknown_videos_and_snippet_segments(pseudo, tmp_path):

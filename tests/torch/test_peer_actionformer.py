@@ -153,3 +153,31 @@ def test_actionformer_trains_a_step_on_exported_pseudo_labels_at_their_snippets(
     optimizer.step()
     assert torch.isfinite(losses["final_loss"])
     network.eval()
+
+
+def test_the_peer_benchmark_without_the_extra_says_how_to_get_it(monkeypatch, capsys):
+    """`python -m benchmarks peer_detector` where ActionFormer is not installed: one line, exit status 2."""
+    from benchmarks.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "actionformer", None)  # as where the package is not installed
+    assert main(["peer_detector", "--", "--quick"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "== peer_detector"
+    assert captured.err.strip().splitlines() == [
+        "error: peer_detector needs the ActionFormer package: pip install 'admfit[peer]'"]
+
+
+def test_the_peer_benchmark_table_gives_each_row_over_the_ground_truth_row():
+    from benchmarks import peer_detector as peer
+
+    per_seed = {0: {peer.ROWS["gt"]: (50.0, 60.0, "5+25"), peer.ROWS["pseudo"]: (40.0, 45.0, "5+25"),
+                    "admfit main model (ADM-Loc)": (30.0, 35.0, "30")},
+                1: {peer.ROWS["gt"]: (54.0, 62.0, "5+25"), peer.ROWS["pseudo"]: (44.0, 47.0, "5+25"),
+                    "admfit main model (ADM-Loc)": (34.0, 37.0, "30")}}
+    rows = {row["label"]: row for row in peer.table(per_seed)}
+    assert list(rows) == [peer.ROWS["gt"], peer.ROWS["pseudo"], "admfit main model (ADM-Loc)"]
+    pseudo = rows[peer.ROWS["pseudo"]]
+    assert pseudo["average"]["mean"] == 42.0 and pseudo["map_0.5"]["mean"] == 46.0
+    assert pseudo["over_gt"] == pytest.approx(42.0 / 52.0)
+    assert "42.0 ± 2.8" in peer.render_text(list(rows.values()))
+    assert peer.setting(["opt.epochs=50"])["opt"]["epochs"] == 50

@@ -1,0 +1,507 @@
+"""ActionFormer (a fully-supervised detector, the ``actionformer`` package) trained on admfit's exported labels,
+against admfit's own models, on the ablation runner's data.
+
+For each training seed: the ablation runner's ``default`` run (``benchmarks.ablations``: same data, sizes and run
+folders, so runs are shared with ``python -m benchmarks ablations`` under the same ``--work``) is trained through
+every stage, and its report gives the base and ADM-Loc main models' test mAP. Then one ActionFormer setting
+(``SETTING`` below, fixed and hashed) is trained, seeded by the seed, on the training videos under
+
+- (a) the ground truth: the annotation file as ActionFormer's JSON (``admfit.files.export.export_annotations`` of
+  no pseudo-labels: every video keeps its annotations);
+- (b) the pseudo-labels of the default run's base model (``RUN/base/pseudo_labels.json``, exported as
+  ``admfit export --to actionformer`` does: ``admfit.files.export.export_file``);
+- (e) the clicks alone, each a 2 s segment centred on it (``admfit.files.export.click_segments``, exported the same
+  way): the naive baseline.
+
+Rows (c) confidence-filtered pseudo-labels and (d) the paper's ADM are not run. Each ActionFormer is detected on the
+test videos (its eval-mode forward: NMS and the conversion to seconds of its ``postprocessing``, the numbers its
+``valid_one_epoch`` collects) and scored with admfit's evaluator (``admfit_torch.run.scoring``, tIoU 0.1:0.7),
+as the eval stage scores admfit's models.
+
+Each ActionFormer run's scores are cached in ``WORK/peer_detector_runs.json`` under its generator, data folder,
+row, seed, setting hash and a hash of the label file it trained on, so reruns and more seeds accumulate. The table
+(mean +- std over seeds; "/ (a)": the row's AVG over (a)'s) is printed and written to
+``WORK/peer_detector-<generator>-<N>videos-<setting hash>.json`` and ``.md``.
+
+    python -m benchmarks peer_detector -- [--generator synthetic|independent] [--seeds N] [--quick] [--work DIR]
+        [--af-set KEY=VALUE ...]
+
+Needs the peer extra (``pip install 'admfit[peer]'``). ActionFormer runs on the CPU; its CPU seconds (process time,
+training only) are printed per run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from . import ablations
+
+# The one ActionFormer setting: ActionFormer's THUMOS'14 recipe (configs/thumos_i3d.yaml: window 19, 6 levels,
+# trunc_thresh 0.5, crop_ratio 0.9-1, AdamW with weight decay 0.05, linear warm-up then cosine, gradient clip 1,
+# init_loss_norm 100, its test_cfg) narrowed to 64-D synthetic features and 2 CPU cores: widths 128 instead of 512,
+# max_seq_len 576 (the smallest that window 19 on 6 levels allows: 32 * 18) instead of 2304, lr 1e-3 for batch 4.
+# input_dim, num_classes and max_buffer_len_factor come from the data (the buffer must hold the longest test video).
+SETTING = """\
+dataset_name: thumos
+model_name: LocPointTransformer
+dataset:
+  feat_stride: 4       # admfit's THUMOS'14 grid (data.grid thumos14_actionformer): 16-frame windows every 4 frames
+  num_frames: 16
+  default_fps: null    # each video's fps from the JSON
+  max_seq_len: 576
+  trunc_thresh: 0.5
+  crop_ratio: [0.9, 1.0]
+model:
+  backbone_type: convTransformer
+  fpn_type: identity
+  backbone_arch: [2, 2, 5]
+  scale_factor: 2
+  regression_range: [[0, 4], [4, 8], [8, 16], [16, 32], [32, 64], [64, 10000]]
+  n_head: 4
+  n_mha_win_size: 19
+  embd_dim: 128
+  fpn_dim: 128
+  head_dim: 128
+  use_abs_pe: false
+train_cfg:
+  init_loss_norm: 100
+  clip_grad_l2norm: 1.0
+  center_sample: radius
+  center_sample_radius: 1.5
+  droppath: 0.1
+opt:
+  type: AdamW
+  learning_rate: 0.001
+  weight_decay: 0.05
+  warmup: true
+  warmup_epochs: 5
+  epochs: 25           # after the warm-up: 30 passes in all
+  schedule_type: cosine
+loader:
+  batch_size: 4
+test_cfg:
+  voting_thresh: 0.7
+  pre_nms_topk: 2000
+  max_seg_num: 200
+  min_score: 0.001
+  multiclass_nms: true
+"""
+# ActionFormer keeps an EMA of the weights (decay 0.999) and evaluates it; over the few hundred iterations here it
+# would still hold much of the initial weights, so its decay is warmed up as admfit's (optim.ema_decay 0.999,
+# optim.ema_warmup: min(0.999, (1 + n) / (10 + n)) at update n; admfit_torch.train.ema_update).
+EMA_DECAY = 0.999
+QUICK_SETTING = ("opt.warmup_epochs=2", "opt.epochs=10")
+CLICK_WIDTH_S = 2.0
+ROWS = {"gt": "(a) ActionFormer on the ground truth",
+        "pseudo": "(b) ActionFormer on admfit's pseudo-labels",
+        "clicks": f"(e) ActionFormer on the clicks as {CLICK_WIDTH_S:g} s segments"}
+LEFT_OUT = "rows (c) confidence-filtered pseudo-labels and (d) the paper's ADM are not run"
+CACHE_NAME = "peer_detector_runs.json"
+
+
+# ---- the setting ----------------------------------------------------------------------------------------------
+
+def setting(overrides: Sequence[str] = ()) -> dict:
+    """SETTING with ``KEY.SUB=VALUE`` overrides (VALUE read as YAML)."""
+    config = yaml.safe_load(SETTING)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        *parents, leaf = key.strip().split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    return config
+
+
+def actionformer_config(fixed: dict, folder: Path, input_dim: int, num_classes: int, longest: int) -> dict:
+    """ActionFormer's full config of the setting (its defaults filled in by its loader,
+    admfit_torch.peer_actionformer.load_actionformer_config), with the data's sizes."""
+    from admfit_torch.peer_actionformer import load_actionformer_config
+
+    config = json.loads(json.dumps(fixed))
+    config["dataset"].update(input_dim=input_dim, num_classes=num_classes)
+    max_seq_len = config["dataset"]["max_seq_len"]
+    config["model"]["max_buffer_len_factor"] = max(6.0, float(-(-longest // max_seq_len)))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "actionformer.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return load_actionformer_config(path)
+
+
+def epochs_text(config: dict) -> str:
+    opt = config["opt"]
+    return f"{opt['warmup_epochs']}+{opt['epochs']}" if opt.get("warmup") else f"{opt['epochs']}"
+
+
+# ---- the label files ------------------------------------------------------------------------------------------
+
+def vocabulary(data: ablations.Data) -> tuple[dict, list[str]]:
+    """Every video's annotation record and the class names in class-id order."""
+    from admfit.datasets.shipped import open_annotations
+    from admfit.datasets.shipped import vocabulary as dataset_vocabulary
+
+    records = open_annotations(data.annotations)
+    return records, dataset_vocabulary(records, None, file=data.annotations)
+
+
+def ground_truth_file(data: ablations.Data, out: Path) -> Path:
+    """(a): no pseudo-labels, so every video keeps its annotations."""
+    from admfit.files.atomic import atomic_write_text
+    from admfit.files.export import export_annotations
+
+    records, names = vocabulary(data)
+    document = export_annotations([], records, names, "actionformer", annotations_file=str(data.annotations),
+                                  features=data.features)
+    atomic_write_text(out, json.dumps(document))
+    return out
+
+
+def pseudo_label_file(run_dir: Path, data: ablations.Data, out: Path) -> Path:
+    """(b): ``admfit export RUN/base/pseudo_labels.json --to actionformer --features FEATURES``."""
+    from admfit.files.export import export_file
+    from admfit_torch import RunLayout
+
+    export_file(RunLayout(run_dir).pseudo_labels, "actionformer", out, features=data.features)
+    return out
+
+
+def click_file(data: ablations.Data, cfg, out: Path) -> Path:
+    """(e): the training videos' clicks (read as the pipeline reads them: frames at ``run.points_fps``) as
+    CLICK_WIDTH_S segments."""
+    from admfit.datasets import load_points
+    from admfit.datasets.rates import click_rates
+    from admfit.files.atomic import atomic_write_text
+    from admfit.files.export import click_segments, export_annotations
+
+    records, names = vocabulary(data)
+    rates = click_rates(cfg.run.points_fps, annotations=records, annotations_file=data.annotations)
+    training = set(_subset_records(data, cfg.run.train_subset))
+    points = [p for p in load_points(data.points, fps=rates, classes=names) if p.video in training]
+    rows = click_segments(points, CLICK_WIDTH_S, {video: record.duration_s for video, record in records.items()})
+    document = export_annotations(rows, records, names, "actionformer", pseudo_file=str(data.points),
+                                  annotations_file=str(data.annotations), features=data.features)
+    atomic_write_text(out, json.dumps(document))
+    return out
+
+
+def _subset_records(data: ablations.Data, subset: str) -> dict:
+    from admfit.datasets.shipped import open_annotations
+
+    return open_annotations(data.annotations, subset=subset)
+
+
+# ---- one ActionFormer run -------------------------------------------------------------------------------------
+
+def _dataset(config: dict, label_file: Path, features: Path, subset: str, training: bool):
+    """ActionFormer's own THUMOS'14 dataset over ``label_file``: the videos of ``subset`` (its name, lower case)."""
+    from actionformer.datasets import make_dataset
+
+    database = json.loads(label_file.read_text(encoding="utf-8"))["database"]
+    # it asserts num_classes == the labels it finds in the file; the model keeps the whole vocabulary
+    found = {a["label"] for record in database.values() for a in record["annotations"]}
+    options = {**config["dataset"], "num_classes": len(found), "json_file": str(label_file),
+               "feat_folder": str(features), "file_prefix": None, "file_ext": ".npy"}
+    return make_dataset(config["dataset_name"], training, (subset.lower(),), **options)
+
+
+def train_actionformer(config: dict, label_file: Path, features: Path, train_subset: str, seed: int):
+    """The EMA model after training on ``label_file``'s ``train_subset`` videos; its CPU and wall seconds."""
+    import torch
+    from actionformer.datasets.data_utils import trivial_batch_collator
+    from actionformer.modeling import make_meta_arch
+    from actionformer.utils import ModelEma, fix_random_seed, make_optimizer, make_scheduler
+
+    began, cpu = time.perf_counter(), time.process_time()
+    generator = fix_random_seed(seed, include_cuda=False)
+    dataset = _dataset(config, label_file, features, train_subset, True)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=config["loader"]["batch_size"], shuffle=True,
+                                         drop_last=True, collate_fn=trivial_batch_collator, generator=generator,
+                                         num_workers=0)
+    model = make_meta_arch(config["model_name"], **config["model"])
+    optimizer = make_optimizer(model, config["opt"])
+    scheduler = make_scheduler(optimizer, config["opt"], len(loader))
+    ema = ModelEma(model, decay=EMA_DECAY)
+    clip = config["train_cfg"]["clip_grad_l2norm"]
+    passes = config["opt"]["epochs"] + (config["opt"]["warmup_epochs"] if config["opt"]["warmup"] else 0)
+    updates = 0
+    model.train()
+    for _ in range(passes):  # train_utils.train_one_epoch without its printing (torch.cuda.synchronize)
+        for batch in loader:
+            optimizer.zero_grad(set_to_none=True)
+            losses = model(batch)
+            losses["final_loss"].backward()
+            if clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            scheduler.step()
+            ema.decay = min(EMA_DECAY, (1 + updates) / (10 + updates))
+            ema.update(model)
+            updates += 1
+    return ema.module.eval(), time.process_time() - cpu, time.perf_counter() - began
+
+
+def detect(model, config: dict, label_file: Path, features: Path, test_subset: str) -> dict:
+    """The ActivityNet results document of ``model`` on the test videos: what ``valid_one_epoch`` collects (its
+    forward in eval mode: NMS, then feature grid -> seconds in ``postprocessing``), class ids -> names of the file."""
+    import torch
+
+    dataset = _dataset(config, label_file, features, test_subset, False)
+    names = {label_id: label for label, label_id in dataset.label_dict.items()}
+    results = {}
+    with torch.no_grad():
+        for index in range(len(dataset)):
+            (found,) = model([dataset[index]])
+            results[found["video_id"]] = [
+                {"segment": [float(start), float(end)], "label": names[int(label)], "score": float(score)}
+                for (start, end), label, score in zip(found["segments"].tolist(), found["labels"].tolist(),
+                                                      found["scores"].tolist())]
+    return {"version": "actionformer", "results": results}
+
+
+def score(document: dict, data: ablations.Data, test_subset: str) -> dict:
+    """mAP (%) of the document against the test videos' ground truth, as the eval stage reports it."""
+    from admfit.evaluation import THUMOS14_TIOUS
+    from admfit_torch.run.report import detection_summary
+    from admfit_torch.run.scoring import evaluate_detections
+
+    result = evaluate_detections(data.annotations, test_subset, document, THUMOS14_TIOUS,
+                                 videos=list(document["results"]))
+    return detection_summary(result, sum(len(entries) for entries in document["results"].values()))
+
+
+def _longest(features: Path) -> int:
+    import numpy as np
+
+    return max(np.load(path, mmap_mode="r").shape[0] for path in features.glob("*.npy"))
+
+
+# ---- the cache ------------------------------------------------------------------------------------------------
+
+def file_hash(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+
+
+class Cache:
+    """WORK/peer_detector_runs.json: {key: run record}, written after every run."""
+
+    def __init__(self, work: Path):
+        self.path = work / CACHE_NAME
+        self.runs = json.loads(self.path.read_text(encoding="utf-8")) if self.path.is_file() else {}
+
+    def get(self, key: str) -> dict | None:
+        return self.runs.get(key)
+
+    def put(self, key: str, record: dict) -> None:
+        from admfit.files.atomic import atomic_write_text
+
+        self.runs[key] = record
+        atomic_write_text(self.path, json.dumps(self.runs, indent=1))
+
+
+# ---- the benchmark --------------------------------------------------------------------------------------------
+
+def admfit_rows(report: dict, cfg) -> dict:
+    """The default run's base and main models: {row: (AVG, mAP@0.5, epochs)}."""
+    base_epochs = f"{cfg.optim.epochs}"
+    main_epochs = f"{cfg.optim.epochs}" + (f" (from base's {base_epochs})" if cfg.main.init == "base" else "")
+    return {"admfit base model": (report["base"]["average"], report["base"]["by_tiou"]["0.5"], base_epochs),
+            "admfit main model (ADM-Loc)": (report["main"]["average"], report["main"]["by_tiou"]["0.5"],
+                                            main_epochs)}
+
+
+def run_seed(args, work: Path, data: ablations.Data, seed: int, cache: Cache, fixed: dict, log=print) -> dict:
+    """One seed: admfit's default run and the three ActionFormer rows; {row label: (AVG, mAP@0.5, epochs)}."""
+    from admfit_torch import RunLayout
+
+    user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={args.epochs}"]
+    default = ablations.variant("default")
+    cfg = ablations.run_config(data, args.config, ablations.run_overrides(default, seed, user_sets), args.device)
+    run_dir = ablations.runs_root(work, data, args.config, user_sets) / f"seed{seed}" / default.name
+    _, seconds = ablations.train(run_dir, cfg)
+    report = json.loads(RunLayout(run_dir).report_json.read_text(encoding="utf-8"))
+    rows = admfit_rows(report, cfg)
+    log(f"seed {seed}: admfit default run {seconds:.0f} s ({run_dir}); base AVG {report['base']['average']:.1f}, "
+        f"main AVG {report['main']['average']:.1f}")
+    folder = work / "peer_detector" / data.annotations.parent.name
+    folder.mkdir(parents=True, exist_ok=True)
+    label_files = {"gt": lambda: ground_truth_file(data, folder / "gt.json"),
+                   "pseudo": lambda: pseudo_label_file(run_dir, data, folder / f"pseudo-{run_dir.parent.parent.name}-"
+                                                                          f"seed{seed}.json"),
+                   "clicks": lambda: click_file(data, cfg, folder / "clicks.json")}
+    setting_hash = ablations.fingerprint(fixed)
+    config = None
+    for row, make in label_files.items():
+        label_file = make()
+        key = "|".join([args.generator + (f"/{args.variant}" if args.variant else ""), data.annotations.parent.name,
+                        row, f"seed{seed}", setting_hash, file_hash(label_file)])
+        record = cache.get(key)
+        if record is None:
+            if config is None:
+                _, names = vocabulary(data)
+                config = actionformer_config(fixed, folder / f"setting-{setting_hash}", args.dim, len(names),
+                                             _longest(data.features))
+            model, cpu, wall = train_actionformer(config, label_file, data.features,
+                                                  _subset_name(data, cfg.run.train_subset), seed)
+            detecting = time.perf_counter()
+            document = detect(model, config, label_file, data.features, _subset_name(data, cfg.run.test_subset))
+            detected = time.perf_counter() - detecting
+            record = {"summary": score(document, data, cfg.run.test_subset), "cpu_seconds": round(cpu, 1),
+                      "wall_seconds": round(wall, 1), "detect_wall_seconds": round(detected, 1),
+                      "epochs": epochs_text(config), "label_file": str(label_file), "setting": fixed}
+            cache.put(key, record)
+            log(f"seed {seed}: {ROWS[row]}: AVG {record['summary']['average']:.1f}, mAP@0.5 "
+                f"{record['summary']['by_tiou']['0.5']:.1f}; trained in {cpu:.0f} CPU s ({wall:.0f} s wall), "
+                f"test videos detected in {detected:.0f} s")
+        else:
+            log(f"seed {seed}: {ROWS[row]}: AVG {record['summary']['average']:.1f} (cached; trained in "
+                f"{record['cpu_seconds']:.0f} CPU s)")
+        rows[ROWS[row]] = (record["summary"]["average"], record["summary"]["by_tiou"]["0.5"], record["epochs"])
+    return rows
+
+
+def _subset_name(data: ablations.Data, subset: str) -> str:
+    """The subset's name in the annotation file (``train`` and ``test`` are aliases of THUMOS'14's)."""
+    return next(iter(_subset_records(data, subset).values())).subset
+
+
+def table(per_seed: dict) -> list[dict]:
+    """{seed: {row label: (AVG, mAP@0.5, epochs)}} -> rows with mean and sample std over the seeds."""
+    labels = [ROWS["gt"], ROWS["pseudo"], ROWS["clicks"], "admfit base model", "admfit main model (ADM-Loc)"]
+    rows = []
+    for label in labels:
+        cells = [seed_rows[label] for seed_rows in per_seed.values() if label in seed_rows]
+        if not cells:
+            continue
+        rows.append({"label": label, "average": ablations.summarize([c[0] for c in cells]),
+                     "map_0.5": ablations.summarize([c[1] for c in cells]), "epochs": cells[0][2],
+                     "per_seed": {str(seed): seed_rows[label] for seed, seed_rows in per_seed.items()}})
+    truth = next((row["average"]["mean"] for row in rows if row["label"] == ROWS["gt"]), None)
+    for row in rows:
+        row["over_gt"] = None if not truth else row["average"]["mean"] / truth
+    return rows
+
+
+def _cell(summary: dict) -> str:
+    return f"{summary['mean']:.1f}" + (f" ± {summary['std']:.1f}" if summary["std"] is not None else "")
+
+
+HEADER = ("", "AVG 0.1:0.7", "mAP@0.5", "epochs", "/ (a)")
+
+
+def _cells(row: dict) -> list[str]:
+    return [row["label"], _cell(row["average"]), _cell(row["map_0.5"]), row["epochs"],
+            "" if row["over_gt"] is None else f"{row['over_gt']:.2f}"]
+
+
+def render_text(rows: Sequence[dict]) -> str:
+    width = max(len(row["label"]) for row in rows)
+    lines = [f"{HEADER[0]:{width}s} {HEADER[1]:>12s} {HEADER[2]:>12s} {HEADER[3]:>22s} {HEADER[4]:>6s}"]
+    for row in rows:
+        label, *cells = _cells(row)
+        lines.append(f"{label:{width}s} {cells[0]:>12s} {cells[1]:>12s} {cells[2]:>22s} {cells[3]:>6s}")
+    return "\n".join(lines)
+
+
+def render_markdown(rows: Sequence[dict], header: Sequence[str]) -> str:
+    lines = [*header, "", "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+QUICK = {"seeds": 1, "videos": 20, "epochs": 20}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks peer_detector", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: 1 seed, 20 + 20 videos, admfit {QUICK['epochs']} epochs, ActionFormer "
+                        + ", ".join(QUICK_SETTING))
+    parser.add_argument("--seeds", type=int, default=None, help="training seeds 0..N-1 (default 3, --quick 1)")
+    parser.add_argument("--videos", type=int, default=None, help="videos per subset (default 60)")
+    parser.add_argument("--epochs", type=int, default=None, help="admfit's optim.epochs (default 30)")
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--generator", choices=ablations.GENERATORS, default="synthetic",
+                        help="the feature family (benchmarks/ablations.py: synthetic or independent)")
+    parser.add_argument("--variant", default=None, help="the independent generator's variant (default: its default)")
+    parser.add_argument("--config", default="cpu-small", help="admfit's preset or YAML (the ablation runner's)")
+    parser.add_argument("--af-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override of the ActionFormer setting (e.g. opt.epochs=50; a new setting hash)")
+    parser.add_argument("--device", default=None, help="admfit's device (ActionFormer runs on the CPU)")
+    parser.add_argument("--work", type=Path, default=None, help="keep data, runs and the score cache here (default: "
+                        "a new temporary folder, kept)")
+    args = parser.parse_args(list(argv or []))
+    defaults = QUICK if args.quick else ablations.DEFAULT
+    for name in ("seeds", "videos", "epochs"):
+        if getattr(args, name) is None:
+            setattr(args, name, defaults[name])
+    args.input_length = ablations.DEFAULT["input_length"]
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    if args.generator == "independent":
+        from admfit.synthetic.families.independent_features import DEFAULT_VARIANT
+
+        args.variant = args.variant or DEFAULT_VARIANT
+    elif args.variant is not None:
+        parser.error("--variant applies to --generator independent only")
+    if any("=" not in item for item in args.af_set):
+        parser.error("--af-set wants KEY=VALUE")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        import actionformer.modeling  # noqa: F401
+    except ImportError:
+        from admfit_torch.peer_actionformer import EXTRA
+
+        print(f"error: peer_detector needs the ActionFormer package: {EXTRA}", file=sys.stderr)
+        return 2
+    from admfit.files.atomic import atomic_write_text
+
+    args = parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="admfit-peer-detector-"))
+    work.mkdir(parents=True, exist_ok=True)
+    fixed = setting([*(QUICK_SETTING if args.quick else ()), *args.af_set])
+    family = args.generator + (f"/{args.variant}" if args.variant else "")
+    settings = (f"generator {family}, {args.videos} + {args.videos} videos (dim {args.dim}, data seed "
+                f"{args.data_seed}), admfit {args.config} {args.epochs} epochs, seeds 0..{args.seeds - 1}, "
+                f"ActionFormer setting {ablations.fingerprint(fixed)}"
+                + (f" ({', '.join([*(QUICK_SETTING if args.quick else ()), *args.af_set])})"
+                   if args.quick or args.af_set else ""))
+    print(f"peer_detector: {settings}\nwork: {work}\ncode: {ablations.code_version()}\nnote: {LEFT_OUT}",
+          flush=True)
+    began = time.perf_counter()
+    data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
+    cache = Cache(work)
+    per_seed = {seed: run_seed(args, work, data, seed, cache, fixed, log=lambda line: print(line, flush=True))
+                for seed in range(args.seeds)}
+    rows = table(per_seed)
+    print(f"\n## {family}: test mAP (%), mean ± std over {args.seeds} seed(s); {LEFT_OUT}")
+    print(render_text(rows))
+    wall = time.perf_counter() - began
+    print(f"({wall:.0f} s wall)", flush=True)
+    command = "python -m benchmarks peer_detector -- " + " ".join(argv or [])
+    # one table file per data family, size and setting: a --quick run leaves the default run's table alone
+    stem = work / (f"peer_detector-{args.generator}{'-' + args.variant if args.variant else ''}-{args.videos}videos-"
+                   f"{ablations.fingerprint(fixed)}")
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(
+        {"command": command, "settings": settings, "setting": fixed, "left_out": LEFT_OUT, "rows": rows,
+         "wall_seconds": round(wall, 1)}, indent=1))
+    atomic_write_text(stem.with_suffix(".md"), render_markdown(
+        rows, [f"Command: `{command}`", "", f"Settings: {settings}", "", f"Note: {LEFT_OUT}."]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
