@@ -526,6 +526,18 @@ QUICK = {"seeds": 1, "videos": 20, "epochs": 20, "input_length": 256}
 DEFAULT = {"seeds": 3, "videos": 60, "epochs": 30, "input_length": 256}
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the runner's data, shared by the benchmarks that reuse its runs (main_vs_base,
+    peer_detector)."""
+    parser.add_argument("--dim", type=int, default=64, help="synthetic feature dimension (model.input_dim)")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data (same for all runs)")
+    parser.add_argument("--generator", choices=GENERATORS, default="synthetic",
+                        help="the data family: synthetic (admfit synth) or independent (docs/ablations.md, the second "
+                        "feature generator)")
+    parser.add_argument("--variant", default=None, help="the independent generator's variant (medium, hard; default "
+                        "medium)")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks ablations", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -538,13 +550,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=None, help="optim.warmup_epochs (default: the config's)")
     parser.add_argument("--input-length", type=int, default=None,
                         help=f"data.input_length (default {DEFAULT['input_length']})")
-    parser.add_argument("--dim", type=int, default=64, help="synthetic feature dimension (model.input_dim)")
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic data (same for all runs)")
-    parser.add_argument("--generator", choices=GENERATORS, default="synthetic",
-                        help="the data family: synthetic (admfit synth) or independent (docs/ablations.md, the second "
-                        "feature generator)")
-    parser.add_argument("--variant", default=None, help="the independent generator's variant (medium, hard; default "
-                        "medium)")
+    add_data_arguments(parser)
     parser.add_argument("--config", default="cpu-small", help="preset name or YAML file of the training command")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="config override applied to every run (repeatable), e.g. for a bigger GPU preset")

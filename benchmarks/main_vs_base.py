@@ -70,11 +70,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=None, help="training seeds (default 3)")
     parser.add_argument("--videos", type=int, default=None, help="videos per subset (default 60)")
     parser.add_argument("--epochs", type=int, default=None, help="optim.epochs (default 30)")
-    parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--data-seed", type=int, default=0)
-    parser.add_argument("--generator", choices=ablations.GENERATORS, default="synthetic",
-                        help="the feature family (benchmarks/ablations.py: synthetic or independent)")
-    parser.add_argument("--variant", default=None, help="the independent generator's variant (default: its default)")
+    ablations.add_data_arguments(parser)
     parser.add_argument("--config", default="cpu-small")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--device", default=None)

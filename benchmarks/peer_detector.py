@@ -429,11 +429,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=None, help="training seeds 0..N-1 (default 3, --quick 1)")
     parser.add_argument("--videos", type=int, default=None, help="videos per subset (default 60)")
     parser.add_argument("--epochs", type=int, default=None, help="admfit's optim.epochs (default 30)")
-    parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--data-seed", type=int, default=0)
-    parser.add_argument("--generator", choices=ablations.GENERATORS, default="synthetic",
-                        help="the feature family (benchmarks/ablations.py: synthetic or independent)")
-    parser.add_argument("--variant", default=None, help="the independent generator's variant (default: its default)")
+    ablations.add_data_arguments(parser)
     parser.add_argument("--config", default="cpu-small", help="admfit's preset or YAML (the ablation runner's)")
     parser.add_argument("--af-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override of the ActionFormer setting (e.g. opt.epochs=50; a new setting hash)")
