@@ -48,10 +48,6 @@ class ClickRates:
                              f"become seconds ({REMEDY})", file=None if file is None else str(file), video=video,
                              field=field) from None
 
-    def seconds(self, video: str, frame: float, *, file=None, line: int | None = None) -> float:
-        """Click frame ``frame`` (at the native fps) of ``video`` in seconds."""
-        return frame / self.fps(video, file=file, line=line)
-
 
 def shipped_rates() -> ClickRates:
     """The shipped THUMOS'14 native rates (LACP's fps_dict.json, 2,584 videos)."""
