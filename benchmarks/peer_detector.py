@@ -36,18 +36,22 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import yaml
 
-from . import ablations
+from . import ablations, peer_labels
 
 # The one ActionFormer setting: ActionFormer's THUMOS'14 recipe (configs/thumos_i3d.yaml: window 19, 6 levels,
 # trunc_thresh 0.5, crop_ratio 0.9-1, AdamW with weight decay 0.05, linear warm-up then cosine, gradient clip 1,
-# init_loss_norm 100, its test_cfg) narrowed to 64-D synthetic features and 2 CPU cores: widths 128 instead of 512,
+# init_loss_norm 100, its test_cfg) narrowed to 64-D synthetic features and 2 CPU cores: widths 64 instead of 512,
 # max_seq_len 576 (the smallest that window 19 on 6 levels allows: 32 * 18) instead of 2304, lr 1e-3 for batch 4.
 # input_dim, num_classes and max_buffer_len_factor come from the data (the buffer must hold the longest test video).
+# Widths 64 rather than 128: on seed 0 of the synthetic generator (60 + 60 videos) ground truth scored 85.7 against
+# 88.9 avg mAP, still 16 above admfit's main model, in 114 s wall against 221 s, so that three seeds of every row on
+# both generators fit in about an hour on 2 cores (docs/training.md, "ActionFormer trained on admfit's labels").
 SETTING = """\
 dataset_name: thumos
 model_name: LocPointTransformer
@@ -66,9 +70,9 @@ model:
   regression_range: [[0, 4], [4, 8], [8, 16], [16, 32], [32, 64], [64, 10000]]
   n_head: 4
   n_mha_win_size: 19
-  embd_dim: 128
-  fpn_dim: 128
-  head_dim: 128
+  embd_dim: 64
+  fpn_dim: 64
+  head_dim: 64
   use_abs_pe: false
 train_cfg:
   init_loss_norm: 100
@@ -98,11 +102,19 @@ test_cfg:
 # optim.ema_warmup: min(0.999, (1 + n) / (10 + n)) at update n; admfit_torch.train.ema_update).
 EMA_DECAY = 0.999
 QUICK_SETTING = ("opt.warmup_epochs=2", "opt.epochs=10")
-CLICK_WIDTH_S = 2.0
-ROWS = {"gt": "(a) ActionFormer on the ground truth",
-        "pseudo": "(b) ActionFormer on admfit's pseudo-labels",
-        "clicks": f"(e) ActionFormer on the clicks as {CLICK_WIDTH_S:g} s segments"}
-LEFT_OUT = "rows (c) confidence-filtered pseudo-labels and (d) the paper's ADM are not run"
+# row key -> (its label in the table, the maker of its label file: benchmarks.peer_labels)
+ROWS = {
+    "gt": ("(a) ActionFormer on the ground truth", peer_labels.ground_truth),
+    "pseudo": ("(b) ActionFormer on admfit's pseudo-labels", peer_labels.pseudo),
+    "confident": (f"(c) (b) less the lowest-confidence {peer_labels.CONFIDENT_QUANTILE:.0%}", peer_labels.confident),
+    "paper": ("(d) ActionFormer on the paper's ADM (--paper)", peer_labels.paper),
+    "clicks": (f"(e) ActionFormer on the clicks as {peer_labels.CLICK_WIDTH_S:g} s segments", peer_labels.clicks),
+    **{f"truth_{kind}": (f"(b), {text}", peer_labels.truth_replaced(kind))
+       for kind, text in peer_labels.ATTRIBUTED.items()},
+    "second_round": ("(b2) ADM refitted on (b)'s ActionFormer, trained again", None),
+}
+TABLE_ROWS = ("gt", "pseudo", "confident", "paper", "clicks")  # the default --rows
+ADMFIT_ROWS = ("admfit base model", "admfit base model, main's total epochs", "admfit main model (ADM-Loc)")
 CACHE_NAME = "peer_detector_runs.json"
 
 
@@ -139,63 +151,6 @@ def actionformer_config(fixed: dict, folder: Path, input_dim: int, num_classes: 
 def epochs_text(config: dict) -> str:
     opt = config["opt"]
     return f"{opt['warmup_epochs']}+{opt['epochs']}" if opt.get("warmup") else f"{opt['epochs']}"
-
-
-# ---- the label files ------------------------------------------------------------------------------------------
-
-def vocabulary(data: ablations.Data) -> tuple[dict, list[str]]:
-    """Every video's annotation record and the class names in class-id order."""
-    from admfit.datasets.shipped import open_annotations
-    from admfit.datasets.shipped import vocabulary as dataset_vocabulary
-
-    records = open_annotations(data.annotations)
-    return records, dataset_vocabulary(records, None, file=data.annotations)
-
-
-def ground_truth_file(data: ablations.Data, out: Path) -> Path:
-    """(a): no pseudo-labels, so every video keeps its annotations."""
-    from admfit.files.atomic import atomic_write_text
-    from admfit.files.export import export_annotations
-
-    records, names = vocabulary(data)
-    document = export_annotations([], records, names, "actionformer", annotations_file=str(data.annotations),
-                                  features=data.features)
-    atomic_write_text(out, json.dumps(document))
-    return out
-
-
-def pseudo_label_file(run_dir: Path, data: ablations.Data, out: Path) -> Path:
-    """(b): ``admfit export RUN/base/pseudo_labels.json --to actionformer --features FEATURES``."""
-    from admfit.files.export import export_file
-    from admfit_torch import RunLayout
-
-    export_file(RunLayout(run_dir).pseudo_labels, "actionformer", out, features=data.features)
-    return out
-
-
-def click_file(data: ablations.Data, cfg, out: Path) -> Path:
-    """(e): the training videos' clicks (read as the pipeline reads them: frames at ``run.points_fps``) as
-    CLICK_WIDTH_S segments."""
-    from admfit.datasets import load_points
-    from admfit.datasets.rates import click_rates
-    from admfit.files.atomic import atomic_write_text
-    from admfit.files.export import click_segments, export_annotations
-
-    records, names = vocabulary(data)
-    rates = click_rates(cfg.run.points_fps, annotations=records, annotations_file=data.annotations)
-    training = set(_subset_records(data, cfg.run.train_subset))
-    points = [p for p in load_points(data.points, fps=rates, classes=names) if p.video in training]
-    rows = click_segments(points, CLICK_WIDTH_S, {video: record.duration_s for video, record in records.items()})
-    document = export_annotations(rows, records, names, "actionformer", pseudo_file=str(data.points),
-                                  annotations_file=str(data.annotations), features=data.features)
-    atomic_write_text(out, json.dumps(document))
-    return out
-
-
-def _subset_records(data: ablations.Data, subset: str) -> dict:
-    from admfit.datasets.shipped import open_annotations
-
-    return open_annotations(data.annotations, subset=subset)
 
 
 # ---- one ActionFormer run -------------------------------------------------------------------------------------
@@ -314,13 +269,49 @@ def admfit_rows(report: dict, cfg) -> dict:
     """The default run's base and main models: {row: (AVG, mAP@0.5, epochs)}."""
     base_epochs = f"{cfg.optim.epochs}"
     main_epochs = f"{cfg.optim.epochs}" + (f" (from base's {base_epochs})" if cfg.main.init == "base" else "")
-    return {"admfit base model": (report["base"]["average"], report["base"]["by_tiou"]["0.5"], base_epochs),
-            "admfit main model (ADM-Loc)": (report["main"]["average"], report["main"]["by_tiou"]["0.5"],
-                                            main_epochs)}
+    return {ADMFIT_ROWS[0]: (report["base"]["average"], report["base"]["by_tiou"]["0.5"], base_epochs),
+            ADMFIT_ROWS[2]: (report["main"]["average"], report["main"]["by_tiou"]["0.5"], main_epochs)}
 
 
-def run_seed(args, work: Path, data: ablations.Data, seed: int, cache: Cache, fixed: dict, log=print) -> dict:
-    """One seed: admfit's default run and the three ActionFormer rows; {row label: (AVG, mAP@0.5, epochs)}."""
+@dataclass
+class Seed:
+    """One training seed's runs: admfit's default run (``source``), the cache, and ActionFormer's config (made
+    when first needed)."""
+
+    args: argparse.Namespace
+    work: Path
+    seed: int
+    cache: Cache
+    fixed: dict
+    source: peer_labels.Source
+    log: Callable[[str], None]
+    config: dict | None = None
+
+    @property
+    def family(self) -> str:
+        return self.args.generator + (f"/{self.args.variant}" if self.args.variant else "")
+
+    def key(self, row: str, *parts: str) -> str:
+        return "|".join([self.family, self.source.data.annotations.parent.name, row, f"seed{self.seed}", *parts])
+
+    def actionformer_config(self) -> dict:
+        if self.config is None:
+            _, names = peer_labels.vocabulary(self.source.data)
+            self.config = actionformer_config(self.fixed, self.setting_folder, self.args.dim, len(names),
+                                              _longest(self.source.data.features))
+        return self.config
+
+    @property
+    def setting_folder(self) -> Path:
+        return self.source.folder / f"setting-{ablations.fingerprint(self.fixed)}"
+
+    def checkpoint(self, row: str) -> Path:
+        """Where the ActionFormer trained under ``row`` is kept (its EMA weights, as ``state_dict_ema``)."""
+        return self.setting_folder / f"{row}-{self.source.stem}.pt"
+
+
+def default_run(args, work: Path, data: ablations.Data, seed: int, log) -> tuple[object, Path, dict]:
+    """The ablation runner's ``default`` run of ``seed``, trained through every stage: (config, folder, report)."""
     from admfit_torch import RunLayout
 
     user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={args.epochs}"]
@@ -329,54 +320,113 @@ def run_seed(args, work: Path, data: ablations.Data, seed: int, cache: Cache, fi
     run_dir = ablations.runs_root(work, data, args.config, user_sets) / f"seed{seed}" / default.name
     _, seconds = ablations.train(run_dir, cfg)
     report = json.loads(RunLayout(run_dir).report_json.read_text(encoding="utf-8"))
-    rows = admfit_rows(report, cfg)
     log(f"seed {seed}: admfit default run {seconds:.0f} s ({run_dir}); base AVG {report['base']['average']:.1f}, "
         f"main AVG {report['main']['average']:.1f}")
+    return cfg, run_dir, report
+
+
+def long_base(run: Seed) -> tuple[float, float, str]:
+    """admfit's base model trained for the main model's total epochs (2 x ``--epochs``; the base stage of the
+    default run at that length, the folder ``main_vs_base --epochs 2N`` uses), scored on the test videos."""
+    from admfit_torch import RunLayout
+    from admfit_torch.run.report import detection_summary
+    from admfit_torch.run.request import detect_checkpoint, train_run
+
+    args, data = run.args, run.source.data
+    epochs = 2 * args.epochs
+    key = run.key("admfit_base", f"{epochs}epochs")
+    record = run.cache.get(key)
+    if record is None:
+        user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={epochs}"]
+        default = ablations.variant("default")
+        cfg = ablations.run_config(data, args.config, ablations.run_overrides(default, run.seed, user_sets),
+                                   args.device)
+        run_dir = ablations.runs_root(run.work, data, args.config, user_sets) / f"seed{run.seed}" / default.name
+        began = time.perf_counter()
+        train_run(cfg, run_dir, ("base",), show_progress=False, log=lambda line: None)
+        found = detect_checkpoint(RunLayout(run_dir).base_checkpoint, data.features, data.annotations,
+                                  device=args.device)
+        summary = detection_summary(found.score(), found.count)
+        record = {"summary": summary, "epochs": f"{epochs}", "wall_seconds": round(time.perf_counter() - began, 1)}
+        run.cache.put(key, record)
+    run.log(f"seed {run.seed}: admfit base model, {epochs} epochs: AVG {record['summary']['average']:.1f}")
+    return record["summary"]["average"], record["summary"]["by_tiou"]["0.5"], record["epochs"]
+
+
+def label_file(run: Seed, row: str) -> Path:
+    """The row's label file (benchmarks.peer_labels); the second round needs (b)'s trained ActionFormer."""
+    if row != "second_round":
+        return ROWS[row][1](run.source)
+    checkpoint = run.checkpoint("pseudo")
+    if not checkpoint.is_file():  # (b) was cached before checkpoints were kept: train it again
+        train_row(run, "pseudo", peer_labels.pseudo(run.source))
+    return peer_labels.second_round(run.source, checkpoint, run.setting_folder / "actionformer.yaml")
+
+
+def train_row(run: Seed, row: str, labels: Path) -> dict:
+    """ActionFormer trained on ``labels`` and scored on the test videos: the cache record."""
+    import torch
+
+    config, data, cfg = run.actionformer_config(), run.source.data, run.source.cfg
+    model, cpu, wall = train_actionformer(config, labels, data.features, _subset_name(data, cfg.run.train_subset),
+                                          run.seed)
+    torch.save({"state_dict_ema": model.state_dict()}, run.checkpoint(row))
+    detecting = time.perf_counter()
+    document = detect(model, config, labels, data.features, _subset_name(data, cfg.run.test_subset))
+    detected = time.perf_counter() - detecting
+    return {"summary": score(document, data, cfg.run.test_subset), "cpu_seconds": round(cpu, 1),
+            "wall_seconds": round(wall, 1), "detect_wall_seconds": round(detected, 1),
+            "epochs": epochs_text(config), "label_file": str(labels), "setting": run.fixed}
+
+
+def actionformer_row(run: Seed, row: str) -> tuple[float, float, str]:
+    labels = label_file(run, row)
+    key = run.key(row, ablations.fingerprint(run.fixed), file_hash(labels))
+    record = run.cache.get(key)
+    name = ROWS[row][0]
+    if record is None:
+        record = train_row(run, row, labels)
+        run.cache.put(key, record)
+        run.log(f"seed {run.seed}: {name}: AVG {record['summary']['average']:.1f}, mAP@0.5 "
+                f"{record['summary']['by_tiou']['0.5']:.1f}; trained in {record['cpu_seconds']:.0f} CPU s "
+                f"({record['wall_seconds']:.0f} s wall), test videos detected in {record['detect_wall_seconds']:.0f} s")
+    else:
+        run.log(f"seed {run.seed}: {name}: AVG {record['summary']['average']:.1f} (cached; trained in "
+                f"{record['cpu_seconds']:.0f} CPU s)")
+    return record["summary"]["average"], record["summary"]["by_tiou"]["0.5"], record["epochs"]
+
+
+def run_seed(args, work: Path, data: ablations.Data, seed: int, cache: Cache, fixed: dict, log=print) -> dict:
+    """One seed: admfit's default run, its base model at the main model's total epochs, and the ActionFormer rows
+    of ``args.rows``; {row label: (AVG, mAP@0.5, epochs)}."""
+    cfg, run_dir, report = default_run(args, work, data, seed, log)
     folder = work / "peer_detector" / data.annotations.parent.name
     folder.mkdir(parents=True, exist_ok=True)
-    label_files = {"gt": lambda: ground_truth_file(data, folder / "gt.json"),
-                   "pseudo": lambda: pseudo_label_file(run_dir, data, folder / f"pseudo-{run_dir.parent.parent.name}-"
-                                                                          f"seed{seed}.json"),
-                   "clicks": lambda: click_file(data, cfg, folder / "clicks.json")}
-    setting_hash = ablations.fingerprint(fixed)
-    config = None
-    for row, make in label_files.items():
-        label_file = make()
-        key = "|".join([args.generator + (f"/{args.variant}" if args.variant else ""), data.annotations.parent.name,
-                        row, f"seed{seed}", setting_hash, file_hash(label_file)])
-        record = cache.get(key)
-        if record is None:
-            if config is None:
-                _, names = vocabulary(data)
-                config = actionformer_config(fixed, folder / f"setting-{setting_hash}", args.dim, len(names),
-                                             _longest(data.features))
-            model, cpu, wall = train_actionformer(config, label_file, data.features,
-                                                  _subset_name(data, cfg.run.train_subset), seed)
-            detecting = time.perf_counter()
-            document = detect(model, config, label_file, data.features, _subset_name(data, cfg.run.test_subset))
-            detected = time.perf_counter() - detecting
-            record = {"summary": score(document, data, cfg.run.test_subset), "cpu_seconds": round(cpu, 1),
-                      "wall_seconds": round(wall, 1), "detect_wall_seconds": round(detected, 1),
-                      "epochs": epochs_text(config), "label_file": str(label_file), "setting": fixed}
-            cache.put(key, record)
-            log(f"seed {seed}: {ROWS[row]}: AVG {record['summary']['average']:.1f}, mAP@0.5 "
-                f"{record['summary']['by_tiou']['0.5']:.1f}; trained in {cpu:.0f} CPU s ({wall:.0f} s wall), "
-                f"test videos detected in {detected:.0f} s")
-        else:
-            log(f"seed {seed}: {ROWS[row]}: AVG {record['summary']['average']:.1f} (cached; trained in "
-                f"{record['cpu_seconds']:.0f} CPU s)")
-        rows[ROWS[row]] = (record["summary"]["average"], record["summary"]["by_tiou"]["0.5"], record["epochs"])
+    run = Seed(args, work, seed, cache, fixed, peer_labels.Source(data, cfg, run_dir, folder), log)
+    rows = admfit_rows(report, cfg)
+    log(f"seed {seed}: the pseudo-labels' errors: {json.dumps(census(data, cfg, run_dir))}")
+    if not args.no_long_base:
+        rows[ADMFIT_ROWS[1]] = long_base(run)
+    for row in dict.fromkeys([*TABLE_ROWS[:2], *args.rows]):  # (a) and (b): what every other row is read against
+        rows[ROWS[row][0]] = actionformer_row(run, row)
     return rows
+
+
+def census(data: ablations.Data, cfg, run_dir: Path) -> dict:
+    """The error census of the default run's pseudo-labels (benchmarks.peer_labels.census)."""
+    records, _ = peer_labels.vocabulary(data)
+    source = peer_labels.Source(data, cfg, run_dir, run_dir)
+    return peer_labels.census(peer_labels.pipeline_rows(source), records)
 
 
 def _subset_name(data: ablations.Data, subset: str) -> str:
     """The subset's name in the annotation file (``train`` and ``test`` are aliases of THUMOS'14's)."""
-    return next(iter(_subset_records(data, subset).values())).subset
+    return next(iter(peer_labels.subset_records(data, subset).values())).subset
 
 
 def table(per_seed: dict) -> list[dict]:
     """{seed: {row label: (AVG, mAP@0.5, epochs)}} -> rows with mean and sample std over the seeds."""
-    labels = [ROWS["gt"], ROWS["pseudo"], ROWS["clicks"], "admfit base model", "admfit main model (ADM-Loc)"]
+    labels = [ROWS[row][0] for row in ROWS] + list(ADMFIT_ROWS)
     rows = []
     for label in labels:
         cells = [seed_rows[label] for seed_rows in per_seed.values() if label in seed_rows]
@@ -385,7 +435,7 @@ def table(per_seed: dict) -> list[dict]:
         rows.append({"label": label, "average": ablations.summarize([c[0] for c in cells]),
                      "map_0.5": ablations.summarize([c[1] for c in cells]), "epochs": cells[0][2],
                      "per_seed": {str(seed): seed_rows[label] for seed, seed_rows in per_seed.items()}})
-    truth = next((row["average"]["mean"] for row in rows if row["label"] == ROWS["gt"]), None)
+    truth = next((row["average"]["mean"] for row in rows if row["label"] == ROWS["gt"][0]), None)
     for row in rows:
         row["over_gt"] = None if not truth else row["average"]["mean"] / truth
     return rows
@@ -433,6 +483,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", default="cpu-small", help="admfit's preset or YAML (the ablation runner's)")
     parser.add_argument("--af-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override of the ActionFormer setting (e.g. opt.epochs=50; a new setting hash)")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(TABLE_ROWS),
+                        help="the ActionFormer rows to run (default: " + " ".join(TABLE_ROWS) + "; the attribution "
+                        "rows truth_boundaries, truth_merges, truth_missed and the second round second_round on "
+                        "request)")
+    parser.add_argument("--no-long-base", action="store_true",
+                        help="skip admfit's base model at the main model's total epochs")
     parser.add_argument("--device", default=None, help="admfit's device (ActionFormer runs on the CPU)")
     parser.add_argument("--work", type=Path, default=None, help="keep data, runs and the score cache here (default: "
                         "a new temporary folder, kept)")
@@ -475,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"ActionFormer setting {ablations.fingerprint(fixed)}"
                 + (f" ({', '.join([*(QUICK_SETTING if args.quick else ()), *args.af_set])})"
                    if args.quick or args.af_set else ""))
-    print(f"peer_detector: {settings}\nwork: {work}\ncode: {ablations.code_version()}\nnote: {LEFT_OUT}",
+    print(f"peer_detector: {settings}\nwork: {work}\ncode: {ablations.code_version()}",
           flush=True)
     began = time.perf_counter()
     data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
@@ -483,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_seed = {seed: run_seed(args, work, data, seed, cache, fixed, log=lambda line: print(line, flush=True))
                 for seed in range(args.seeds)}
     rows = table(per_seed)
-    print(f"\n## {family}: test mAP (%), mean ± std over {args.seeds} seed(s); {LEFT_OUT}")
+    print(f"\n## {family}: test mAP (%), mean ± std over {args.seeds} seed(s)")
     print(render_text(rows))
     wall = time.perf_counter() - began
     print(f"({wall:.0f} s wall)", flush=True)
@@ -492,10 +548,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     stem = work / (f"peer_detector-{args.generator}{'-' + args.variant if args.variant else ''}-{args.videos}videos-"
                    f"{ablations.fingerprint(fixed)}")
     atomic_write_text(stem.with_suffix(".json"), json.dumps(
-        {"command": command, "settings": settings, "setting": fixed, "left_out": LEFT_OUT, "rows": rows,
+        {"command": command, "settings": settings, "setting": fixed, "rows_run": args.rows, "rows": rows,
          "wall_seconds": round(wall, 1)}, indent=1))
     atomic_write_text(stem.with_suffix(".md"), render_markdown(
-        rows, [f"Command: `{command}`", "", f"Settings: {settings}", "", f"Note: {LEFT_OUT}."]))
+        rows, [f"Command: `{command}`", "", f"Settings: {settings}"]))
     return 0
 
 

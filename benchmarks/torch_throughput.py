@@ -17,13 +17,21 @@ wait for a GPU (``nonzero``, which boolean indexing calls, and ``item``, which i
 the optimizer (whose CPU kernels read their step count on the host, not on CUDA). Copies to the host
 (``.cpu()``, ``.tolist()``) are no operations on CPU, so the CPU count is a lower bound.
 
+``--peer actionformer`` (the peer extra, ``pip install 'admfit[peer]'``) trains, in this process and alternately
+(``--rounds`` each, best round kept), admfit's base model and ActionFormer's LocPointTransformer matched to it
+(``actionformer_setting``: widths, blocks, pyramid, window, input length, batch) for one timed epoch each of the
+same steps over the same random videos, in float32, and prints the seconds per epoch, the parameter counts, the
+ratio ActionFormer / admfit (> 1: admfit is faster) and whether admfit is at least as fast.
+
     python -m benchmarks torch_throughput -- [--quick] [--size thumos14|cpu|both] [--device auto|cpu|cuda]
         [--precision float32|amp|both] [--threads N] [--json OUT.json] [--baseline [REV|DIR]] [--rounds N]
+        [--peer actionformer]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -75,8 +83,8 @@ class Workload:
     """One size and precision on one device: a Trainer and a model for inference, warmed up; ``measure`` times a
     round of training steps and of inference."""
 
-    def __init__(self, name: str, device: torch.device, amp: bool, quick: bool):
-        spec = SIZES[name]
+    def __init__(self, name: str, device: torch.device, amp: bool, quick: bool, spec: dict | None = None):
+        spec = spec or SIZES[name]  # another spec: --peer's length (matched_length), the tests' tiny sizes
         self.name, self.device, self.spec = name, device, spec
         self.cfg = preset(spec["preset"], amp=amp, optim={"batch_size": spec["batch"]},
                           data={"input_length": spec["length"]})
@@ -112,14 +120,18 @@ class Workload:
             batch = next(self.batches)
         return batch
 
-    def measure(self) -> dict:
-        """Training videos/s over ``steps`` optimizer steps (EMA included), inference seconds per video."""
+    def train_seconds(self) -> float:
+        """Seconds of ``steps`` optimizer steps (EMA included)."""
         _sync(self.device)
         started = time.perf_counter()
         for _ in range(self.steps):  # batches are drawn inside the timing, as a training epoch draws them
             self.trainer.step(self.next_batch())
         _sync(self.device)
-        rate = self.steps * self.cfg.optim.batch_size / (time.perf_counter() - started)
+        return time.perf_counter() - started
+
+    def measure(self) -> dict:
+        """Training videos/s over ``steps`` optimizer steps (EMA included), inference seconds per video."""
+        rate = self.steps * self.cfg.optim.batch_size / self.train_seconds()
         timing = InferenceTiming()
         detect(self.model, self.items[:self.videos], self.names, self.cfg, self.device, timing)
         return {"size": self.name, "device": device_name(self.device),
@@ -318,7 +330,225 @@ def single(args, device: torch.device) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
+# ---- --peer actionformer: ActionFormer's LocPointTransformer, matched to admfit's base model, as the speed anchor ----
+
+PEER = "actionformer"
+# ActionFormer's default regression ranges (its config.DEFAULTS): (0, 4), (4, 8), ... on levels of ratio 2, the
+# last one open (its upper bound 10000 snippets)
+FIRST_RANGE, OPEN_RANGE = 4, 10000
+
+
+def actionformer_stride(model) -> int:
+    """The multiple of snippets ActionFormer's max_seq_len must be (its PtTransformer's check): on every level l
+    theta^l times the window's span (window - 1 for an odd window; 1 for global attention)."""
+    span = (model.window // 2) * 2 if model.window > 1 else 1
+    return math.lcm(*(model.theta ** level * span for level in range(model.levels)))
+
+
+def matched_length(model, length: int) -> int:
+    """The input length (snippets) both models train on: the smallest multiple of ActionFormer's stride and of
+    admfit's ``total_stride`` that is at least ``length``."""
+    multiple = math.lcm(actionformer_stride(model), model.total_stride)
+    return -(-length // multiple) * multiple
+
+
+def actionformer_setting(model, optim, classes: int, length: int, batch: int) -> tuple[dict, list[str]]:
+    """ActionFormer's config (its YAML's sections) for a LocPointTransformer matched to admfit's base model of
+    ``model`` (admfit_torch.config.ModelConfig) and ``optim`` (OptimConfig), and what it cannot match:
+
+    - model.embed_dim -> model.embd_dim, fpn_dim and head_dim (one width throughout, as in admfit);
+    - model.embed_convs, stem_blocks, levels - 1 -> model.backbone_arch (embedding convs, full-resolution
+      transformer blocks, down-sampling transformer blocks: one block per pyramid step in both);
+    - model.theta -> scale_factor; model.levels -> the regression ranges' count (ActionFormer's defaults: FIRST_RANGE,
+      doubling);
+    - model.window -> n_mha_win_size (every level); num_heads -> n_head; dropout -> train_cfg.dropout; drop path 0
+      and no position encoding (admfit has neither);
+    - model.embed_kernel -> embd_kernel_size; head_kernel -> head_kernel_size; head_convs + 1 -> head_num_layers
+      (ActionFormer counts the output conv);
+    - model.input_dim -> dataset.input_dim; ``classes`` -> num_classes; ``length`` (snippets, ``matched_length``)
+      -> max_seq_len; ``batch`` -> loader.batch_size;
+    - optim.lr, weight_decay, warmup_epochs, epochs -> opt (ActionFormer's AdamW, its linear warm-up then cosine);
+      optim.grad_clip -> train_cfg.clip_grad_l2norm (-1: none).
+    """
+    config = {
+        "dataset_name": "thumos", "model_name": "LocPointTransformer",
+        "dataset": {"input_dim": model.input_dim, "num_classes": classes, "max_seq_len": length, "feat_stride": 4,
+                    "num_frames": 16, "default_fps": 30.0},
+        "loader": {"batch_size": batch},
+        "model": {"backbone_type": "convTransformer", "fpn_type": "identity",
+                  "backbone_arch": [model.embed_convs, model.stem_blocks, model.levels - 1],
+                  "scale_factor": model.theta,
+                  "regression_range": [[0 if level == 0 else FIRST_RANGE * model.theta ** (level - 1),
+                                        FIRST_RANGE * model.theta ** level if level < model.levels - 1 else OPEN_RANGE]
+                                       for level in range(model.levels)],
+                  "n_head": model.num_heads, "n_mha_win_size": model.window, "embd_kernel_size": model.embed_kernel,
+                  "embd_dim": model.embed_dim, "fpn_dim": model.embed_dim, "head_dim": model.embed_dim,
+                  "head_kernel_size": model.head_kernel, "head_num_layers": model.head_convs + 1,
+                  "use_abs_pe": False, "use_rel_pe": False},
+        "train_cfg": {"dropout": model.dropout, "droppath": 0.0,
+                      "clip_grad_l2norm": -1 if optim.grad_clip is None else optim.grad_clip},
+        "opt": {"type": "AdamW", "learning_rate": optim.lr, "weight_decay": optim.weight_decay, "warmup": True,
+                "warmup_epochs": optim.warmup_epochs, "epochs": max(1, optim.epochs - optim.warmup_epochs),
+                "schedule_type": "cosine"},
+    }
+    unmatched = [
+        "ActionFormer's regression head (admfit has a background channel in its classification head instead, and no "
+        "regression)",
+        "the down-sampling: ActionFormer's strided depthwise convs on q, k, v inside the block with a max-pooled "
+        "skip, admfit's one strided depthwise conv before the block",
+        "ActionFormer's losses (focal + DIoU on its centre-sampled targets) against admfit's base-model losses (MIL, "
+        "L_Act, L_BG)",
+        "each side's own optimizer (admfit: fused Adam(W); ActionFormer: AdamW over two parameter groups), schedule "
+        "(ActionFormer's: cosine after the warm-up) and EMA (admfit: one multi-tensor lerp; ActionFormer: a loop "
+        "over its state dict)",
+    ]
+    if model.mlp_ratio != 4:
+        unmatched.insert(0, f"the MLP width: ActionFormer's is 4 x embd_dim, admfit's mlp_ratio is {model.mlp_ratio}")
+    return config, unmatched
+
+
+def _actionformer_videos(items, seed: int) -> list[dict]:
+    """The videos as ActionFormer's datasets give them: features (C, T), each point a segment of 2-16 snippets
+    around it (ActionFormer learns segments, admfit points), on the 30 fps / stride 4 grid of ``random_items``."""
+    rng = np.random.default_rng(seed)
+    videos = []
+    for item in items:
+        half = rng.uniform(1.0, 8.0, len(item.positions))
+        last = item.num_snippets - 1
+        segments = np.stack([np.clip(item.positions - half, 0, last), np.clip(item.positions + half, 0, last)], 1)
+        videos.append({"video_id": item.video, "feats": torch.from_numpy(np.ascontiguousarray(item.features.T)),
+                       "segments": torch.as_tensor(segments, dtype=torch.float32),
+                       "labels": torch.as_tensor(item.labels, dtype=torch.int64), "fps": item.grid.fps,
+                       "duration": item.num_snippets * item.grid.stride / item.grid.fps,
+                       "feat_stride": item.grid.stride, "feat_num_frames": item.grid.num_frames})
+    return videos
+
+
+class ActionFormerEpoch:
+    """ActionFormer's LocPointTransformer matched to ``workload``'s model (``actionformer_setting``), trained on the
+    workload's videos by ActionFormer's own parts (make_optimizer, make_scheduler, ModelEma, the batch a list of its
+    dataset's items). The step is driven here, as its train_one_epoch does it: that loop calls
+    torch.cuda.synchronize whenever it prints."""
+
+    def __init__(self, workload: Workload, warmup: int = 1):
+        from actionformer.modeling import make_meta_arch
+        from actionformer.utils import ModelEma, make_optimizer, make_scheduler
+
+        from admfit_torch.peer_actionformer import load_actionformer_config
+
+        cfg, spec = workload.cfg, workload.spec
+        setting, self.unmatched = actionformer_setting(cfg.model, cfg.optim, spec["classes"], spec["length"],
+                                                       spec["batch"])
+        with tempfile.TemporaryDirectory() as folder:  # its own loader fills in its defaults
+            path = Path(folder) / "actionformer.yaml"
+            path.write_text(json.dumps(setting), encoding="utf-8")  # JSON is YAML
+            self.config = load_actionformer_config(path)
+        self.device, self.steps, self.batch = workload.device, workload.steps, spec["batch"]
+        torch.manual_seed(0)
+        self.model = make_meta_arch(self.config["model_name"], **self.config["model"]).to(self.device)
+        self.optimizer = make_optimizer(self.model, self.config["opt"])
+        self.scheduler = make_scheduler(self.optimizer, self.config["opt"], self.steps)
+        self.ema = ModelEma(self.model, decay=cfg.optim.ema_decay)
+        self.clip = self.config["train_cfg"]["clip_grad_l2norm"]
+        self.videos, self.drawn = _actionformer_videos(workload.items, seed=1), 0
+        self.model.train()
+        for _ in range(warmup):
+            self.step(self.next_batch())
+        _sync(self.device)
+
+    def next_batch(self) -> list[dict]:
+        """The next ``batch`` videos, round the list."""
+        batch = [self.videos[(self.drawn + k) % len(self.videos)] for k in range(self.batch)]
+        self.drawn += self.batch
+        return batch
+
+    def step(self, batch: list[dict]) -> None:
+        """train_one_epoch's step: forward and losses, backward, clipping (when set), optimizer, schedule, EMA."""
+        self.optimizer.zero_grad(set_to_none=True)
+        losses = self.model(batch)
+        losses["final_loss"].backward()
+        if self.clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.ema.update(self.model)
+
+    def train_seconds(self) -> float:
+        """Seconds of ``steps`` optimizer steps (EMA included), as ``Workload.train_seconds``."""
+        _sync(self.device)
+        started = time.perf_counter()
+        for _ in range(self.steps):
+            self.step(self.next_batch())
+        _sync(self.device)
+        return time.perf_counter() - started
+
+
+def _has_actionformer() -> bool:
+    try:
+        import actionformer.modeling  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def peer_workloads(name: str, device: torch.device, quick: bool,
+                   spec: dict | None = None) -> tuple[Workload, ActionFormerEpoch]:
+    """admfit's base model at size ``name`` (float32: ActionFormer's loop has no AMP) on the matched input length,
+    and ActionFormer matched to it, on the same videos."""
+    spec = dict(spec or SIZES[name])
+    spec["length"] = matched_length(preset(spec["preset"]).model, spec["length"])
+    workload = Workload(name, device, False, quick, spec)
+    return workload, ActionFormerEpoch(workload)
+
+
+def race(name: str, admfit: Workload, peer: ActionFormerEpoch, rounds: int) -> dict:
+    """Each side's best of ``rounds`` alternate timed epochs (admfit, ActionFormer, admfit, ...: the machine may be
+    shared), their ratio and the parameter counts."""
+    measured: dict[str, list[float]] = {"admfit": [], PEER: []}
+    for _ in range(rounds):
+        measured["admfit"].append(admfit.train_seconds())
+        measured[PEER].append(peer.train_seconds())
+    best = {side: min(seconds) for side, seconds in measured.items()}
+    ratio = best[PEER] / best["admfit"]
+    return {"size": name, "peer": PEER, "device": device_name(admfit.device), "amp": False,
+            "T": admfit.spec["length"], "D": admfit.cfg.model.input_dim, "batch": admfit.spec["batch"],
+            "classes": admfit.spec["classes"], "steps_per_epoch": admfit.steps, "rounds": rounds,
+            "admfit_s_per_epoch": best["admfit"], "actionformer_s_per_epoch": best[PEER],
+            "actionformer_over_admfit": ratio, "admfit_at_least_as_fast": ratio >= 1.0,
+            "admfit_parameters": parameters(admfit.trainer.parts.model),
+            "actionformer_parameters": parameters(peer.model), "unmatched": peer.unmatched,
+            "rounds_s": measured}
+
+
+def _peer_lines(row: dict) -> list[str]:
+    verdict = "yes" if row["admfit_at_least_as_fast"] else "no"
+    return [f"{row['size']:9s} T={row['T']} D={row['D']} batch={row['batch']} classes={row['classes']}, "
+            f"{row['steps_per_epoch']} steps per epoch, best of {row['rounds']} alternate rounds, float32",
+            f"{row['size']:9s} admfit base model {row['admfit_s_per_epoch']:8.3f} s/epoch "
+            f"({row['admfit_parameters']:,} parameters)",
+            f"{row['size']:9s} ActionFormer      {row['actionformer_s_per_epoch']:8.3f} s/epoch "
+            f"({row['actionformer_parameters']:,} parameters)",
+            f"{row['size']:9s} ActionFormer / admfit {row['actionformer_over_admfit']:.2f}x; admfit at least as "
+            f"fast: {verdict}"]
+
+
+def compare_peer(args, device: torch.device) -> list[dict]:
+    rows = []
+    for name in _sizes(args.size):
+        heavy = name == "thumos14" and device.type == "cpu"
+        admfit, actionformer = peer_workloads(name, device, args.quick)
+        row = race(name, admfit, actionformer, args.rounds or (2 if heavy or args.quick else 3))
+        print("\n".join(_peer_lines(row)), flush=True)
+        rows.append(row)
+    print("not matched: " + "; ".join(rows[0]["unmatched"]), flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int | None:
     parser = argparse.ArgumentParser(prog="torch_throughput", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: few steps and videos")
     parser.add_argument("--size", choices=["thumos14", "cpu", "both"], default="both")
@@ -331,10 +561,19 @@ def main(argv: list[str] | None = None) -> None:
                         help=f"also measure this revision's code, interleaved (default {BASELINE_COMMIT[:10]})")
     parser.add_argument("--rounds", type=int, help="rounds per side with --baseline (default 3; 2 for thumos14 "
                         "on CPU and with --quick)")
+    parser.add_argument("--peer", choices=[PEER], help="also train ActionFormer matched to admfit's base model, "
+                        "alternately in this process, and print the ratio (needs the peer extra)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--amp", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--code-root", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.peer is not None and args.baseline is not None:
+        parser.error("--peer and --baseline are separate comparisons: give one")
+    if args.peer is not None and not _has_actionformer():
+        from admfit_torch.peer_actionformer import EXTRA
+
+        print(f"error: torch_throughput --peer actionformer needs the ActionFormer package: {EXTRA}", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -343,7 +582,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     device = select_device(args.device)
     print(f"device: {device_name(device)}; torch {torch.__version__}", flush=True)
-    rows = compare(args, device) if args.baseline is not None else single(args, device)
+    if args.peer is not None:
+        rows = compare_peer(args, device)
+    else:
+        rows = compare(args, device) if args.baseline is not None else single(args, device)
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
 

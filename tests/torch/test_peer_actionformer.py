@@ -170,13 +170,12 @@ def test_the_peer_benchmark_without_the_extra_says_how_to_get_it(monkeypatch, ca
 def test_the_peer_benchmark_table_gives_each_row_over_the_ground_truth_row():
     from benchmarks import peer_detector as peer
 
-    per_seed = {0: {peer.ROWS["gt"]: (50.0, 60.0, "5+25"), peer.ROWS["pseudo"]: (40.0, 45.0, "5+25"),
-                    "admfit main model (ADM-Loc)": (30.0, 35.0, "30")},
-                1: {peer.ROWS["gt"]: (54.0, 62.0, "5+25"), peer.ROWS["pseudo"]: (44.0, 47.0, "5+25"),
-                    "admfit main model (ADM-Loc)": (34.0, 37.0, "30")}}
+    gt, pseudo, main = peer.ROWS["gt"][0], peer.ROWS["pseudo"][0], peer.ADMFIT_ROWS[2]
+    per_seed = {0: {main: (30.0, 35.0, "30"), gt: (50.0, 60.0, "5+25"), pseudo: (40.0, 45.0, "5+25")},
+                1: {main: (34.0, 37.0, "30"), gt: (54.0, 62.0, "5+25"), pseudo: (44.0, 47.0, "5+25")}}
     rows = {row["label"]: row for row in peer.table(per_seed)}
-    assert list(rows) == [peer.ROWS["gt"], peer.ROWS["pseudo"], "admfit main model (ADM-Loc)"]
-    pseudo = rows[peer.ROWS["pseudo"]]
+    assert list(rows) == [gt, pseudo, main]
+    pseudo = rows[pseudo]
     assert pseudo["average"]["mean"] == 42.0 and pseudo["map_0.5"]["mean"] == 46.0
     assert pseudo["over_gt"] == pytest.approx(42.0 / 52.0)
     assert "42.0 ± 2.8" in peer.render_text(list(rows.values()))
