@@ -408,6 +408,27 @@ def make_data(work: Path, videos: int, dim: int, data_seed: int, generator: str 
     return Data(folder / "features", folder / "annotations.json", folder / "points.csv")
 
 
+USER_DATA = ("features", "annotations.json", "points.csv")  # the layout admfit synth writes
+
+
+def user_data(folder: Path) -> tuple[Data, int]:
+    """A user's own data in the layout ``admfit synth`` writes (``features/VIDEO.npy``, ``annotations.json``,
+    ``points.csv``: the files ``admfit-torch train --features --annotations --points`` takes) and its features'
+    width; a folder that lacks one is refused naming it."""
+    import numpy as np
+
+    from admfit.errors import InputError
+
+    missing = next((name for name in USER_DATA if not (folder / name).exists()), None)
+    if missing is not None:
+        raise InputError(f"has no {missing} (--data wants {', '.join(USER_DATA)})", file=str(folder), field="data")
+    first = next((folder / "features").glob("*.npy"), None)
+    if first is None:
+        raise InputError("holds no VIDEO.npy", file=str(folder / "features"), field="features")
+    return Data(folder / "features", folder / "annotations.json", folder / "points.csv"), \
+        int(np.load(first, mmap_mode="r").shape[1])
+
+
 def _independent_data(work: Path, videos: int, dim: int, data_seed: int, variant: str | None) -> Data:
     from dataclasses import asdict
 

@@ -4,7 +4,8 @@ against admfit's own models, on the ablation runner's data.
 For each training seed: the ablation runner's ``default`` run (``benchmarks.ablations``: same data, sizes and run
 folders, so runs are shared with ``python -m benchmarks ablations`` under the same ``--work``) is trained through
 every stage, and its report gives the base and ADM-Loc main models' test mAP. Then one ActionFormer setting
-(``SETTING`` below, fixed and hashed) is trained, seeded by the seed, on the training videos under
+(``admfit_torch.peer_training.RECIPE``, the recipe of ``admfit-torch train``'s ``main.detector: actionformer``,
+fixed and hashed) is trained, seeded by the seed, on the training videos under
 
 - (a) the ground truth: the annotation file as ActionFormer's JSON (``admfit.files.export.export_annotations`` of
   no pseudo-labels: every video keeps its annotations);
@@ -36,71 +37,23 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
-import yaml
+from admfit_torch.peer_training import (
+    actionformer_config,
+    detect,
+    epochs_text,
+    longest_video,
+    save_model,
+    subset_name,
+    train_actionformer,
+)
+from admfit_torch.peer_training import recipe as setting
 
 from . import ablations, peer_labels
 
-# The one ActionFormer setting: ActionFormer's THUMOS'14 recipe (configs/thumos_i3d.yaml: window 19, 6 levels,
-# trunc_thresh 0.5, crop_ratio 0.9-1, AdamW with weight decay 0.05, linear warm-up then cosine, gradient clip 1,
-# init_loss_norm 100, its test_cfg) narrowed to 64-D synthetic features and 2 CPU cores: widths 64 instead of 512,
-# max_seq_len 576 (the smallest that window 19 on 6 levels allows: 32 * 18) instead of 2304, lr 1e-3 for batch 4.
-# input_dim, num_classes and max_buffer_len_factor come from the data (the buffer must hold the longest test video).
-# Widths 64 rather than 128: on seed 0 of the synthetic generator (60 + 60 videos) ground truth scored 85.7 against
-# 88.9 avg mAP, still 16 above admfit's main model, in 114 s wall against 221 s, so that three seeds of every row on
-# both generators fit in about an hour on 2 cores (docs/training.md, "ActionFormer trained on admfit's labels").
-SETTING = """\
-dataset_name: thumos
-model_name: LocPointTransformer
-dataset:
-  feat_stride: 4       # admfit's THUMOS'14 grid (data.grid thumos14_actionformer): 16-frame windows every 4 frames
-  num_frames: 16
-  default_fps: null    # each video's fps from the JSON
-  max_seq_len: 576
-  trunc_thresh: 0.5
-  crop_ratio: [0.9, 1.0]
-model:
-  backbone_type: convTransformer
-  fpn_type: identity
-  backbone_arch: [2, 2, 5]
-  scale_factor: 2
-  regression_range: [[0, 4], [4, 8], [8, 16], [16, 32], [32, 64], [64, 10000]]
-  n_head: 4
-  n_mha_win_size: 19
-  embd_dim: 64
-  fpn_dim: 64
-  head_dim: 64
-  use_abs_pe: false
-train_cfg:
-  init_loss_norm: 100
-  clip_grad_l2norm: 1.0
-  center_sample: radius
-  center_sample_radius: 1.5
-  droppath: 0.1
-opt:
-  type: AdamW
-  learning_rate: 0.001
-  weight_decay: 0.05
-  warmup: true
-  warmup_epochs: 5
-  epochs: 25           # after the warm-up: 30 passes in all
-  schedule_type: cosine
-loader:
-  batch_size: 4
-test_cfg:
-  voting_thresh: 0.7
-  pre_nms_topk: 2000
-  max_seg_num: 200
-  min_score: 0.001
-  multiclass_nms: true
-"""
-# ActionFormer keeps an EMA of the weights (decay 0.999) and evaluates it; over the few hundred iterations here it
-# would still hold much of the initial weights, so its decay is warmed up as admfit's (optim.ema_decay 0.999,
-# optim.ema_warmup: min(0.999, (1 + n) / (10 + n)) at update n; admfit_torch.train.ema_update).
-EMA_DECAY = 0.999
 QUICK_SETTING = ("opt.warmup_epochs=2", "opt.epochs=10")
 # row key -> (its label in the table, the maker of its label file: benchmarks.peer_labels)
 ROWS = {
@@ -118,109 +71,6 @@ ADMFIT_ROWS = ("admfit base model", "admfit base model, main's total epochs", "a
 CACHE_NAME = "peer_detector_runs.json"
 
 
-# ---- the setting ----------------------------------------------------------------------------------------------
-
-def setting(overrides: Sequence[str] = ()) -> dict:
-    """SETTING with ``KEY.SUB=VALUE`` overrides (VALUE read as YAML)."""
-    config = yaml.safe_load(SETTING)
-    for item in overrides:
-        key, _, value = item.partition("=")
-        *parents, leaf = key.strip().split(".")
-        node = config
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
-    return config
-
-
-def actionformer_config(fixed: dict, folder: Path, input_dim: int, num_classes: int, longest: int) -> dict:
-    """ActionFormer's full config of the setting (its defaults filled in by its loader,
-    admfit_torch.peer_actionformer.load_actionformer_config), with the data's sizes."""
-    from admfit_torch.peer_actionformer import load_actionformer_config
-
-    config = json.loads(json.dumps(fixed))
-    config["dataset"].update(input_dim=input_dim, num_classes=num_classes)
-    max_seq_len = config["dataset"]["max_seq_len"]
-    config["model"]["max_buffer_len_factor"] = max(6.0, float(-(-longest // max_seq_len)))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "actionformer.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return load_actionformer_config(path)
-
-
-def epochs_text(config: dict) -> str:
-    opt = config["opt"]
-    return f"{opt['warmup_epochs']}+{opt['epochs']}" if opt.get("warmup") else f"{opt['epochs']}"
-
-
-# ---- one ActionFormer run -------------------------------------------------------------------------------------
-
-def _dataset(config: dict, label_file: Path, features: Path, subset: str, training: bool):
-    """ActionFormer's own THUMOS'14 dataset over ``label_file``: the videos of ``subset`` (its name, lower case)."""
-    from actionformer.datasets import make_dataset
-
-    database = json.loads(label_file.read_text(encoding="utf-8"))["database"]
-    # it asserts num_classes == the labels it finds in the file; the model keeps the whole vocabulary
-    found = {a["label"] for record in database.values() for a in record["annotations"]}
-    options = {**config["dataset"], "num_classes": len(found), "json_file": str(label_file),
-               "feat_folder": str(features), "file_prefix": None, "file_ext": ".npy"}
-    return make_dataset(config["dataset_name"], training, (subset.lower(),), **options)
-
-
-def train_actionformer(config: dict, label_file: Path, features: Path, train_subset: str, seed: int):
-    """The EMA model after training on ``label_file``'s ``train_subset`` videos; its CPU and wall seconds."""
-    import torch
-    from actionformer.datasets.data_utils import trivial_batch_collator
-    from actionformer.modeling import make_meta_arch
-    from actionformer.utils import ModelEma, fix_random_seed, make_optimizer, make_scheduler
-
-    began, cpu = time.perf_counter(), time.process_time()
-    generator = fix_random_seed(seed, include_cuda=False)
-    dataset = _dataset(config, label_file, features, train_subset, True)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=config["loader"]["batch_size"], shuffle=True,
-                                         drop_last=True, collate_fn=trivial_batch_collator, generator=generator,
-                                         num_workers=0)
-    model = make_meta_arch(config["model_name"], **config["model"])
-    optimizer = make_optimizer(model, config["opt"])
-    scheduler = make_scheduler(optimizer, config["opt"], len(loader))
-    ema = ModelEma(model, decay=EMA_DECAY)
-    clip = config["train_cfg"]["clip_grad_l2norm"]
-    passes = config["opt"]["epochs"] + (config["opt"]["warmup_epochs"] if config["opt"]["warmup"] else 0)
-    updates = 0
-    model.train()
-    for _ in range(passes):  # train_utils.train_one_epoch without its printing (torch.cuda.synchronize)
-        for batch in loader:
-            optimizer.zero_grad(set_to_none=True)
-            losses = model(batch)
-            losses["final_loss"].backward()
-            if clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
-            scheduler.step()
-            ema.decay = min(EMA_DECAY, (1 + updates) / (10 + updates))
-            ema.update(model)
-            updates += 1
-    return ema.module.eval(), time.process_time() - cpu, time.perf_counter() - began
-
-
-def detect(model, config: dict, label_file: Path, features: Path, test_subset: str) -> dict:
-    """The ActivityNet results document of ``model`` on the test videos: what ``valid_one_epoch`` collects (its
-    forward in eval mode: NMS, then feature grid -> seconds in ``postprocessing``), class ids -> names of the file."""
-    import torch
-
-    dataset = _dataset(config, label_file, features, test_subset, False)
-    names = {label_id: label for label, label_id in dataset.label_dict.items()}
-    results = {}
-    with torch.no_grad():
-        for index in range(len(dataset)):
-            (found,) = model([dataset[index]])
-            results[found["video_id"]] = [
-                {"segment": [float(start), float(end)], "label": names[int(label)], "score": float(score)}
-                for (start, end), label, score in zip(found["segments"].tolist(), found["labels"].tolist(),
-                                                      found["scores"].tolist())]
-    return {"version": "actionformer", "results": results}
-
-
 def score(document: dict, data: ablations.Data, test_subset: str) -> dict:
     """mAP (%) of the document against the test videos' ground truth, as the eval stage reports it."""
     from admfit.evaluation import THUMOS14_TIOUS
@@ -230,12 +80,6 @@ def score(document: dict, data: ablations.Data, test_subset: str) -> dict:
     result = evaluate_detections(data.annotations, test_subset, document, THUMOS14_TIOUS,
                                  videos=list(document["results"]))
     return detection_summary(result, sum(len(entries) for entries in document["results"].values()))
-
-
-def _longest(features: Path) -> int:
-    import numpy as np
-
-    return max(np.load(path, mmap_mode="r").shape[0] for path in features.glob("*.npy"))
 
 
 # ---- the cache ------------------------------------------------------------------------------------------------
@@ -297,8 +141,8 @@ class Seed:
     def actionformer_config(self) -> dict:
         if self.config is None:
             _, names = peer_labels.vocabulary(self.source.data)
-            self.config = actionformer_config(self.fixed, self.setting_folder, self.args.dim, len(names),
-                                              _longest(self.source.data.features))
+            self.config = actionformer_config(self.fixed, self.setting_folder / "actionformer.yaml", self.args.dim,
+                                              len(names), longest_video(self.source.data.features))
         return self.config
 
     @property
@@ -365,14 +209,12 @@ def label_file(run: Seed, row: str) -> Path:
 
 def train_row(run: Seed, row: str, labels: Path) -> dict:
     """ActionFormer trained on ``labels`` and scored on the test videos: the cache record."""
-    import torch
-
     config, data, cfg = run.actionformer_config(), run.source.data, run.source.cfg
-    model, cpu, wall = train_actionformer(config, labels, data.features, _subset_name(data, cfg.run.train_subset),
-                                          run.seed)
-    torch.save({"state_dict_ema": model.state_dict()}, run.checkpoint(row))
+    model, cpu, wall = train_actionformer(config, labels, data.features,
+                                          subset_name(data.annotations, cfg.run.train_subset), run.seed)
+    save_model(model, run.checkpoint(row))
     detecting = time.perf_counter()
-    document = detect(model, config, labels, data.features, _subset_name(data, cfg.run.test_subset))
+    document = detect(model, config, labels, data.features, subset_name(data.annotations, cfg.run.test_subset))
     detected = time.perf_counter() - detecting
     return {"summary": score(document, data, cfg.run.test_subset), "cpu_seconds": round(cpu, 1),
             "wall_seconds": round(wall, 1), "detect_wall_seconds": round(detected, 1),
@@ -417,11 +259,6 @@ def census(data: ablations.Data, cfg, run_dir: Path) -> dict:
     records, _ = peer_labels.vocabulary(data)
     source = peer_labels.Source(data, cfg, run_dir, run_dir)
     return peer_labels.census(peer_labels.pipeline_rows(source), records)
-
-
-def _subset_name(data: ablations.Data, subset: str) -> str:
-    """The subset's name in the annotation file (``train`` and ``test`` are aliases of THUMOS'14's)."""
-    return next(iter(peer_labels.subset_records(data, subset).values())).subset
 
 
 def table(per_seed: dict) -> list[dict]:
