@@ -154,11 +154,17 @@ class Seed:
         return self.setting_folder / f"{row}-{self.source.stem}.pt"
 
 
+def admfit_sets(args, epochs: int) -> list[str]:
+    """The --set list of admfit's runs (the ablation runner's; a user's --data also sets its features' width)."""
+    sets = [f"data.input_length={args.input_length}", f"optim.epochs={epochs}"]
+    return sets + ([f"model.input_dim={args.dim}"] if args.data is not None else [])
+
+
 def default_run(args, work: Path, data: ablations.Data, seed: int, log) -> tuple[object, Path, dict]:
     """The ablation runner's ``default`` run of ``seed``, trained through every stage: (config, folder, report)."""
     from admfit_torch import RunLayout
 
-    user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={args.epochs}"]
+    user_sets = admfit_sets(args, args.epochs)
     default = ablations.variant("default")
     cfg = ablations.run_config(data, args.config, ablations.run_overrides(default, seed, user_sets), args.device)
     run_dir = ablations.runs_root(work, data, args.config, user_sets) / f"seed{seed}" / default.name
@@ -181,7 +187,7 @@ def long_base(run: Seed) -> tuple[float, float, str]:
     key = run.key("admfit_base", f"{epochs}epochs")
     record = run.cache.get(key)
     if record is None:
-        user_sets = [f"data.input_length={args.input_length}", f"optim.epochs={epochs}"]
+        user_sets = admfit_sets(args, epochs)
         default = ablations.variant("default")
         cfg = ablations.run_config(data, args.config, ablations.run_overrides(default, run.seed, user_sets),
                                    args.device)
@@ -305,6 +311,7 @@ def render_markdown(rows: Sequence[dict], header: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+FULL_VIDEOS = 1000  # more than either THUMOS'14 subset holds: all of them
 QUICK = {"seeds": 1, "videos": 20, "epochs": 20}
 
 
@@ -315,6 +322,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         + ", ".join(QUICK_SETTING))
     parser.add_argument("--seeds", type=int, default=None, help="training seeds 0..N-1 (default 3, --quick 1)")
     parser.add_argument("--videos", type=int, default=None, help="videos per subset (default 60)")
+    parser.add_argument("--full", action="store_true", help="every video of the generator's data: THUMOS'14's 200 "
+                        "training and 213 test videos (what a lent GPU runs)")
+    parser.add_argument("--data", type=Path, default=None, help="a folder of your own, in the layout admfit synth "
+                        "writes: features/VIDEO.npy, annotations.json, points.csv (admfit's config: --config)")
     parser.add_argument("--epochs", type=int, default=None, help="admfit's optim.epochs (default 30)")
     ablations.add_data_arguments(parser)
     parser.add_argument("--config", default="cpu-small", help="admfit's preset or YAML (the ablation runner's)")
@@ -335,6 +346,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         if getattr(args, name) is None:
             setattr(args, name, defaults[name])
     args.input_length = ablations.DEFAULT["input_length"]
+    if args.full:
+        args.videos = FULL_VIDEOS
+    if args.data is not None:
+        if args.generator != "synthetic" or args.variant is not None:
+            parser.error("--data replaces --generator and --variant")
+        args.generator = "data"
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     if args.generator == "independent":
@@ -356,22 +373,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"error: peer_detector needs the ActionFormer package: {EXTRA}", file=sys.stderr)
         return 2
+    from admfit.errors import InputError
     from admfit.files.atomic import atomic_write_text
 
     args = parse_args(argv)
+    data = None
+    if args.data is not None:  # checked before anything is written
+        try:
+            data, args.dim = ablations.user_data(args.data)
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     work = args.work or Path(tempfile.mkdtemp(prefix="admfit-peer-detector-"))
     work.mkdir(parents=True, exist_ok=True)
     fixed = setting([*(QUICK_SETTING if args.quick else ()), *args.af_set])
-    family = args.generator + (f"/{args.variant}" if args.variant else "")
-    settings = (f"generator {family}, {args.videos} + {args.videos} videos (dim {args.dim}, data seed "
-                f"{args.data_seed}), admfit {args.config} {args.epochs} epochs, seeds 0..{args.seeds - 1}, "
-                f"ActionFormer setting {ablations.fingerprint(fixed)}"
+    family = (f"data {args.data}" if data else args.generator + (f"/{args.variant}" if args.variant else ""))
+    size = "" if data else (f", {args.videos} + {args.videos} videos (dim {args.dim}, data seed {args.data_seed})")
+    settings = (f"{'' if data else 'generator '}{family}{size}, admfit {args.config} {args.epochs} epochs, seeds "
+                f"0..{args.seeds - 1}, ActionFormer setting {ablations.fingerprint(fixed)}"
                 + (f" ({', '.join([*(QUICK_SETTING if args.quick else ()), *args.af_set])})"
                    if args.quick or args.af_set else ""))
     print(f"peer_detector: {settings}\nwork: {work}\ncode: {ablations.code_version()}",
           flush=True)
     began = time.perf_counter()
-    data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
+    if data is None:
+        data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
     cache = Cache(work)
     per_seed = {seed: run_seed(args, work, data, seed, cache, fixed, log=lambda line: print(line, flush=True))
                 for seed in range(args.seeds)}

@@ -214,3 +214,21 @@ def test_pseudo_quality_candidate_changes_only_the_named_fields():
     for wrong in ("g1", "g1=-1", "nonsense=1"):
         with pytest.raises(ValueError):
             pq.parse_candidate(wrong)
+
+
+def test_a_users_data_folder_is_read_in_the_synth_layout_and_refused_naming_what_it_lacks(tmp_path):
+    import numpy as np
+
+    from admfit.errors import InputError
+
+    (tmp_path / "features").mkdir()
+    (tmp_path / "annotations.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match="has no points.csv") as refused:
+        ab.user_data(tmp_path)
+    assert refused.value.file == str(tmp_path) and refused.value.field == "data"
+    (tmp_path / "points.csv").write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="holds no VIDEO.npy"):
+        ab.user_data(tmp_path)
+    np.save(tmp_path / "features" / "v.npy", np.zeros((10, 48), np.float32))
+    data, width = ab.user_data(tmp_path)
+    assert (data.features, data.points, width) == (tmp_path / "features", tmp_path / "points.csv", 48)
