@@ -5,18 +5,19 @@ For each training seed: the ablation runner's ``default`` run (``benchmarks.abla
 folders, so runs are shared with ``python -m benchmarks ablations`` under the same ``--work``) is trained through
 every stage, and its report gives the base and ADM-Loc main models' test mAP. Then one ActionFormer setting
 (``admfit_torch.peer_training.RECIPE``, the recipe of ``admfit-torch train``'s ``main.detector: actionformer``,
-fixed and hashed) is trained, seeded by the seed, on the training videos under
+fixed and hashed) is trained, seeded by the seed, on the training videos under the label files of
+``benchmarks.peer_labels``, one per row: (a) the ground truth; (b) the pseudo-labels of the
+default run's base model (``admfit export --to actionformer``); (c) (b) less its lowest-confidence quarter;
+(d) the paper's ADM (``--paper``) on the same signals; (e) the clicks alone, each a 2 s segment centred on it (the
+naive baseline). On request (``--rows``): (b) with one kind of error replaced by the truth (``truth_boundaries``,
+``truth_merges``, ``truth_long``, ``truth_short``, ``truth_missed``: what each kind costs) and the second round
+(``second_round``: ADM refitted on the signals of (b)'s ActionFormer through the ``actionformer`` detector
+plug-in, then ActionFormer trained afresh on those labels). Beside them: admfit's base model, the same trained
+for the main model's total epochs (2 x ``--epochs``, the base stage alone), and the ADM-Loc main model.
 
-- (a) the ground truth: the annotation file as ActionFormer's JSON (``admfit.files.export.export_annotations`` of
-  no pseudo-labels: every video keeps its annotations);
-- (b) the pseudo-labels of the default run's base model (``RUN/base/pseudo_labels.json``, exported as
-  ``admfit export --to actionformer`` does: ``admfit.files.export.export_file``);
-- (e) the clicks alone, each a 2 s segment centred on it (``admfit.files.export.click_segments``, exported the same
-  way): the naive baseline.
-
-Rows (c) confidence-filtered pseudo-labels and (d) the paper's ADM are not run. Each ActionFormer is detected on the
-test videos (its eval-mode forward: NMS and the conversion to seconds of its ``postprocessing``, the numbers its
-``valid_one_epoch`` collects) and scored with admfit's evaluator (``admfit_torch.run.scoring``, tIoU 0.1:0.7),
+Each ActionFormer is detected on the test videos (its eval-mode
+forward: NMS and the conversion to seconds of its ``postprocessing``, the numbers its ``valid_one_epoch``
+collects) and scored with admfit's evaluator (``admfit_torch.run.scoring``, tIoU 0.1:0.7),
 as the eval stage scores admfit's models.
 
 Each ActionFormer run's scores are cached in ``WORK/peer_detector_runs.json`` under its generator, data folder,
@@ -24,8 +25,8 @@ row, seed, setting hash and a hash of the label file it trained on, so reruns an
 (mean +- std over seeds; "/ (a)": the row's AVG over (a)'s) is printed and written to
 ``WORK/peer_detector-<generator>-<N>videos-<setting hash>.json`` and ``.md``.
 
-    python -m benchmarks peer_detector -- [--generator synthetic|independent] [--seeds N] [--quick] [--work DIR]
-        [--af-set KEY=VALUE ...]
+    python -m benchmarks peer_detector -- [--generator synthetic|independent | --data DIR] [--seeds N] [--quick]
+        [--full] [--rows ROW ...] [--work DIR] [--af-set KEY=VALUE ...]
 
 Needs the peer extra (``pip install 'admfit[peer]'``). ActionFormer runs on the CPU; its CPU seconds (process time,
 training only) are printed per run.
@@ -332,9 +333,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--af-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override of the ActionFormer setting (e.g. opt.epochs=50; a new setting hash)")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(TABLE_ROWS),
-                        help="the ActionFormer rows to run (default: " + " ".join(TABLE_ROWS) + "; the attribution "
-                        "rows truth_boundaries, truth_merges, truth_missed and the second round second_round on "
-                        "request)")
+                        help="the ActionFormer rows to run besides gt and pseudo (default: " + " ".join(TABLE_ROWS)
+                        + "; the attribution rows truth_* and the second round second_round on request)")
     parser.add_argument("--no-long-base", action="store_true",
                         help="skip admfit's base model at the main model's total epochs")
     parser.add_argument("--device", default=None, help="admfit's device (ActionFormer runs on the CPU)")
