@@ -201,19 +201,30 @@ def train_actionformer(config: dict, label_file: Path, features: Path, train_sub
     clip = config["train_cfg"]["clip_grad_l2norm"]
     updates = 0
     model.train()
-    for _ in range(passes(config)):  # train_utils.train_one_epoch without its printing (torch.cuda.synchronize)
-        for batch in loader:
-            optimizer.zero_grad(set_to_none=True)
-            losses = model(batch)
-            losses["final_loss"].backward()
-            if clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
-            scheduler.step()
-            ema.decay = min(EMA_DECAY, (1 + updates) / (10 + updates))
-            ema.update(model)
-            updates += 1
+    # ActionFormer's losses are TorchScript functions: the optimizing executor fuses them after its first calls in
+    # a process, which rounds differently, so a model trained first in a process differed (1e-7 after two passes,
+    # growing with training) from the same one trained later; unoptimized, every training is the same.
+    with torch.jit.optimized_execution(False):
+        for _ in range(passes(config)):  # train_utils.train_one_epoch without its printing (torch.cuda.synchronize)
+            for batch in loader:
+                updates = _step(model, batch, optimizer, scheduler, ema, clip, updates)
     return ema.module.eval(), time.process_time() - cpu, time.perf_counter() - began
+
+
+def _step(model, batch, optimizer, scheduler, ema, clip: float, updates: int) -> int:
+    """One optimizer step on ``batch`` and the EMA's update with its decay warmed up; the updates so far."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    losses = model(batch)
+    losses["final_loss"].backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    scheduler.step()
+    ema.decay = min(EMA_DECAY, (1 + updates) / (10 + updates))
+    ema.update(model)
+    return updates + 1
 
 
 def save_model(model, path: Path) -> None:

@@ -136,3 +136,27 @@ def test_features_in_one_file_and_a_bad_max_seq_len_are_refused_before_anything(
                                   f"main.actionformer_config={bad}")
     assert_one_line_error(code, stdout, stderr, "main.actionformer_config", "max_seq_len 48 must divide by 32")
     assert not (tmp_path / "run").exists()
+
+
+TWICE = """
+import sys, torch
+from pathlib import Path
+from admfit_torch import peer_training as peer
+from admfit_torch.peer_actionformer import load_actionformer_config
+config, labels, features = load_actionformer_config(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+subset = peer.subset_name(sys.argv[4], "train")
+first, later = (peer.train_actionformer(config, labels, features, subset, 0)[0].state_dict() for _ in range(2))
+sys.exit(0 if all(torch.equal(first[name], later[name]) for name in first) else 1)
+"""
+
+
+def test_the_first_training_of_a_process_gives_the_weights_of_a_later_one(finished, toy):
+    """ActionFormer's TorchScript losses are run unoptimized: the first training of a fresh process (which compiles
+    them) and a later one agree bit for bit (they differed by 1e-7 and more before)."""
+    import subprocess
+
+    layout = RunLayout(finished[0])
+    done = subprocess.run([sys.executable, "-c", TWICE, str(layout.actionformer_config),
+                           str(layout.actionformer_labels), str(toy["features"]), str(toy["annotations"])],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
