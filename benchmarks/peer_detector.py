@@ -65,6 +65,7 @@ ROWS = {
     "clicks": (f"(e) ActionFormer on the clicks as {peer_labels.CLICK_WIDTH_S:g} s segments", peer_labels.clicks),
     **{f"truth_{kind}": (f"(b), {text}", peer_labels.truth_replaced(kind))
        for kind, text in peer_labels.ATTRIBUTED.items()},
+    "cut": ("(b) cut at the neighbouring clicks (any class)", peer_labels.cut),
     "second_round": ("(b2) ADM refitted on (b)'s ActionFormer, trained again", None),
 }
 TABLE_ROWS = ("gt", "pseudo", "confident", "paper", "clicks")  # the default --rows

@@ -257,6 +257,33 @@ def truth_replaced(kind: str):
     return make
 
 
+# ---- a probe: labels cut at the neighbouring clicks ---------------------------------------------------------------
+
+def cut_at_clicks(rows: Sequence[dict]) -> list[dict]:
+    """``rows`` with each label that holds another click of its video (of any class: the fit's ``split_at_points``
+    sees its own class only) cut at the midpoint between the two clicks: GT-free, aimed at the labels that merge
+    a neighbouring instance of another class."""
+    clicks: dict[str, list[float]] = {}
+    for row in rows:
+        clicks.setdefault(row["video"], []).append(row["point_s"])
+    out = []
+    for row in rows:
+        point, others = row["point_s"], clicks[row["video"]]
+        start, end = row["start_s"], row["end_s"]
+        after = min((q for q in others if q > point), default=None)
+        before = max((q for q in others if q < point), default=None)
+        if after is not None and end > after:
+            end = (point + after) / 2
+        if before is not None and start < before:
+            start = (point + before) / 2
+        out.append({**row, "start_s": start, "end_s": end})
+    return out
+
+
+def cut(source: Source) -> Path:
+    return write_document(cut_at_clicks(pipeline_rows(source)), source, source.folder / f"cut-{source.stem}.json")
+
+
 # ---- the second round ------------------------------------------------------------------------------------------
 
 def second_round(source: Source, checkpoint: Path, config_file: Path) -> Path:

@@ -56,3 +56,9 @@ def test_one_kind_of_error_is_replaced_by_the_truth(kind, expected):
 def test_an_unknown_kind_of_error_is_refused():
     with pytest.raises(ValueError, match="unknown kind"):
         peer_labels.replaced(ROWS, _records(), "class")
+
+
+def test_a_label_holding_another_click_is_cut_midway_to_it():
+    rows = [_row("A", 12.0, 9.0, 17.5), _row("B", 16.0, 15.0, 17.0), _row("A", 30.0, 28.0, 31.0)]
+    cut = peer_labels.cut_at_clicks(rows)
+    assert [(row["start_s"], row["end_s"]) for row in cut] == [(9.0, 14.0), (15.0, 17.0), (28.0, 31.0)]
