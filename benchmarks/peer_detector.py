@@ -93,20 +93,29 @@ def file_hash(path: Path) -> str:
 
 
 class Cache:
-    """WORK/peer_detector_runs.json: {key: run record}, written after every run."""
+    """WORK/peer_detector_runs.json: {key: run record}, written after every run. Several benchmark processes may
+    share a work folder (one per generator, say): each record is merged into the file as it is then, under a lock
+    (``WORK/peer_detector_runs.json.lock``), so no process writes back another's records as it first read them."""
 
     def __init__(self, work: Path):
         self.path = work / CACHE_NAME
-        self.runs = json.loads(self.path.read_text(encoding="utf-8")) if self.path.is_file() else {}
+
+    def _read(self) -> dict:
+        return json.loads(self.path.read_text(encoding="utf-8")) if self.path.is_file() else {}
 
     def get(self, key: str) -> dict | None:
-        return self.runs.get(key)
+        return self._read().get(key)
 
     def put(self, key: str, record: dict) -> None:
+        import fcntl
+
         from admfit.files.atomic import atomic_write_text
 
-        self.runs[key] = record
-        atomic_write_text(self.path, json.dumps(self.runs, indent=1))
+        with open(self.path.with_name(self.path.name + ".lock"), "w", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            runs = self._read()
+            runs[key] = record
+            atomic_write_text(self.path, json.dumps(runs, indent=1))
 
 
 # ---- the benchmark --------------------------------------------------------------------------------------------

@@ -180,3 +180,13 @@ def test_the_peer_benchmark_table_gives_each_row_over_the_ground_truth_row():
     assert pseudo["over_gt"] == pytest.approx(42.0 / 52.0)
     assert "42.0 ± 2.8" in peer.render_text(list(rows.values()))
     assert peer.setting(["opt.epochs=50"])["opt"]["epochs"] == 50
+
+
+def test_two_processes_sharing_the_peer_cache_keep_each_others_records(tmp_path):
+    from benchmarks.peer_detector import Cache
+
+    first, second = Cache(tmp_path), Cache(tmp_path)  # as two benchmark processes opened it
+    first.put("synthetic|gt", {"average": 1.0})
+    second.put("independent|gt", {"average": 2.0})
+    assert Cache(tmp_path).get("synthetic|gt") == {"average": 1.0}
+    assert Cache(tmp_path).get("independent|gt") == {"average": 2.0}
