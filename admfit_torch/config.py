@@ -183,16 +183,6 @@ class MainConfig(_Strict):
         "fresh) or scratch (fresh, from the seed)")
     lambda_gauss: float = Field(1.0, ge=0.0, description="lambda_G of eq. 18 (0 turns L_G off)")
     lambda_sigma: float = Field(1.0, ge=0.0, description="lambda_sigma of eq. 18")
-    # admfit is the default, the paper's choice; ActionFormer on the same pseudo-labels scored higher on the
-    # project's benchmarks (docs/training.md, "ActionFormer trained on admfit's labels")
-    detector: Literal["admfit", "actionformer"] = Field(
-        "admfit", description="the main model: admfit (the ADM-Loc main model, the fields above) or actionformer "
-        "(ActionFormer, pip install 'admfit[peer]', trained on the pseudo-labels exported as admfit export --to "
-        "actionformer; needs the features as a folder of VIDEO.npy)")
-    actionformer_config: str | None = Field(
-        None, description="with detector actionformer: its ActionFormer YAML; null = the packaged recipe "
-        "(admfit_torch.peer_training.RECIPE). Its input_dim, num_classes and max_buffer_len_factor are filled from "
-        "the data; it trains opt.warmup_epochs + opt.epochs passes")
 
     @field_validator("sampling_radius", mode="before")
     @classmethod

@@ -1,11 +1,12 @@
 """ActionFormer (the PyPI ``actionformer`` package: ``pip install 'admfit[peer]'``) trained on admfit's labels and
 run on test videos: the packaged recipe (``RECIPE``), the config filled from the data (``actionformer_config``),
-training (``train_actionformer``) and detection (``detect``). Used by the main stage of ``admfit-torch train`` with
-``main.detector: actionformer`` (admfit_torch.run.steps; docs/training.md) and by ``benchmarks.peer_detector``.
+training (``train_actionformer``) and detection (``detect``), as ``benchmarks.peer_detector`` runs them
+(docs/training.md, "ActionFormer trained on admfit's labels"); ``save_model`` writes what the ``actionformer``
+detector plug-in reads.
 
 ActionFormer reads its labels as the annotation file ``admfit export --to actionformer --features FEATURES``
 writes (admfit.files.export) and its features as a folder of ``VIDEO.npy``. torch and actionformer load inside the
-functions, so that the run machinery imports this module without them.
+functions.
 """
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from admfit.errors import InputError
 from admfit.files.atomic import atomic_open, atomic_write_text
-from admfit_torch.peer_actionformer import EXTRA, load_actionformer_config
+from admfit_torch.peer_actionformer import load_actionformer_config
 
 # The one ActionFormer setting: ActionFormer's THUMOS'14 recipe (configs/thumos_i3d.yaml: window 19, 6 levels,
 # trunc_thresh 0.5, crop_ratio 0.9-1, AdamW with weight decay 0.05, linear warm-up then cosine, gradient clip 1,
@@ -77,7 +77,6 @@ test_cfg:
 # would still hold much of the initial weights, so its decay is warmed up as admfit's (optim.ema_decay 0.999,
 # optim.ema_warmup: min(0.999, (1 + n) / (10 + n)) at update n; admfit_torch.train.ema_update).
 EMA_DECAY = 0.999
-CONFIG_FIELD = "main.actionformer_config"
 
 
 # ---- the config -----------------------------------------------------------------------------------------------
@@ -95,24 +94,6 @@ def recipe(overrides: Sequence[str] = ()) -> dict:
     return config
 
 
-def read_recipe(path: str | Path | None) -> dict:
-    """The ActionFormer YAML of ``main.actionformer_config`` (None: RECIPE) as a dict, before the data's sizes."""
-    if path is None:
-        return recipe()
-    try:
-        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such ActionFormer config file", file=str(path), field=CONFIG_FIELD) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InputError(f"not a readable YAML file ({type(error).__name__})", file=str(path),
-                         field=CONFIG_FIELD) from None
-    if not isinstance(config, dict) or not isinstance(config.get("dataset"), dict) \
-            or not isinstance(config.get("model"), dict):
-        raise InputError("not an ActionFormer config (it needs dataset: and model: sections)", file=str(path),
-                         field=CONFIG_FIELD)
-    return config
-
-
 def actionformer_config(fixed: dict, path: Path, input_dim: int, num_classes: int, longest: int) -> dict:
     """ActionFormer's full config of ``fixed`` with the data's sizes (input_dim, num_classes, and a buffer that
     holds the ``longest`` video, in feature steps), written as YAML to ``path`` and read back by ActionFormer's loader
@@ -122,7 +103,7 @@ def actionformer_config(fixed: dict, path: Path, input_dim: int, num_classes: in
     max_seq_len = config["dataset"]["max_seq_len"]
     config["model"]["max_buffer_len_factor"] = max(6.0, float(-(-longest // max_seq_len)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, yaml.safe_dump(config), field=CONFIG_FIELD)
+    atomic_write_text(path, yaml.safe_dump(config), field="actionformer_config")
     return load_actionformer_config(path)
 
 
@@ -135,21 +116,6 @@ def passes(config: dict) -> int:
 def epochs_text(config: dict) -> str:
     opt = config["opt"]
     return f"{opt['warmup_epochs']}+{opt['epochs']}" if opt.get("warmup") else f"{opt['epochs']}"
-
-
-def check_windows(config: dict, file: str | None) -> None:
-    """InputError unless ``dataset.max_seq_len`` divides by every level's stride times its attention window, as
-    ActionFormer's LocPointTransformer asserts (2**(levels-1) * window for scale 2)."""
-    model, max_seq_len = config["model"], int(config["dataset"]["max_seq_len"])
-    levels = int(model["backbone_arch"][-1]) + 1
-    windows = model["n_mha_win_size"]
-    windows = [windows] * levels if isinstance(windows, int) else list(windows)
-    for level, window in enumerate(windows[:levels]):
-        stride = int(model["scale_factor"]) ** level
-        divisor = stride * (window // 2) * 2 if window > 1 else stride
-        if max_seq_len % divisor:
-            raise InputError(f"dataset.max_seq_len {max_seq_len} must divide by {divisor} (level {level}: stride "
-                             f"{stride} times window {window}, rounded down to even)", file=file, field=CONFIG_FIELD)
 
 
 def longest_video(features: Path, videos: Iterable[str] | None = None) -> int:
@@ -258,49 +224,8 @@ def detect(model, config: dict, label_file: Path, features: Path, test_subset: s
     return {"version": "actionformer", "results": results}
 
 
-# ---- admfit-torch train's main stage (main.detector: actionformer) --------------------------------------------
-
 def subset_name(annotations, subset: str, fps=None) -> str:
     """The subset's name in the annotation file (``train`` and ``test`` are aliases of THUMOS'14's)."""
     from admfit.datasets.shipped import open_annotations
 
     return next(iter(open_annotations(annotations, subset=subset, fps=fps).values())).subset
-
-
-def require_actionformer() -> None:
-    """InputError naming main.detector and the extra where the ``actionformer`` package is not installed."""
-    try:
-        import actionformer.modeling  # noqa: F401
-    except ImportError:
-        raise InputError(f"actionformer needs the ActionFormer package: {EXTRA}", field="main.detector") from None
-
-
-def check_request(cfg, grids: Iterable) -> None:
-    """Refuse a run of ``main.detector: actionformer`` before any stage runs (one InputError): the package missing,
-    features that are not a folder of ``VIDEO.npy`` (ActionFormer's loader reads no other), an unreadable
-    ``main.actionformer_config``, a ``max_seq_len`` ActionFormer would assert on, or training videos on another grid
-    than the config's ``dataset.feat_stride`` / ``dataset.num_frames`` (``grids``: their admfit.grid.SnippetGrid)."""
-    if cfg.main.detector != "actionformer":
-        return
-    require_actionformer()
-    if not Path(cfg.run.features).is_dir():
-        raise InputError("main.detector actionformer needs the features as a folder of VIDEO.npy (ActionFormer's "
-                         "loader reads no .npz / HDF5)", file=str(cfg.run.features), field="run.features")
-    file = cfg.main.actionformer_config
-    config = read_recipe(file)
-    if file is not None:  # with ActionFormer's defaults, which a short YAML relies on
-        try:
-            config = load_actionformer_config(file)
-        except InputError as error:
-            raise InputError(error.message, file=file, field=CONFIG_FIELD) from None
-    try:
-        check_windows(config, file)
-        trained = (float(config["dataset"]["feat_stride"]), float(config["dataset"]["num_frames"]))
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"not an ActionFormer config ({type(error).__name__}: {error})", file=file,
-                         field=CONFIG_FIELD) from None
-    for grid in grids:
-        if (float(grid.stride), float(grid.num_frames)) != trained:
-            raise InputError(f"the features are on a grid of stride {grid.stride:g} / window {grid.num_frames:g} "
-                             f"frames, ActionFormer's config on {trained[0]:g} / {trained[1]:g} (dataset.feat_stride, "
-                             "dataset.num_frames)", file=file, field=CONFIG_FIELD)

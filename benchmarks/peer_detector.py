@@ -4,9 +4,8 @@ against admfit's own models, on the ablation runner's data.
 For each training seed: the ablation runner's ``default`` run (``benchmarks.ablations``: same data, sizes and run
 folders, so runs are shared with ``python -m benchmarks ablations`` under the same ``--work``) is trained through
 every stage, and its report gives the base and ADM-Loc main models' test mAP. Then one ActionFormer setting
-(``admfit_torch.peer_training.RECIPE``, the recipe of ``admfit-torch train``'s ``main.detector: actionformer``,
-fixed and hashed) is trained, seeded by the seed, on the training videos under the label files of
-``benchmarks.peer_labels``, one per row: (a) the ground truth; (b) the pseudo-labels of the
+(``admfit_torch.peer_training.RECIPE``, fixed and hashed) is trained, seeded by the seed, on the training videos
+under the label files of ``benchmarks.peer_labels``, one per row: (a) the ground truth; (b) the pseudo-labels of the
 default run's base model (``admfit export --to actionformer``); (c) (b) less its lowest-confidence quarter;
 (d) the paper's ADM (``--paper``) on the same signals; (e) the clicks alone, each a 2 s segment centred on it (the
 naive baseline). On request (``--rows``): (b) with one kind of error replaced by the truth (``truth_boundaries``,

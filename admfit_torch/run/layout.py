@@ -17,9 +17,7 @@ from admfit.files.label_outputs import PSEUDO_LABELS_FILE, SIGNALS_FILE
 # without them did; such a record is current at that value (and refused at any other, naming the field).
 FIELDS_ADDED = {"main.init": "scratch",
                 # before it, click frames were converted at the annotation file's fps (docs/spec.md section 3.6)
-                "run.points_fps": "annotations",
-                # before them the main model was admfit's (docs/training.md, "ActionFormer as the main model")
-                "main.detector": "admfit", "main.actionformer_config": None}
+                "run.points_fps": "annotations"}
 
 CHECKPOINT_NAME = "checkpoint.pt"  # inside a training folder (RUN/base, RUN/main, or train_base's out_dir)
 METRICS_NAME = "metrics.jsonl"
@@ -59,26 +57,6 @@ class RunLayout:
     @property
     def main_metrics(self) -> Path:
         return self.main / METRICS_NAME
-
-    @property
-    def actionformer_labels(self) -> Path:
-        """With main.detector actionformer: the pseudo-labels as ActionFormer's annotation file (admfit export)."""
-        return self.main / "actionformer_labels.json"
-
-    @property
-    def actionformer_checkpoint(self) -> Path:
-        """With main.detector actionformer: its EMA weights, {"state_dict_ema": ...} (the plug-in's checkpoint)."""
-        return self.main / "actionformer.pt"
-
-    @property
-    def actionformer_config(self) -> Path:
-        """With main.detector actionformer: the ActionFormer YAML it was trained with, the data's sizes filled in."""
-        return self.main / "actionformer.yaml"
-
-    @property
-    def actionformer_classes(self) -> Path:
-        """With main.detector actionformer: its class names in class-id order, one a line (the plug-in's classes)."""
-        return self.main / "actionformer_classes.txt"
 
     @property
     def pseudo_labels(self) -> Path:

@@ -71,7 +71,6 @@ class Pipeline:
         folder's lock (run_folder.run_lock): a second run on the same folder is refused."""
         train = self.split(self.cfg.run.train_subset, with_points=True)
         self._refuse_overlap()
-        self._check_main_detector(train)
         inputs = self.inputs()
         self._check(StageState(self.layout, writer=False), stages, force, inputs)
         created = not self.root.exists()
@@ -112,15 +111,6 @@ class Pipeline:
             self._inputs = {name: fingerprint(path) for name, path in input_files(self.cfg.run).items()}
         return self._inputs
 
-    def _check_main_detector(self, train) -> None:
-        """``main.detector: actionformer`` needs its package, a folder of .npy features, a config it can build and
-        one process (admfit_torch.peer_training.check_request): refused here, before any stage runs."""
-        from admfit_torch.peer_training import check_request
-
-        check_request(self.cfg, dict.fromkeys(item.grid for item in train.items))
-        if self.cfg.main.detector == "actionformer" and self.ctx.distributed:
-            raise InputError("actionformer trains in one process: run without torchrun", field="main.detector")
-
     def _refuse_overlap(self) -> None:
         """Training and test videos must differ (a file with only Validation videos reads as both) unless
         ``run.allow_overlap``."""
@@ -149,7 +139,7 @@ class Pipeline:
 
     def _run_stage(self, stage: Stage, state: StageState, force: bool, inputs: dict) -> StageOutcome:
         settings = stage_settings(self.cfg, stage.name)
-        artefact = stage.artefact(self.layout, settings)
+        artefact = stage.artefact(self.layout)
         if not force and state.recorded(stage.name) and state.problem(stage.name) is not None:
             if self.ctx.is_main:
                 warnings.warn(Notice(f"stage {stage.name!r} finished but {state.problem(stage.name)}; running it "

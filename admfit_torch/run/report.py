@@ -15,9 +15,6 @@ from typing import Sequence
 from admfit.evaluation.thresholds import table_columns
 from admfit.files.atomic import atomic_write_text
 
-# the report's name of the main model, by main.detector
-MAIN_MODELS = {"admfit": "ADM-Loc main model", "actionformer": "ActionFormer main model (on the ADM pseudo-labels)"}
-
 
 def detection_summary(result, num_detections: int, path: Path | None = None) -> dict:
     """mAP at each tIoU (percent) and their average, from an admfit.evaluation DetectionResult."""
@@ -78,8 +75,7 @@ def render_markdown(report: dict) -> str:
              "- stage times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report.get("seconds", {}).items()), ""]
     lines += ["## Detection (Table 1 columns): mAP (%) on the test subset", ""]
     lines += _header(["model"], tious)
-    main = MAIN_MODELS[report.get("main_detector", "admfit")]
-    for key, name in (("base", "base model (points, r_a)"), ("main", main)):
+    for key, name in (("base", "base model (points, r_a)"), ("main", "ADM-Loc main model")):
         if key in report:
             lines.append(_row(name, report[key], tious))
     lines += _columns_note(tious)

@@ -4,7 +4,6 @@ base   the point-supervised base model (3.3)                -> RUN/base/checkpoi
 pseudo ADM pseudo-labels of the training videos (3.4.1),     -> RUN/base/pseudo_labels.json, signals.npz,
        their quality (Table 2) and figures                      pseudo_quality.json, RUN/figures/
 main   the ADM-Loc main model trained with them (3.4.2)      -> RUN/main/checkpoint.pt
-       or, with main.detector actionformer, ActionFormer     -> RUN/main/actionformer.pt, .yaml, ...
 eval   both models on the test subset (Table 1 columns)      -> RUN/report.json, RUN/report.md, RUN/eval/
 
 A stage is a record: its name, the config fields its result depends on (besides its predecessors'), its outputs
@@ -18,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from admfit_torch.run.layout import FIELDS_ADDED
 from admfit_torch.run.steps import StageContext, run_base, run_eval, run_main, run_pseudo
 
 if TYPE_CHECKING:
@@ -37,30 +35,14 @@ class Stage:
     run: Callable[[StageContext], None]
     resumable: bool = False
     all_ranks: bool = False
-    # a config field that makes the stage write other outputs: (dotted key, {value: outputs}); ``outputs`` otherwise
-    variants: tuple[str, dict[str, tuple[str, ...]]] | None = None
 
-    def outputs_for(self, settings: dict | None = None) -> tuple[str, ...]:
-        """What the stage writes under ``settings`` (dotted keys, as ``stage_settings`` gives and stages.json
-        records them; a key a record lacks reads as FIELDS_ADDED says); None: ``outputs``."""
-        if self.variants is None or settings is None:
-            return self.outputs
-        key, by_value = self.variants
-        return by_value.get(settings.get(key, FIELDS_ADDED.get(key)), self.outputs)
-
-    @property
-    def all_outputs(self) -> tuple[str, ...]:
-        """The outputs of every variant."""
-        variants = self.variants[1].values() if self.variants else ()
-        return tuple(dict.fromkeys([*self.outputs, *(name for names in variants for name in names)]))
-
-    def artefact(self, layout: RunLayout, settings: dict | None = None):
-        """The file whose presence (with a finished record) means the stage is done (under ``settings``)."""
-        return getattr(layout, self.outputs_for(settings)[0])
+    def artefact(self, layout: RunLayout):
+        """The file whose presence (with a finished record) means the stage is done."""
+        return getattr(layout, self.outputs[0])
 
     def paths(self, layout: RunLayout) -> list:
-        """Everything the stage writes, under any setting (removed by --force and before a fresh attempt)."""
-        return [getattr(layout, name) for name in self.all_outputs]
+        """Everything the stage writes (removed by --force and before a fresh attempt)."""
+        return [getattr(layout, name) for name in self.outputs]
 
 
 _TRAINING = ("seed", "amp", "amp_dtype", "model", "loss", "data", "optim", "run.train_subset", "run.points_fps")
@@ -68,9 +50,7 @@ _TRAINING = ("seed", "amp", "amp_dtype", "model", "loss", "data", "optim", "run.
 STAGES: tuple[Stage, ...] = (
     Stage("base", _TRAINING, ("base_checkpoint", "base_metrics"), run_base, resumable=True, all_ranks=True),
     Stage("pseudo", ("adm",), ("pseudo_labels", "signals", "pseudo_quality", "figures"), run_pseudo),
-    Stage("main", ("main",), ("main_checkpoint", "main_metrics"), run_main, resumable=True, all_ranks=True,
-          variants=("main.detector", {"actionformer": ("actionformer_checkpoint", "actionformer_config",
-                                                       "actionformer_labels", "actionformer_classes")})),
+    Stage("main", ("main",), ("main_checkpoint", "main_metrics"), run_main, resumable=True, all_ranks=True),
     Stage("eval", ("inference", "run.test_subset", "run.tious"), ("report_json", "report_md", "evaluation"),
           run_eval),
 )

@@ -133,7 +133,7 @@ class StageState:
         """Why the outputs of ``stage`` do not prove it done (missing or unreadable), or None; checked once per
         record (start, finish and forget_from check again)."""
         if stage not in self._problems:
-            self._problems[stage] = stage_problem(self.layout, stage, self.records.get(stage, {}).get("settings"))
+            self._problems[stage] = stage_problem(self.layout, stage)
         return self._problems[stage]
 
     def seconds(self) -> dict[str, float]:
@@ -219,19 +219,18 @@ class StageState:
         before = _predecessor(stage)
         if before and not self.finished(before):
             raise InputError(f"stage {stage!r} needs the {before!r} stage first: run --stage {before} (or all)",
-                             file=str(stage_named(before).artefact(self.layout, self.records.get(before, {}).get(
-                                 "settings"))), field="stage")
+                             file=str(stage_named(before).artefact(self.layout)), field="stage")
 
 
-def stage_problem(layout: RunLayout, stage: str, settings: dict | None = None) -> str | None:
-    """Why the outputs of ``stage`` in ``layout`` (those it writes under its recorded ``settings``) are missing or
-    unreadable, or None: its artefact must exist, a checkpoint must load (checkpoint.load_checkpoint, imported here:
-    torch only when a checkpoint is checked) and each JSON output must parse."""
+def stage_problem(layout: RunLayout, stage: str) -> str | None:
+    """Why the outputs of ``stage`` in ``layout`` are missing or unreadable, or None: its artefact must exist, a
+    checkpoint must load (checkpoint.load_checkpoint, imported here: torch only when a checkpoint is checked) and
+    each JSON output must parse."""
     row = stage_named(stage)
-    artefact = row.artefact(layout, settings)
+    artefact = row.artefact(layout)
     if not artefact.exists():
         return f"{artefact} is missing"
-    for path in (getattr(layout, name) for name in row.outputs_for(settings)):
+    for path in row.paths(layout):
         if path.name == CHECKPOINT_NAME:
             from admfit_torch.checkpoint import load_checkpoint
 
@@ -274,7 +273,7 @@ def fork_run(source: str | Path, target: str | Path, through: str = "pseudo") ->
         raise ValueError(f"{target} already holds a run")
     target_layout.root.mkdir(parents=True, exist_ok=True)
     for name in shared:
-        for attribute in stage_named(name).all_outputs:
+        for attribute in stage_named(name).outputs:
             _copy(getattr(source_layout, attribute), getattr(target_layout, attribute))
     _copy(source_layout.config, target_layout.config)
     forked = StageState(target_layout)

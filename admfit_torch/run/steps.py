@@ -121,9 +121,6 @@ def run_main(ctx: StageContext) -> None:
     from admfit_torch.pseudo import attach_pseudo_labels, sigma_statistics
     from admfit_torch.train import train_stage
 
-    if ctx.cfg.main.detector == "actionformer":
-        run_main_actionformer(ctx)
-        return
     split = ctx.split(ctx.cfg.run.train_subset, with_points=True)
     items = attach_pseudo_labels(split.items, ctx.layout.pseudo_labels, split.classes)
     stats = sigma_statistics(items, ctx.cfg.data, ctx.cfg.model.total_stride, ctx.cfg.main.sigma_scale_quantile)
@@ -138,69 +135,11 @@ def run_main(ctx: StageContext) -> None:
     ctx.say(f"main: {result.epochs_run} epochs, last loss {_last_loss(result)}")
 
 
-def _peer_device(ctx: StageContext) -> str:
-    """ActionFormer runs on the run's device when it is a GPU, else on the CPU."""
-    return str(ctx.dist.device) if ctx.dist.device.type == "cuda" else "cpu"
-
-
-def run_main_actionformer(ctx: StageContext) -> None:
-    """``main.detector: actionformer``: the pseudo-labels exported as ``admfit export --to actionformer --features``
-    does, ActionFormer trained on them (seeded by ``seed``), its weights, YAML and class names written to RUN/main
-    (admfit_torch.peer_training). One process: the pipeline refuses torchrun for it."""
-    from pathlib import Path
-
-    from admfit.files.export import export_file
-    from admfit_torch import peer_training as peer
-
-    cfg, layout, run = ctx.cfg, ctx.layout, ctx.cfg.run
-    split = ctx.split(run.train_subset, with_points=True)
-    layout.main.mkdir(parents=True, exist_ok=True)
-    features = Path(run.features)
-    export_file(layout.pseudo_labels, "actionformer", layout.actionformer_labels, classes=run.classes, fps=run.fps,
-                features=features)
-    videos = json.loads(layout.actionformer_labels.read_text(encoding="utf-8"))["database"]
-    config = peer.actionformer_config(peer.read_recipe(cfg.main.actionformer_config), layout.actionformer_config,
-                                      cfg.model.input_dim, len(split.classes), peer.longest_video(features, videos))
-    model, cpu, wall = peer.train_actionformer(config, layout.actionformer_labels, features,
-                                               peer.subset_name(run.annotations, run.train_subset), cfg.seed,
-                                               device=_peer_device(ctx))
-    atomic_write_text(layout.actionformer_classes, "".join(f"{name}\n" for name in split.classes), field="classes")
-    peer.save_model(model, layout.actionformer_checkpoint)
-    ctx.say(f"main: ActionFormer, {peer.passes(config)} epochs ({peer.epochs_text(config)}) in {cpu:.0f} CPU s "
-            f"({wall:.0f} s wall) -> {layout.actionformer_checkpoint}")
-
-
-def _actionformer_detections(ctx: StageContext):
-    """The trained ActionFormer's detections on the test subset (read as the plug-in reads it), and the videos."""
-    from pathlib import Path
-
-    from admfit_torch import peer_training as peer
-    from admfit_torch.peer_actionformer import ActionFormerDetector
-
-    layout, run = ctx.layout, ctx.cfg.run
-    found = ActionFormerDetector(layout.actionformer_checkpoint, layout.actionformer_config,
-                                 layout.actionformer_classes, device=_peer_device(ctx))
-    split = ctx.split(run.test_subset, with_points=False, classes=found.classes)
-    document = peer.detect(found.model, found.config, layout.actionformer_labels, Path(run.features),
-                           peer.subset_name(run.annotations, run.test_subset), [item.video for item in split.items])
-    return document, split
-
-
-def _test_detections(ctx: StageContext, model_name: str):
-    """The detections of the ``model_name`` ("base" or "main") model on the test subset, and the videos."""
-    from admfit_torch.checkpoint import load_point_detector
-    from admfit_torch.inference import detect
-
-    if model_name == "main" and ctx.cfg.main.detector == "actionformer":
-        return _actionformer_detections(ctx)
-    model, _, classes = load_point_detector(getattr(ctx.layout, model_name))
-    split = ctx.split(ctx.cfg.run.test_subset, with_points=False, classes=classes)
-    return detect(model, split.items, classes, ctx.cfg, ctx.dist.device), split
-
-
 def run_eval(ctx: StageContext) -> None:
     """Detections of the base and main models on the test subset, scored; the whole run's report."""
     from admfit.evaluation import GroundTruthSegments, parse_tious, table_columns
+    from admfit_torch.checkpoint import load_point_detector
+    from admfit_torch.inference import detect
     from admfit_torch.run.report import detection_summary, write_report
     from admfit_torch.run.scoring import evaluate_results
 
@@ -208,12 +147,14 @@ def run_eval(ctx: StageContext) -> None:
     tious = parse_tious(run.tious)
     layout.evaluation.mkdir(parents=True, exist_ok=True)
     report: dict = {"run": str(layout.root), "tious": [float(t) for t in tious],
-                    "columns": [float(t) for t in table_columns(tious)], "main_detector": cfg.main.detector}
+                    "columns": [float(t) for t in table_columns(tious)]}
     test_videos = 0
-    for model_name in ("base", "main"):
-        document, split = _test_detections(ctx, model_name)
+    for model_name, folder in (("base", layout.base), ("main", layout.main)):
+        model, _, classes = load_point_detector(folder)
+        split = ctx.split(run.test_subset, with_points=False, classes=classes)
         truth = _truth(run, run.test_subset, split)
         test_videos = len(split.items)
+        document = detect(model, split.items, classes, cfg, ctx.dist.device)
         path = layout.detections(model_name)
         atomic_write_text(path, json.dumps(document), field="detections")
         report[model_name] = detection_summary(evaluate_results(truth, document, tious), _count(document),
