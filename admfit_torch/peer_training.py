@@ -25,9 +25,10 @@ from admfit_torch.peer_actionformer import load_actionformer_config
 # init_loss_norm 100, its test_cfg) narrowed to 64-D synthetic features and 2 CPU cores: widths 64 instead of 512,
 # max_seq_len 576 (the smallest that window 19 on 6 levels allows: 32 * 18) instead of 2304, lr 1e-3 for batch 4.
 # input_dim, num_classes and max_buffer_len_factor come from the data (the buffer must hold the longest test video).
-# Widths 64 rather than 128: on seed 0 of the synthetic generator (60 + 60 videos) ground truth scored 85.7 against
-# 88.9 avg mAP, still 16 above admfit's main model, in 114 s wall against 221 s, so that three seeds of every row on
-# both generators fit in about an hour on 2 cores (docs/training.md, "ActionFormer trained on admfit's labels").
+# Widths 64 rather than 128, so that three seeds of every row on both generators fit in about an hour on 2 cores
+# (114 s wall a training against 221 s on seed 0): over 3 seeds ground truth still beats admfit's main model by 10
+# and 15, but widths 128 score 4-6 more on both the truth and the pseudo-labels (docs/training.md, "ActionFormer
+# trained on admfit's labels").
 RECIPE = """\
 dataset_name: thumos
 model_name: LocPointTransformer
