@@ -39,6 +39,15 @@ from admfit.levels import ConvLayer, Pyramid
 EXTRA = "pip install 'admfit[peer]'"
 
 
+def installed() -> bool:
+    """Whether the ``actionformer`` package (the peer extra) imports."""
+    try:
+        _actionformer()
+    except InputError:
+        return False
+    return True
+
+
 def _actionformer():
     """The ``actionformer`` package, or InputError saying how to get it."""
     try:

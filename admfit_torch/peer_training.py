@@ -174,12 +174,15 @@ def train_actionformer(config: dict, label_file: Path, features: Path, train_sub
     with torch.jit.optimized_execution(False):
         for _ in range(passes(config)):  # train_utils.train_one_epoch without its printing (torch.cuda.synchronize)
             for batch in loader:
-                updates = _step(model, batch, optimizer, scheduler, ema, clip, updates)
+                ema.decay = min(EMA_DECAY, (1 + updates) / (10 + updates))  # warmed up as admfit's EMA
+                train_step(model, batch, optimizer, scheduler, ema, clip)
+                updates += 1
     return ema.module.eval(), time.process_time() - cpu, time.perf_counter() - began
 
 
-def _step(model, batch, optimizer, scheduler, ema, clip: float, updates: int) -> int:
-    """One optimizer step on ``batch`` and the EMA's update with its decay warmed up; the updates so far."""
+def train_step(model, batch, optimizer, scheduler, ema, clip: float) -> None:
+    """ActionFormer's train_one_epoch step on ``batch`` (a list of its dataset's items), without its printing:
+    forward and losses, backward, clipping (``clip`` > 0), optimizer, schedule, the EMA's update."""
     import torch
 
     optimizer.zero_grad(set_to_none=True)
@@ -189,9 +192,7 @@ def _step(model, batch, optimizer, scheduler, ema, clip: float, updates: int) ->
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
     optimizer.step()
     scheduler.step()
-    ema.decay = min(EMA_DECAY, (1 + updates) / (10 + updates))
     ema.update(model)
-    return updates + 1
 
 
 def save_model(model, path: Path) -> None:

@@ -262,19 +262,14 @@ def run_seed(args, work: Path, data: ablations.Data, seed: int, cache: Cache, fi
     folder.mkdir(parents=True, exist_ok=True)
     run = Seed(args, work, seed, cache, fixed, peer_labels.Source(data, cfg, run_dir, folder), log)
     rows = admfit_rows(report, cfg)
-    log(f"seed {seed}: the pseudo-labels' errors: {json.dumps(census(data, cfg, run_dir))}")
+    records, _ = peer_labels.vocabulary(data)
+    errors = peer_labels.census(peer_labels.pipeline_rows(run.source), records)
+    log(f"seed {seed}: the pseudo-labels' errors: {json.dumps(errors)}")
     if not args.no_long_base:
         rows[ADMFIT_ROWS[1]] = long_base(run)
     for row in dict.fromkeys([*TABLE_ROWS[:2], *args.rows]):  # (a) and (b): what every other row is read against
         rows[ROWS[row][0]] = actionformer_row(run, row)
     return rows
-
-
-def census(data: ablations.Data, cfg, run_dir: Path) -> dict:
-    """The error census of the default run's pseudo-labels (benchmarks.peer_labels.census)."""
-    records, _ = peer_labels.vocabulary(data)
-    source = peer_labels.Source(data, cfg, run_dir, run_dir)
-    return peer_labels.census(peer_labels.pipeline_rows(source), records)
 
 
 def table(per_seed: dict) -> list[dict]:
@@ -375,11 +370,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        import actionformer.modeling  # noqa: F401
-    except ImportError:
-        from admfit_torch.peer_actionformer import EXTRA
+    from admfit_torch.peer_actionformer import EXTRA, installed
 
+    if not installed():
         print(f"error: peer_detector needs the ActionFormer package: {EXTRA}", file=sys.stderr)
         return 2
     from admfit.errors import InputError

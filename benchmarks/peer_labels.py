@@ -111,14 +111,19 @@ def confident(source: Source) -> Path:
     return write_document(kept, source, source.folder / f"confident-{source.stem}.json")
 
 
-def training_points(source: Source, classes: Sequence[str], videos) -> tuple[list, list[str] | None]:
-    """The clicks of ``videos``, read as the pipeline reads them (frames at ``run.points_fps``)."""
+def click_rates_of(source: Source):
+    """The clicks' native rates as the pipeline reads them (``run.points_fps``; admfit.datasets.rates)."""
     from admfit.datasets.rates import click_rates
-    from admfit.files.points import load_point_file
 
     records, _ = vocabulary(source.data)
-    rates = click_rates(source.cfg.run.points_fps, annotations=records, annotations_file=source.data.annotations)
-    points, point_classes = load_point_file(source.data.points, classes=classes, rates=rates)
+    return click_rates(source.cfg.run.points_fps, annotations=records, annotations_file=source.data.annotations)
+
+
+def training_points(source: Source, classes: Sequence[str], videos) -> tuple[list, list[str] | None]:
+    """The clicks of ``videos``, read as the pipeline reads them (frames at ``run.points_fps``)."""
+    from admfit.files.points import load_point_file
+
+    points, point_classes = load_point_file(source.data.points, classes=classes, rates=click_rates_of(source))
     wanted = set(videos)
     return [point for point in points if point.video in wanted], point_classes
 
@@ -140,13 +145,12 @@ def paper(source: Source) -> Path:
 
 def clicks(source: Source) -> Path:
     from admfit.datasets import load_points
-    from admfit.datasets.rates import click_rates
     from admfit.files.export import click_segments
 
     records, names = vocabulary(source.data)
-    rates = click_rates(source.cfg.run.points_fps, annotations=records, annotations_file=source.data.annotations)
     training = set(subset_records(source.data, source.cfg.run.train_subset))
-    points = [p for p in load_points(source.data.points, fps=rates, classes=names) if p.video in training]
+    points = [p for p in load_points(source.data.points, fps=click_rates_of(source), classes=names)
+              if p.video in training]
     rows = click_segments(points, CLICK_WIDTH_S, {video: record.duration_s for video, record in records.items()})
     return write_document(rows, source, source.folder / "clicks.json", source.data.points)
 

@@ -463,15 +463,11 @@ class ActionFormerEpoch:
         return batch
 
     def step(self, batch: list[dict]) -> None:
-        """train_one_epoch's step: forward and losses, backward, clipping (when set), optimizer, schedule, EMA."""
-        self.optimizer.zero_grad(set_to_none=True)
-        losses = self.model(batch)
-        losses["final_loss"].backward()
-        if self.clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
-        self.optimizer.step()
-        self.scheduler.step()
-        self.ema.update(self.model)
+        """train_one_epoch's step (admfit_torch.peer_training.train_step): forward and losses, backward, clipping
+        (when set), optimizer, schedule, EMA."""
+        from admfit_torch.peer_training import train_step
+
+        train_step(self.model, batch, self.optimizer, self.scheduler, self.ema, self.clip)
 
     def train_seconds(self) -> float:
         """Seconds of ``steps`` optimizer steps (EMA included), as ``Workload.train_seconds``."""
@@ -481,14 +477,6 @@ class ActionFormerEpoch:
             self.step(self.next_batch())
         _sync(self.device)
         return time.perf_counter() - started
-
-
-def _has_actionformer() -> bool:
-    try:
-        import actionformer.modeling  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def parameters(model: torch.nn.Module) -> int:
@@ -569,9 +557,9 @@ def main(argv: list[str] | None = None) -> int | None:
     args = parser.parse_args(argv)
     if args.peer is not None and args.baseline is not None:
         parser.error("--peer and --baseline are separate comparisons: give one")
-    if args.peer is not None and not _has_actionformer():
-        from admfit_torch.peer_actionformer import EXTRA
+    from admfit_torch.peer_actionformer import EXTRA, installed
 
+    if args.peer is not None and not installed():
         print(f"error: torch_throughput --peer actionformer needs the ActionFormer package: {EXTRA}", file=sys.stderr)
         return 2
     if args.threads:
