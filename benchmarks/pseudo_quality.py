@@ -83,7 +83,7 @@ def families(quick: bool, wanted=None, held_out: str = "independent") -> list[Fa
         return HELD_OUT if name == held_out else CHOOSE
 
     makers = {name: (lambda name=name: Family(name, name, _variants(name, quick), role(name)))
-              for name in ("synthetic", "detector", "independent")}
+              for name in ("synthetic", "detector", "independent", "rough")}
     sources = {"synthetic": "medium", "detector": None, "independent": "medium"}
     for name, variant in sources.items():
         if quick:
@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes scoring tables in parallel")
     parser.add_argument("--candidate", default=None, metavar="KEY=VALUE[,KEY=VALUE...]",
                         help="also score the defaults with these ADMConfig fields changed, e.g. g1=1.0")
-    parser.add_argument("--hold-out", default="independent", choices=["synthetic", "detector", "independent"],
+    parser.add_argument("--hold-out", default="independent", choices=["synthetic", "detector", "independent", "rough"],
                         help="the family (with its degradations) never used for choosing")
     args = parser.parse_args(argv or [])
     began = time.perf_counter()

@@ -8,7 +8,9 @@ where ``--quick`` takes another first choice) and ``make_family(videos, classes,
 - ``synthetic`` (a): ``signals_synthetic.py`` here, admfit.synthetic's signals as a family;
 - ``detector`` (c): ``signals_detector.py`` here, ``admfit_torch.detector_family`` cached under ``.benchmarks/``;
 - ``independent`` (b): ``admfit.synthetic.families.independent_signals``;
-- ``degrade`` (d): ``admfit.synthetic.families.degradations`` (``degrade(signals, kind, seed)``, any family's).
+- ``degrade`` (d): ``admfit.synthetic.families.degradations`` (``degrade(signals, kind, seed)``, any family's);
+- ``rough`` (e): ``signals_rough.py`` here, written from a description of a detector's outputs only (strong
+  AR(1) noise, a temperature per video, impulses, a background head with shifted boundaries).
 
 Feature families (``python -m benchmarks ablations --generator``, ``feature_probe``): ``synthetic`` is
 ``admfit synth``; ``independent`` is ``admfit.synthetic.families.independent_features``.
@@ -23,6 +25,7 @@ SIGNAL_FAMILIES = {
     "detector": "benchmarks.families.signals_detector",
     "independent": "admfit.synthetic.families.independent_signals",
     "degrade": "admfit.synthetic.families.degradations",
+    "rough": "benchmarks.families.signals_rough",
 }
 
 
