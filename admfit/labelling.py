@@ -35,6 +35,7 @@ from admfit.files.pseudo_labels import pseudo_label_rows
 from admfit.files.signals import SignalSet, load_signals
 from admfit.fit.config import ADMConfig
 from admfit.fit.points import resolve_points
+from admfit.fit.tuning import TuningResult, tune
 
 from .detector import Detector, DetectorOutput, exception_text
 from .errors import InputError
@@ -59,6 +60,7 @@ class FitOutcome:
     points: int
     videos: int
     unconverged: int
+    tuning: TuningResult | None = None  # what tuning="auto" chose, and why (its ``line``)
 
     @property
     def summary(self) -> str:
@@ -91,6 +93,15 @@ def _fit_videos(signals: SignalSet, rows_by_video: dict, config: ADMConfig, grid
     return labels
 
 
+def _tuned(signals: SignalSet, rows_by_video: dict, config: ADMConfig, threads) -> TuningResult:
+    """The choice of tuning="auto" over every video at once (the fit then goes a few videos at a time)."""
+    videos = list(rows_by_video)
+    return tune({v: signals.probs[v] for v in videos}, rows_by_video,
+                background={v: signals.background[v] for v in videos} if signals.background else None,
+                bg_probs={v: signals.bg_probs[v] for v in videos} if not signals.background else None,
+                config=config, centres=signals.centres, num_threads=threads)
+
+
 def _with_file(error: InputError, signals_file, points_file) -> InputError:
     if error.file is None:
         blamed = points_file if error.field == "points" else signals_file
@@ -111,6 +122,8 @@ def fit_signals(signals: SignalSet, points: Sequence[RawPoint], point_classes: S
                               signals_file=signals_file, points_file=points_file)
     grids = resolved.grids
     try:
+        tuned = _tuned(resolved.signals, resolved.rows, config, threads) if config.tuning == "auto" else None
+        config = config if tuned is None else tuned.config
         labels = _fit_videos(resolved.signals, resolved.rows, config, grids, threads, progress)
     except InputError as error:
         raise _with_file(error, signals_file, points_file) from None
@@ -122,7 +135,9 @@ def fit_signals(signals: SignalSet, points: Sequence[RawPoint], point_classes: S
     meta = {"segment_units": "seconds" if in_seconds else "snippets", "config": config.model_dump(),
             "signals": str(signals_file), "points": str(points_file), "min_confidence": min_confidence,
             "classes": resolved.classes}
-    return FitOutcome(rows, meta, len(points), len(resolved.rows), unconverged)
+    if tuned is not None:
+        meta["tuning"] = tuned.to_meta()
+    return FitOutcome(rows, meta, len(points), len(resolved.rows), unconverged, tuned)
 
 
 # ---- a detector over features -> signals.npz ----------------------------------------------------------------

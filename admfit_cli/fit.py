@@ -34,6 +34,9 @@ def fit_command(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     paper: bool = typer.Option(False, "--paper", help="the paper's method (ADMConfig.paper()); --config fields "
                                "override it"),
+    auto: bool = typer.Option(False, "--auto", help="choose among the defaults (or the --config / --paper options), "
+                              "the paper's method and no background agreement by the labels' boundary contrast, "
+                              "without ground truth (tuning: auto); prints the choice, records it in meta.tuning"),
     min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
                                          help="keep only pseudo-labels whose confidence is at least this (0-1)"),
     annotations: Optional[str] = typer.Option(None, "--annotations", help="the annotation JSON of these videos (or "
@@ -55,7 +58,7 @@ def fit_command(
     began = time.perf_counter()
     output = Path(PSEUDO_LABELS_FILE) if output is None else output
     fps, stride, num_frames = grid_options(fps, stride, num_frames)
-    config = load_adm_config(config_path, paper=paper)
+    config = load_adm_config(config_path, paper=paper, auto=auto)
     check_writable(output)
     signals = load_signals(signals_path)
     points, point_classes = load_point_file(points_path, classes=signals.classes, rates=click_rates(points_fps),
@@ -67,6 +70,8 @@ def fit_command(
                           min_confidence=min_confidence, progress=not quiet)
     outcome.meta.update(source)
     write_pseudo_labels(output, outcome.rows, fmt=fmt.value, meta=outcome.meta)
+    if outcome.tuning is not None and not quiet:
+        typer.echo(outcome.tuning.line, err=True)
     if not quiet:
         typer.echo(f"{outcome.summary}, {time.perf_counter() - began:.2f} s -> {output}",
                    err=True)

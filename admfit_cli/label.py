@@ -45,6 +45,8 @@ def label_command(
     config_path: Optional[Path] = typer.Option(None, "--config", help="YAML file of ADMConfig fields"),
     paper: bool = typer.Option(False, "--paper", help="the paper's method (ADMConfig.paper()); --config fields "
                                "override it"),
+    auto: bool = typer.Option(False, "--auto", help="choose the ADM options by the labels' boundary contrast, as "
+                              "admfit fit --auto does (tuning: auto)"),
     min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
                                          help="keep only pseudo-labels whose confidence is at least this (0-1)"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
@@ -63,7 +65,7 @@ def label_command(
     began = time.perf_counter()
     arguments = parse_detector_args(detector_args)
     fps, stride, num_frames = grid_options(fps, stride, num_frames)
-    config = load_adm_config(config_path, paper=paper)
+    config = load_adm_config(config_path, paper=paper, auto=auto)
     check_label_folder(output)
     plugin = load_detector(detector, **arguments)
     outcome = label_features(plugin, detector, features, points_path, output, annotations=annotations, fps=fps,
@@ -71,6 +73,8 @@ def label_command(
                              min_confidence=min_confidence, progress=not quiet, points_fps=points_fps,
                              videos=videos,
                              meta={"detector": detector, "detector_args": arguments, "features": str(features)})
+    if outcome.tuning is not None and not quiet:
+        typer.echo(outcome.tuning.line, err=True)
     if not quiet:
         typer.echo(f"detector {detector}: {outcome.summary}, {time.perf_counter() - began:.2f} s -> "
                    f"{output / SIGNALS_FILE}, {output / PSEUDO_LABELS_FILE}", err=True)

@@ -254,14 +254,16 @@ class DetectorConfig(_Strict):
     optim: OptimConfig = OptimConfig()
     inference: InferenceConfig = InferenceConfig()
     adm: ADMConfig = Field(ADMConfig(), description="the ADM fit of the pseudo-label stage (admfit.ADMConfig); "
-                           "'paper' = ADMConfig.paper(), the paper's method")
+                           "'paper' = ADMConfig.paper(), the paper's method; 'auto' = ADMConfig(tuning='auto'), chosen "
+                           "by the labels' boundary contrast (docs/adm.md 'Self-tuning')")
     main: MainConfig = MainConfig()
     run: RunConfig = RunConfig()
 
     @field_validator("adm", mode="before")
     @classmethod
     def _paper_by_name(cls, value):
-        return ADMConfig.paper() if value == "paper" else value
+        named = {"paper": ADMConfig.paper, "auto": lambda: ADMConfig(tuning="auto")}
+        return named[value]() if isinstance(value, str) and value in named else value
 
 
 PRESETS: dict[str, dict] = {

@@ -42,6 +42,8 @@ from admfit.datasets.simulate import SimulationConfig, simulate_points
 from admfit.evaluation import Detections, GroundTruthSegments
 from admfit.evaluation.pseudo_quality import pseudo_label_quality
 from admfit.fit.baselines import threshold_per_point
+from admfit.fit.contrast import ContrastTable
+from admfit.fit.tuning import candidates, tune
 from admfit.fit.signal import prepare_signal
 from admfit.synthetic.families import FamilySignals
 
@@ -138,6 +140,7 @@ class Table:
     classes: list[str]
     results: dict[str, dict] = field(default_factory=dict)
     first_level: dict[str, np.ndarray] | None = None  # (T, C) signals on the first-level grid, for thresholds
+    scorer: ContrastTable | None = None  # with --auto: every ADM fit's mean label contrast is recorded too
 
     @property
     def name(self) -> str:
@@ -159,6 +162,13 @@ def make_table(family, variant, points_name, points, signals, videos, classes) -
     rows = {key: point_rows(signals[key], points[key], classes) for key in keys}
     truth = GroundTruthSegments.from_annotations({key: videos[key] for key in keys})
     return Table(family.name, variant, points_name, family.role, {k: signals[k] for k in keys}, rows, truth, classes)
+
+
+def _with_contrast(table: Table, result: dict, video, label, start, end) -> dict:
+    """result, with the mean boundary contrast of the labels (snippets start..end) when the table has a scorer."""
+    if table.scorer is not None:
+        result["contrast"] = float(table.scorer.contrast(video, label, start, end).mean())
+    return result
 
 
 def score(table: Table, video, label, start_s, end_s, score_, point_s, confidence=None) -> dict:
@@ -203,8 +213,10 @@ def run_adm(table: Table, config: ADMConfig) -> dict:
                          bg_probs={k: table.signals[k].bg_probs for k in table.rows}, config=config,
                          grid={k: table.signals[k].grid for k in table.rows}, centres=_centres(table))
     point_s = [float(table.signals[f.video].grid.snippet_to_seconds(f.point)) for f in fits]
-    return score(table, [f.video for f in fits], [f.label for f in fits], [f.start_s for f in fits],
-                 [f.end_s for f in fits], [f.score for f in fits], point_s, [f.confidence for f in fits])
+    video, label = [f.video for f in fits], [f.label for f in fits]
+    result = score(table, video, label, [f.start_s for f in fits], [f.end_s for f in fits],
+                   [f.score for f in fits], point_s, [f.confidence for f in fits])
+    return _with_contrast(table, result, video, label, [f.start for f in fits], [f.end for f in fits])
 
 
 def run_paper_weights(table: Table) -> dict[str, dict]:
@@ -226,24 +238,62 @@ def run_paper_weights(table: Table) -> dict[str, dict]:
         # As fit_instances: the interval's snippets cover their windows, half a step beyond each end's centre.
         start_s = [float(table.signals[v].grid.snippet_to_seconds(x - 0.5)) for v, x in zip(video, start)]
         end_s = [float(table.signals[v].grid.snippet_to_seconds(x + 0.5)) for v, x in zip(video, end)]
-        results[f"paper g1={g1:g} g2={g2:g}"] = score(table, video, [f.label for f in fits], start_s, end_s,
-                                                      [f.score for f in fits], point_s)
+        result = score(table, video, [f.label for f in fits], start_s, end_s, [f.score for f in fits], point_s)
+        results[f"paper g1={g1:g} g2={g2:g}"] = _with_contrast(table, result, video, [f.label for f in fits],
+                                                               start, end)
     return results
 
 
-def baselines_and_defaults(table: Table, candidate: ADMConfig | None = None) -> dict[str, dict]:
+def baselines_and_defaults(table: Table, candidate: ADMConfig | None = None, auto: bool = False) -> dict[str, dict]:
     """Every baseline of the table, and ADM with the defaults before (BEFORE) and now (results by method name), and
-    ``candidate`` (``--candidate``) when given."""
+    ``candidate`` (``--candidate``) when given; with ``auto``, every tuning candidate and what tuning="auto" chose."""
+    if auto:
+        table.scorer = ContrastTable({k: s.probs for k, s in table.signals.items()}, table.rows,
+                                     {k: s.bg_probs for k, s in table.signals.items()}, _centres(table))
     results = {f"threshold {theta:.1f}": run_threshold(table, theta) for theta in THRESHOLDS}
     results.update(run_paper_weights(table))
     results["ADM before"] = run_adm(table, BEFORE)
     results["ADM default"] = run_adm(table, ADMConfig())
     if candidate is not None:
         results[CANDIDATE] = run_adm(table, candidate)
+    if auto:
+        results.update(run_auto(table, results))
     return results
 
 
 CANDIDATE = "ADM candidate"
+AUTO = "ADM auto"
+PAPER_LITERAL = "paper g1=1 g2=0.5"  # ADMConfig.paper() exactly
+
+
+def run_auto(table: Table, results: dict[str, dict]) -> dict[str, dict]:
+    """Every candidate of tuning="auto" (results "cand NAME"; the defaults' and the paper's are the fits already in
+    ``results``) and the one ``tune`` chose on the table ("ADM auto", its name under "chosen"):
+    fit_instances(config=ADMConfig(tuning="auto")) gives the chosen candidate's labels (tests/core/test_tuning.py)."""
+    tuned = tune({k: s.probs for k, s in table.signals.items()}, table.rows,
+                 bg_probs={k: s.bg_probs for k, s in table.signals.items()}, config=ADMConfig(tuning="auto"),
+                 centres=_centres(table))
+    done = {"defaults": results["ADM default"], "paper": results[PAPER_LITERAL]}
+    found = {f"cand {name}": done[name] if name in done else run_adm(table, option)
+             for name, option in candidates(ADMConfig()).items()}
+    found[AUTO] = {**found[f"cand {tuned.chosen}"], "chosen": tuned.chosen}
+    return found
+
+
+def auto_figures(table: Table) -> dict[str, float | str]:
+    """What --auto reports of a table: auto's choice and its avg mAP against the defaults, the paper's literal
+    method and the best candidate chosen with the ground truth (the ceiling); the Spearman correlation of the
+    mean label contrast with avg mAP over every ADM configuration the table fitted."""
+    results = table.results
+    auto = results[AUTO]
+    ceiling = max((name for name in results if name.startswith("cand ")), key=lambda name: results[name]["avg"])
+    fitted = [r for name, r in results.items() if "contrast" in r and name != AUTO and not name.startswith("cand ")]
+    fitted += [results[name] for name in results  # a candidate fitted under another name is counted once
+               if name.startswith("cand ") and not any(results[name] is seen for seen in fitted)]
+    rho = float(spearmanr([r["contrast"] for r in fitted], [r["avg"] for r in fitted])[0])
+    return {"chosen": auto["chosen"], "vs_default": auto["avg"] - results["ADM default"]["avg"],
+            "vs_paper": auto["avg"] - results[PAPER_LITERAL]["avg"], "ceiling": ceiling[len("cand "):],
+            "regret": results[ceiling]["avg"] - auto["avg"], "rho": rho, "configs": len(fitted)}
 
 
 def parse_candidate(text: str) -> ADMConfig:
@@ -324,6 +374,10 @@ def print_table(table: Table) -> None:
              ("ADM default", table.results["ADM default"])]
     if CANDIDATE in table.results:
         shown.append((CANDIDATE, table.results[CANDIDATE]))
+    if AUTO in table.results:
+        shown = shown[:3] + [(PAPER_LITERAL, table.results[PAPER_LITERAL])] + shown[3:]
+        shown += [(name, r) for name, r in table.results.items() if name.startswith("cand ")]
+        shown.append((f"{AUTO} ({table.results[AUTO]['chosen']})", table.results[AUTO]))
     for name, result in shown:
         maps = " ".join(f"{m * 100:5.1f}" for m in result["map"])
         print(f"{name:34s} {result['alpha']:5.2f} {maps} {result['avg']:5.1f} {result['own_iou']:6.3f}")
@@ -333,6 +387,11 @@ def print_table(table: Table) -> None:
           f"{default['avg'] - table.best('paper')[1]['avg']:+.1f}; confidence vs tIoU Spearman "
           f"{default['spearman']:.2f}" + (f"; candidate {table.margin(CANDIDATE):+.1f}"
                                             if CANDIDATE in table.results else ""))
+    if AUTO in table.results:
+        f = auto_figures(table)
+        print(f"auto: {f['chosen']}; vs defaults {f['vs_default']:+.1f}, vs paper {f['vs_paper']:+.1f}, below the "
+              f"best candidate ({f['ceiling']}) by {f['regret']:.1f}; contrast vs avg mAP Spearman {f['rho']:+.2f} "
+              f"over {f['configs']} ADM configurations")
 
 
 def summary(tables: list[Table]) -> None:
@@ -351,6 +410,8 @@ def summary(tables: list[Table]) -> None:
             if method != "ADM before":
                 line += f", Spearman {np.nanmedian([t.results[method]['spearman'] for t in mine]):.2f}"
             print(line)
+    if AUTO in tables[0].results:
+        auto_summary(tables)
     for role in (CHOOSE, HELD_OUT):
         margins = [t.margin("ADM default") for t in tables if t.role == role]
         if margins:
@@ -359,6 +420,25 @@ def summary(tables: list[Table]) -> None:
             if CANDIDATE in tables[0].results:
                 line += f", candidate {min(t.margin(CANDIDATE) for t in tables if t.role == role):+.1f}"
             print(line)
+
+
+def auto_summary(tables: list[Table]) -> None:
+    """Per family, tuning="auto" against the bar of docs/adm.md "Self-tuning": never more than 1 below the defaults
+    or the paper's literal method, never more than 3 below the best candidate chosen with the ground truth."""
+    print("\n## tuning='auto' per family (avg mAP points; the bar: vs defaults >= -1, vs paper >= -1, below the "
+          "best candidate <= 3)")
+    failing = 0
+    for name in dict.fromkeys(t.family for t in tables):
+        found = [auto_figures(t) for t in tables if t.family == name]
+        worst = {key: min(f[key] for f in found) for key in ("vs_default", "vs_paper", "rho")}
+        regret = max(f["regret"] for f in found)
+        picks = {pick: sum(f["chosen"] == pick for f in found) for pick in dict.fromkeys(f["chosen"] for f in found)}
+        failing += sum(f["vs_default"] < -1 or f["vs_paper"] < -1 or f["regret"] > 3 for f in found)
+        print(f"{name:22s} worst vs defaults {worst['vs_default']:+5.1f}, vs paper {worst['vs_paper']:+5.1f}, "
+              f"most below the best candidate {regret:4.1f}; contrast Spearman median "
+              f"{np.median([f['rho'] for f in found]):+.2f} (min {worst['rho']:+.2f}); chose "
+              + ", ".join(f"{pick} {count}" for pick, count in picks.items()))
+    print(f"tables outside the bar: {failing} of {len(tables)}")
 
 
 def choose(tables: list[Table], sweeps: int, workers: int = 1) -> dict:
@@ -433,6 +513,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes scoring tables in parallel")
     parser.add_argument("--candidate", default=None, metavar="KEY=VALUE[,KEY=VALUE...]",
                         help="also score the defaults with these ADMConfig fields changed, e.g. g1=1.0")
+    parser.add_argument("--auto", action="store_true",
+                        help="also score tuning='auto' and each of its candidates (docs/adm.md, 'Self-tuning')")
     parser.add_argument("--hold-out", default="independent", choices=["synthetic", "detector", "independent", "rough"],
                         help="the family (with its degradations) never used for choosing")
     args = parser.parse_args(argv or [])
@@ -442,7 +524,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as error:  # pydantic's ValidationError is a ValueError too
         parser.error(str(error).splitlines()[0])
     tables = build_tables(args)
-    for table, results in zip(tables, parallel(baselines_and_defaults, tables, candidate, workers=args.workers)):
+    for table, results in zip(tables, parallel(baselines_and_defaults, tables, candidate, args.auto,
+                                                        workers=args.workers)):
         table.results = results
         print_table(table)
         sys.stdout.flush()

@@ -12,13 +12,14 @@ from admfit.files.require import require_file
 from admfit.fit.config import ADMConfig
 
 
-def load_adm_config(path: str | Path | None, *, paper: bool = False) -> ADMConfig:
+def load_adm_config(path: str | Path | None, *, paper: bool = False, auto: bool = False) -> ADMConfig:
     """ADMConfig from a YAML file of its fields; the defaults when ``path`` is None.
 
-    paper: start from ADMConfig.paper() (the paper's method) instead of the defaults; the file's fields
-    override it either way.
+    paper: start from ADMConfig.paper() (the paper's method) instead of the defaults; auto: with tuning="auto"
+    (admfit.fit.tuning); the file's fields override either.
     """
-    make = ADMConfig.paper if paper else ADMConfig
+    start = ADMConfig.paper if paper else ADMConfig
+    make = (lambda **values: start(**{"tuning": "auto", **values})) if auto else start
     if path is None:
         return make()
     path = require_file(path, "config")

@@ -13,6 +13,7 @@ from admfit.errors import InputError
 from admfit.fit._kernels import adm as K
 from admfit.fit.config import ADMConfig
 from admfit.fit.prepare import PreparedBatch, neighbours, prepare_instances
+from admfit.fit.tuning import tune
 from admfit.grid import SnippetGrid
 from admfit.levels import StepCentres
 from admfit.threads import numba_threads
@@ -188,6 +189,8 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
     bg_probs : dict video -> (T,) background probabilities; background = bg_probs >
         ``config.bg_threshold``, except within ``config.point_radius`` snippets of any point.
     config : ADMConfig, optional
+        ``config.tuning="auto"``: the options are first chosen among ``admfit.fit.tuning.candidates(config)``
+        by ``admfit.fit.tuning.tune`` (its TuningResult says which and why).
     grid : SnippetGrid, or dict video -> SnippetGrid, optional
         Snippet timing; when given, ``start_s`` and ``end_s`` are filled in (seconds).
     num_threads : int, optional
@@ -208,6 +211,9 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
     ``points``, points in the order given within each video). Raises InputError on bad input.
     ``prepare_instances`` and ``fit_prepared`` are the two halves of the work.
     """
+    if config is not None and config.tuning == "auto":
+        config = tune(probs, points, background=background, bg_probs=bg_probs, config=config, centres=centres,
+                      num_threads=num_threads).config
     with numba_threads(num_threads):
         table = fit_prepared(prepare_instances(probs, points, background=background, bg_probs=bg_probs,
                                                config=config, centres=centres), grid=grid)

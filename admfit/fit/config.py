@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 UniformSolver = Literal["exact", "brent"]
 IntervalMode = Literal["symmetric", "two_sided"]
 CombineMode = Literal["sum", "select"]
+Tuning = Literal["off", "auto"]
 
 
 class ADMConfig(BaseModel):
@@ -74,6 +75,10 @@ class ADMConfig(BaseModel):
         "snippet, the paper's bracket")
     point_radius: int = Field(
         2, ge=0, description="snippets within this radius of any annotated point are never background (r_a)")
+    tuning: Tuning = Field(
+        "off", description="'auto': fit_instances first chooses among these options, ADMConfig.paper() and these "
+        "options without bg_agreement, by the boundary contrast of their labels (no ground truth; "
+        "admfit.fit.tuning, docs/adm.md 'Self-tuning'); 'off': these options as they are")
 
     @classmethod
     def paper(cls, **overrides) -> "ADMConfig":

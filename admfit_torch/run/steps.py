@@ -59,6 +59,7 @@ def run_pseudo(ctx: StageContext) -> None:
         collect_signals,
         fit_pseudo_labels,
         proposals_document,
+        tune_adm,
         write_pseudo_label_file,
         write_signal_file,
     )
@@ -70,9 +71,14 @@ def run_pseudo(ctx: StageContext) -> None:
     model, _, classes = load_point_detector(layout.base)
     split = ctx.split(run.train_subset, with_points=True, classes=classes)
     signals = collect_signals(model, split.items, cfg, ctx.dist.device)
-    labels = fit_pseudo_labels(signals, cfg)
+    tuned = tune_adm(signals, cfg)
+    if tuned is not None:
+        ctx.say(tuned.line)
+    adm_config = cfg.adm if tuned is None else tuned.config
+    labels = fit_pseudo_labels(signals, cfg, adm_config)
     write_pseudo_label_file(layout.pseudo_labels, labels, split.items, classes,
-                            {"adm": cfg.adm.model_dump(mode="json"), "checkpoint": str(layout.base_checkpoint),
+                            {"adm": adm_config.model_dump(mode="json"), "checkpoint": str(layout.base_checkpoint),
+                             **({} if tuned is None else {"tuning": tuned.to_meta()}),
                              **annotation_meta(run.annotations, {i.video: i.grid for i in split.items},
                                                preset=cfg.data.grid)})
     write_signal_file(layout.signals, signals, classes)
@@ -88,7 +94,7 @@ def run_pseudo(ctx: StageContext) -> None:
                                             len(segments)),
         "adm": quality_summary(pseudo_label_quality(segments, pseudo, point_s, tious)),
     }
-    figures, note = draw_figures(signals, labels, truth, classes, cfg.adm, layout.figures, run.figures)
+    figures, note = draw_figures(signals, labels, truth, classes, adm_config, layout.figures, run.figures)
     quality["figures"] = [str(path.relative_to(layout.root)) for path in figures]
     quality["notes"] = [note] if note else []
     atomic_write_text(layout.pseudo_quality, json.dumps(quality, indent=1), field="pseudo_quality")
