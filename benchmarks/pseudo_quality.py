@@ -391,7 +391,8 @@ def print_table(table: Table) -> None:
         f = auto_figures(table)
         print(f"auto: {f['chosen']}; vs defaults {f['vs_default']:+.1f}, vs paper {f['vs_paper']:+.1f}, below the "
               f"best candidate ({f['ceiling']}) by {f['regret']:.1f}; contrast vs avg mAP Spearman {f['rho']:+.2f} "
-              f"over {f['configs']} ADM configurations")
+              f"over {f['configs']} ADM configurations; mean contrast "
+              + ", ".join(f"{name[5:]} {r['contrast']:.4f}" for name, r in table.results.items() if name.startswith("cand ")))
 
 
 def summary(tables: list[Table]) -> None:
