@@ -35,7 +35,7 @@ from admfit.files.pseudo_labels import pseudo_label_rows
 from admfit.files.signals import SignalSet, load_signals
 from admfit.fit.config import ADMConfig
 from admfit.fit.points import resolve_points
-from admfit.fit.tuning import TuningResult, tune
+from admfit.fit.tuning import TuningResult, fit_tuned
 
 from .detector import Detector, DetectorOutput, exception_text
 from .errors import InputError
@@ -93,13 +93,14 @@ def _fit_videos(signals: SignalSet, rows_by_video: dict, config: ADMConfig, grid
     return labels
 
 
-def _tuned(signals: SignalSet, rows_by_video: dict, config: ADMConfig, threads) -> TuningResult:
-    """The choice of tuning="auto" over every video at once (the fit then goes a few videos at a time)."""
+def _fit_tuned(signals: SignalSet, rows_by_video: dict, config: ADMConfig, grids, threads):
+    """(labels, TuningResult) of tuning="auto" over every video at once."""
     videos = list(rows_by_video)
-    return tune({v: signals.probs[v] for v in videos}, rows_by_video,
-                background={v: signals.background[v] for v in videos} if signals.background else None,
-                bg_probs={v: signals.bg_probs[v] for v in videos} if not signals.background else None,
-                config=config, centres=signals.centres, num_threads=threads)
+    return fit_tuned({v: signals.probs[v] for v in videos}, rows_by_video,
+                     background={v: signals.background[v] for v in videos} if signals.background else None,
+                     bg_probs={v: signals.bg_probs[v] for v in videos} if not signals.background else None,
+                     config=config, grid=grids if all(grids[v] for v in videos) else None,
+                     centres=signals.centres, num_threads=threads)
 
 
 def _with_file(error: InputError, signals_file, points_file) -> InputError:
@@ -122,9 +123,10 @@ def fit_signals(signals: SignalSet, points: Sequence[RawPoint], point_classes: S
                               signals_file=signals_file, points_file=points_file)
     grids = resolved.grids
     try:
-        tuned = _tuned(resolved.signals, resolved.rows, config, threads) if config.tuning == "auto" else None
-        config = config if tuned is None else tuned.config
-        labels = _fit_videos(resolved.signals, resolved.rows, config, grids, threads, progress)
+        if config.tuning == "auto":  # every video at once: the choice is the dataset's
+            labels, tuned = _fit_tuned(resolved.signals, resolved.rows, config, grids, threads)
+        else:
+            labels, tuned = _fit_videos(resolved.signals, resolved.rows, config, grids, threads, progress), None
     except InputError as error:
         raise _with_file(error, signals_file, points_file) from None
     unconverged = sum(not label.converged for label in labels)
@@ -132,7 +134,8 @@ def fit_signals(signals: SignalSet, points: Sequence[RawPoint], point_classes: S
     in_seconds = all(grids.values())
     point_seconds = [float(grids[l.video].snippet_to_seconds(l.point)) if in_seconds else None for l in labels]
     rows = pseudo_label_rows(labels, resolved.classes, point_seconds)
-    meta = {"segment_units": "seconds" if in_seconds else "snippets", "config": config.model_dump(),
+    meta = {"segment_units": "seconds" if in_seconds else "snippets",
+            "config": (config if tuned is None else tuned.config).model_dump(),
             "signals": str(signals_file), "points": str(points_file), "min_confidence": min_confidence,
             "classes": resolved.classes}
     if tuned is not None:

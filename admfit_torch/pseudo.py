@@ -23,8 +23,7 @@ from admfit.errors import InputError
 from admfit.files.label_outputs import DetectorSignals, write_label_file
 from admfit.files.pseudo_labels import pseudo_label_rows, read_pseudo_labels
 from admfit.fit.api import PseudoLabel
-from admfit.fit.config import ADMConfig
-from admfit.fit.tuning import TuningResult, tune
+from admfit.fit.tuning import TuningResult, fit_tuned
 
 from .config import DataConfig, DetectorConfig
 from .data import Sample, VideoItem, inference_sample, padded_length
@@ -75,40 +74,26 @@ def _in_video_units(label: PseudoLabel, signals: VideoSignals, point: float) -> 
                           sigma=float(sigma), omega=float(omega), start=float(start), end=float(end))
 
 
-def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig,
-                      config: ADMConfig | None = None) -> list[PseudoLabel]:
-    """One ADM pseudo-label per point (``config``, default ``cfg.adm``), in point order, snippet fields in video
-    level-0 snippets. Videos without points are left out."""
+def fit_pseudo_labels(signals: Sequence[VideoSignals], cfg: DetectorConfig
+                      ) -> tuple[list[PseudoLabel], TuningResult | None]:
+    """One ADM pseudo-label per point (``cfg.adm``), in point order, snippet fields in video level-0 snippets, and
+    what ``cfg.adm.tuning == "auto"`` chose (None otherwise). Videos without points are left out."""
     by_video = {s.item.video: s for s in signals if len(s.item.positions)}
     if not by_video:
-        return []
-    probs, points, bg_probs = _fit_inputs(by_video)
-    fitted = fit_instances(probs, points, bg_probs=bg_probs, config=config or cfg.adm,
-                           grid={v: s.grid for v, s in by_video.items()},
-                           centres={v: s.signal_centres for v, s in by_video.items()})
+        return [], None
+    inputs = dict(bg_probs={v: s.levels.background[0] for v, s in by_video.items()}, config=cfg.adm,
+                  grid={v: s.grid for v, s in by_video.items()},
+                  centres={v: s.signal_centres for v, s in by_video.items()})
+    probs = {v: s.levels.fused[-1] for v, s in by_video.items()}
+    points = {v: s.point_rows for v, s in by_video.items()}
+    fitted, tuned = fit_tuned(probs, points, **inputs) if cfg.adm.tuning == "auto" else \
+        (fit_instances(probs, points, **inputs), None)
     converted, index = [], 0
     for video, s in by_video.items():
         for point in s.item.positions.tolist():
             converted.append(_in_video_units(fitted[index], s, point))
             index += 1
-    return converted
-
-
-def _fit_inputs(by_video: dict[str, VideoSignals]) -> tuple[dict, dict, dict]:
-    """The probs, points and bg_probs of fit_instances / tune, by video."""
-    return ({v: s.levels.fused[-1] for v, s in by_video.items()}, {v: s.point_rows for v, s in by_video.items()},
-            {v: s.levels.background[0] for v, s in by_video.items()})
-
-
-def tune_adm(signals: Sequence[VideoSignals], cfg: DetectorConfig) -> TuningResult | None:
-    """With ``cfg.adm.tuning == "auto"``, the choice of admfit.fit.tuning.tune on these signals (None otherwise,
-    or when no video has points)."""
-    by_video = {s.item.video: s for s in signals if len(s.item.positions)}
-    if cfg.adm.tuning != "auto" or not by_video:
-        return None
-    probs, points, bg_probs = _fit_inputs(by_video)
-    return tune(probs, points, bg_probs=bg_probs, config=cfg.adm,
-                centres={v: s.signal_centres for v, s in by_video.items()})
+    return converted, tuned
 
 
 def write_pseudo_label_file(path: str | Path, labels: Sequence[PseudoLabel], items: Sequence[VideoItem],

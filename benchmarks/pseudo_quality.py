@@ -43,7 +43,7 @@ from admfit.evaluation import Detections, GroundTruthSegments
 from admfit.evaluation.pseudo_quality import pseudo_label_quality
 from admfit.fit.baselines import threshold_per_point
 from admfit.fit.contrast import ContrastTable
-from admfit.fit.tuning import candidates, tune
+from admfit.fit.tuning import candidates, fit_tuned
 from admfit.fit.signal import prepare_signal
 from admfit.synthetic.families import FamilySignals
 
@@ -209,14 +209,24 @@ def _centres(table: Table) -> dict:
 
 
 def run_adm(table: Table, config: ADMConfig) -> dict:
-    fits = fit_instances({k: s.probs for k, s in table.signals.items() if k in table.rows}, table.rows,
-                         bg_probs={k: table.signals[k].bg_probs for k in table.rows}, config=config,
-                         grid={k: table.signals[k].grid for k in table.rows}, centres=_centres(table))
-    point_s = [float(table.signals[f.video].grid.snippet_to_seconds(f.point)) for f in fits]
-    video, label = [f.video for f in fits], [f.label for f in fits]
-    result = score(table, video, label, [f.start_s for f in fits], [f.end_s for f in fits],
-                   [f.score for f in fits], point_s, [f.confidence for f in fits])
-    return _with_contrast(table, result, video, label, [f.start for f in fits], [f.end for f in fits])
+    return score_fits(table, fit_instances(*_adm_inputs(table), config=config, **_adm_options(table), as_table=True))
+
+
+def _adm_inputs(table: Table) -> tuple[dict, dict]:
+    return {k: s.probs for k, s in table.signals.items() if k in table.rows}, table.rows
+
+
+def _adm_options(table: Table) -> dict:
+    return dict(bg_probs={k: table.signals[k].bg_probs for k in table.rows},
+                grid={k: table.signals[k].grid for k in table.rows}, centres=_centres(table))
+
+
+def score_fits(table: Table, fits: dict[str, np.ndarray]) -> dict:
+    """The scores of fit_instances(..., as_table=True)'s labels (and their mean contrast with --auto)."""
+    point_s = [float(table.signals[v].grid.snippet_to_seconds(p)) for v, p in zip(fits["video"], fits["point"])]
+    result = score(table, list(fits["video"]), fits["label"], fits["start_s"], fits["end_s"], fits["score"], point_s,
+                   fits["confidence"])
+    return _with_contrast(table, result, fits["video"], fits["label"], fits["start"], fits["end"])
 
 
 def run_paper_weights(table: Table) -> dict[str, dict]:
@@ -268,15 +278,13 @@ PAPER_LITERAL = "paper g1=1 g2=0.5"  # ADMConfig.paper() exactly
 
 def run_auto(table: Table, results: dict[str, dict]) -> dict[str, dict]:
     """Every candidate of tuning="auto" (results "cand NAME"; the defaults' and the paper's are the fits already in
-    ``results``) and the one ``tune`` chose on the table ("ADM auto", its name under "chosen"):
-    fit_instances(config=ADMConfig(tuning="auto")) gives the chosen candidate's labels (tests/core/test_tuning.py)."""
-    tuned = tune({k: s.probs for k, s in table.signals.items()}, table.rows,
-                 bg_probs={k: s.bg_probs for k, s in table.signals.items()}, config=ADMConfig(tuning="auto"),
-                 centres=_centres(table))
+    ``results``) and the labels of tuning="auto" ("ADM auto"; its TuningResult under "tuning")."""
+    fits, tuned = fit_tuned(*_adm_inputs(table), config=ADMConfig(tuning="auto"), **_adm_options(table),
+                            as_table=True)
     done = {"defaults": results["ADM default"], "paper": results[PAPER_LITERAL]}
     found = {f"cand {name}": done[name] if name in done else run_adm(table, option)
              for name, option in candidates(ADMConfig()).items()}
-    found[AUTO] = {**found[f"cand {tuned.chosen}"], "chosen": tuned.chosen}
+    found[AUTO] = {**score_fits(table, fits), "tuning": tuned}
     return found
 
 
@@ -291,7 +299,9 @@ def auto_figures(table: Table) -> dict[str, float | str]:
     fitted += [results[name] for name in results  # a candidate fitted under another name is counted once
                if name.startswith("cand ") and not any(results[name] is seen for seen in fitted)]
     rho = float(spearmanr([r["contrast"] for r in fitted], [r["avg"] for r in fitted])[0])
-    return {"chosen": auto["chosen"], "vs_default": auto["avg"] - results["ADM default"]["avg"],
+    tuning = auto["tuning"]
+    chosen = tuning.base if tuning.partner is None else f"{tuning.base} +{tuning.switched} {tuning.partner}"
+    return {"chosen": chosen, "base": tuning.base, "vs_default": auto["avg"] - results["ADM default"]["avg"],
             "vs_paper": auto["avg"] - results[PAPER_LITERAL]["avg"], "ceiling": ceiling[len("cand "):],
             "regret": results[ceiling]["avg"] - auto["avg"], "rho": rho, "configs": len(fitted)}
 
@@ -377,7 +387,7 @@ def print_table(table: Table) -> None:
     if AUTO in table.results:
         shown = shown[:3] + [(PAPER_LITERAL, table.results[PAPER_LITERAL])] + shown[3:]
         shown += [(name, r) for name, r in table.results.items() if name.startswith("cand ")]
-        shown.append((f"{AUTO} ({table.results[AUTO]['chosen']})", table.results[AUTO]))
+        shown.append((AUTO, table.results[AUTO]))
     for name, result in shown:
         maps = " ".join(f"{m * 100:5.1f}" for m in result["map"])
         print(f"{name:34s} {result['alpha']:5.2f} {maps} {result['avg']:5.1f} {result['own_iou']:6.3f}")
@@ -433,11 +443,11 @@ def auto_summary(tables: list[Table]) -> None:
         found = [auto_figures(t) for t in tables if t.family == name]
         worst = {key: min(f[key] for f in found) for key in ("vs_default", "vs_paper", "rho")}
         regret = max(f["regret"] for f in found)
-        picks = {pick: sum(f["chosen"] == pick for f in found) for pick in dict.fromkeys(f["chosen"] for f in found)}
+        picks = {pick: sum(f["base"] == pick for f in found) for pick in dict.fromkeys(f["base"] for f in found)}
         failing += sum(f["vs_default"] < -1 or f["vs_paper"] < -1 or f["regret"] > 3 for f in found)
         print(f"{name:22s} worst vs defaults {worst['vs_default']:+5.1f}, vs paper {worst['vs_paper']:+5.1f}, "
               f"most below the best candidate {regret:4.1f}; contrast Spearman median "
-              f"{np.median([f['rho'] for f in found]):+.2f} (min {worst['rho']:+.2f}); chose "
+              f"{np.median([f['rho'] for f in found]):+.2f} (min {worst['rho']:+.2f}); base "
               + ", ".join(f"{pick} {count}" for pick, count in picks.items()))
     print(f"tables outside the bar: {failing} of {len(tables)}")
 

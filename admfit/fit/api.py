@@ -13,7 +13,7 @@ from admfit.errors import InputError
 from admfit.fit._kernels import adm as K
 from admfit.fit.config import ADMConfig
 from admfit.fit.prepare import PreparedBatch, neighbours, prepare_instances
-from admfit.fit.tuning import tune
+from admfit.fit.tuning import fit_tuned
 from admfit.grid import SnippetGrid
 from admfit.levels import StepCentres
 from admfit.threads import numba_threads
@@ -189,8 +189,8 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
     bg_probs : dict video -> (T,) background probabilities; background = bg_probs >
         ``config.bg_threshold``, except within ``config.point_radius`` snippets of any point.
     config : ADMConfig, optional
-        ``config.tuning="auto"``: the options are first chosen among ``admfit.fit.tuning.candidates(config)``
-        by ``admfit.fit.tuning.tune`` (its TuningResult says which and why).
+        ``config.tuning="auto"``: the labels of ``admfit.fit.tuning.fit_tuned`` (chosen among
+        ``admfit.fit.tuning.candidates(config)`` by their boundary contrast; fit_tuned also says which and why).
     grid : SnippetGrid, or dict video -> SnippetGrid, optional
         Snippet timing; when given, ``start_s`` and ``end_s`` are filled in (seconds).
     num_threads : int, optional
@@ -212,8 +212,8 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
     ``prepare_instances`` and ``fit_prepared`` are the two halves of the work.
     """
     if config is not None and config.tuning == "auto":
-        config = tune(probs, points, background=background, bg_probs=bg_probs, config=config, centres=centres,
-                      num_threads=num_threads).config
+        return fit_tuned(probs, points, background=background, bg_probs=bg_probs, config=config, grid=grid,
+                         centres=centres, num_threads=num_threads, as_table=as_table)[0]
     with numba_threads(num_threads):
         table = fit_prepared(prepare_instances(probs, points, background=background, bg_probs=bg_probs,
                                                config=config, centres=centres), grid=grid)

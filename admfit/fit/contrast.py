@@ -24,15 +24,37 @@ CONTRAST_SIGMA = 2.0  # first-level snippets
 CONTRAST_MARGIN = 0.25  # of the interval's length, each side
 
 
-def actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_probs: np.ndarray | None,
-               centres: StepCentres | None = None) -> np.ndarray:
-    """(T, K) smoothed actionness of ``classes`` on a video's T first-level snippets: the class probabilities
-    (upsampled from their own steps) averaged with 1 - bg_probs (the class alone when there is no background
-    head), Gaussian-filtered by CONTRAST_SIGMA snippets."""
+# scipy's gaussian_filter1d reaches int(truncate * sigma + 0.5) samples each side (truncate 4).
+_RADIUS = int(4.0 * CONTRAST_SIGMA + 0.5)
+
+
+def mixed_actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_probs: np.ndarray | None,
+                     centres: StepCentres | None = None) -> np.ndarray:
+    """(T, K) actionness of ``classes`` on a video's T first-level snippets, before smoothing: the class
+    probabilities (upsampled from their own steps) averaged with 1 - bg_probs (the class alone when there is no
+    background head)."""
     columns = upsample_signal(np.asarray(probs, dtype=np.float64)[:, classes], length, centres)
     if bg_probs is not None:
         columns = 0.5 * (columns + (1.0 - np.asarray(bg_probs, dtype=np.float64))[:, None])
-    return gaussian_filter1d(columns, CONTRAST_SIGMA, axis=0, mode="nearest")
+    return columns
+
+
+def actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_probs: np.ndarray | None,
+               centres: StepCentres | None = None) -> np.ndarray:
+    """(T, K) smoothed actionness: ``mixed_actionness`` Gaussian-filtered by CONTRAST_SIGMA snippets."""
+    return gaussian_filter1d(mixed_actionness(probs, length, classes, bg_probs, centres), CONTRAST_SIGMA, axis=0,
+                             mode="nearest")
+
+
+def smooth_each(columns: list[np.ndarray]) -> list[np.ndarray]:
+    """Each column Gaussian-filtered by CONTRAST_SIGMA (mode 'nearest'), in one call: every column padded by its
+    edge values as far as the filter reaches, so that the result equals filtering each alone."""
+    if not columns:
+        return []
+    padded = np.concatenate([np.pad(column, _RADIUS, mode="edge") for column in columns])
+    smoothed = gaussian_filter1d(padded, CONTRAST_SIGMA, mode="nearest")
+    ends = np.cumsum([column.size + 2 * _RADIUS for column in columns])
+    return [smoothed[end - column.size - _RADIUS:end - _RADIUS] for column, end in zip(columns, ends)]
 
 
 def label_contrast(cumulative: np.ndarray, first: np.ndarray, length: np.ndarray, start: np.ndarray,
@@ -64,27 +86,40 @@ class ContrastTable:
 
     def __init__(self, probs: Mapping, points: Mapping, bg_probs: Mapping | None,
                  centres: Mapping | None = None):
-        pieces, self._first, self._length, offset = [np.zeros(0)], {}, {}, 0
+        columns, self._column = [], {}
         for video, rows in points.items():
             rows = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
             if rows.shape[0] == 0:
                 continue
             classes = np.unique(rows[:, 1])
-            length = int(np.asarray(bg_probs[video]).shape[0]) if bg_probs is not None else \
-                int(np.asarray(probs[video]).shape[0])
-            values = actionness(probs[video], length, classes, None if bg_probs is None else bg_probs[video],
-                                None if centres is None else centres.get(video))
+            # Labels are on the background's snippets; without a background head, on the signal's own steps.
+            length = int(np.asarray((probs if bg_probs is None else bg_probs)[video]).shape[0])
+            values = mixed_actionness(probs[video], length, classes, None if bg_probs is None else bg_probs[video],
+                                      None if centres is None else centres.get(video))
             for k, label in enumerate(classes.tolist()):
-                pieces.append(np.concatenate([[0.0], np.cumsum(values[:, k])]))
-                self._first[video, label] = offset
-                self._length[video, label] = length
-                offset += length + 1
-        self._cumulative = np.concatenate(pieces)
+                self._column[video, label] = len(columns)
+                columns.append(values[:, k])
+        lengths = np.array([column.size for column in columns], dtype=np.int64)
+        self._length = lengths
+        self._first = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
+        self._cumulative = np.concatenate([np.concatenate([[0.0], np.cumsum(column)])
+                                           for column in smooth_each(columns)] or [np.zeros(0)])
 
     def contrast(self, video, label, start, end) -> np.ndarray:
         """(N,) contrast of labels given as columns (video keys, class indices, start and end in snippets)."""
-        pairs = list(zip(list(video), np.asarray(label).tolist()))
-        first = np.fromiter((self._first[pair] for pair in pairs), dtype=np.int64, count=len(pairs))
-        length = np.fromiter((self._length[pair] for pair in pairs), dtype=np.int64, count=len(pairs))
-        return label_contrast(self._cumulative, first, length, np.asarray(start, dtype=np.float64),
-                              np.asarray(end, dtype=np.float64))
+        video_code, videos = _codes(video)
+        labels = np.asarray(label, dtype=np.int64).reshape(-1)
+        width = int(labels.max(initial=0)) + 1
+        pairs, pair_of_label = np.unique(video_code * width + labels, return_inverse=True)
+        column_of_pair = np.fromiter((self._column[videos[code // width], code % width] for code in pairs.tolist()),
+                                     dtype=np.int64, count=pairs.size)
+        column = column_of_pair[pair_of_label]
+        return label_contrast(self._cumulative, self._first[column], self._length[column],
+                              np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64))
+
+
+def _codes(keys) -> tuple[np.ndarray, list]:
+    """(N,) integer code of each key, and the distinct keys by code (in order of first appearance)."""
+    index: dict = {}
+    codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), dtype=np.int64)
+    return codes, list(index)

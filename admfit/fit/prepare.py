@@ -374,7 +374,7 @@ def prepare_instances(probs, points, *, background=None, bg_probs=None, config: 
     config = config or ADMConfig()
     if config.tuning == "auto":
         raise ValueError("prepare_instances prepares one configuration: choose it first with "
-                         "admfit.fit.tuning.tune (fit_instances does)")
+                         "admfit.fit.tuning.fit_tuned (fit_instances does)")
     inputs = _inputs(probs, points, background, bg_probs, centres)
     try:
         with numba_threads(num_threads):

@@ -1,12 +1,19 @@
-"""Self-tuning of the ADM fit: choose, per dataset and without ground truth, among a few documented configurations
-(docs/adm.md, "Self-tuning").
+"""Self-tuning of the ADM fit: choose, without ground truth, among a few documented configurations per dataset
+and, between the two closest ones, per label (docs/adm.md, "Self-tuning").
 
-Every candidate fits the same points; each label is scored by its boundary contrast (``admfit.fit.contrast``: mean
-actionness inside its interval minus just outside it), and the candidate whose labels have the highest mean contrast
-wins, except that the given configuration (the first candidate) is kept unless another beats its mean contrast by
-``TUNING_MARGIN`` (relative): on signals whose background head is shifted, contrast gains smaller than that came with
-lower mAP (docs/adm.md). Large datasets are scored on a subset of whole videos (``TUNING_POINTS``), picked by a hash
-of their keys, so that the choice costs a fraction of the final fit and does not depend on the order of the videos.
+Every candidate (``candidates``) fits the same points, and each label is scored by its boundary contrast
+(``admfit.fit.contrast``: the mean actionness inside its interval minus just outside it). Then:
+
+1. the base is whichever of the given configuration and the same without background agreement has the higher
+   mean label contrast (ties: the given one);
+2. the paper's method replaces the base when its mean contrast is higher by ``PAPER_MARGIN`` (relative);
+3. otherwise each label is taken from the other of the pair where its contrast beats the base's label by
+   ``LABEL_MARGIN`` (actionness, in [0, 1]).
+
+The margins were chosen by the worst case over the benchmark's signal families (benchmarks/pseudo_quality.py
+``--auto``; docs/adm.md). Steps 1 and 2 score a subset of whole videos on large datasets (``TUNING_POINTS``),
+picked by a hash of their keys, so that they cost a fraction of the fit and do not depend on the order of the
+videos; step 3 fits the pair on every point.
 """
 from __future__ import annotations
 
@@ -20,40 +27,43 @@ from admfit.fit.config import ADMConfig
 from admfit.fit.contrast import ContrastTable
 from admfit.fit.prepare import _inputs
 
-TUNING_MARGIN = 0.04  # relative gain of mean contrast another candidate needs over the given configuration
-TUNING_POINTS = 3000  # at most about this many points (whole videos) are fitted by every candidate
+PAPER_MARGIN = 0.04  # relative gain of mean contrast the paper's method needs over the base
+LABEL_MARGIN = 0.1  # gain of one label's contrast (actionness) for the pair's other label to be taken instead
+TUNING_POINTS = 3000  # steps 1-2 fit at most about this many points (whole videos) with every candidate
 
 # Fields that describe the data or the solver's tolerance, not the method: every candidate takes the given ones.
 _DATA_FIELDS = ("bg_threshold", "point_radius", "xatol", "maxiter")
 
 
 class TuningResult(NamedTuple):
-    """What :func:`tune` chose: the candidate's name and configuration (``tuning="off"``), every candidate's mean
-    label contrast (in candidate order), and how many points and videos they were scored on."""
+    """What tuning chose: ``base``, the candidate whose labels are kept (and its ``config``, tuning off);
+    ``contrast``, every candidate's mean label contrast on the scored points (in candidate order, the given one
+    first); how many points and videos steps 1-2 scored; ``switched``, how many labels step 3 took from
+    ``partner``, the pair's other candidate (None when the paper's method was chosen), out of ``labels``."""
 
-    chosen: str
+    base: str
     config: ADMConfig
     contrast: dict[str, float]
     points_scored: int
     videos_scored: int
+    partner: str | None
+    switched: int
+    labels: int
 
     @property
     def line(self) -> str:
         """One line saying what was chosen and why (printed by ``admfit fit --auto`` and the pseudo stage)."""
-        given = next(iter(self.contrast))
         scores = ", ".join(f"{name} {value:.3f}" for name, value in self.contrast.items())
-        if self.chosen == given:
-            why = f"no other candidate's mean boundary contrast beats it by {TUNING_MARGIN:.0%}"
-        else:
-            gain = self.contrast[self.chosen] / self.contrast[given] - 1.0
-            why = f"mean boundary contrast {gain:+.0%} over {given}"
-        return (f"auto: {self.chosen} ({why}; {scores}; on {self.points_scored} points of "
-                f"{self.videos_scored} videos)")
+        per_label = "" if self.partner is None else \
+            f"; {self.switched} of {self.labels} labels from {self.partner} (label contrast +{LABEL_MARGIN:g})"
+        return (f"auto: {self.base} (highest mean boundary contrast: {scores}; on {self.points_scored} points of "
+                f"{self.videos_scored} videos){per_label}")
 
     def to_meta(self) -> dict:
         """The record kept in a pseudo-label file's meta (``tuning``)."""
-        return {"chosen": self.chosen, "mean_contrast": dict(self.contrast), "points_scored": self.points_scored,
-                "videos_scored": self.videos_scored, "margin": TUNING_MARGIN}
+        return {"base": self.base, "mean_contrast": dict(self.contrast), "points_scored": self.points_scored,
+                "videos_scored": self.videos_scored, "partner": self.partner, "switched": self.switched,
+                "paper_margin": PAPER_MARGIN, "label_margin": LABEL_MARGIN}
 
 
 def candidates(config: ADMConfig) -> dict[str, ADMConfig]:
@@ -73,10 +83,11 @@ def candidates(config: ADMConfig) -> dict[str, ADMConfig]:
     return unique
 
 
-def scored_videos(points: Mapping[str, np.ndarray], most_points: int = TUNING_POINTS) -> list[str]:
-    """The videos the candidates are scored on: all when they hold at most ``most_points`` points, else whole
-    videos in the order of the CRC-32 of their keys until ``most_points`` is reached (independent of input order)."""
-    counts = {key: int(np.asarray(rows).reshape(-1, 2).shape[0]) for key, rows in points.items()}
+def scored_videos(counts: Mapping[str, int], most_points: int | None = None) -> list[str]:
+    """The videos (keys of ``counts``, their numbers of points) the candidates are scored on: every one with points
+    when they hold at most ``most_points`` in all, else whole videos in the order of the CRC-32 of their keys until
+    ``most_points`` (default TUNING_POINTS) is reached (independent of the input order)."""
+    most_points = TUNING_POINTS if most_points is None else most_points
     with_points = [key for key, count in counts.items() if count]
     if sum(counts.values()) <= most_points:
         return with_points
@@ -89,47 +100,72 @@ def scored_videos(points: Mapping[str, np.ndarray], most_points: int = TUNING_PO
     return chosen
 
 
-def tune(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None, centres=None,
-         num_threads: int | None = None) -> TuningResult:
-    """Choose the candidate of ``config`` (``candidates``) whose labels separate action from their surroundings
-    best (arguments as :func:`admfit.fit_instances`; InputError on bad input). Same inputs, same choice."""
-    from admfit.fit.api import fit_instances
+def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfig | None = None, grid=None,
+              centres=None, num_threads: int | None = None, as_table: bool = False):
+    """``fit_instances`` with the options chosen by the three steps of this module's docstring (arguments as
+    ``fit_instances``; ``config``'s own options are the given candidate). Returns (labels, TuningResult); the
+    labels as ``fit_instances(..., as_table=as_table)`` returns them. Same inputs, same labels."""
+    from admfit.fit.api import _labels, fit_instances
 
-    config = config or ADMConfig()
+    options = candidates(config or ADMConfig())
     inputs = _inputs(probs, points, background, bg_probs, centres)
-    by_key = {key: index for index, key in enumerate(inputs.keys)}
-    keys = scored_videos(dict(zip(inputs.keys, inputs.points)))
-    pick = lambda values: None if all(values[by_key[k]] is None for k in keys) else \
-        {k: values[by_key[k]] for k in keys}
-    sub = {"probs": pick(inputs.probs), "points": pick(inputs.points), "background": pick(inputs.masks),
-           "bg_probs": pick(inputs.bgs), "centres": pick(inputs.centres)}
-    options = candidates(config)
-    tables = {name: fit_instances(sub["probs"] or {}, sub["points"] or {}, background=sub["background"],
-                                  bg_probs=sub["bg_probs"], config=option, centres=sub["centres"],
-                                  num_threads=num_threads, as_table=True)
-              for name, option in options.items()}
-    background_probs = sub["bg_probs"] if sub["background"] is None else \
-        {key: np.asarray(mask, dtype=np.float64) for key, mask in sub["background"].items()}
-    scorer = ContrastTable(sub["probs"] or {}, sub["points"] or {}, background_probs, sub["centres"])
-    contrast = {name: _mean_contrast(scorer, table) for name, table in tables.items()}
-    chosen = _choose(contrast)
-    points_scored = int(next(iter(tables.values()))["point"].size)
-    return TuningResult(chosen, options[chosen], contrast, points_scored, len(keys))
+    every = {"probs": dict(zip(inputs.keys, inputs.probs)), "points": dict(zip(inputs.keys, inputs.points)),
+             "background": _given(inputs.keys, inputs.masks), "bg_probs": _given(inputs.keys, inputs.bgs),
+             "centres": _given(inputs.keys, inputs.centres)}
+    counts = {key: int(np.asarray(rows).reshape(-1, 2).shape[0]) for key, rows in every["points"].items()}
+    keys = scored_videos(counts)
+    scored = every if len(keys) == sum(count > 0 for count in counts.values()) else \
+        {name: None if value is None else {key: value[key] for key in keys} for name, value in every.items()}
+
+    def fit(option: ADMConfig, on: dict) -> dict[str, np.ndarray]:
+        return fit_instances(on["probs"], on["points"], background=on["background"], bg_probs=on["bg_probs"],
+                             config=option, grid=grid, centres=on["centres"], num_threads=num_threads, as_table=True)
+
+    tables = {name: fit(option, scored) for name, option in options.items()}
+    scorer = _scorer(scored)
+    contrast = {name: _mean(scorer.contrast(t["video"], t["label"], t["start"], t["end"])) for name, t in tables.items()}
+    base, partner = _base(contrast)
+    if scored is not every:
+        tables = {name: fit(options[name], every) for name in {base, partner} - {None}}
+        scorer = _scorer(every)
+    labels, switched = tables[base], 0
+    if partner is not None:
+        labels, switched = _per_label(tables[base], tables[partner], scorer)
+    result = TuningResult(base, options[base], contrast, sum(counts[key] for key in keys), len(keys), partner,
+                          switched, int(labels["point"].size))
+    return (labels if as_table else _labels(labels)), result
 
 
-def _mean_contrast(scorer: ContrastTable, table: dict[str, np.ndarray]) -> float:
-    if table["point"].size == 0:
-        return 0.0
-    return float(scorer.contrast(table["video"], table["label"], table["start"], table["end"]).mean())
+def _given(keys: list[str], values: list) -> dict | None:
+    return None if all(value is None for value in values) else dict(zip(keys, values))
 
 
-def _choose(contrast: dict[str, float]) -> str:
-    """The first candidate unless the best other one's mean contrast exceeds it by TUNING_MARGIN (relative);
-    ties go to the earlier candidate."""
-    names = list(contrast)
-    given, others = names[0], names[1:]
-    if not others:
-        return given
-    best = max(others, key=lambda name: (contrast[name], -names.index(name)))
-    beats = contrast[best] > contrast[given] + TUNING_MARGIN * abs(contrast[given])
-    return best if beats else given
+def _scorer(on: dict) -> ContrastTable:
+    background = on["bg_probs"] if on["background"] is None else \
+        {key: np.asarray(mask, dtype=np.float64) for key, mask in on["background"].items()}
+    return ContrastTable(on["probs"], on["points"], background, on["centres"])
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else 0.0
+
+
+def _base(contrast: dict[str, float]) -> tuple[str, str | None]:
+    """Steps 1-2 on the candidates' mean contrast (the given one first): (the base, step 3's partner or None)."""
+    given = next(iter(contrast))
+    pair = [name for name in (given, "no_bg_agreement") if name in contrast]
+    base = max(pair, key=lambda name: (contrast[name], name == given))
+    if "paper" in contrast and contrast["paper"] > contrast[base] + PAPER_MARGIN * abs(contrast[base]):
+        return "paper", None
+    others = [name for name in pair if name != base]
+    return base, (others[0] if others else None)
+
+
+def _per_label(base: dict[str, np.ndarray], other: dict[str, np.ndarray], scorer: ContrastTable):
+    """Step 3: each label from ``other`` where its contrast beats ``base``'s by LABEL_MARGIN; (table, count)."""
+    gain = scorer.contrast(other["video"], other["label"], other["start"], other["end"]) \
+        - scorer.contrast(base["video"], base["label"], base["start"], base["end"])
+    switch = gain > LABEL_MARGIN
+    mixed = {name: np.where(switch, other[name], column) if column.dtype != object else column
+             for name, column in base.items()}
+    return mixed, int(switch.sum())

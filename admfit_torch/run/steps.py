@@ -59,7 +59,6 @@ def run_pseudo(ctx: StageContext) -> None:
         collect_signals,
         fit_pseudo_labels,
         proposals_document,
-        tune_adm,
         write_pseudo_label_file,
         write_signal_file,
     )
@@ -71,11 +70,10 @@ def run_pseudo(ctx: StageContext) -> None:
     model, _, classes = load_point_detector(layout.base)
     split = ctx.split(run.train_subset, with_points=True, classes=classes)
     signals = collect_signals(model, split.items, cfg, ctx.dist.device)
-    tuned = tune_adm(signals, cfg)
+    labels, tuned = fit_pseudo_labels(signals, cfg)
     if tuned is not None:
         ctx.say(tuned.line)
     adm_config = cfg.adm if tuned is None else tuned.config
-    labels = fit_pseudo_labels(signals, cfg, adm_config)
     write_pseudo_label_file(layout.pseudo_labels, labels, split.items, classes,
                             {"adm": adm_config.model_dump(mode="json"), "checkpoint": str(layout.base_checkpoint),
                              **({} if tuned is None else {"tuning": tuned.to_meta()}),

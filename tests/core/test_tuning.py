@@ -1,0 +1,124 @@
+"""Self-tuning (admfit.fit.tuning, ADMConfig(tuning="auto")) on hand-made videos whose right labels are known, the
+rule's steps on given contrasts, and the determinism of the choice."""
+import numpy as np
+import pytest
+
+from admfit import ADMConfig, fit_instances
+from admfit.fit import tuning
+from admfit.fit.prepare import prepare_instances
+from admfit.fit.tuning import PAPER_MARGIN, candidates, fit_tuned, scored_videos
+
+LENGTH = 240
+BOX = (80, 99)  # the one instance of every video, snippets inclusive
+POINT = 90
+
+
+def _video(kind: str, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Class 0 and background probabilities of one video: the instance BOX, and
+    - "bleed": the class head stays at 0.7 (above bg_agreement x its peak) for 60 snippets past the instance, where
+      the background head rightly says background: the bracket must end at the background (no agreement);
+    - "false_bg": the background head fires at snippets 94-95 inside the instance, where the class head rightly
+      stays high: the bracket must go on (the defaults' agreement)."""
+    probs, bg_probs = np.full((LENGTH, 2), 0.05), np.full(LENGTH, 0.95)
+    probs[BOX[0]:BOX[1] + 1, 0], bg_probs[BOX[0]:BOX[1] + 1] = 0.9, 0.1
+    if kind == "bleed":
+        probs[BOX[1] + 1:BOX[1] + 61, 0] = 0.7
+    elif kind == "false_bg":
+        bg_probs[94:96] = 0.9
+    noisy = np.clip(probs + rng.normal(0, 0.02, probs.shape), 0, 1)
+    return noisy, np.clip(bg_probs + rng.normal(0, 0.02, LENGTH), 0, 1)
+
+
+def _dataset(kinds, seed=1):
+    rng = np.random.default_rng(seed)
+    videos = {f"{kind}{i}": _video(kind, rng) for i in range(4) for kind in kinds}
+    probs = {key: value[0] for key, value in videos.items()}
+    bg_probs = {key: value[1] for key, value in videos.items()}
+    return probs, {key: np.array([[POINT, 0]]) for key in videos}, bg_probs
+
+
+def _tiou_with_box(table) -> np.ndarray:
+    start, end = table["start"], table["end"]
+    inter = np.clip(np.minimum(end, BOX[1] + 0.5) - np.maximum(start, BOX[0] - 0.5), 0, None)
+    return inter / ((end - start) + (BOX[1] - BOX[0] + 1) - inter)
+
+
+def test_each_fixed_candidate_fails_half_of_a_mixed_dataset_and_auto_labels_every_instance():
+    probs, points, bg_probs = _dataset(("bleed", "false_bg"))
+    for config in (ADMConfig(), ADMConfig(bg_agreement=0.0)):
+        fixed = fit_instances(probs, points, bg_probs=bg_probs, config=config, as_table=True)
+        assert (_tiou_with_box(fixed) < 0.8).sum() == 4, config.bg_agreement
+    labels, result = fit_tuned(probs, points, bg_probs=bg_probs, as_table=True)
+    assert _tiou_with_box(labels).min() > 0.9
+    assert result.partner is not None and result.switched == 4 and result.labels == 8
+    assert list(result.contrast) == ["defaults", "paper", "no_bg_agreement"]
+
+
+@pytest.mark.parametrize("kind, base", [("bleed", "no_bg_agreement"), ("false_bg", "defaults")])
+def test_the_base_is_the_candidate_whose_labels_match_the_instances(kind, base):
+    probs, points, bg_probs = _dataset((kind,))
+    labels, result = fit_tuned(probs, points, bg_probs=bg_probs, as_table=True)
+    assert result.base == base and result.switched == 0
+    assert _tiou_with_box(labels).min() > 0.9
+
+
+def test_fit_instances_with_tuning_auto_returns_fit_tuneds_labels():
+    probs, points, bg_probs = _dataset(("bleed", "false_bg"))
+    table, _ = fit_tuned(probs, points, bg_probs=bg_probs, as_table=True)
+    listed = fit_instances(probs, points, bg_probs=bg_probs, config=ADMConfig(tuning="auto"))
+    np.testing.assert_array_equal([label.end for label in listed], table["end"])
+    assert [label.video for label in listed] == list(table["video"])
+
+
+def test_the_choice_and_the_labels_do_not_depend_on_the_order_of_the_videos(monkeypatch):
+    monkeypatch.setattr(tuning, "TUNING_POINTS", 3)  # steps 1-2 on a subset of the videos
+    probs, points, bg_probs = _dataset(("bleed", "false_bg"))
+    forward, first = fit_tuned(probs, points, bg_probs=bg_probs, as_table=True)
+    again, second = fit_tuned(probs, points, bg_probs=bg_probs, as_table=True)
+    assert first == second
+    np.testing.assert_array_equal(forward["end"], again["end"])
+    reverse = list(points)[::-1]
+    backward, third = fit_tuned({k: probs[k] for k in reverse}, {k: points[k] for k in reverse},
+                                bg_probs={k: bg_probs[k] for k in reverse}, as_table=True)
+    assert third == first and first.videos_scored == 3
+    by_video = dict(zip(backward["video"], backward["end"]))
+    assert [by_video[key] for key in forward["video"]] == forward["end"].tolist()
+
+
+def test_scored_videos_are_whole_videos_by_hash_until_the_budget():
+    counts = {f"v{i}": 2 for i in range(10)} | {"empty": 0}
+    assert set(scored_videos(counts, most_points=100)) == set(counts) - {"empty"}
+    picked = scored_videos(counts, most_points=5)
+    assert len(picked) == 3 and "empty" not in picked
+    assert scored_videos(dict(reversed(list(counts.items()))), most_points=5) == picked
+
+
+def test_the_rule_keeps_the_given_options_on_a_tie_and_takes_the_paper_only_beyond_its_margin():
+    assert tuning._base({"defaults": 0.5, "paper": 0.4, "no_bg_agreement": 0.5}) == ("defaults", "no_bg_agreement")
+    assert tuning._base({"defaults": 0.5, "paper": 0.4, "no_bg_agreement": 0.51}) == ("no_bg_agreement", "defaults")
+    just_below = 0.51 * (1 + PAPER_MARGIN) - 1e-6
+    assert tuning._base({"defaults": 0.5, "paper": just_below, "no_bg_agreement": 0.51})[0] == "no_bg_agreement"
+    assert tuning._base({"defaults": 0.5, "paper": 0.6, "no_bg_agreement": 0.51}) == ("paper", None)
+    assert tuning._base({"given": 0.5}) == ("given", None)
+
+
+def test_candidates_keep_the_given_data_fields_and_drop_duplicates():
+    found = candidates(ADMConfig(tuning="auto"))
+    assert list(found) == ["defaults", "paper", "no_bg_agreement"]
+    assert all(config.tuning == "off" for config in found.values())
+    given = candidates(ADMConfig(bg_threshold=0.3, g1=1.0))
+    assert list(given) == ["given", "paper", "no_bg_agreement"] and given["paper"].bg_threshold == 0.3
+    assert list(candidates(ADMConfig(bg_agreement=0.0))) == ["given", "paper"]
+    assert list(candidates(ADMConfig.paper())) == ["given"]
+
+
+def test_prepare_instances_refuses_an_unresolved_auto_config():
+    probs, points, bg_probs = _dataset(("bleed",))
+    with pytest.raises(ValueError, match="fit_tuned|tune"):
+        prepare_instances(probs, points, bg_probs=bg_probs, config=ADMConfig(tuning="auto"))
+
+
+def test_no_points_gives_no_labels():
+    probs, _, bg_probs = _dataset(("bleed",))
+    labels, result = fit_tuned(probs, {key: np.zeros((0, 2), np.int64) for key in probs}, bg_probs=bg_probs)
+    assert labels == [] and result.labels == 0 and result.base == "defaults"
