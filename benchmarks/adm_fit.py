@@ -19,6 +19,7 @@ Prints instances/second of
       of its own at 1 thread), and the time to read every input value once (np.max of each array), the floor of any
       preparation that checks every value;
   (e) 2 threads against 1, end to end (the target: faster), and what is not the kernel at each count;
+  (f) ADMConfig(tuning="auto") end to end against one ADMConfig() fit (the target: at most 3x);
 the ratios to (a), the agreement of (b) with (a) by the rule of docs/spec.md 1.9, and the first-call compile
 time of the kernels with an empty and with a warm numba cache.
 """
@@ -128,6 +129,9 @@ def _interleaved(runs: dict, repeat: int) -> tuple[dict, dict, dict]:
 _TARGET = 1.2  # end to end at most this many times the fit alone (docs/adm.md, "Speed", "End to end")
 
 
+_AUTO_TARGET = 3.0  # tuning="auto" against one default fit, end to end (docs/adm.md, "Self-tuning")
+
+
 def _end_to_end(probs, bg_probs, rows, thread_counts, ref_rate, repeat):
     """(d): fit_instances end to end against fit_batch alone on the same prepared batch, per config and thread
     count; (e): 2 threads against 1, end to end. All timings of one config interleaved (_interleaved)."""
@@ -195,6 +199,18 @@ def _compile_times() -> tuple[float, float]:
     return times[0], times[1]
 
 
+def _auto_cost(probs, bg_probs, rows, threads, repeat):
+    """(f): ADMConfig(tuning="auto") end to end against one ADMConfig() fit, PseudoLabels out, interleaved."""
+    runs = {name: lambda config=config: fit_instances(probs, rows, bg_probs=bg_probs, config=config,
+                                                      num_threads=threads)
+            for name, config in (("default", ADMConfig()), ("auto", ADMConfig(tuning="auto")))}
+    best, _, _ = _interleaved(runs, repeat)
+    ratio = best["auto"] / best["default"]
+    print(f"\n(f) tuning='auto' end to end, {threads} thread(s), best of {repeat} interleaved: "
+          f"{best['auto'] * 1e3:.1f} ms against one ADMConfig() fit {best['default'] * 1e3:.1f} ms: {ratio:.2f}x "
+          f"(target <= {_AUTO_TARGET}x: {'met' if ratio <= _AUTO_TARGET else 'unmet'})", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks adm_fit", description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=20_000, help="at least this many points")
@@ -236,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
         rate = count / seconds
         print(f"{f'(c) core, {threads} threads: ' + name:52s} {rate:10,.0f} {rate / ref_rate:7.1f}")
     _end_to_end(probs, bg_probs, rows, sorted({1, min(2, threads), threads}), ref_rate, args.repeat)
+    _auto_cost(probs, bg_probs, rows, threads, args.repeat)
     cold, warm = _compile_times()
     print(f"\nfirst call (import + compile or cache load): empty numba cache {cold:.2f} s, warm cache {warm:.2f} s")
 

@@ -297,6 +297,31 @@ def test_paper_flag_fits_the_papers_method(files):
     assert config == json.loads(json.dumps(ADMConfig.paper().model_dump()))
 
 
+def test_auto_flag_prints_the_choice_and_records_it_in_meta(files):
+    folder, signals, points = files
+    out = folder / "auto.json"
+    code, _, err = run(signals, points, "-o", out, "--auto")
+    assert code == 0, err
+    said = [line for line in err.splitlines() if line.startswith("auto: ")]
+    assert len(said) == 1 and "mean boundary contrast" in said[0]
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["tuning"]["base"] in said[0] and meta["tuning"]["points_scored"] == 3
+    assert set(meta["tuning"]["mean_contrast"]) == {"defaults", "paper", "no_bg_agreement"}
+    assert meta["config"]["tuning"] == "off"  # the options the labels were fitted with
+    again = folder / "again.json"
+    assert run(signals, points, "-o", again, "--auto", "-q")[0] == 0
+    assert json.loads(again.read_text())["results"] == json.loads(out.read_text())["results"]
+
+
+def test_auto_config_field_is_validated(files):
+    folder, signals, points = files
+    config = folder / "bad.yaml"
+    config.write_text("tuning: sometimes\n")
+    code, _, err = run(signals, points, "-o", folder / "x.json", "--config", config)
+    assert code == 2 and "tuning" in err and len(_errors(err)) == 1
+    assert not (folder / "x.json").exists()
+
+
 @pytest.mark.parametrize("centres, t_star", [(StepCentres(origin=0.0, spacing=4.0), [32]),  # admfit_torch's pyramid
                                               (None, [33, 34])])  # window-aligned: step j on 4 j + 1.5
 def test_fit_upsamples_a_coarse_signal_at_the_files_step_centres(tmp_path, centres, t_star):

@@ -296,6 +296,34 @@ def test_signals_file_carries_the_time_axis_and_admfit_fit_reproduces_the_pseudo
     assert not np.allclose(fitted["aligned"], expected, rtol=0, atol=1e-6)
 
 
+def test_adm_auto_chooses_in_the_pseudo_stage_as_admfit_fit_auto_does(finished, toy, tmp_path):
+    """``adm: auto``: the pseudo stage says what it chose, records it in the pseudo-labels' meta, and ``admfit fit
+    --auto`` on the stage's signals makes the same labels and the same choice."""
+    from admfit_cli.main import app as admfit_app
+
+    out = tmp_path / "copy"
+    shutil.copytree(finished[0], out)
+    layout = RunLayout(out)
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "adm=auto",
+                               "--stage", "pseudo", "--force")
+    assert code == 0, stderr
+    said = [line for line in stdout.splitlines() if "auto: " in line]
+    document = json.loads(layout.pseudo_labels.read_text())
+    tuning = document["meta"]["tuning"]
+    assert len(said) == 1 and f"auto: {tuning['base']} " in said[0]
+    points = {video: [{"snippet": int(round(e["point"])), "label": e["label"]} for e in entries]
+              for video, entries in document["results"].items()}
+    (tmp_path / "points.json").write_text(json.dumps({"points": points}))
+    code, _, stderr = invoke(admfit_app, "fit", layout.signals, tmp_path / "points.json", "--auto",
+                             "-o", tmp_path / "auto.json", "--quiet")
+    assert code == 0, stderr
+    again = json.loads((tmp_path / "auto.json").read_text())
+    assert again["meta"]["tuning"] == tuning
+    fitted = [(e["start"], e["end"]) for video in points for e in again["results"][video]]
+    np.testing.assert_allclose(fitted, [(e["start"], e["end"]) for video in points
+                                        for e in document["results"][video]], rtol=0, atol=1e-6)
+
+
 def test_pseudo_labels_record_their_annotation_file_for_admfit_export(finished, toy, tmp_path):
     """The pseudo stage records its annotation file (admfit.files.provenance), so that `admfit export` writes the run's
     videos with their fps and durations without being told the file again."""
