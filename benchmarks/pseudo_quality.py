@@ -171,7 +171,9 @@ def _with_contrast(table: Table, result: dict, video, label, start, end) -> dict
     return result
 
 
-def score(table: Table, video, label, start_s, end_s, score_, point_s, confidence=None) -> dict:
+def score(table: Table, video, label, start_s, end_s, score_, point_s, confidence=None, contrast=None) -> dict:
+    """avg mAP (and alpha, mAP per tIoU, mean tIoU with each point's instance) of one table's labels; with
+    ``confidence`` / ``contrast`` (per label), their Spearman correlation with each label's tIoU."""
     labels = Detections(np.asarray(video), np.asarray([table.classes[c] for c in label]), np.asarray(start_s),
                         np.asarray(end_s), np.asarray(score_))
     quality = pseudo_label_quality(table.ground_truth, labels, np.asarray(point_s, dtype=np.float64), TIOUS)
@@ -181,6 +183,9 @@ def score(table: Table, video, label, start_s, end_s, score_, point_s, confidenc
     if confidence is not None:
         assigned = np.isfinite(quality.tious)
         result["spearman"] = float(spearmanr(np.asarray(confidence)[assigned], quality.tious[assigned])[0])
+    if contrast is not None:
+        assigned = np.isfinite(quality.tious)
+        result["contrast_spearman"] = float(spearmanr(np.asarray(contrast)[assigned], quality.tious[assigned])[0])
     return result
 
 
@@ -224,9 +229,13 @@ def _adm_options(table: Table) -> dict:
 def score_fits(table: Table, fits: dict[str, np.ndarray]) -> dict:
     """The scores of fit_instances(..., as_table=True)'s labels (and their mean contrast with --auto)."""
     point_s = [float(table.signals[v].grid.snippet_to_seconds(p)) for v, p in zip(fits["video"], fits["point"])]
+    contrast = None if table.scorer is None else \
+        table.scorer.contrast(fits["video"], fits["label"], fits["start"], fits["end"])
     result = score(table, list(fits["video"]), fits["label"], fits["start_s"], fits["end_s"], fits["score"], point_s,
-                   fits["confidence"])
-    return _with_contrast(table, result, fits["video"], fits["label"], fits["start"], fits["end"])
+                   fits["confidence"], contrast)
+    if contrast is not None:
+        result["contrast"] = float(contrast.mean())
+    return result
 
 
 def run_paper_weights(table: Table) -> dict[str, dict]:
@@ -277,11 +286,10 @@ PAPER_LITERAL = "paper g1=1 g2=0.5"  # ADMConfig.paper() exactly
 
 
 def run_auto(table: Table, results: dict[str, dict]) -> dict[str, dict]:
-    """Every candidate of tuning="auto" (results "cand NAME"; the defaults' and the paper's are the fits already in
-    ``results``) and the labels of tuning="auto" ("ADM auto"; its TuningResult under "tuning")."""
+    """Every candidate of tuning="auto" (results "cand NAME"; the defaults' is the fit already in ``results``) and the labels of tuning="auto" ("ADM auto"; its TuningResult under "tuning")."""
     fits, tuned = fit_tuned(*_adm_inputs(table), config=ADMConfig(tuning="auto"), **_adm_options(table),
                             as_table=True)
-    done = {"defaults": results["ADM default"], "paper": results[PAPER_LITERAL]}
+    done = {"defaults": results["ADM default"]}  # the paper's is fitted again for its labels' confidence
     found = {f"cand {name}": done[name] if name in done else run_adm(table, option)
              for name, option in candidates(ADMConfig()).items()}
     found[AUTO] = {**score_fits(table, fits), "tuning": tuned}
@@ -438,18 +446,31 @@ def auto_summary(tables: list[Table]) -> None:
     or the paper's literal method, never more than 3 below the best candidate chosen with the ground truth."""
     print("\n## tuning='auto' per family (avg mAP points; the bar: vs defaults >= -1, vs paper >= -1, below the "
           "best candidate <= 3)")
-    failing = 0
+    failing = []
     for name in dict.fromkeys(t.family for t in tables):
         found = [auto_figures(t) for t in tables if t.family == name]
         worst = {key: min(f[key] for f in found) for key in ("vs_default", "vs_paper", "rho")}
         regret = max(f["regret"] for f in found)
         picks = {pick: sum(f["base"] == pick for f in found) for pick in dict.fromkeys(f["base"] for f in found)}
-        failing += sum(f["vs_default"] < -1 or f["vs_paper"] < -1 or f["regret"] > 3 for f in found)
+        failing += [(t.name, f) for t, f in zip([t for t in tables if t.family == name], found)
+                    if f["vs_default"] < -1 or f["vs_paper"] < -1 or f["regret"] > 3]
         print(f"{name:22s} worst vs defaults {worst['vs_default']:+5.1f}, vs paper {worst['vs_paper']:+5.1f}, "
               f"most below the best candidate {regret:4.1f}; contrast Spearman median "
               f"{np.median([f['rho'] for f in found]):+.2f} (min {worst['rho']:+.2f}); base "
               + ", ".join(f"{pick} {count}" for pick, count in picks.items()))
-    print(f"tables outside the bar: {failing} of {len(tables)}")
+    print(f"tables outside the bar: {len(failing)} of {len(tables)}"
+          + "".join(f"\n  {name}: vs defaults {f['vs_default']:+.1f}, vs paper {f['vs_paper']:+.1f}, below the best "
+                    f"candidate {f['regret']:.1f} (base {f['base']})" for name, f in failing))
+    print("\n## ranking labels by their tIoU with their instance, Spearman per family: median (min) over its tables")
+    for name in dict.fromkeys(t.family for t in tables):
+        mine = [t for t in tables if t.family == name]
+        cells = []
+        for method in ("ADM default", AUTO, "cand paper"):
+            for key, what in (("spearman", "confidence"), ("contrast_spearman", "contrast")):
+                values = [t.results[method][key] for t in mine]
+                cells.append(f"{what} {np.nanmedian(values):+.2f} ({np.nanmin(values):+.2f})")
+        print(f"{name:22s} defaults' labels: {cells[0]}, {cells[1]}; auto's: {cells[2]}, {cells[3]}; "
+              f"the paper's: {cells[4]}, {cells[5]}")
 
 
 def choose(tables: list[Table], sweeps: int, workers: int = 1) -> dict:

@@ -24,8 +24,10 @@ CONTRAST_SIGMA = 2.0  # first-level snippets
 CONTRAST_MARGIN = 0.25  # of the interval's length, each side
 
 
-# scipy's gaussian_filter1d reaches int(truncate * sigma + 0.5) samples each side (truncate 4).
+# The smoothing's weights, as scipy.ndimage.gaussian_filter1d makes them (truncate 4: 8 snippets each side).
 _RADIUS = int(4.0 * CONTRAST_SIGMA + 0.5)
+GAUSSIAN_WEIGHTS = np.exp(-0.5 * (np.arange(-_RADIUS, _RADIUS + 1) / CONTRAST_SIGMA) ** 2)
+GAUSSIAN_WEIGHTS /= GAUSSIAN_WEIGHTS.sum()
 
 
 def mixed_actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_probs: np.ndarray | None,
@@ -33,7 +35,7 @@ def mixed_actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_pro
     """(T, K) actionness of ``classes`` on a video's T first-level snippets, before smoothing: the class
     probabilities (upsampled from their own steps) averaged with 1 - bg_probs (the class alone when there is no
     background head)."""
-    columns = upsample_signal(np.asarray(probs, dtype=np.float64)[:, classes], length, centres)
+    columns = upsample_signal(np.asarray(probs)[:, classes], length, centres)
     if bg_probs is not None:
         columns = 0.5 * (columns + (1.0 - np.asarray(bg_probs, dtype=np.float64))[:, None])
     return columns
@@ -41,29 +43,41 @@ def mixed_actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_pro
 
 def actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_probs: np.ndarray | None,
                centres: StepCentres | None = None) -> np.ndarray:
-    """(T, K) smoothed actionness: ``mixed_actionness`` Gaussian-filtered by CONTRAST_SIGMA snippets."""
+    """(T, K) smoothed actionness: ``mixed_actionness`` Gaussian-filtered by CONTRAST_SIGMA snippets (edges
+    repeated), what a label's contrast is read on."""
     return gaussian_filter1d(mixed_actionness(probs, length, classes, bg_probs, centres), CONTRAST_SIGMA, axis=0,
                              mode="nearest")
 
 
-def smooth_each(columns: list[np.ndarray]) -> list[np.ndarray]:
-    """Each column Gaussian-filtered by CONTRAST_SIGMA (mode 'nearest'), in one call: every column padded by its
-    edge values as far as the filter reaches, so that the result equals filtering each alone."""
-    if not columns:
-        return []
-    padded = np.concatenate([np.pad(column, _RADIUS, mode="edge") for column in columns])
-    smoothed = gaussian_filter1d(padded, CONTRAST_SIGMA, mode="nearest")
-    ends = np.cumsum([column.size + 2 * _RADIUS for column in columns])
-    return [smoothed[end - column.size - _RADIUS:end - _RADIUS] for column, end in zip(columns, ends)]
+def lay_out(columns: list[np.ndarray], radius: int = _RADIUS) -> tuple[np.ndarray, np.ndarray]:
+    """The columns end to end, each between ``radius`` copies of its edge values: (the array, where each column's
+    first value sits in it)."""
+    sizes = np.array([column.size for column in columns], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes + 2 * radius)[:-1]]).astype(np.int64) + radius
+    laid = np.empty(int(sizes.sum() + 2 * radius * sizes.size))
+    for column, start in zip(columns, starts.tolist()):
+        laid[start - radius:start] = column[0]
+        laid[start:start + column.size] = column
+        laid[start + column.size:start + column.size + radius] = column[-1]
+    return laid, starts
 
 
-def label_contrast(cumulative: np.ndarray, first: np.ndarray, length: np.ndarray, start: np.ndarray,
-                   end: np.ndarray) -> np.ndarray:
-    """(N,) contrast of N intervals [start, end] (snippets, rounded to the nearest) on flat actionness.
+def running_sums(columns: list[np.ndarray], radius: int = _RADIUS) -> tuple[np.ndarray, np.ndarray]:
+    """``lay_out``'s array as one running sum (0 first), and where each column's first value sits: the sum of
+    column k over [lo, hi] is sums[first_k + hi + 1] - sums[first_k + lo], for lo and hi up to ``radius`` beyond
+    the column's ends."""
+    laid, starts = lay_out(columns, radius)
+    return np.concatenate([[0.0], np.cumsum(laid)]), starts
 
-    cumulative: the running sums of every (video, class) actionness column in turn, each column of length T
-    preceded by a 0 (so T + 1 entries); first: (N,) where each label's column starts in ``cumulative``;
-    length: (N,) its T.
+
+def label_contrast(sums: np.ndarray, first: np.ndarray, length: np.ndarray, start: np.ndarray, end: np.ndarray,
+                   weights: np.ndarray = GAUSSIAN_WEIGHTS) -> np.ndarray:
+    """(N,) contrast of N intervals [start, end] (snippets, rounded to the nearest) on actionness smoothed by
+    ``weights`` (odd length, centred).
+
+    sums, first: ``running_sums`` of the labels' columns (padded by len(weights) // 2) and where each label's column
+    starts in them; length: (N,) its T. The smoothed column's sum over [lo, hi] is the weighted sum of the raw
+    column's sums over [lo - k, hi - k], k within the filter's reach: no smoothed copy is ever made.
     """
     last = length - 1
     lo = np.clip(np.rint(start), 0, last).astype(np.int64)
@@ -71,13 +85,17 @@ def label_contrast(cumulative: np.ndarray, first: np.ndarray, length: np.ndarray
     inside = hi - lo + 1
     margin = np.maximum(1, np.ceil(CONTRAST_MARGIN * inside)).astype(np.int64)
     left, right = np.maximum(0, lo - margin), np.minimum(last, hi + margin)
-    total = cumulative[first + hi + 1] - cumulative[first + lo]
-    flanks = (cumulative[first + lo] - cumulative[first + left]) + (cumulative[first + right + 1]
-                                                                     - cumulative[first + hi + 1])
+    shifts = np.arange(len(weights) // 2, -(len(weights) // 2) - 1, -1)  # k for each weight, as correlate reads
+
+    def smoothed_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # sum over [a, b - 1] of the smoothed column
+        at = first[:, None] - shifts[None, :]
+        return (sums[at + b[:, None]] - sums[at + a[:, None]]) @ weights
+
+    total = smoothed_sum(lo, hi + 1)
+    flanks = smoothed_sum(left, lo) + smoothed_sum(hi + 1, right + 1)
     outside = (lo - left) + (right - hi)
-    inner = total / inside
     # A label covering the whole video has no flanks: nothing to contrast, 0.
-    return np.where(outside > 0, inner - flanks / np.maximum(outside, 1), 0.0)
+    return np.where(outside > 0, total / inside - flanks / np.maximum(outside, 1), 0.0)
 
 
 class ContrastTable:
@@ -86,40 +104,58 @@ class ContrastTable:
 
     def __init__(self, probs: Mapping, points: Mapping, bg_probs: Mapping | None,
                  centres: Mapping | None = None):
-        columns, self._column = [], {}
-        for video, rows in points.items():
-            rows = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        class_columns, bg_columns, self._column = [], [], {}
+        # Columns laid out in the order of the keys, not of the input: the one running sum's rounding, and so every
+        # contrast to the last bit, does not depend on the order the videos come in.
+        for video in sorted(points, key=str):
+            rows = np.asarray(points[video], dtype=np.int64).reshape(-1, 2)
             if rows.shape[0] == 0:
                 continue
-            classes = np.unique(rows[:, 1])
+            classes = sorted(set(rows[:, 1].tolist()))
             # Labels are on the background's snippets; without a background head, on the signal's own steps.
-            length = int(np.asarray((probs if bg_probs is None else bg_probs)[video]).shape[0])
-            values = mixed_actionness(probs[video], length, classes, None if bg_probs is None else bg_probs[video],
-                                      None if centres is None else centres.get(video))
-            for k, label in enumerate(classes.tolist()):
-                self._column[video, label] = len(columns)
-                columns.append(values[:, k])
-        lengths = np.array([column.size for column in columns], dtype=np.int64)
-        self._length = lengths
-        self._first = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
-        self._cumulative = np.concatenate([np.concatenate([[0.0], np.cumsum(column)])
-                                           for column in smooth_each(columns)] or [np.zeros(0)])
+            background = None if bg_probs is None else np.asarray(bg_probs[video])
+            signal = np.asarray(probs[video])
+            length = signal.shape[0] if background is None else background.shape[0]
+            steps = None if centres is None else centres.get(video)
+            same_grid = signal.shape[0] == length and (steps is None or steps.is_identity)
+            values = signal if same_grid else upsample_signal(signal[:, classes], length, steps)
+            for k, label in enumerate(classes):
+                self._column[video, label] = len(class_columns)
+                class_columns.append(values[:, label if same_grid else k])
+                bg_columns.append(background)
+        self._length = np.array([column.size for column in class_columns], dtype=np.int64)
+        if not class_columns:
+            self._sums, self._first = np.zeros(1), np.zeros(0, np.int64)
+            return
+        laid, self._first = lay_out(class_columns)
+        if bg_probs is not None:  # mixed_actionness, on every column at once: 0.5 (class + 1 - background)
+            background = lay_out(bg_columns)[0]
+            np.subtract(1.0, background, out=background)
+            laid += background
+            laid *= 0.5
+        self._sums = np.concatenate([[0.0], np.cumsum(laid)])
 
-    def contrast(self, video, label, start, end) -> np.ndarray:
-        """(N,) contrast of labels given as columns (video keys, class indices, start and end in snippets)."""
+    def columns(self, video, label) -> np.ndarray:
+        """(N,) the column of each label (video keys, class indices), for ``contrast_at``."""
         video_code, videos = _codes(video)
         labels = np.asarray(label, dtype=np.int64).reshape(-1)
         width = int(labels.max(initial=0)) + 1
         pairs, pair_of_label = np.unique(video_code * width + labels, return_inverse=True)
         column_of_pair = np.fromiter((self._column[videos[code // width], code % width] for code in pairs.tolist()),
                                      dtype=np.int64, count=pairs.size)
-        column = column_of_pair[pair_of_label]
-        return label_contrast(self._cumulative, self._first[column], self._length[column],
+        return column_of_pair[pair_of_label.reshape(-1)]
+
+    def contrast_at(self, columns: np.ndarray, start, end) -> np.ndarray:
+        """(N,) contrast of intervals [start, end] (snippets) on the given columns."""
+        return label_contrast(self._sums, self._first[columns], self._length[columns],
                               np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64))
+
+    def contrast(self, video, label, start, end) -> np.ndarray:
+        """(N,) contrast of labels given as columns (video keys, class indices, start and end in snippets)."""
+        return self.contrast_at(self.columns(video, label), start, end)
 
 
 def _codes(keys) -> tuple[np.ndarray, list]:
-    """(N,) integer code of each key, and the distinct keys by code (in order of first appearance)."""
-    index: dict = {}
-    codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), dtype=np.int64)
-    return codes, list(index)
+    """(N,) integer code of each key (str), and the distinct keys by code."""
+    distinct, codes = np.unique(np.asarray(keys, dtype=str), return_inverse=True)
+    return codes.reshape(-1).astype(np.int64), distinct.tolist()

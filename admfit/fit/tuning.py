@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 
 from admfit.fit.config import ADMConfig
 from admfit.fit.contrast import ContrastTable
-from admfit.fit.prepare import _inputs
+from admfit.fit.prepare import _inputs, prepare_instances
+from admfit.threads import numba_threads
 
 PAPER_MARGIN = 0.04  # relative gain of mean contrast the paper's method needs over the base
 LABEL_MARGIN = 0.1  # gain of one label's contrast (actionness) for the pair's other label to be taken instead
@@ -114,26 +116,58 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
              "centres": _given(inputs.keys, inputs.centres)}
     counts = {key: int(np.asarray(rows).reshape(-1, 2).shape[0]) for key, rows in every["points"].items()}
     keys = scored_videos(counts)
-    scored = every if len(keys) == sum(count > 0 for count in counts.values()) else \
-        {name: None if value is None else {key: value[key] for key in keys} for name, value in every.items()}
+    chosen = set(keys)
+    rest = [key for key in every["points"] if key not in chosen]
+    scored, others = (_only(every, keys), _only(every, rest)) if counts and sum(counts[k] > 0 for k in rest) else \
+        (every, None)
 
-    def fit(option: ADMConfig, on: dict) -> dict[str, np.ndarray]:
-        return fit_instances(on["probs"], on["points"], background=on["background"], bg_probs=on["bg_probs"],
-                             config=option, grid=grid, centres=on["centres"], num_threads=num_threads, as_table=True)
+    def fit(names: list[str], on: dict) -> dict[str, dict[str, np.ndarray]]:
+        # The given options and no_bg_agreement differ only in the kernel's bg_agreement: one preparation serves both.
+        pair = [name for name in names if name != "paper"]
+        found = _fit_pair({name: options[name] for name in pair}, on, grid, num_threads) if pair else {}
+        if "paper" in names:
+            found["paper"] = fit_instances(on["probs"], on["points"], background=on["background"],
+                                           bg_probs=on["bg_probs"], config=options["paper"], grid=grid,
+                                           centres=on["centres"], num_threads=num_threads, as_table=True)
+        return {name: found[name] for name in names}
 
-    tables = {name: fit(option, scored) for name, option in options.items()}
-    scorer = _scorer(scored)
+    scorer = _scorer(every)
+    tables = fit(list(options), scored)
     contrast = {name: _mean(scorer.contrast(t["video"], t["label"], t["start"], t["end"])) for name, t in tables.items()}
     base, partner = _base(contrast)
-    if scored is not every:
-        tables = {name: fit(options[name], every) for name in {base, partner} - {None}}
-        scorer = _scorer(every)
+    if others is not None:  # the other videos too, for the labels kept
+        order = {key: index for index, key in enumerate(every["points"])}
+        kept = [name for name in options if name in (base, partner)]
+        tables = {name: _in_order(tables[name], table, order) for name, table in fit(kept, others).items()}
     labels, switched = tables[base], 0
     if partner is not None:
         labels, switched = _per_label(tables[base], tables[partner], scorer)
     result = TuningResult(base, options[base], contrast, sum(counts[key] for key in keys), len(keys), partner,
                           switched, int(labels["point"].size))
     return (labels if as_table else _labels(labels)), result
+
+
+def _fit_pair(configs: dict[str, ADMConfig], on: dict, grid, num_threads) -> dict[str, dict[str, np.ndarray]]:
+    """The tables of configurations that differ only in what the kernel reads (bg_agreement), from one
+    preparation (``prepare_instances`` of the first)."""
+    from admfit.fit.api import fit_prepared
+
+    with numba_threads(num_threads):
+        batch = prepare_instances(on["probs"], on["points"], background=on["background"], bg_probs=on["bg_probs"],
+                                  config=next(iter(configs.values())), centres=on["centres"])
+        return {name: fit_prepared(replace(batch, config=config), grid=grid) for name, config in configs.items()}
+
+
+def _only(inputs: dict, keys: list[str]) -> dict:
+    """The inputs of these videos only."""
+    return {name: None if value is None else {key: value[key] for key in keys} for name, value in inputs.items()}
+
+
+def _in_order(first: dict[str, np.ndarray], second: dict[str, np.ndarray], order: dict[str, int]):
+    """The rows of two tables of disjoint videos, videos in ``order`` (each video's rows kept in their order)."""
+    video = np.concatenate([first["video"], second["video"]])
+    rows = np.argsort(np.fromiter((order[key] for key in video), dtype=np.int64, count=video.size), kind="stable")
+    return {name: np.concatenate([first[name], second[name]])[rows] for name in first}
 
 
 def _given(keys: list[str], values: list) -> dict | None:
@@ -163,8 +197,9 @@ def _base(contrast: dict[str, float]) -> tuple[str, str | None]:
 
 def _per_label(base: dict[str, np.ndarray], other: dict[str, np.ndarray], scorer: ContrastTable):
     """Step 3: each label from ``other`` where its contrast beats ``base``'s by LABEL_MARGIN; (table, count)."""
-    gain = scorer.contrast(other["video"], other["label"], other["start"], other["end"]) \
-        - scorer.contrast(base["video"], base["label"], base["start"], base["end"])
+    columns = scorer.columns(base["video"], base["label"])  # the same points, in the same order, in both
+    gain = scorer.contrast_at(columns, other["start"], other["end"]) - scorer.contrast_at(columns, base["start"],
+                                                                                          base["end"])
     switch = gain > LABEL_MARGIN
     mixed = {name: np.where(switch, other[name], column) if column.dtype != object else column
              for name, column in base.items()}

@@ -3,7 +3,7 @@ a flat background, with both heads agreeing."""
 import numpy as np
 import pytest
 
-from admfit.fit.contrast import CONTRAST_MARGIN, ContrastTable, actionness, label_contrast
+from admfit.fit.contrast import CONTRAST_MARGIN, ContrastTable, actionness, label_contrast, running_sums
 
 LENGTH = 200
 BOX = (80, 119)  # snippets, inclusive: the one action instance
@@ -40,10 +40,22 @@ def test_contrast_grows_with_the_gap_between_action_and_background():
 
 
 def test_an_interval_over_flat_signal_has_no_contrast():
-    flat = np.full(LENGTH + 1, 0.5).cumsum()
-    cumulative = np.concatenate([[0.0], flat])
-    value = label_contrast(cumulative, np.array([0]), np.array([LENGTH]), np.array([50.0]), np.array([70.0]))
+    sums, first = running_sums([np.full(LENGTH, 0.5)])
+    value = label_contrast(sums, first, np.array([LENGTH]), np.array([50.0]), np.array([70.0]))
     assert value[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_contrast_is_read_on_the_smoothed_actionness():
+    """label_contrast's weighted sums equal the means of ``actionness`` (the Gaussian-filtered column) itself."""
+    probs, bg_probs = _box_video()
+    probs = probs + np.random.default_rng(0).uniform(0, 0.05, probs.shape)
+    smoothed = actionness(probs, LENGTH, np.array([LABEL]), bg_probs)[:, 0]
+    table = ContrastTable({"v": probs}, {"v": np.array([[100, LABEL]])}, {"v": bg_probs})
+    for start, end in [(80, 119), (0, 30), (150, 199), (3, 5)]:
+        margin = int(np.ceil(CONTRAST_MARGIN * (end - start + 1)))
+        flanks = np.r_[smoothed[max(0, start - margin):start], smoothed[end + 1:end + 1 + margin]]
+        expected = smoothed[start:end + 1].mean() - flanks.mean()
+        assert _contrast(table, start, end) == pytest.approx(expected, abs=1e-12)
 
 
 def test_the_whole_video_has_no_flanks_and_scores_zero():
@@ -51,15 +63,15 @@ def test_the_whole_video_has_no_flanks_and_scores_zero():
 
 
 def test_flanks_are_a_quarter_of_the_length_and_clipped_to_the_video():
-    # A step from 0 to 1 at snippet 10 of a 0..19 column, no smoothing: [10, 17] (8 snippets, flanks of 2)
+    # A step from 0 to 1 at snippet 10 of a 0..19 column, unsmoothed: [10, 17] (8 snippets, flanks of 2)
     # has mean 1 inside; its left flank [8, 9] is 0, its right flank [18, 19] is 1: contrast 1 - 0.5.
-    column = np.r_[np.zeros(10), np.ones(10)]
-    cumulative = np.concatenate([[0.0], column.cumsum()])
+    sums, first = running_sums([np.r_[np.zeros(10), np.ones(10)]], radius=0)
+    unsmoothed = np.array([1.0])
     assert CONTRAST_MARGIN == 0.25
-    value = label_contrast(cumulative, np.array([0]), np.array([20]), np.array([10.0]), np.array([17.0]))
+    value = label_contrast(sums, first, np.array([20]), np.array([10.0]), np.array([17.0]), unsmoothed)
     assert value[0] == pytest.approx(0.5)
     # At the video's end only the left flank exists: [12, 19], flank [10, 11] of ones: contrast 0.
-    at_end = label_contrast(cumulative, np.array([0]), np.array([20]), np.array([12.0]), np.array([19.0]))
+    at_end = label_contrast(sums, first, np.array([20]), np.array([12.0]), np.array([19.0]), unsmoothed)
     assert at_end[0] == pytest.approx(0.0)
 
 
