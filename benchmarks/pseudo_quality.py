@@ -303,9 +303,9 @@ def auto_figures(table: Table) -> dict[str, float | str]:
     results = table.results
     auto = results[AUTO]
     ceiling = max((name for name in results if name.startswith("cand ")), key=lambda name: results[name]["avg"])
-    fitted = [r for name, r in results.items() if "contrast" in r and name != AUTO and not name.startswith("cand ")]
-    fitted += [results[name] for name in results  # a candidate fitted under another name is counted once
-               if name.startswith("cand ") and not any(results[name] is seen for seen in fitted)]
+    # Every configuration once: "cand defaults" and "cand paper" are "ADM default" and PAPER_LITERAL's labels.
+    fitted = [r for name, r in results.items()
+              if "contrast" in r and name not in (AUTO, "cand defaults", "cand paper")]
     rho = float(spearmanr([r["contrast"] for r in fitted], [r["avg"] for r in fitted])[0])
     tuning = auto["tuning"]
     chosen = tuning.base if tuning.partner is None else f"{tuning.base} +{tuning.switched} {tuning.partner}"
