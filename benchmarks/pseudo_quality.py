@@ -43,6 +43,7 @@ from admfit.evaluation import Detections, GroundTruthSegments
 from admfit.evaluation.pseudo_quality import pseudo_label_quality
 from admfit.fit.baselines import threshold_per_point
 from admfit.fit.contrast import ContrastTable
+from admfit.fit import tuning
 from admfit.fit.tuning import candidates, fit_tuned
 from admfit.fit.signal import prepare_signal
 from admfit.synthetic.families import FamilySignals
@@ -547,6 +548,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also score the defaults with these ADMConfig fields changed, e.g. g1=1.0")
     parser.add_argument("--auto", action="store_true",
                         help="also score tuning='auto' and each of its candidates (docs/adm.md, 'Self-tuning')")
+    parser.add_argument("--label-margin", type=float, default=None, metavar="M",
+                        help="with --auto: step 3's LABEL_MARGIN instead of the shipped one (how it was chosen)")
     parser.add_argument("--hold-out", default="independent", choices=["synthetic", "detector", "independent", "rough"],
                         help="the family (with its degradations) never used for choosing")
     args = parser.parse_args(argv or [])
@@ -555,6 +558,8 @@ def main(argv: list[str] | None = None) -> None:
         candidate = None if args.candidate is None else parse_candidate(args.candidate)
     except ValueError as error:  # pydantic's ValidationError is a ValueError too
         parser.error(str(error).splitlines()[0])
+    if args.label_margin is not None:  # read at each call; the worker processes fork after this
+        tuning.LABEL_MARGIN = args.label_margin
     tables = build_tables(args)
     for table, results in zip(tables, parallel(baselines_and_defaults, tables, candidate, args.auto,
                                                         workers=args.workers)):
