@@ -27,6 +27,7 @@ import numpy as np
 from admfit.fit.config import ADMConfig
 from admfit.fit.contrast import ContrastTable
 from admfit.fit.prepare import _inputs, prepare_instances
+from admfit.fit.result import _labels, fit_prepared
 from admfit.threads import numba_threads
 
 PAPER_MARGIN = 0.04  # relative gain of mean contrast the paper's method needs over the base
@@ -107,8 +108,6 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     """``fit_instances`` with the options chosen by the three steps of this module's docstring (arguments as
     ``fit_instances``; ``config``'s own options are the given candidate). Returns (labels, TuningResult); the
     labels as ``fit_instances(..., as_table=as_table)`` returns them. Same inputs, same labels."""
-    from admfit.fit.api import _labels, fit_instances
-
     options = candidates(config or ADMConfig())
     inputs = _inputs(probs, points, background, bg_probs, centres)
     every = {"probs": dict(zip(inputs.keys, inputs.probs)), "points": dict(zip(inputs.keys, inputs.points)),
@@ -123,12 +122,10 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
 
     def fit(names: list[str], on: dict) -> dict[str, dict[str, np.ndarray]]:
         # The given options and no_bg_agreement differ only in the kernel's bg_agreement: one preparation serves both.
-        pair = [name for name in names if name != "paper"]
-        found = _fit_pair({name: options[name] for name in pair}, on, grid, num_threads) if pair else {}
+        pair = {name: options[name] for name in names if name != "paper"}
+        found = _fit_sharing_preparation(pair, on, grid, num_threads) if pair else {}
         if "paper" in names:
-            found["paper"] = fit_instances(on["probs"], on["points"], background=on["background"],
-                                           bg_probs=on["bg_probs"], config=options["paper"], grid=grid,
-                                           centres=on["centres"], num_threads=num_threads, as_table=True)
+            found.update(_fit_sharing_preparation({"paper": options["paper"]}, on, grid, num_threads))
         return {name: found[name] for name in names}
 
     scorer = _scorer(every)
@@ -147,11 +144,10 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     return (labels if as_table else _labels(labels)), result
 
 
-def _fit_pair(configs: dict[str, ADMConfig], on: dict, grid, num_threads) -> dict[str, dict[str, np.ndarray]]:
+def _fit_sharing_preparation(configs: dict[str, ADMConfig], on: dict, grid,
+                             num_threads) -> dict[str, dict[str, np.ndarray]]:
     """The tables of configurations that differ only in what the kernel reads (bg_agreement), from one
     preparation (``prepare_instances`` of the first)."""
-    from admfit.fit.api import fit_prepared
-
     with numba_threads(num_threads):
         batch = prepare_instances(on["probs"], on["points"], background=on["background"], bg_probs=on["bg_probs"],
                                   config=next(iter(configs.values())), centres=on["centres"])
