@@ -184,10 +184,42 @@ def score(table: Table, video, label, start_s, end_s, score_, point_s, confidenc
     if confidence is not None:
         assigned = np.isfinite(quality.tious)
         result["spearman"] = float(spearmanr(np.asarray(confidence)[assigned], quality.tious[assigned])[0])
+        result["kept"] = kept_by_confidence(np.asarray(confidence)[assigned], quality.tious[assigned])
     if contrast is not None:
         assigned = np.isfinite(quality.tious)
         result["contrast_spearman"] = float(spearmanr(np.asarray(contrast)[assigned], quality.tious[assigned])[0])
     return result
+
+
+CONFIDENCE_CUTS = (0.5, 0.6, 0.7, 0.8)  # the --min-confidence values whose effect is reported
+
+
+def kept_by_confidence(confidence: np.ndarray, tious: np.ndarray) -> dict[float, tuple[float, float]]:
+    """{cut: (share of the labels kept, their mean tIoU with their own instance)} for cut 0 (all) and
+    CONFIDENCE_CUTS (labels whose point has an instance; NaN mean where none is kept)."""
+    found = {}
+    for cut in (0.0, *CONFIDENCE_CUTS):
+        kept = confidence >= cut
+        found[cut] = (float(kept.mean()) if kept.size else float("nan"),
+                      float(tious[kept].mean()) if kept.any() else float("nan"))
+    return found
+
+
+def confidence_summary(tables: list[Table]) -> None:
+    """What --min-confidence C buys on the defaults' labels: per family, the median over its tables of the share of
+    labels kept and of their mean tIoU with their own instance."""
+    print("\n## --min-confidence on the defaults' labels: median over each family's tables of (share kept, mean tIoU)")
+    print(f"{'family':22s} " + " ".join(f"{'all' if cut == 0 else f'>= {cut:g}':>14s}" for cut in (0.0, *CONFIDENCE_CUTS)))
+    for name in dict.fromkeys(t.family for t in tables):
+        kept = [t.results["ADM default"]["kept"] for t in tables if t.family == name]
+        cells = [f"{np.median([k[cut][0] for k in kept]):5.0%} {_median_or_dash([k[cut][1] for k in kept])}"
+                 for cut in (0.0, *CONFIDENCE_CUTS)]
+        print(f"{name:22s} " + " ".join(f"{cell:>14s}" for cell in cells))
+
+
+def _median_or_dash(values: list[float]) -> str:
+    finite = [value for value in values if np.isfinite(value)]
+    return f"{np.median(finite):.3f}" if finite else "    -"
 
 
 def run_threshold(table: Table, theta: float) -> dict:
@@ -430,6 +462,7 @@ def summary(tables: list[Table]) -> None:
             if method != "ADM before":
                 line += f", Spearman {np.nanmedian([t.results[method]['spearman'] for t in mine]):.2f}"
             print(line)
+    confidence_summary(tables)
     if AUTO in tables[0].results:
         auto_summary(tables)
     for role in (CHOOSE, HELD_OUT):
