@@ -128,8 +128,9 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
             found.update(_fit_sharing_preparation({"paper": options["paper"]}, on, grid, num_threads))
         return {name: found[name] for name in names}
 
-    scorer = _scorer(every)
+    # Each contrast table is built only on videos a fit has checked: bad input fails as fit_instances fails.
     tables = fit(list(options), scored)
+    scorer = _scorer(scored)
     contrast = {name: _mean(scorer.contrast(t["video"], t["label"], t["start"], t["end"])) for name, t in tables.items()}
     base, partner = _base(contrast)
     if others is not None:  # the other videos too, for the labels kept
@@ -138,7 +139,7 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
         tables = {name: _in_order(tables[name], table, order) for name, table in fit(kept, others).items()}
     labels, switched = tables[base], 0
     if partner is not None:
-        labels, switched = _per_label(tables[base], tables[partner], scorer)
+        labels, switched = _per_label(tables[base], tables[partner], scorer if others is None else _scorer(every))
     result = TuningResult(base, options[base], contrast, sum(counts[key] for key in keys), len(keys), partner,
                           switched, int(labels["point"].size))
     return (labels if as_table else _labels(labels)), result

@@ -122,3 +122,16 @@ def test_no_points_gives_no_labels():
     probs, _, bg_probs = _dataset(("bleed",))
     labels, result = fit_tuned(probs, {key: np.zeros((0, 2), np.int64) for key in probs}, bg_probs=bg_probs)
     assert labels == [] and result.labels == 0 and result.base == "defaults"
+
+
+@pytest.mark.parametrize("video", ["bleed0", "false_bg3"])  # outside and inside the scored subset
+def test_bad_input_fails_as_fit_instances_fails_wherever_it_is(monkeypatch, video):
+    from admfit.errors import InputError
+
+    monkeypatch.setattr(tuning, "TUNING_POINTS", 3)
+    probs, points, bg_probs = _dataset(("bleed", "false_bg"))
+    probs[video] = probs[video].copy()
+    probs[video][5, 0] = np.nan
+    with pytest.raises(InputError, match="NaN") as error:
+        fit_instances(probs, points, bg_probs=bg_probs, config=ADMConfig(tuning="auto"))
+    assert error.value.video == video
