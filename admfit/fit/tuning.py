@@ -128,7 +128,7 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
             found.update(_fit_sharing_preparation({"paper": options["paper"]}, on, grid, num_threads))
         return {name: found[name] for name in names}
 
-    # Each contrast table is built only on videos a fit has checked: bad input fails as fit_instances fails.
+    # Contrast tables are built only on videos a fit has checked: bad input fails as fit_instances fails.
     tables = fit(list(options), scored)
     scorer = _scorer(scored)
     contrast = {name: _mean(scorer.contrast(t["video"], t["label"], t["start"], t["end"])) for name, t in tables.items()}
@@ -139,7 +139,7 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
         tables = {name: _in_order(tables[name], table, order) for name, table in fit(kept, others).items()}
     labels, switched = tables[base], 0
     if partner is not None:
-        labels, switched = _per_label(tables[base], tables[partner], scorer if others is None else _scorer(every))
+        labels, switched = _per_label(tables[base], tables[partner], every)
     result = TuningResult(base, options[base], contrast, sum(counts[key] for key in keys), len(keys), partner,
                           switched, int(labels["point"].size))
     return (labels if as_table else _labels(labels)), result
@@ -192,12 +192,21 @@ def _base(contrast: dict[str, float]) -> tuple[str, str | None]:
     return base, (others[0] if others else None)
 
 
-def _per_label(base: dict[str, np.ndarray], other: dict[str, np.ndarray], scorer: ContrastTable):
-    """Step 3: each label from ``other`` where its contrast beats ``base``'s by LABEL_MARGIN; (table, count)."""
-    columns = scorer.columns(base["video"], base["label"])  # the same points, in the same order, in both
-    gain = scorer.contrast_at(columns, other["start"], other["end"]) - scorer.contrast_at(columns, base["start"],
-                                                                                          base["end"])
-    switch = gain > LABEL_MARGIN
+def _per_label(base: dict[str, np.ndarray], other: dict[str, np.ndarray], on: dict):
+    """Step 3: each label from ``other`` where its contrast beats ``base``'s by LABEL_MARGIN; (table, count).
+    Only the labels whose intervals differ can gain: the contrast is read for them alone."""
+    differ = np.flatnonzero((base["start"] != other["start"]) | (base["end"] != other["end"]))
+    video, label = base["video"][differ], base["label"][differ]  # the same points, in the same order, in both
+    rows = np.stack([base["point"][differ], label], axis=1)
+    where: dict = {}
+    for index, key in enumerate(video.tolist()):
+        where.setdefault(key, []).append(index)
+    scorer = _scorer({**_only(on, list(where)), "points": {key: rows[found] for key, found in where.items()}})
+    columns = scorer.columns(video, label)
+    gain = scorer.contrast_at(columns, other["start"][differ], other["end"][differ]) \
+        - scorer.contrast_at(columns, base["start"][differ], base["end"][differ])
+    switch = np.zeros(base["point"].size, dtype=bool)
+    switch[differ[gain > LABEL_MARGIN]] = True
     mixed = {name: np.where(switch, other[name], column) if column.dtype != object else column
              for name, column in base.items()}
     return mixed, int(switch.sum())
