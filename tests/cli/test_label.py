@@ -148,6 +148,19 @@ def test_label_keeps_other_files_of_an_existing_folder_and_takes_the_adm_options
     assert meta["config"]["despike"] is False and meta["min_confidence"] == 0.99  # ADMConfig.paper()
 
 
+def test_label_auto_makes_what_admfit_fit_auto_makes_of_its_signals(installed, toy, tmp_path):
+    out = tmp_path / "out"
+    code, _, stderr = _label(toy, out, "--auto")
+    assert code == 0, stderr
+    labelled = json.loads((out / "pseudo_labels.json").read_text())
+    assert labelled["meta"]["tuning"]["points_scored"] == toy["num_points"]
+    code, _, stderr = invoke(app, "fit", out / "signals.npz", toy["points"], "-o", tmp_path / "fit.json", "--auto",
+                             "--quiet")
+    assert code == 0, stderr
+    fitted = json.loads((tmp_path / "fit.json").read_text())
+    assert fitted["results"] == labelled["results"] and fitted["meta"]["tuning"] == labelled["meta"]["tuning"]
+
+
 @pytest.mark.parametrize("args, words", [
     (["--detector-arg", "scale"], ["--detector-arg", "KEY=VALUE", "'scale'"]),
     (["--detector-arg", "colour=red"], ["field 'detector_args'", "does not take", "colour"]),
