@@ -87,7 +87,7 @@ def families(quick: bool, wanted=None, held_out: str = "independent") -> list[Fa
 
     makers = {name: (lambda name=name: Family(name, name, _variants(name, quick), role(name)))
               for name in ("synthetic", "detector", "independent", "rough")}
-    sources = {"synthetic": "medium", "detector": None, "independent": "medium"}
+    sources = {"synthetic": "medium", "detector": None, "independent": "medium", "rough": "medium"}
     for name, variant in sources.items():
         if quick:
             break
