@@ -30,23 +30,16 @@ GAUSSIAN_WEIGHTS = np.exp(-0.5 * (np.arange(-_RADIUS, _RADIUS + 1) / CONTRAST_SI
 GAUSSIAN_WEIGHTS /= GAUSSIAN_WEIGHTS.sum()
 
 
-def mixed_actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_probs: np.ndarray | None,
-                     centres: StepCentres | None = None) -> np.ndarray:
-    """(T, K) actionness of ``classes`` on a video's T first-level snippets, before smoothing: the class
-    probabilities (upsampled from their own steps) averaged with 1 - bg_probs (the class alone when there is no
-    background head)."""
+def actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_probs: np.ndarray | None,
+               centres: StepCentres | None = None) -> np.ndarray:
+    """(T, K) actionness of ``classes`` on a video's T first-level snippets, what a label's contrast is read on:
+    the class probabilities (upsampled from their own steps) averaged with 1 - bg_probs (the class alone without
+    a background head), Gaussian-filtered by CONTRAST_SIGMA snippets (edges repeated). ``ContrastTable`` computes
+    the same sums without making this array; this is their reference (tests/core/test_contrast.py)."""
     columns = upsample_signal(np.asarray(probs)[:, classes], length, centres)
     if bg_probs is not None:
         columns = 0.5 * (columns + (1.0 - np.asarray(bg_probs, dtype=np.float64))[:, None])
-    return columns
-
-
-def actionness(probs: np.ndarray, length: int, classes: np.ndarray, bg_probs: np.ndarray | None,
-               centres: StepCentres | None = None) -> np.ndarray:
-    """(T, K) smoothed actionness: ``mixed_actionness`` Gaussian-filtered by CONTRAST_SIGMA snippets (edges
-    repeated), what a label's contrast is read on."""
-    return gaussian_filter1d(mixed_actionness(probs, length, classes, bg_probs, centres), CONTRAST_SIGMA, axis=0,
-                             mode="nearest")
+    return gaussian_filter1d(columns, CONTRAST_SIGMA, axis=0, mode="nearest")
 
 
 def lay_out(columns: list[np.ndarray], radius: int = _RADIUS) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +121,7 @@ class ContrastTable:
             self._sums, self._first = np.zeros(1), np.zeros(0, np.int64)
             return
         laid, self._first = lay_out(class_columns)
-        if bg_probs is not None:  # mixed_actionness, on every column at once: 0.5 (class + 1 - background)
+        if bg_probs is not None:  # as actionness, on every column at once: 0.5 (class + 1 - background)
             background = lay_out(bg_columns)[0]
             np.subtract(1.0, background, out=background)
             laid += background

@@ -117,8 +117,7 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     keys = scored_videos(counts)
     chosen = set(keys)
     rest = [key for key in every["points"] if key not in chosen]
-    scored, others = (_only(every, keys), _only(every, rest)) if counts and sum(counts[k] > 0 for k in rest) else \
-        (every, None)
+    scored, others = (_only(every, keys), _only(every, rest)) if any(counts[k] for k in rest) else (every, None)
 
     def fit(names: list[str], on: dict) -> dict[str, dict[str, np.ndarray]]:
         # The given options and no_bg_agreement differ only in the kernel's bg_agreement: one preparation serves both.
