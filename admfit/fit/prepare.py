@@ -27,6 +27,7 @@ from admfit.errors import InputError
 from admfit.fit._kernels.addresses import address
 from admfit.fit._kernels.prepare import in_unit_interval, prepare_videos
 from admfit.fit._kernels.signal import filter_segments, resample_segments
+from admfit.fit.confidence import CONFIDENCE_SIGMA
 from admfit.fit.config import ADMConfig
 from admfit.fit.signal import class_signals, smoothing_weights
 from admfit.levels import StepCentres
@@ -43,7 +44,8 @@ class PreparedBatch:
     class) with points one segment of its video's length T; locate, the same smoothed for the decisions (the
     same array when both smoothings are equal); background (bool), every video's mask in turn; per instance
     column_start, background_start, length (T), previous / following (the nearest other point of its class,
-    -1 / T: none) and min_dip (the dip depth of a split).
+    -1 / T: none) and min_dip (the dip depth of a split). actionness: in the columns' layout, what the labels'
+    confidence reads (``admfit.fit.confidence``: the raw class column and the background, smoothed).
     """
 
     config: ADMConfig
@@ -60,6 +62,7 @@ class PreparedBatch:
     previous: np.ndarray
     following: np.ndarray
     min_dip: np.ndarray
+    actionness: np.ndarray
 
     @property
     def size(self) -> int:
@@ -416,15 +419,17 @@ def _prepare(inputs: _Inputs, config: ADMConfig) -> PreparedBatch:
     if not ok.all():
         raise _Invalid
     segment_length = videos.lengths[pair_video]
-    del videos, bgs  # the arrays read through their addresses may go now
     column_start = _offsets(segment_length)
     placement = _placement(inputs.centres, pair_video)
+    # Before class_signals, which may smooth raw in place.
+    actionness = _actionness(raw, raw_start, column_start, placement, videos.masks or bgs.arrays, pair_video)
+    del videos, bgs  # the arrays read through their addresses may go now
     columns, locate, residual = class_signals(  # prepare_class_signals' recipe, over the segments
         config, noise, lambda sigmas, in_place: _smoothed(raw, raw_start, sigmas, column_start, placement, in_place))
     min_dip = config.split_min_dip * residual
     return PreparedBatch(config, inputs.keys, video, snippets, labels, columns, locate, mask,
                          column_start[:-1][instance_pair], background_start[:-1][video], length, previous, following,
-                         min_dip[instance_pair])
+                         min_dip[instance_pair], actionness)
 
 
 def _placement(centres: list, pair_video: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -434,6 +439,19 @@ def _placement(centres: list, pair_video: np.ndarray) -> tuple[np.ndarray, np.nd
     origin = np.array([item.origin if item is not None else 0.0 for item in centres], dtype=np.float64)
     spacing = np.array([item.spacing if item is not None else 1.0 for item in centres], dtype=np.float64)
     return placed[pair_video], origin[pair_video], spacing[pair_video]
+
+
+def _actionness(raw: np.ndarray, raw_start: np.ndarray, column_start: np.ndarray, placement, backgrounds: list,
+                pair_video: np.ndarray) -> np.ndarray:
+    """Every segment's ``admfit.fit.confidence.actionness``: its raw class column (upsampled, unsmoothed) with its
+    video's background (probabilities or mask, ``backgrounds`` per video), in the columns' layout."""
+    if pair_video.size == 0:
+        return np.zeros(0)
+    upsampled = _smoothed(raw, raw_start, np.zeros(pair_video.size), column_start, placement, in_place=False)
+    background = np.concatenate([np.asarray(backgrounds[video], dtype=np.float64) for video in pair_video.tolist()])
+    values = 0.5 * (upsampled + (1.0 - background))
+    return filter_segments(values, column_start, *smoothing_weights(np.full(pair_video.size, CONFIDENCE_SIGMA)),
+                           False, True)
 
 
 def _smoothed(raw: np.ndarray, raw_start: np.ndarray, sigmas: np.ndarray, start: np.ndarray, placement,

@@ -12,6 +12,7 @@ import numpy as np
 
 from admfit.errors import InputError
 from admfit.fit._kernels import adm as K
+from admfit.fit.confidence import label_confidence
 from admfit.fit.prepare import PreparedBatch, neighbours
 from admfit.grid import SnippetGrid
 from admfit.threads import numba_threads
@@ -27,9 +28,9 @@ class PseudoLabel(NamedTuple):
     interval's snippets cover, in seconds, when a SnippetGrid was given (else None): from half a
     snippet step before the centre of `start` to half a step after the centre of `end`;
     score: the class probability at the peak, s[t*], in [0, 1].
-    confidence: in [0, 1], how much this label can be trusted (beyond the paper): from the peak height
-    s[t*] and the interval's length (``confidence_of``); docs/adm.md reports how well it ranks labels by
-    their true tIoU on each signal family, a weak but consistent ranking. converged: every bounded Brent fit of this label stopped within ``maxiter``
+    confidence: in [0, 1), how much this label can be trusted (beyond the paper): how well its interval agrees
+    with the half-height run of the actionness around it, times a length factor (``admfit.fit.confidence``);
+    docs/adm.md reports how well it ranks labels by their true tIoU on each signal family. converged: every bounded Brent fit of this label stopped within ``maxiter``
     (scipy's ``OptimizeResult.success``).
     """
 
@@ -128,7 +129,7 @@ def _table(batch: PreparedBatch, rows: np.ndarray, grid) -> dict[str, np.ndarray
         "label": batch.label, "t_star": integers[:, 0], "b_s": integers[:, 1], "b_e": integers[:, 2],
         "sigma": rows[:, K.COL_SIGMA], "omega": rows[:, K.COL_OMEGA], "start": rows[:, K.COL_START],
         "end": rows[:, K.COL_END], "start_s": seconds[:, 0], "end_s": seconds[:, 1], "score": rows[:, K.COL_SCORE],
-        "confidence": confidence_of(rows), "converged": rows[:, K.COL_STATUS] == 0,
+        "confidence": confidence_of(batch, rows), "converged": rows[:, K.COL_STATUS] == 0,
     }
 
 
@@ -152,20 +153,16 @@ def _labels(table: dict[str, np.ndarray]) -> list[PseudoLabel]:
             gc.enable()
 
 
-# Interval length (snippets) at which the length factor of the confidence is one half.
-_CONFIDENCE_LENGTH = 16.0
+def confidence_of(batch: PreparedBatch, rows: np.ndarray) -> np.ndarray:
+    """(N,) PseudoLabel.confidence of the fitted rows of ``batch`` (``admfit.fit.confidence``).
 
-
-def confidence_of(rows: np.ndarray) -> np.ndarray:
-    """(N,) in [0, 1]: sqrt(s[t*] x L / (L + 16)), L the interval's length in snippets (PseudoLabel.confidence).
-
-    Of the quantities a fit can measure (peak height, the fits' R^2, how far the signal falls at the
-    bracket's ends, agreement with the half-height run, the length), the peak height and the length
-    ranked labels by their true tIoU with a positive correlation on every signal family tried; the
-    others helped on some families and hurt on others (docs/adm.md, "Confidence").
+    Of the quantities measured against the true tIoU on every signal family (peak height, length, the fits' R^2,
+    the bracket's fall, the boundary contrast, agreement between configurations, the half-height run of the
+    actionness at several levels, smoothings and reaches), the run agreement times a length factor ranked labels
+    best at the worst family (docs/adm.md, "Confidence").
     """
-    length = np.maximum(rows[:, K.COL_END] - rows[:, K.COL_START], 0.0)
-    return np.sqrt(rows[:, K.COL_SCORE].clip(0.0, 1.0) * length / (length + _CONFIDENCE_LENGTH))
+    return label_confidence(batch.actionness, batch.column_start, batch.length, rows[:, K.COL_START],
+                            rows[:, K.COL_END])
 
 
 def fit_prepared(batch: PreparedBatch, *, grid: SnippetGrid | Mapping[str, SnippetGrid] | None = None,

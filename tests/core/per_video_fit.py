@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from admfit.fit._kernels import adm as K
-from admfit.fit.api import PseudoLabel, confidence_of
+from admfit.fit.api import PseudoLabel
+from admfit.fit.confidence import actionness, length_factor, run_agreement
 from admfit.fit.prepare import _check_points, _check_probs, _inputs
-from admfit.fit.signal import prepare_background, prepare_class_signals
+from admfit.fit.signal import despike, noise_level, prepare_background, prepare_class_signals, upsample_signal
 
 
 def _neighbouring_points(snippets, labels, length, split):
@@ -41,12 +42,17 @@ def _prepare_video(key, probs, points, mask, bg_probs, config, centres=None):
     used = sorted(set(labels.tolist()))
     column_of = np.searchsorted(used, labels)
     columns, locate, noise = prepare_class_signals(signal[:, used], length, config, centres)
+    # The confidence reads the class columns as the fit cleaned them (despiked when configured), unsmoothed.
+    used_columns = np.asarray(signal[:, used], dtype=np.float64)
+    cleaned = despike(used_columns, noise_level(used_columns)) if config.despike else used_columns
+    raw_columns = upsample_signal(cleaned, length, centres)
+    action = [actionness(raw_columns[:, k], background) for k in range(len(used))]
     if mask is None:
         background = prepare_background(background, config, snippets)
     previous, following = _neighbouring_points(snippets, labels, length, config.split_at_points)
     min_dip = config.split_min_dip * noise[column_of]
     return dict(key=key, columns=columns, locate=locate, column_of=column_of.astype(np.int64), background=background,
-                points=snippets, labels=labels, previous=previous, following=following, min_dip=min_dip)
+                actionness=action, points=snippets, labels=labels, previous=previous, following=following, min_dip=min_dip)
 
 
 def _run_kernel(videos, config):
@@ -90,7 +96,10 @@ def _build_labels(videos, rows, grid):
     integers = rows[:, [K.COL_T_STAR, K.COL_B_S, K.COL_B_E]].astype(np.int64).tolist()
     floats = rows[:, [K.COL_SIGMA, K.COL_OMEGA, K.COL_START, K.COL_END, K.COL_SCORE]].tolist()
     times = [(None, None) if start != start else (start, end) for start, end in seconds.tolist()]
-    confidence = confidence_of(rows).tolist()
+    action = [video["actionness"][column] for video in videos for column in video["column_of"]]
+    agreement = np.array([run_agreement(values, start, end)
+                          for values, start, end in zip(action, rows[:, K.COL_START], rows[:, K.COL_END])])
+    confidence = np.nan_to_num(agreement * length_factor(rows[:, K.COL_START], rows[:, K.COL_END]), nan=0.0).tolist()
     converged = (rows[:, K.COL_STATUS] == 0).tolist()
     return [PseudoLabel(key, point, label, t_star, b_s, b_e, sigma, omega, start, end, start_s, end_s, score, trust,
                         done)

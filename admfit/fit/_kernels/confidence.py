@@ -1,0 +1,45 @@
+"""Numba kernel of the labels' confidence (private: ``admfit.fit.confidence`` is the interface, and its numpy
+``run_agreement`` the reference this kernel reproduces to the bit, tests/core/test_confidence.py)."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, parallel=True)
+def run_agreements(actionness, column_start, length, start, end):
+    """(N,) ``admfit.fit.confidence.run_agreement`` of each label: its interval [start, end] (snippets) on its
+    column of ``actionness`` (``length`` values from ``column_start``)."""
+    out = np.zeros(start.shape[0])
+    for i in prange(start.shape[0]):
+        first = column_start[i]
+        out[i] = _run_agreement(actionness[first:first + length[i]], start[i], end[i])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _run_agreement(values, start, end):
+    if not (np.isfinite(start) and np.isfinite(end)):
+        return 0.0
+    last = values.shape[0] - 1
+    lo = int(min(max(np.rint(start), 0.0), last))
+    hi = int(min(max(np.rint(end), lo), last))
+    peak_at = lo
+    for t in range(lo + 1, hi + 1):
+        if values[t] > values[peak_at]:
+            peak_at = t
+    peak = values[peak_at]
+    reach = hi - lo + 1
+    floor = peak
+    for t in range(max(0, lo - reach), min(last, hi + reach) + 1):
+        floor = min(floor, values[t])
+    if not peak > floor:
+        return 0.0
+    level = floor + 0.5 * (peak - floor)
+    left = peak_at
+    while left > 0 and values[left - 1] >= level:
+        left -= 1
+    right = peak_at
+    while right < last and values[right + 1] >= level:
+        right += 1
+    return (min(hi, right) - max(lo, left) + 1) / (max(hi, right) - min(lo, left) + 1)
