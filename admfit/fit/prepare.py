@@ -25,6 +25,12 @@ import numpy as np
 
 from admfit.errors import InputError
 from admfit.fit._kernels.addresses import address
+from admfit.fit._kernels.confidence import (
+    BACKGROUND_FLOAT32,
+    BACKGROUND_FLOAT64,
+    BACKGROUND_MASK,
+    actionness_segments,
+)
 from admfit.fit._kernels.prepare import in_unit_interval, prepare_videos
 from admfit.fit._kernels.signal import filter_segments, resample_segments
 from admfit.fit.confidence import CONFIDENCE_SIGMA
@@ -422,7 +428,7 @@ def _prepare(inputs: _Inputs, config: ADMConfig) -> PreparedBatch:
     column_start = _offsets(segment_length)
     placement = _placement(inputs.centres, pair_video)
     # Before class_signals, which may smooth raw in place.
-    actionness = _actionness(raw, raw_start, column_start, placement, videos.masks or bgs.arrays, pair_video)
+    actionness = _actionness(raw, raw_start, column_start, placement, videos, mask, background_start, pair_video)
     del videos, bgs  # the arrays read through their addresses may go now
     columns, locate, residual = class_signals(  # prepare_class_signals' recipe, over the segments
         config, noise, lambda sigmas, in_place: _smoothed(raw, raw_start, sigmas, column_start, placement, in_place))
@@ -441,17 +447,21 @@ def _placement(centres: list, pair_video: np.ndarray) -> tuple[np.ndarray, np.nd
     return placed[pair_video], origin[pair_video], spacing[pair_video]
 
 
-def _actionness(raw: np.ndarray, raw_start: np.ndarray, column_start: np.ndarray, placement, backgrounds: list,
-                pair_video: np.ndarray) -> np.ndarray:
+def _actionness(raw: np.ndarray, raw_start: np.ndarray, column_start: np.ndarray, placement, videos: _Videos,
+                mask: np.ndarray, background_start: np.ndarray, pair_video: np.ndarray) -> np.ndarray:
     """Every segment's ``admfit.fit.confidence.actionness``: its raw class column (upsampled, unsmoothed) with its
-    video's background (probabilities or mask, ``backgrounds`` per video), in the columns' layout."""
+    video's background probabilities (read where they lie) or, when masks were given, its part of ``mask`` (the
+    masks end to end, video v's from background_start[v]), in the columns' layout."""
     if pair_video.size == 0:
         return np.zeros(0)
     upsampled = _smoothed(raw, raw_start, np.zeros(pair_video.size), column_start, placement, in_place=False)
-    background = np.concatenate([np.asarray(backgrounds[video], dtype=np.float64) for video in pair_video.tolist()])
-    values = 0.5 * (upsampled + (1.0 - background))
-    return filter_segments(values, column_start, *smoothing_weights(np.full(pair_video.size, CONFIDENCE_SIGMA)),
-                           False, True)
+    if videos.masks:
+        at = address(mask) + background_start[:-1]  # one byte a snippet
+        kind = np.full(at.size, BACKGROUND_MASK, dtype=np.int64)
+    else:
+        at, kind = videos.bgs.at, np.where(videos.bgs.double, BACKGROUND_FLOAT64, BACKGROUND_FLOAT32)
+    weights, _, reach = smoothing_weights(np.array([CONFIDENCE_SIGMA]))
+    return actionness_segments(upsampled, column_start, pair_video, at, kind, weights[0], int(reach[0]))
 
 
 def _smoothed(raw: np.ndarray, raw_start: np.ndarray, sigmas: np.ndarray, start: np.ndarray, placement,

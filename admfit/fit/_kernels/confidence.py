@@ -3,7 +3,38 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import carray, njit, prange
+
+from admfit.fit._kernels.addresses import pointer
+from admfit.fit._kernels.signal import _filter
+
+BACKGROUND_FLOAT32, BACKGROUND_FLOAT64, BACKGROUND_MASK = 0, 1, 2  # how each video's background is held
+
+
+@njit(cache=True, parallel=True)
+def actionness_segments(classes, starts, pair_video, bg_at, bg_kind, weights, reach):
+    """``admfit.fit.confidence.actionness`` of every segment (a (video, class) column of ``classes``, from
+    starts[s] to starts[s + 1]) with its video's background, read through its address (``bg_kind``: float32,
+    float64 probabilities or a bool mask), smoothed by filter_segments' filter (``weights``, centre first)."""
+    out = np.empty_like(classes)
+    for s in prange(starts.shape[0] - 1):
+        first, last = starts[s], starts[s + 1]
+        values = np.empty(last - first)
+        v = pair_video[s]
+        if bg_kind[v] == BACKGROUND_FLOAT64:
+            _mean_of_heads(classes[first:last], carray(pointer(bg_at[v], np.float64), (last - first,)), values)
+        elif bg_kind[v] == BACKGROUND_FLOAT32:
+            _mean_of_heads(classes[first:last], carray(pointer(bg_at[v], np.float32), (last - first,)), values)
+        else:
+            _mean_of_heads(classes[first:last], carray(pointer(bg_at[v], np.bool_), (last - first,)), values)
+        _filter(values, weights, reach, out[first:last], False)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _mean_of_heads(classes, background, out):
+    for t in range(out.shape[0]):
+        out[t] = 0.5 * (classes[t] + (1.0 - np.float64(background[t])))
 
 
 @njit(cache=True, parallel=True)
