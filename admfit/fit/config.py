@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 UniformSolver = Literal["exact", "brent"]
 IntervalMode = Literal["symmetric", "two_sided"]
@@ -79,6 +79,12 @@ class ADMConfig(BaseModel):
         "off", description="'auto': fit_instances first chooses among these options, ADMConfig.paper() and these "
         "options without bg_agreement, by the boundary contrast of their labels (no ground truth; "
         "admfit.fit.tuning, docs/adm.md 'Self-tuning'); 'off': these options as they are")
+
+    @field_validator("tuning", mode="before")
+    @classmethod
+    def _yaml_off(cls, value):
+        # YAML 1.1 (PyYAML, every --set and config file) reads the bare word off as false: that is what it meant.
+        return "off" if value is False else value
 
     @classmethod
     def paper(cls, **overrides) -> "ADMConfig":

@@ -17,7 +17,9 @@ from admfit.files.label_outputs import PSEUDO_LABELS_FILE, SIGNALS_FILE
 # without them did; such a record is current at that value (and refused at any other, naming the field).
 FIELDS_ADDED = {"main.init": "scratch",
                 # before it, click frames were converted at the annotation file's fps (docs/spec.md section 3.6)
-                "run.points_fps": "annotations"}
+                "run.points_fps": "annotations",
+                # before it, the pseudo stage fitted the fixed options (docs/adm.md, "Self-tuning")
+                "adm.tuning": "off"}
 
 CHECKPOINT_NAME = "checkpoint.pt"  # inside a training folder (RUN/base, RUN/main, or train_base's out_dir)
 METRICS_NAME = "metrics.jsonl"

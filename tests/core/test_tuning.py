@@ -135,3 +135,10 @@ def test_bad_input_fails_as_fit_instances_fails_wherever_it_is(monkeypatch, vide
     with pytest.raises(InputError, match="NaN") as error:
         fit_instances(probs, points, bg_probs=bg_probs, config=ADMConfig(tuning="auto"))
     assert error.value.video == video
+
+
+def test_the_yaml_word_off_reads_as_tuning_off():
+    import yaml  # YAML 1.1 reads the bare word off as false, in every config file and --set
+    assert ADMConfig(**yaml.safe_load("tuning: off")).tuning == "off"
+    with pytest.raises(ValueError, match="tuning"):
+        ADMConfig(**yaml.safe_load("tuning: on"))

@@ -13,7 +13,7 @@ from admfit_cli.torch_main import app
 from admfit_torch.config import preset
 from admfit_torch.data import VideoItem, inference_sample, training_sample
 from admfit_torch.pseudo import attach_pseudo_labels
-from admfit_torch.run.layout import RunLayout
+from admfit_torch.run.layout import FIELDS_ADDED, RunLayout
 from admfit_torch.run.stages import STAGE_NAMES, stage_named, stage_settings
 from admfit_torch.run.state import StageState, fork_run
 
@@ -79,21 +79,22 @@ def test_changed_settings_are_refused_with_the_field(finished, toy):
     assert_one_line_error(code, stdout, stderr, "main.lambda_gauss")
 
 
-def test_a_field_added_after_a_stage_ran_is_no_change_at_its_default(finished, toy, tmp_path):
-    """A run folder of an older admfit has no record of a newer field (main.init): at the value that reproduces
-    the older behaviour (scratch) the stages are skipped, at another value (base) the stage is refused."""
+@pytest.mark.parametrize("field, other", [("main.init", "base"), ("adm.tuning", "auto")])
+def test_a_field_added_after_a_stage_ran_is_no_change_at_its_default(finished, toy, tmp_path, field, other):
+    """A run folder of an older admfit has no record of a newer field (main.init, adm.tuning): at the value that
+    reproduces the older behaviour (FIELDS_ADDED) the stages are skipped, at another value the stage is refused."""
     out = tmp_path / "older"
     shutil.copytree(finished[0], out)
     layout = RunLayout(out)
     state = json.loads(layout.state.read_text())
     for record in state.values():
-        record.get("settings", {}).pop("main.init", None)
+        record.get("settings", {}).pop(field, None)
     layout.state.write_text(json.dumps(state))
-    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "main.init=scratch")
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", f"{field}={FIELDS_ADDED[field]}")
     assert code == 0, stderr
     assert stdout.count("done, skipped") == 4
-    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", "main.init=base")
-    assert_one_line_error(code, stdout, stderr, "main.init")
+    code, stdout, stderr = run("train", "--output", out, *_data(toy), *FAST, "--set", f"{field}={other}")
+    assert_one_line_error(code, stdout, stderr, field)
 
 
 def test_main_init_base_starts_the_main_model_from_the_base_model(finished, toy, tmp_path):
