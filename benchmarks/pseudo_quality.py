@@ -42,6 +42,7 @@ from admfit.datasets.simulate import SimulationConfig, simulate_points
 from admfit.evaluation import Detections, GroundTruthSegments
 from admfit.evaluation.pseudo_quality import pseudo_label_quality
 from admfit.fit.baselines import threshold_per_point
+from admfit.fit.confidence import CONFIDENCE_LENGTH, length_factor
 from admfit.fit.contrast import ContrastTable
 from admfit.fit import tuning
 from admfit.fit.tuning import candidates, fit_tuned
@@ -172,9 +173,11 @@ def _with_contrast(table: Table, result: dict, video, label, start, end) -> dict
     return result
 
 
-def score(table: Table, video, label, start_s, end_s, score_, point_s, confidence=None, contrast=None) -> dict:
+def score(table: Table, video, label, start_s, end_s, score_, point_s, confidence=None, contrast=None,
+          rankers=None) -> dict:
     """avg mAP (and alpha, mAP per tIoU, mean tIoU with each point's instance) of one table's labels; with
-    ``confidence`` / ``contrast`` (per label), their Spearman correlation with each label's tIoU."""
+    ``confidence`` / ``contrast`` (per label), their Spearman correlation with each label's tIoU; with ``rankers``
+    ({name: per label}), theirs under "rankers"."""
     labels = Detections(np.asarray(video), np.asarray([table.classes[c] for c in label]), np.asarray(start_s),
                         np.asarray(end_s), np.asarray(score_))
     quality = pseudo_label_quality(table.ground_truth, labels, np.asarray(point_s, dtype=np.float64), TIOUS)
@@ -188,7 +191,26 @@ def score(table: Table, video, label, start_s, end_s, score_, point_s, confidenc
     if contrast is not None:
         assigned = np.isfinite(quality.tious)
         result["contrast_spearman"] = float(spearmanr(np.asarray(contrast)[assigned], quality.tious[assigned])[0])
+    if rankers is not None:
+        assigned = np.isfinite(quality.tious)
+        result["rankers"] = {name: float(spearmanr(values[assigned], quality.tious[assigned])[0])
+                             for name, values in rankers.items()}
     return result
+
+
+def confidence_candidates(fits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per label, the measures the confidence was chosen among (docs/adm.md, "Confidence"), from a fit's table: the
+    confidence shipped before (sqrt(peak height x L / (L + 16))), the run agreement alone (confidence / the length
+    factor) and with other length factors L / (L + L0)."""
+    length = np.maximum(fits["end"] - fits["start"], 0.0)
+    factor = length_factor(fits["start"], fits["end"])
+    agreement = np.divide(fits["confidence"], factor, out=np.zeros_like(factor), where=factor > 0)
+    found = {"height x length (before)": np.sqrt(fits["score"].clip(0.0, 1.0) * length / (length + 16.0)),
+             "run agreement": agreement}
+    for reach in (4.0, CONFIDENCE_LENGTH, 16.0):
+        shipped = " (shipped)" if reach == CONFIDENCE_LENGTH else ""
+        found[f"x L/(L+{reach:g}){shipped}"] = agreement * length / (length + reach)
+    return found
 
 
 CONFIDENCE_CUTS = (0.5, 0.6, 0.7, 0.8)  # the --min-confidence values whose effect is reported
@@ -264,8 +286,10 @@ def score_fits(table: Table, fits: dict[str, np.ndarray]) -> dict:
     point_s = [float(table.signals[v].grid.snippet_to_seconds(p)) for v, p in zip(fits["video"], fits["point"])]
     contrast = None if table.scorer is None else \
         table.scorer.contrast(fits["video"], fits["label"], fits["start"], fits["end"])
+    # With --auto, also the measures the confidence was chosen among.
+    rankers = None if table.scorer is None else confidence_candidates(fits)
     result = score(table, list(fits["video"]), fits["label"], fits["start_s"], fits["end_s"], fits["score"], point_s,
-                   fits["confidence"], contrast)
+                   fits["confidence"], contrast, rankers)
     if contrast is not None:
         result["contrast"] = float(contrast.mean())
     return result
@@ -505,6 +529,26 @@ def auto_summary(tables: list[Table]) -> None:
                 cells.append(f"{what} {np.nanmedian(values):+.2f} ({np.nanmin(values):+.2f})")
         print(f"{name:22s} defaults' labels: {cells[0]}, {cells[1]}; auto's: {cells[2]}, {cells[3]}; "
               f"the paper's: {cells[4]}, {cells[5]}")
+    confidence_choice(tables)
+
+
+def confidence_choice(tables: list[Table]) -> None:
+    """The measures the confidence was chosen among, per family: the median over its tables of their Spearman with
+    each label's tIoU, on the defaults' / auto's labels; and the worst family median of each."""
+    families_ = list(dict.fromkeys(t.family for t in tables))
+    names = list(tables[0].results["ADM default"]["rankers"])
+    print("\n## the confidence's candidates: Spearman with tIoU, median over each family's tables, defaults' / auto's "
+          "labels")
+    print(f"{'measure':28s}" + "".join(f"{name[:16]:>17s}" for name in families_) + "  worst family")
+    for measure in names:
+        cells, worst = [], []
+        for name in families_:
+            pair = [np.nanmedian([t.results[method]["rankers"][measure] for t in tables if t.family == name])
+                    for method in ("ADM default", AUTO)]
+            cells.append(f"{pair[0]:+.2f}/{pair[1]:+.2f}")
+            worst.append(pair)
+        print(f"{measure:28s}" + "".join(f"{cell:>17s}" for cell in cells)
+              + f"  {min(p[0] for p in worst):+.2f}/{min(p[1] for p in worst):+.2f}")
 
 
 def choose(tables: list[Table], sweeps: int, workers: int = 1) -> dict:
