@@ -29,6 +29,7 @@ import argparse
 import multiprocessing
 import sys
 import time
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -593,6 +594,15 @@ def choose(tables: list[Table], sweeps: int, workers: int = 1) -> dict:
     return point
 
 
+def per_label_by_confidence(base: dict, other: dict, on: dict, margin: float) -> tuple[dict, int]:
+    """Step 3 of self-tuning by the labels' confidence instead of their contrast (``--label-by confidence``): each
+    label from ``other`` where its confidence beats ``base``'s by ``margin``; as ``tuning._per_label``."""
+    switch = other["confidence"] - base["confidence"] > margin
+    mixed = {name: np.where(switch, other[name], column) if column.dtype != object else column
+             for name, column in base.items()}
+    return mixed, int(switch.sum())
+
+
 def build_tables(args) -> list[Table]:
     videos = thumos14("train")
     classes = class_names(videos)
@@ -627,6 +637,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="also score tuning='auto' and each of its candidates (docs/adm.md, 'Self-tuning')")
     parser.add_argument("--label-margin", type=float, default=None, metavar="M",
                         help="with --auto: step 3's LABEL_MARGIN instead of the shipped one (how it was chosen)")
+    parser.add_argument("--label-by", choices=["contrast", "confidence"], default="contrast",
+                        help="with --auto: what step 3 compares per label (confidence: the alternative tried, "
+                             "docs/adm.md 'Self-tuning'), with --label-margin as its margin (default 0)")
     parser.add_argument("--hold-out", default="independent", choices=["synthetic", "detector", "independent", "rough"],
                         help="the family (with its degradations) never used for choosing")
     args = parser.parse_args(argv or [])
@@ -635,7 +648,9 @@ def main(argv: list[str] | None = None) -> None:
         candidate = None if args.candidate is None else parse_candidate(args.candidate)
     except ValueError as error:  # pydantic's ValidationError is a ValueError too
         parser.error(str(error).splitlines()[0])
-    if args.label_margin is not None:  # read at each call; the worker processes fork after this
+    if args.label_by == "confidence":  # the worker processes fork after this
+        tuning._per_label = partial(per_label_by_confidence, margin=args.label_margin or 0.0)
+    elif args.label_margin is not None:  # read at each call
         tuning.LABEL_MARGIN = args.label_margin
     tables = build_tables(args)
     for table, results in zip(tables, parallel(baselines_and_defaults, tables, candidate, args.auto,
