@@ -344,7 +344,8 @@ PAPER_LITERAL = "paper g1=1 g2=0.5"  # ADMConfig.paper() exactly
 
 
 def run_auto(table: Table, results: dict[str, dict]) -> dict[str, dict]:
-    """Every candidate of tuning="auto" (results "cand NAME"; the defaults' is the fit already in ``results``) and the labels of tuning="auto" ("ADM auto"; its TuningResult under "tuning")."""
+    """Every candidate of tuning="auto" (results "cand NAME"; the defaults' is the fit already in ``results``) and
+    the labels of tuning="auto" ("ADM auto"; its TuningResult under "tuning")."""
     fits, tuned = fit_tuned(*_adm_inputs(table), config=ADMConfig(tuning="auto"), **_adm_options(table),
                             as_table=True)
     done = {"defaults": results["ADM default"]}  # the paper's is fitted again for its labels' confidence

@@ -3,8 +3,9 @@ ground truth (docs/adm.md, "Confidence").
 
 The actionness of a snippet is the mean of the label's class probability (as the fit's preparation cleaned it:
 despiked when ``ADMConfig.despike``, upsampled, not smoothed) and one minus the background probability as given (the
-two heads, as ``admfit.fit.contrast`` reads them; a background mask counts as probabilities 0 and 1), smoothed by a Gaussian of ``CONFIDENCE_SIGMA`` first-level snippets (scipy's ``gaussian_filter1d``, reflected at
-the video's ends). Around a label [start, end] (snippets, rounded to the nearest):
+two heads, as ``admfit.fit.contrast`` reads them; a background mask counts as probabilities 0 and 1), smoothed by a
+Gaussian of ``CONFIDENCE_SIGMA`` first-level snippets (scipy's ``gaussian_filter1d``, reflected at the video's
+ends). Around a label [start, end] (snippets, rounded to the nearest):
 
 - its peak is the highest actionness inside the interval, its floor the lowest within one interval length on each
   side; the half-height run is the snippets around the peak whose actionness is at least halfway from floor to peak;

@@ -30,8 +30,8 @@ class PseudoLabel(NamedTuple):
     score: the class probability at the peak, s[t*], in [0, 1].
     confidence: in [0, 1), how much this label can be trusted (beyond the paper): how well its interval agrees
     with the half-height run of the actionness around it, times a length factor (``admfit.fit.confidence``);
-    docs/adm.md reports how well it ranks labels by their true tIoU on each signal family. converged: every bounded Brent fit of this label stopped within ``maxiter``
-    (scipy's ``OptimizeResult.success``).
+    docs/adm.md reports how well it ranks labels by their true tIoU on each signal family. converged: every
+    bounded Brent fit of this label stopped within ``maxiter`` (scipy's ``OptimizeResult.success``).
     """
 
     video: str

@@ -52,7 +52,8 @@ def _prepare_video(key, probs, points, mask, bg_probs, config, centres=None):
     previous, following = _neighbouring_points(snippets, labels, length, config.split_at_points)
     min_dip = config.split_min_dip * noise[column_of]
     return dict(key=key, columns=columns, locate=locate, column_of=column_of.astype(np.int64), background=background,
-                actionness=action, points=snippets, labels=labels, previous=previous, following=following, min_dip=min_dip)
+                actionness=action, points=snippets, labels=labels, previous=previous, following=following,
+                min_dip=min_dip)
 
 
 def _run_kernel(videos, config):
