@@ -6,8 +6,8 @@ annotations (ActionFormer is evaluated on them by admfit's evaluator, not traine
 
 - ``ground_truth``: the annotations themselves;
 - ``pseudo``: the default run's ``RUN/base/pseudo_labels.json`` (its base model's signals, the run's ADM);
-- ``confident``: those pseudo-labels whose confidence is at least the file's lower quartile (a filter: ActionFormer
-  has no per-label loss weight to take it);
+- ``confident``: those pseudo-labels whose confidence (as this admfit computes it) is at least their lower
+  quartile (a filter: ActionFormer has no per-label loss weight to take it);
 - ``paper``: the paper's ADM (``ADMConfig.paper()``, ``admfit fit --paper``) fitted on the same signals
   (``RUN/base/signals.npz``) and clicks;
 - ``clicks``: each click a ``CLICK_WIDTH_S`` segment centred on it, the naive baseline;
@@ -105,7 +105,9 @@ def pseudo(source: Source) -> Path:
 
 
 def confident(source: Source) -> Path:
-    rows = pipeline_rows(source)
+    """(b) less its lowest-confidence quarter, by the confidence this admfit gives (b)'s labels (``refitted_rows``):
+    a run folder's file keeps the confidence of the admfit that wrote it."""
+    rows = refitted_rows(source)
     floor = float(np.quantile([row["confidence"] for row in rows], CONFIDENT_QUANTILE))
     kept = [row for row in rows if row["confidence"] >= floor]
     return write_document(kept, source, source.folder / f"confident-{source.stem}.json")
@@ -128,19 +130,37 @@ def training_points(source: Source, classes: Sequence[str], videos) -> tuple[lis
     return [point for point in points if point.video in wanted], point_classes
 
 
-def paper(source: Source) -> Path:
-    """``admfit fit RUN/base/signals.npz CLICKS --paper``."""
+def fitted_rows(source: Source, config) -> tuple[list[dict], Path]:
+    """``admfit fit RUN/base/signals.npz CLICKS`` with ``config`` (an ADMConfig): (its rows, the signals file)."""
     from admfit.files.signals import load_signals
-    from admfit.fit.config import ADMConfig
     from admfit.labelling import fit_signals
     from admfit_torch import RunLayout
 
     signals_file = RunLayout(source.run_dir).signals
     signals = load_signals(signals_file)
     points, point_classes = training_points(source, signals.classes, signals.probs)
-    outcome = fit_signals(signals, points, point_classes, config=ADMConfig.paper(), signals_file=signals_file,
+    outcome = fit_signals(signals, points, point_classes, config=config, signals_file=signals_file,
                           points_file=source.data.points)
-    return write_document(outcome.rows, source, source.folder / f"paper-{source.stem}.json", signals_file)
+    return outcome.rows, signals_file
+
+
+def refitted_rows(source: Source) -> list[dict]:
+    """The default run's pseudo-labels fitted again with the run's ADM options: the labels of
+    ``RUN/base/pseudo_labels.json`` (checked, label by label), with this admfit's confidence."""
+    rows, _ = fitted_rows(source, source.cfg.adm)
+    recorded = pipeline_rows(source)
+    fields = ("video", "label", "start_s", "end_s")
+    if [tuple(row[f] for f in fields) for row in rows] != [tuple(row[f] for f in fields) for row in recorded]:
+        raise RuntimeError(f"{source.run_dir}: refitting the run's signals does not give its pseudo-labels")
+    return rows
+
+
+def paper(source: Source) -> Path:
+    """``admfit fit RUN/base/signals.npz CLICKS --paper``."""
+    from admfit.fit.config import ADMConfig
+
+    rows, signals_file = fitted_rows(source, ADMConfig.paper())
+    return write_document(rows, source, source.folder / f"paper-{source.stem}.json", signals_file)
 
 
 def clicks(source: Source) -> Path:
