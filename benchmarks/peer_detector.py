@@ -263,7 +263,7 @@ def run_seed(args, work: Path, data: ablations.Data, seed: int, cache: Cache, fi
     run = Seed(args, work, seed, cache, fixed, peer_labels.Source(data, cfg, run_dir, folder), log)
     rows = admfit_rows(report, cfg)
     records, _ = peer_labels.vocabulary(data)
-    errors = peer_labels.census(peer_labels.pipeline_rows(run.source), records)
+    errors = peer_labels.census(peer_labels.refitted_rows(run.source), records)
     log(f"seed {seed}: the pseudo-labels' errors: {json.dumps(errors)}")
     if not args.no_long_base:
         rows[ADMFIT_ROWS[1]] = long_base(run)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from . import ablations
 
@@ -208,8 +209,9 @@ def _merged(row: dict, own: int | None, instances) -> bool:
 def census(rows: Sequence[dict], records: dict) -> dict:
     """How many labels carry each kind of error: unmatched (no instance of its class holds the click), class (the
     click lies in an instance of another class only), the matched labels' extent errors (``extent_error``: merges,
-    long, short, else exact), missed (instances of the labelled videos no label matched); the mean tIoU of the labels with their
-    instance (0 when unmatched) and the median length of a matched label over its instance's."""
+    long, short, else exact), missed (instances of the labelled videos no label matched); the mean tIoU of the labels
+    with their instance (0 when unmatched), the median length of a matched label over its instance's, and the
+    Spearman correlation of the labels' confidence with that tIoU."""
     matched = match(rows, records)
     tious, ratios = [], []
     kinds = Counter(dict.fromkeys([*EXTENT_ERRORS, "exact", "unmatched", "class"], 0))
@@ -228,7 +230,8 @@ def census(rows: Sequence[dict], records: dict) -> dict:
     videos = {row["video"] for row in rows}
     instances = sum(len(records[video].instances) for video in videos)
     return {"labels": len(rows), "instances": instances, "missed": instances - len(hit), **kinds,
-            "mean_tiou": float(np.mean(tious)), "median_length_ratio": float(np.median(ratios))}
+            "mean_tiou": float(np.mean(tious)), "median_length_ratio": float(np.median(ratios)),
+            "confidence_spearman": float(spearmanr([row["confidence"] for row in rows], tious)[0])}
 
 
 def extent_error(row: dict, own: int | None, instances) -> str | None:

@@ -14,8 +14,9 @@ def _records():
     return {"v": VideoAnnotation(video="v", subset="Validation", duration_s=60.0, fps=30.0, instances=instances)}
 
 
-def _row(label, point_s, start_s, end_s):
-    return {"video": "v", "label": label, "point_s": point_s, "start_s": start_s, "end_s": end_s}
+def _row(label, point_s, start_s, end_s, confidence=0.5):
+    return {"video": "v", "label": label, "point_s": point_s, "start_s": start_s, "end_s": end_s,
+            "confidence": confidence}
 
 
 # the first label merges the second instance (covers 15-17 entirely), the third is short, and the click at 20 s
@@ -37,6 +38,13 @@ def test_the_census_counts_each_kind_of_error():
     # tIoU: 4 / 8.5 for the merging label, 6 / 10 for the short one, 0 for the two unmatched
     assert found["mean_tiou"] == pytest.approx((4 / 8.5 + 0.6) / 4)
     assert found["median_length_ratio"] == pytest.approx((8.5 / 4 + 0.6) / 2)
+
+
+@pytest.mark.parametrize("confidences, expected", [((0.5, 0.9, 0.1, 0.1), 1.0), ((0.5, 0.1, 0.9, 0.9), -1.0)])
+def test_the_census_says_how_the_confidence_ranks_the_labels_by_tiou(confidences, expected):
+    rows = [dict(row, confidence=c) for row, c in zip([*ROWS, _row("A", 35.0, 34.0, 36.0)], confidences)]
+    # tIoU 4 / 8.5, 0.6, 0, 0: the first confidences rank them alike (ties alike), the second backwards
+    assert peer_labels.census(rows, _records())["confidence_spearman"] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("kind, expected", [
