@@ -1,0 +1,217 @@
+"""Which per-label measure ranks pseudo-labels by their true tIoU: the search behind ``PseudoLabel.confidence``
+(docs/adm.md, "Confidence").
+
+On every table of ``pseudo_quality`` (the same families, variants and point sets), the labels of ``ADMConfig()`` and
+of ``tuning="auto"`` are scored by each measure below and by their true tIoU with their own instance; the Spearman
+correlation of the two, per table, is summarised per family as its median over the family's tables, and each
+measure by its worst family median over the families marked "choose" (the held-out ones are printed, never used).
+
+Measures (snippets on the first-level grid; actionness: the mean of the raw class column, upsampled, and one minus
+the background probability, Gaussian-smoothed by sigma snippets):
+- the confidence shipped before 692bc00, sqrt(p L / (L + 16)); the peak height p; the length L;
+- the boundary contrast (``admfit.fit.contrast``); the lower of the two boundaries' contrasts (a quarter of the
+  interval inside each boundary against as much outside); the contrast of each head alone;
+- agreement (IoU) with the same point's label under ``ADMConfig.paper()`` and without background agreement;
+- the distance to the nearest same-class point over L; minus the point's distance from the interval's centre over
+  L; minus |log L - the class's median log L|;
+- the run agreement of ``admfit.fit.confidence`` x L / (L + 8) at levels 0.3 to 0.7 of the way from floor to peak,
+  floor reaches of 0.5, 1 and 2 interval lengths and smoothings of 1, 2 and 3 snippets (one changed at a time from
+  the shipped 0.5, 1, 2).
+
+``python -m benchmarks confidence_measures -- [--quick] [--workers N]`` (every table: about 6 minutes on 2 cores).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import time
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.stats import spearmanr
+
+from admfit import ADMConfig, fit_instances
+from admfit.evaluation import Detections
+from admfit.evaluation.pseudo_quality import pseudo_label_quality
+from admfit.fit.contrast import CONTRAST_MARGIN, ContrastTable
+from admfit.fit.signal import upsample_signal
+from admfit.fit.tuning import fit_tuned
+
+from . import pseudo_quality as pq
+
+SHIPPED = (0.5, 1.0, 2.0)  # the run agreement's level, floor reach (interval lengths) and smoothing (snippets)
+VARIANTS = [("level", level, (level, 1.0, 2.0)) for level in (0.3, 0.4, 0.6, 0.7)] + \
+    [("reach", reach, (0.5, reach, 2.0)) for reach in (0.5, 2.0)] + \
+    [("sigma", sigma, (0.5, 1.0, sigma)) for sigma in (1.0, 3.0)]
+
+
+def run_agreement(values: np.ndarray, lo: int, hi: int, level: float, reach: float) -> float:
+    """The IoU of snippets [lo, hi] with the run around their highest value that stays at or above ``level`` of the
+    way from the floor (the lowest value within ``reach`` interval lengths on each side) to that peak."""
+    peak_at = lo + int(np.argmax(values[lo:hi + 1]))
+    span = max(1, int(np.ceil(reach * (hi - lo + 1))))
+    floor = values[max(0, lo - span):hi + span + 1].min()
+    if not values[peak_at] > floor:
+        return 0.0
+    below = np.flatnonzero(values < floor + level * (values[peak_at] - floor))
+    left = int(below[below < peak_at].max(initial=-1)) + 1
+    right = int(below[below > peak_at].min(initial=values.size)) - 1
+    return (min(hi, right) - max(lo, left) + 1) / (max(hi, right) - min(lo, left) + 1)
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else float("nan")
+
+
+class _Signals:
+    """Per (video, class): the unsmoothed actionness and the two heads' columns, smoothed on demand."""
+
+    def __init__(self, table: pq.Table):
+        self.table, self.cache = table, {}
+
+    def columns(self, video, label: int, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        key = (video, label, sigma)
+        if key not in self.cache:
+            signals = self.table.signals[video]
+            background = 1.0 - np.asarray(signals.bg_probs, dtype=np.float64)
+            column = upsample_signal(np.asarray(signals.probs)[:, [label]], background.size, signals.centres)[:, 0]
+            self.cache[key] = tuple(gaussian_filter1d(x, sigma, mode="nearest")
+                                    for x in (0.5 * (column + background), column, background))
+        return self.cache[key]
+
+
+def _boundaries(values: np.ndarray, lo: int, hi: int) -> tuple[float, float, float]:
+    """(inside minus outside a quarter-length flank pair, the lower of the two boundaries' contrasts)."""
+    width = hi - lo + 1
+    margin = max(1, int(np.ceil(CONTRAST_MARGIN * width)))
+    left, right = values[max(0, lo - margin):lo], values[hi + 1:hi + 1 + margin]
+    inside = _mean(values[lo:hi + 1])
+    contrast = inside - _mean(np.concatenate([left, right])) if left.size + right.size else 0.0
+    sides = [_mean(values[lo:lo + margin]) - _mean(left) if left.size else np.inf,
+             _mean(values[hi + 1 - margin:hi + 1]) - _mean(right) if right.size else np.inf]
+    lower = min(sides)
+    return contrast, lower if np.isfinite(lower) else contrast
+
+
+def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, np.ndarray]:
+    """Every measure of the module docstring, per label of ``fits`` (others: the same points' labels under the
+    configurations agreement is measured with)."""
+    signals, rows = _Signals(table), table.rows
+    start, end = fits["start"], fits["end"]
+    length = np.maximum(end - start, 0.0)
+    factor = length / (length + 8.0)
+    found = {"before: sqrt(p L / (L + 16))": np.sqrt(fits["score"].clip(0, 1) * length / (length + 16.0)),
+             "peak height": fits["score"], "length": length}
+    per_label: dict[str, list] = {name: [] for name in (
+        "lower boundary contrast", "class head contrast", "background head contrast", "nearest same-class point / L",
+        "- point's distance from the centre / L", "run agreement x L/(L+8), shipped",
+        *[f"... {what} {value:g}" for what, value, _ in VARIANTS])}
+    for video, point, label, first, last in zip(fits["video"], fits["point"], fits["label"], start, end):
+        both, single, background = signals.columns(video, int(label), 2.0)
+        lo = int(np.clip(np.rint(first), 0, both.size - 1))
+        hi = int(np.clip(np.rint(last), lo, both.size - 1))
+        per_label["lower boundary contrast"].append(_boundaries(both, lo, hi)[1])
+        per_label["class head contrast"].append(_boundaries(single, lo, hi)[0])
+        per_label["background head contrast"].append(_boundaries(background, lo, hi)[0])
+        same = rows[video][rows[video][:, 1] == label, 0]
+        gaps = np.abs(same - point)
+        per_label["nearest same-class point / L"].append(gaps[gaps > 0].min(initial=1e6) / max(last - first, 1.0))
+        per_label["- point's distance from the centre / L"].append(-abs(point - 0.5 * (first + last))
+                                                                   / max(last - first, 1.0))
+        per_label["run agreement x L/(L+8), shipped"].append(run_agreement(both, lo, hi, *SHIPPED[:2]))
+        for what, value, (level, reach, sigma) in VARIANTS:
+            values = both if sigma == 2.0 else signals.columns(video, int(label), sigma)[0]
+            per_label[f"... {what} {value:g}"].append(run_agreement(values, lo, hi, level, reach))
+    for name, values in per_label.items():
+        found[name] = np.asarray(values) * (factor if name.startswith(("run", "...")) else 1.0)
+    contrast = ContrastTable({k: s.probs for k, s in table.signals.items()}, rows,
+                             {k: s.bg_probs for k, s in table.signals.items()}, pq._centres(table))
+    found["boundary contrast"] = contrast.contrast(fits["video"], fits["label"], start, end)
+    found["- |log L - class median|"] = _length_consistency(length, fits["label"])
+    for name, other in others.items():
+        found[f"agreement with {name}"] = _iou(start, end, other["start"], other["end"])
+    return found
+
+
+def _length_consistency(length: np.ndarray, label: np.ndarray) -> np.ndarray:
+    logs = np.log(np.maximum(length, 1.0))
+    out = np.empty_like(logs)
+    for value in np.unique(label):
+        mine = label == value
+        out[mine] = -np.abs(logs[mine] - np.median(logs[mine]))
+    return out
+
+
+def _iou(a0, a1, b0, b1) -> np.ndarray:
+    inter = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0, None)
+    union = np.maximum(a1, b1) - np.minimum(a0, b0)
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def tious(table: pq.Table, fits: dict) -> np.ndarray:
+    point_s = [float(table.signals[v].grid.snippet_to_seconds(p)) for v, p in zip(fits["video"], fits["point"])]
+    labels = Detections(np.asarray(list(fits["video"])), np.asarray([table.classes[c] for c in fits["label"]]),
+                        np.asarray(fits["start_s"]), np.asarray(fits["end_s"]), np.asarray(fits["score"]))
+    return pseudo_label_quality(table.ground_truth, labels, np.asarray(point_s), pq.TIOUS).tious
+
+
+def rank_table(table: pq.Table) -> dict[str, dict[str, float]]:
+    """{labels ("defaults", "auto"): {measure: Spearman with tIoU}} of one table."""
+    inputs, options = pq._adm_inputs(table), pq._adm_options(table)
+    fitted = {"defaults": fit_instances(*inputs, config=ADMConfig(), **options, as_table=True),
+              "auto": fit_tuned(*inputs, config=ADMConfig(tuning="auto"), **options, as_table=True)[0]}
+    others = {"ADMConfig.paper()": fit_instances(*inputs, config=ADMConfig.paper(), **options, as_table=True),
+              "no background agreement": fit_instances(*inputs, config=ADMConfig(bg_agreement=0.0), **options,
+                                                       as_table=True)}
+    found = {}
+    for name, fits in fitted.items():
+        truth = tious(table, fits)
+        known = np.isfinite(truth)
+        found[name] = {measure: _spearman(values[known], truth[known])
+                       for measure, values in measures(table, fits, others).items()}
+    return found
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rho; NaN where either side is constant (a measure that does not rank: e.g. agreement with a
+    configuration whose labels are these)."""
+    return float(spearmanr(a, b)[0]) if np.ptp(a) > 0 and np.ptp(b) > 0 else float("nan")
+
+
+def _median(values: list[float]) -> float:
+    finite = [value for value in values if np.isfinite(value)]
+    return float(np.median(finite)) if finite else float("nan")
+
+
+def report(tables: list[pq.Table], ranks: list[dict]) -> None:
+    names = list(dict.fromkeys(t.family for t in tables))
+    choose = [name for name in names if next(t.role for t in tables if t.family == name) == pq.CHOOSE]
+    print("Spearman with tIoU: median over each family's tables, defaults' / auto's labels; the worst family of "
+          "those marked 'choose' (held out: " + ", ".join(n for n in names if n not in choose) + ")")
+    print(f"{'measure':42s}" + "".join(f"{name[:16]:>14s}" for name in names) + "   worst (choose)")
+    for measure in ranks[0]["defaults"]:
+        medians = {name: [_median([r[labels][measure] for t, r in zip(tables, ranks) if t.family == name])
+                          for labels in ("defaults", "auto")] for name in names}
+        worst = [min((medians[name][k] for name in choose), key=lambda m: (np.isfinite(m), m)) for k in (0, 1)]
+        print(f"{measure:42s}" + "".join(f"{m[0]:+6.2f}/{m[1]:+.2f}" for m in medians.values())
+              + f"   {worst[0]:+.2f} / {worst[1]:+.2f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks confidence_measures",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one variant per family, simulated points only")
+    parser.add_argument("--workers", type=int, default=1, help="processes scoring tables in parallel")
+    args = parser.parse_args(argv or [])
+    began = time.perf_counter()
+    tables = pq.build_tables(argparse.Namespace(quick=args.quick, families=None, hold_out="rough", choose=False,
+                                                seed=0))
+    with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+        ranks = pool.map(rank_table, tables, chunksize=1)
+    report(tables, ranks)
+    print(f"\n({time.perf_counter() - began:.0f} s)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
