@@ -189,12 +189,12 @@ def report(tables: list[pq.Table], ranks: list[dict]) -> None:
     choose = [name for name in names if next(t.role for t in tables if t.family == name) == pq.CHOOSE]
     print("Spearman with tIoU: median over each family's tables, defaults' / auto's labels; the worst family of "
           "those marked 'choose' (held out: " + ", ".join(n for n in names if n not in choose) + ")")
-    print(f"{'measure':42s}" + "".join(f"{name[:16]:>14s}" for name in names) + "   worst (choose)")
+    print(f"{'measure':42s}" + "".join(f"{name[:15]:>16s}" for name in names) + "   worst (choose)")
     for measure in ranks[0]["defaults"]:
         medians = {name: [_median([r[labels][measure] for t, r in zip(tables, ranks) if t.family == name])
                           for labels in ("defaults", "auto")] for name in names}
         worst = [min((medians[name][k] for name in choose), key=lambda m: (np.isfinite(m), m)) for k in (0, 1)]
-        print(f"{measure:42s}" + "".join(f"{m[0]:+6.2f}/{m[1]:+.2f}" for m in medians.values())
+        print(f"{measure:42s}" + "".join(f"{m[0]:+8.2f}/{m[1]:+.2f}" for m in medians.values())
               + f"   {worst[0]:+.2f} / {worst[1]:+.2f}")
 
 
