@@ -51,7 +51,7 @@ class PreparedBatch:
     same array when both smoothings are equal); background (bool), every video's mask in turn; per instance
     column_start, background_start, length (T), previous / following (the nearest other point of its class,
     -1 / T: none) and min_dip (the dip depth of a split). actionness: in the columns' layout, what the labels'
-    confidence reads (``admfit.fit.confidence``: the raw class column and the background, smoothed).
+    confidence reads (``admfit.fit.confidence``: the cleaned class column and the background, smoothed).
     """
 
     config: ADMConfig
@@ -449,7 +449,8 @@ def _placement(centres: list, pair_video: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def _actionness(raw: np.ndarray, raw_start: np.ndarray, column_start: np.ndarray, placement, videos: _Videos,
                 mask: np.ndarray, background_start: np.ndarray, pair_video: np.ndarray) -> np.ndarray:
-    """Every segment's ``admfit.fit.confidence.actionness``: its raw class column (upsampled, unsmoothed) with its
+    """Every segment's ``admfit.fit.confidence.actionness``: its class column as cleaned (despiked when configured;
+    upsampled, unsmoothed) with its
     video's background probabilities (read where they lie) or, when masks were given, its part of ``mask`` (the
     masks end to end, video v's from background_start[v]), in the columns' layout."""
     if pair_video.size == 0:
