@@ -450,9 +450,8 @@ def _placement(centres: list, pair_video: np.ndarray) -> tuple[np.ndarray, np.nd
 def _actionness(raw: np.ndarray, raw_start: np.ndarray, column_start: np.ndarray, placement, videos: _Videos,
                 mask: np.ndarray, background_start: np.ndarray, pair_video: np.ndarray) -> np.ndarray:
     """Every segment's ``admfit.fit.confidence.actionness``: its class column as cleaned (despiked when configured;
-    upsampled, unsmoothed) with its
-    video's background probabilities (read where they lie) or, when masks were given, its part of ``mask`` (the
-    masks end to end, video v's from background_start[v]), in the columns' layout."""
+    upsampled, unsmoothed) with its video's background probabilities (read where they lie) or, when masks were
+    given, its part of ``mask`` (the masks end to end, video v's from background_start[v]), in the columns' layout."""
     if pair_video.size == 0:
         return np.zeros(0)
     upsampled = _smoothed(raw, raw_start, np.zeros(pair_video.size), column_start, placement, in_place=False)
