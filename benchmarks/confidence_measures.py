@@ -29,35 +29,23 @@ import time
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.stats import spearmanr
 
 from admfit import ADMConfig, fit_instances
 from admfit.evaluation import Detections
+from admfit.evaluation.detection import segment_iou
 from admfit.evaluation.pseudo_quality import pseudo_label_quality
+from admfit.fit.confidence import run_agreement
 from admfit.fit.contrast import CONTRAST_MARGIN, ContrastTable
 from admfit.fit.signal import upsample_signal
 from admfit.fit.tuning import fit_tuned
 
 from . import pseudo_quality as pq
+from ._stats import spearman
 
 SHIPPED = (0.5, 1.0, 2.0)  # the run agreement's level, floor reach (interval lengths) and smoothing (snippets)
 VARIANTS = [("level", level, (level, 1.0, 2.0)) for level in (0.3, 0.4, 0.6, 0.7)] + \
     [("reach", reach, (0.5, reach, 2.0)) for reach in (0.5, 2.0)] + \
     [("sigma", sigma, (0.5, 1.0, sigma)) for sigma in (1.0, 3.0)]
-
-
-def run_agreement(values: np.ndarray, lo: int, hi: int, level: float, reach: float) -> float:
-    """The IoU of snippets [lo, hi] with the run around their highest value that stays at or above ``level`` of the
-    way from the floor (the lowest value within ``reach`` interval lengths on each side) to that peak."""
-    peak_at = lo + int(np.argmax(values[lo:hi + 1]))
-    span = max(1, int(np.ceil(reach * (hi - lo + 1))))
-    floor = values[max(0, lo - span):hi + span + 1].min()
-    if not values[peak_at] > floor:
-        return 0.0
-    below = np.flatnonzero(values < floor + level * (values[peak_at] - floor))
-    left = int(below[below < peak_at].max(initial=-1)) + 1
-    right = int(below[below > peak_at].min(initial=values.size)) - 1
-    return (min(hi, right) - max(lo, left) + 1) / (max(hi, right) - min(lo, left) + 1)
 
 
 def _mean(values: np.ndarray) -> float:
@@ -130,7 +118,8 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
     found["boundary contrast"] = contrast.contrast(fits["video"], fits["label"], start, end)
     found["- |log L - class median|"] = _length_consistency(length, fits["label"])
     for name, other in others.items():
-        found[f"agreement with {name}"] = _iou(start, end, other["start"], other["end"])
+        with np.errstate(invalid="ignore"):  # two empty intervals: no overlap, 0
+            found[f"agreement with {name}"] = np.nan_to_num(segment_iou(start, end, other["start"], other["end"]))
     return found
 
 
@@ -141,12 +130,6 @@ def _length_consistency(length: np.ndarray, label: np.ndarray) -> np.ndarray:
         mine = label == value
         out[mine] = -np.abs(logs[mine] - np.median(logs[mine]))
     return out
-
-
-def _iou(a0, a1, b0, b1) -> np.ndarray:
-    inter = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0, None)
-    union = np.maximum(a1, b1) - np.minimum(a0, b0)
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def tious(table: pq.Table, fits: dict) -> np.ndarray:
@@ -168,15 +151,9 @@ def rank_table(table: pq.Table) -> dict[str, dict[str, float]]:
     for name, fits in fitted.items():
         truth = tious(table, fits)
         known = np.isfinite(truth)
-        found[name] = {measure: _spearman(values[known], truth[known])
+        found[name] = {measure: spearman(values[known], truth[known])
                        for measure, values in measures(table, fits, others).items()}
     return found
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rho; NaN where either side is constant (a measure that does not rank: e.g. agreement with a
-    configuration whose labels are these)."""
-    return float(spearmanr(a, b)[0]) if np.ptp(a) > 0 and np.ptp(b) > 0 else float("nan")
 
 
 def _median(values: list[float]) -> float:

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from . import ablations
+from ._stats import spearman
 
 CLICK_WIDTH_S = 2.0
 CONFIDENT_QUANTILE = 0.25  # ``confident`` drops the lowest-confidence quarter of the pseudo-labels
@@ -231,12 +231,7 @@ def census(rows: Sequence[dict], records: dict) -> dict:
     instances = sum(len(records[video].instances) for video in videos)
     return {"labels": len(rows), "instances": instances, "missed": instances - len(hit), **kinds,
             "mean_tiou": float(np.mean(tious)), "median_length_ratio": float(np.median(ratios)),
-            "confidence_spearman": _spearman([row["confidence"] for row in rows], tious)}
-
-
-def _spearman(a: Sequence[float], b: Sequence[float]) -> float:
-    """Spearman's rho of a and b; NaN where either is constant (no ranking to compare)."""
-    return float(spearmanr(a, b)[0]) if len(set(a)) > 1 and len(set(b)) > 1 else float("nan")
+            "confidence_spearman": spearman([row["confidence"] for row in rows], tious)}
 
 
 def extent_error(row: dict, own: int | None, instances) -> str | None:

@@ -232,7 +232,8 @@ def confidence_summary(tables: list[Table]) -> None:
     """What --min-confidence C buys on the defaults' labels: per family, the median over its tables of the share of
     labels kept and of their mean tIoU with their own instance."""
     print("\n## --min-confidence on the defaults' labels: median over each family's tables of (share kept, mean tIoU)")
-    print(f"{'family':22s} " + " ".join(f"{'all' if cut == 0 else f'>= {cut:g}':>14s}" for cut in (0.0, *CONFIDENCE_CUTS)))
+    heads = ["all" if cut == 0 else f">= {cut:g}" for cut in (0.0, *CONFIDENCE_CUTS)]
+    print(f"{'family':22s} " + " ".join(f"{head:>14s}" for head in heads))
     for name in dict.fromkeys(t.family for t in tables):
         kept = [t.results["ADM default"]["kept"] for t in tables if t.family == name]
         cells = [f"{np.median([k[cut][0] for k in kept]):5.0%} {_median_or_dash([k[cut][1] for k in kept])}"
@@ -469,7 +470,8 @@ def print_table(table: Table) -> None:
         print(f"auto: {f['chosen']}; vs defaults {f['vs_default']:+.1f}, vs paper {f['vs_paper']:+.1f}, below the "
               f"best candidate ({f['ceiling']}) by {f['regret']:.1f}; contrast vs avg mAP Spearman {f['rho']:+.2f} "
               f"over {f['configs']} ADM configurations; mean contrast "
-              + ", ".join(f"{name[5:]} {r['contrast']:.4f}" for name, r in table.results.items() if name.startswith("cand ")))
+              + ", ".join(f"{name[5:]} {r['contrast']:.4f}" for name, r in table.results.items()
+                          if name.startswith("cand ")))
 
 
 def summary(tables: list[Table]) -> None:
@@ -599,9 +601,7 @@ def per_label_by_confidence(base: dict, other: dict, on: dict, margin: float) ->
     """Step 3 of self-tuning by the labels' confidence instead of their contrast (``--label-by confidence``): each
     label from ``other`` where its confidence beats ``base``'s by ``margin``; as ``tuning._per_label``."""
     switch = other["confidence"] - base["confidence"] > margin
-    mixed = {name: np.where(switch, other[name], column) if column.dtype != object else column
-             for name, column in base.items()}
-    return mixed, int(switch.sum())
+    return tuning.mix_labels(base, other, switch), int(switch.sum())
 
 
 def build_tables(args) -> list[Table]:

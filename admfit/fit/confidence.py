@@ -34,21 +34,22 @@ def actionness(class_column: np.ndarray, background: np.ndarray) -> np.ndarray:
     return gaussian_filter1d(values, CONFIDENCE_SIGMA)
 
 
-def run_agreement(values: np.ndarray, start: float, end: float) -> float:
+def run_agreement(values: np.ndarray, start: float, end: float, level: float = 0.5, reach: float = 1.0) -> float:
     """The run agreement of one label [start, end] (snippets) on its (T,) actionness (module docstring): numpy,
-    the reference of the batch kernel."""
+    the reference of the batch kernel, which is this at the shipped ``level`` (of the way from floor to peak) and
+    ``reach`` (of the floor, in interval lengths each side); others are for benchmarks/confidence_measures.py."""
     if not (np.isfinite(start) and np.isfinite(end)):
         return 0.0
     last = values.size - 1
     lo = int(min(max(np.rint(start), 0.0), last))
     hi = int(min(max(np.rint(end), lo), last))
     peak_at = lo + int(np.argmax(values[lo:hi + 1]))
-    reach = hi - lo + 1
-    floor = min(values[peak_at], float(values[max(0, lo - reach):min(last, hi + reach) + 1].min()))
+    span = max(1, int(np.ceil(reach * (hi - lo + 1))))
+    floor = min(values[peak_at], float(values[max(0, lo - span):min(last, hi + span) + 1].min()))
     if not values[peak_at] > floor:
         return 0.0
-    level = floor + 0.5 * (values[peak_at] - floor)
-    below = np.flatnonzero(values < level)
+    threshold = floor + level * (values[peak_at] - floor)
+    below = np.flatnonzero(values < threshold)
     left = int(below[below < peak_at].max(initial=-1)) + 1
     right = int(below[below > peak_at].min(initial=last + 1)) - 1
     return (min(hi, right) - max(lo, left) + 1) / (max(hi, right) - min(lo, left) + 1)

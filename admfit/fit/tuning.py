@@ -130,7 +130,8 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     # Contrast tables are built only on videos a fit has checked: bad input fails as fit_instances fails.
     tables = fit(list(options), scored)
     scorer = _scorer(scored)
-    contrast = {name: _mean(scorer.contrast(t["video"], t["label"], t["start"], t["end"])) for name, t in tables.items()}
+    contrast = {name: _mean(scorer.contrast(t["video"], t["label"], t["start"], t["end"]))
+                for name, t in tables.items()}
     base, partner = _base(contrast)
     if others is not None:  # the other videos too, for the labels kept
         order = {key: index for index, key in enumerate(every["points"])}
@@ -206,6 +207,11 @@ def _per_label(base: dict[str, np.ndarray], other: dict[str, np.ndarray], on: di
         - scorer.contrast_at(columns, base["start"][differ], base["end"][differ])
     switch = np.zeros(base["point"].size, dtype=bool)
     switch[differ[gain > LABEL_MARGIN]] = True
-    mixed = {name: np.where(switch, other[name], column) if column.dtype != object else column
-             for name, column in base.items()}
-    return mixed, int(switch.sum())
+    return mix_labels(base, other, switch), int(switch.sum())
+
+
+def mix_labels(base: dict[str, np.ndarray], other: dict[str, np.ndarray], switch: np.ndarray) -> dict[str, np.ndarray]:
+    """The table of ``base``'s labels with those where ``switch`` is True taken from ``other`` (the same points, in
+    the same order)."""
+    return {name: np.where(switch, other[name], column) if column.dtype != object else column
+            for name, column in base.items()}
