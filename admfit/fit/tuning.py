@@ -2,7 +2,10 @@
 and, between the two closest ones, per label (docs/adm.md, "Self-tuning").
 
 Every candidate (``candidates``) fits the same points, and each label is scored by its boundary contrast
-(``admfit.fit.contrast``: the mean actionness inside its interval minus just outside it). Then:
+(``admfit.fit.contrast``: the mean actionness inside its interval minus just outside it). When the background head
+calls background at more than ``BACKGROUND_AT_POINTS`` of the scored points (clicked inside actions), it is
+mis-calibrated, and the candidates other than the given one that end a bracket at every background snippet
+(bg_agreement 0) are set aside. Then, among the rest:
 
 1. the base is whichever of the given configuration and the same without background agreement has the higher
    mean label contrast (ties: the given one);
@@ -32,6 +35,7 @@ from admfit.threads import numba_threads
 
 PAPER_MARGIN = 0.04  # relative gain of mean contrast the paper's method needs over the base
 LABEL_MARGIN = 0.1  # gain of one label's contrast (actionness) for the pair's other label to be taken instead
+BACKGROUND_AT_POINTS = 0.5  # share of the points on background beyond which the background head is not trusted
 TUNING_POINTS = 3000  # steps 1-2 fit at most about this many points (whole videos) with every candidate
 
 # Fields that describe the data or the solver's tolerance, not the method: every candidate takes the given ones.
@@ -42,7 +46,9 @@ class TuningResult(NamedTuple):
     """What tuning chose: ``base``, the candidate whose labels are kept (and its ``config``, tuning off);
     ``contrast``, every candidate's mean label contrast on the scored points (in candidate order, the given one
     first); how many points and videos steps 1-2 scored; ``switched``, how many labels step 3 took from
-    ``partner``, the pair's other candidate (None when the paper's method was chosen), out of ``labels``."""
+    ``partner``, the pair's other candidate (None when the paper's method was chosen), out of ``labels``;
+    ``on_background``, the share of the scored points the background head calls background, and ``set_aside``,
+    the candidates that share excluded (module docstring)."""
 
     base: str
     config: ADMConfig
@@ -52,6 +58,8 @@ class TuningResult(NamedTuple):
     partner: str | None
     switched: int
     labels: int
+    on_background: float = 0.0
+    set_aside: tuple[str, ...] = ()
 
     @property
     def line(self) -> str:
@@ -59,13 +67,16 @@ class TuningResult(NamedTuple):
         scores = ", ".join(f"{name} {value:.3f}" for name, value in self.contrast.items())
         per_label = "" if self.partner is None else \
             f"; {self.switched} of {self.labels} labels from {self.partner} (label contrast +{LABEL_MARGIN:g})"
+        aside = "" if not self.set_aside else \
+            f"; {' and '.join(self.set_aside)} set aside: background at {self.on_background:.0%} of the points"
         return (f"auto: {self.base} (highest mean boundary contrast: {scores}; on {self.points_scored} points of "
-                f"{self.videos_scored} videos){per_label}")
+                f"{self.videos_scored} videos){per_label}{aside}")
 
     def to_meta(self) -> dict:
         """The record kept in a pseudo-label file's meta (``tuning``)."""
         return {"base": self.base, "mean_contrast": dict(self.contrast), "points_scored": self.points_scored,
                 "videos_scored": self.videos_scored, "partner": self.partner, "switched": self.switched,
+                "points_on_background": self.on_background, "set_aside": list(self.set_aside),
                 "paper_margin": PAPER_MARGIN, "label_margin": LABEL_MARGIN}
 
 
@@ -132,7 +143,9 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     scorer = _scorer(scored)
     contrast = {name: _mean(scorer.contrast(t["video"], t["label"], t["start"], t["end"]))
                 for name, t in tables.items()}
-    base, partner = _base(contrast)
+    on_background = points_on_background(scored, options[next(iter(options))].bg_threshold)
+    set_aside = _untrusting(options) if on_background > BACKGROUND_AT_POINTS else ()
+    base, partner = _base({name: value for name, value in contrast.items() if name not in set_aside})
     if others is not None:  # the other videos too, for the labels kept
         order = {key: index for index, key in enumerate(every["points"])}
         kept = [name for name in options if name in (base, partner)]
@@ -141,8 +154,29 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     if partner is not None:
         labels, switched = _per_label(tables[base], tables[partner], every)
     result = TuningResult(base, options[base], contrast, sum(counts[key] for key in keys), len(keys), partner,
-                          switched, int(labels["point"].size))
+                          switched, int(labels["point"].size), on_background, set_aside)
     return (labels if as_table else _labels(labels)), result
+
+
+def points_on_background(on: dict, threshold: float) -> float:
+    """The share of the points (snippets of ``on["points"]``, every video's) where the background head calls
+    background: ``on["background"]`` True, or ``on["bg_probs"]`` above ``threshold`` (as the fit's mask); 0 without
+    a background head or points. The points must be valid (a fit has checked them)."""
+    heads = on["bg_probs"] if on["background"] is None else on["background"]
+    if heads is None:
+        return 0.0
+    called = total = 0
+    for key, rows in on["points"].items():
+        snippets = np.asarray(rows).reshape(-1, 2)[:, 0].astype(np.int64)
+        values = np.asarray(heads[key])[snippets]
+        called += int(np.count_nonzero(values if on["bg_probs"] is None else values > threshold))
+        total += snippets.size
+    return called / total if total else 0.0
+
+
+def _untrusting(options: dict[str, ADMConfig]) -> tuple[str, ...]:
+    """The candidates other than the given one (the first) that end a bracket at every background snippet."""
+    return tuple(name for name, option in list(options.items())[1:] if option.bg_agreement == 0.0)
 
 
 def _fit_sharing_preparation(configs: dict[str, ADMConfig], on: dict, grid,

@@ -6,7 +6,7 @@ import pytest
 from admfit import ADMConfig, fit_instances
 from admfit.fit import tuning
 from admfit.fit.prepare import prepare_instances
-from admfit.fit.tuning import PAPER_MARGIN, candidates, fit_tuned, scored_videos
+from admfit.fit.tuning import PAPER_MARGIN, candidates, fit_tuned, points_on_background, scored_videos
 
 LENGTH = 240
 BOX = (80, 99)  # the one instance of every video, snippets inclusive
@@ -60,6 +60,33 @@ def test_the_base_is_the_candidate_whose_labels_match_the_instances(kind, base):
     labels, result = fit_tuned(probs, points, bg_probs=bg_probs, as_table=True)
     assert result.base == base and result.switched == 0
     assert _tiou_with_box(labels).min() > 0.9
+
+
+def test_a_background_head_calling_background_at_most_points_sets_aside_the_candidates_that_trust_it():
+    probs, points, bg_probs = _dataset(("bleed",))
+    _, trusted = fit_tuned(probs, points, bg_probs=bg_probs)
+    assert trusted.base == "no_bg_agreement" and trusted.set_aside == () and trusted.on_background == 0.0
+    # Background called at the clicked snippets themselves (the fit clears point_radius around them, so no
+    # candidate's labels change): the head contradicts the annotator, so the candidates trusting it are set aside.
+    for key in bg_probs:
+        bg_probs[key][POINT] = 0.9
+    labels, distrusted = fit_tuned(probs, points, bg_probs=bg_probs, as_table=True)
+    assert distrusted.on_background == 1.0 and distrusted.set_aside == ("paper", "no_bg_agreement")
+    assert distrusted.base == "defaults" and distrusted.partner is None and distrusted.switched == 0
+    assert "set aside: background at 100% of the points" in distrusted.line
+    assert distrusted.to_meta()["set_aside"] == ["paper", "no_bg_agreement"]
+    assert set(distrusted.contrast) == {"defaults", "paper", "no_bg_agreement"}  # still fitted and reported
+    np.testing.assert_array_equal(labels["end"], fit_instances(probs, points, bg_probs=bg_probs, as_table=True)["end"])
+
+
+def test_points_on_background_reads_the_mask_or_the_probabilities_above_the_threshold():
+    points = {"a": np.array([[1, 0], [3, 0]]), "b": np.array([[0, 2]])}
+    mask = {"a": np.array([False, True, False, False]), "b": np.array([True])}
+    assert points_on_background({"points": points, "background": mask, "bg_probs": None}, 0.5) == 2 / 3
+    bg = {"a": np.array([0.1, 0.9, 0.2, 0.5]), "b": np.array([0.6])}
+    assert points_on_background({"points": points, "background": None, "bg_probs": bg}, 0.5) == 2 / 3
+    assert points_on_background({"points": points, "background": None, "bg_probs": bg}, 0.4) == 1.0
+    assert points_on_background({"points": points, "background": None, "bg_probs": None}, 0.5) == 0.0
 
 
 def test_fit_instances_with_tuning_auto_returns_fit_tuneds_labels():
