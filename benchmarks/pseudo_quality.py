@@ -369,6 +369,8 @@ def auto_figures(table: Table) -> dict[str, float | str]:
     rho = float(spearmanr([r["contrast"] for r in fitted], [r["avg"] for r in fitted])[0])
     tuning = auto["tuning"]
     chosen = tuning.base if tuning.partner is None else f"{tuning.base} +{tuning.switched} {tuning.partner}"
+    if tuning.set_aside:
+        chosen += f" ({', '.join(tuning.set_aside)} set aside: background at {tuning.on_background:.0%} of the points)"
     return {"chosen": chosen, "base": tuning.base, "vs_default": auto["avg"] - results["ADM default"]["avg"],
             "vs_paper": auto["avg"] - results[PAPER_LITERAL]["avg"], "ceiling": ceiling[len("cand "):],
             "regret": results[ceiling]["avg"] - auto["avg"], "rho": rho, "configs": len(fitted)}
@@ -638,6 +640,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="also score tuning='auto' and each of its candidates (docs/adm.md, 'Self-tuning')")
     parser.add_argument("--label-margin", type=float, default=None, metavar="M",
                         help="with --auto: step 3's LABEL_MARGIN instead of the shipped one (how it was chosen)")
+    parser.add_argument("--background-at-points", type=float, default=None, metavar="S",
+                        help="with --auto: BACKGROUND_AT_POINTS instead of the shipped one (1: never set a candidate "
+                             "aside, the rule before)")
     parser.add_argument("--label-by", choices=["contrast", "confidence"], default="contrast",
                         help="with --auto: what step 3 compares per label (confidence: the alternative tried, "
                              "docs/adm.md 'Self-tuning'), with --label-margin as its margin (default 0)")
@@ -653,6 +658,8 @@ def main(argv: list[str] | None = None) -> None:
         tuning._per_label = partial(per_label_by_confidence, margin=args.label_margin or 0.0)
     elif args.label_margin is not None:  # read at each call
         tuning.LABEL_MARGIN = args.label_margin
+    if args.background_at_points is not None:
+        tuning.BACKGROUND_AT_POINTS = args.background_at_points
     tables = build_tables(args)
     for table, results in zip(tables, parallel(baselines_and_defaults, tables, candidate, args.auto,
                                                         workers=args.workers)):
