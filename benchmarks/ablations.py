@@ -484,6 +484,29 @@ def train(run_dir: Path, cfg) -> tuple[list, float]:
     return trained.outcomes, time.perf_counter() - began
 
 
+def admfit_sets(args, epochs: int) -> list[str]:
+    """The --set list of admfit's runs (the ablation runner's; a user's --data also sets its features' width).
+    ``args``: input_length, data (a folder or None), dim."""
+    sets = [f"data.input_length={args.input_length}", f"optim.epochs={epochs}"]
+    return sets + ([f"model.input_dim={args.dim}"] if args.data is not None else [])
+
+
+def default_run(args, work: Path, data: Data, seed: int, log) -> tuple[object, Path, dict]:
+    """The ablation runner's ``default`` run of ``seed``, trained through every stage (skipped where done): (config,
+    folder, report). ``args``: config, epochs, device and ``admfit_sets``'s; used by peer_detector and auto_on_runs."""
+    from admfit_torch import RunLayout
+
+    user_sets = admfit_sets(args, args.epochs)
+    default = variant("default")
+    cfg = run_config(data, args.config, run_overrides(default, seed, user_sets), args.device)
+    run_dir = runs_root(work, data, args.config, user_sets) / f"seed{seed}" / default.name
+    _, seconds = train(run_dir, cfg)
+    report = json.loads(RunLayout(run_dir).report_json.read_text(encoding="utf-8"))
+    log(f"seed {seed}: admfit default run {seconds:.0f} s ({run_dir}); base AVG {report['base']['average']:.1f}, "
+        f"main AVG {report['main']['average']:.1f}")
+    return cfg, run_dir, report
+
+
 def detect_and_score_test(model, cfg, classes, data: Data, device: str | None) -> tuple[dict, "DetectionResult"]:
     """``model`` detected on the test subset of ``data`` and scored like the eval stage: (results document,
     DetectionResult)."""

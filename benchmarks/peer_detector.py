@@ -164,27 +164,6 @@ class Seed:
         return self.setting_folder / f"{row}-{self.source.stem}.pt"
 
 
-def admfit_sets(args, epochs: int) -> list[str]:
-    """The --set list of admfit's runs (the ablation runner's; a user's --data also sets its features' width)."""
-    sets = [f"data.input_length={args.input_length}", f"optim.epochs={epochs}"]
-    return sets + ([f"model.input_dim={args.dim}"] if args.data is not None else [])
-
-
-def default_run(args, work: Path, data: ablations.Data, seed: int, log) -> tuple[object, Path, dict]:
-    """The ablation runner's ``default`` run of ``seed``, trained through every stage: (config, folder, report)."""
-    from admfit_torch import RunLayout
-
-    user_sets = admfit_sets(args, args.epochs)
-    default = ablations.variant("default")
-    cfg = ablations.run_config(data, args.config, ablations.run_overrides(default, seed, user_sets), args.device)
-    run_dir = ablations.runs_root(work, data, args.config, user_sets) / f"seed{seed}" / default.name
-    _, seconds = ablations.train(run_dir, cfg)
-    report = json.loads(RunLayout(run_dir).report_json.read_text(encoding="utf-8"))
-    log(f"seed {seed}: admfit default run {seconds:.0f} s ({run_dir}); base AVG {report['base']['average']:.1f}, "
-        f"main AVG {report['main']['average']:.1f}")
-    return cfg, run_dir, report
-
-
 def long_base(run: Seed) -> tuple[float, float, str]:
     """admfit's base model trained for the main model's total epochs (2 x ``--epochs``; the base stage of the
     default run at that length, the folder ``main_vs_base --epochs 2N`` uses), scored on the test videos."""
@@ -197,7 +176,7 @@ def long_base(run: Seed) -> tuple[float, float, str]:
     key = run.key("admfit_base", f"{epochs}epochs")
     record = run.cache.get(key)
     if record is None:
-        user_sets = admfit_sets(args, epochs)
+        user_sets = ablations.admfit_sets(args, epochs)
         default = ablations.variant("default")
         cfg = ablations.run_config(data, args.config, ablations.run_overrides(default, run.seed, user_sets),
                                    args.device)
@@ -257,7 +236,7 @@ def actionformer_row(run: Seed, row: str) -> tuple[float, float, str]:
 def run_seed(args, work: Path, data: ablations.Data, seed: int, cache: Cache, fixed: dict, log=print) -> dict:
     """One seed: admfit's default run, its base model at the main model's total epochs, and the ActionFormer rows
     of ``args.rows``; {row label: (AVG, mAP@0.5, epochs)}."""
-    cfg, run_dir, report = default_run(args, work, data, seed, log)
+    cfg, run_dir, report = ablations.default_run(args, work, data, seed, log)
     folder = work / "peer_detector" / data.annotations.parent.name
     folder.mkdir(parents=True, exist_ok=True)
     run = Seed(args, work, seed, cache, fixed, peer_labels.Source(data, cfg, run_dir, folder), log)

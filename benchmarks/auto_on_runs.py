@@ -1,0 +1,116 @@
+"""Self-tuning on real detector outputs: the base model's signals of the ablation runner's default runs.
+
+For each training seed, the ablation runner's ``default`` run (``benchmarks.ablations``; shared with ``python -m
+benchmarks ablations`` and ``peer_detector`` under the same ``--work``, trained here when missing) holds its base
+model's per-snippet signals on the training videos (``RUN/base/signals.npz``). They are fitted again as ``admfit fit
+RUN/base/signals.npz CLICKS`` fits them, with each candidate of self-tuning (``admfit.fit.tuning.candidates`` of
+``ADMConfig()``) and with ``tuning="auto"``, and each set of pseudo-labels is scored against the training videos'
+annotations as ``admfit eval-pseudo`` scores them (paper Table 2: mAP-AVG over tIoU 0.1:0.7 and the mean tIoU of each
+label with its point's instance). No signal of these runs was used to design self-tuning or choose its margins: they
+are a family of real detector outputs held out of it (docs/adm.md, "Self-tuning").
+
+    python -m benchmarks auto_on_runs -- [--generator synthetic|independent] [--seeds N] [--work DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import ablations, peer_labels
+
+AUTO = "auto"
+
+
+def candidate_configs() -> dict:
+    """{name: ADMConfig}: every candidate of self-tuning for the defaults, then auto."""
+    from admfit.fit.config import ADMConfig
+    from admfit.fit.tuning import candidates
+
+    return {**candidates(ADMConfig()), AUTO: ADMConfig(tuning="auto")}
+
+
+def quality(rows: Sequence[dict], source: peer_labels.Source) -> tuple[float, float]:
+    """(mAP-AVG in %, mean tIoU with the point's instance) of pseudo-label rows on the run's training subset."""
+    from admfit.datasets.annotation_columns import read_annotation_columns
+    from admfit.evaluation import Detections, GroundTruthSegments, pseudo_label_quality
+    from admfit.evaluation.thresholds import parse_tious
+
+    columns = read_annotation_columns(source.data.annotations).select(source.cfg.run.train_subset)
+    labels = Detections(*(np.array([row[field] for row in rows], dtype=kind) for field, kind in
+                          (("video", str), ("label", str), ("start_s", float), ("end_s", float), ("score", float))))
+    point_s = np.array([row["point_s"] for row in rows], dtype=np.float64)
+    found = pseudo_label_quality(GroundTruthSegments.from_columns(columns), labels, point_s,
+                                 parse_tious(source.cfg.run.tious))
+    return float(found.detection.map.mean()) * 100, float(found.mean_tiou)
+
+
+def run_seed(args, work: Path, data: ablations.Data, seed: int) -> dict[str, tuple[float, float]]:
+    """{configuration: (mAP-AVG, mean tIoU)} of one seed's base-model signals."""
+    cfg, run_dir, _ = ablations.default_run(args, work, data, seed, log=lambda line: print(line, flush=True))
+    source = peer_labels.Source(data, cfg, run_dir, work)
+    return {name: quality(peer_labels.fitted_rows(source, config)[0], source)
+            for name, config in candidate_configs().items()}
+
+
+def render(per_seed: dict[int, dict[str, tuple[float, float]]]) -> str:
+    """One line per seed (mAP-AVG / mean tIoU per configuration; auto against the defaults and the best candidate)
+    and the mean over seeds."""
+    names = list(next(iter(per_seed.values())))
+    lines = ["seed  " + "  ".join(f"{name:>16s}" for name in names) + "  auto-defaults  auto-best"]
+    for seed, found in per_seed.items():
+        best = max(found[name][0] for name in names if name != AUTO)
+        cells = "  ".join(f"{found[name][0]:8.1f} / {found[name][1]:.3f}" for name in names)
+        lines.append(f"{seed:4d}  {cells}  {found[AUTO][0] - found['defaults'][0]:+13.1f}  "
+                     f"{found[AUTO][0] - best:+9.1f}")
+    means = "  ".join(f"{np.mean([f[name][0] for f in per_seed.values()]):16.1f}" for name in names)
+    lines.append(f"mean  {means}")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks auto_on_runs", description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=ablations.DEFAULT["seeds"], help="training seeds 0..N-1")
+    parser.add_argument("--videos", type=int, default=ablations.DEFAULT["videos"], help="videos per subset")
+    parser.add_argument("--epochs", type=int, default=ablations.DEFAULT["epochs"], help="admfit's optim.epochs")
+    ablations.add_data_arguments(parser)
+    parser.add_argument("--config", default="cpu-small", help="admfit's preset or YAML (the ablation runner's)")
+    parser.add_argument("--device", default=None, help="admfit's device")
+    parser.add_argument("--work", type=Path, default=None, help="keep data and runs here (default: a new temporary "
+                        "folder, kept)")
+    args = parser.parse_args(list(argv or []))
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    args.input_length, args.data = ablations.DEFAULT["input_length"], None
+    if args.generator == "independent":
+        from admfit.synthetic.families.independent_features import DEFAULT_VARIANT
+
+        args.variant = args.variant or DEFAULT_VARIANT
+    elif args.variant is not None:
+        parser.error("--variant applies to --generator independent only")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="admfit-auto-on-runs-"))
+    work.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    print(f"auto_on_runs: generator {args.generator}{'/' + args.variant if args.variant else ''}, {args.videos} + "
+          f"{args.videos} videos, admfit {args.config} {args.epochs} epochs, seeds 0..{args.seeds - 1}\nwork: {work}\n"
+          f"code: {ablations.code_version()}", flush=True)
+    data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
+    per_seed = {seed: run_seed(args, work, data, seed) for seed in range(args.seeds)}
+    print("\n## pseudo-label quality of the base model's signals on the training videos: mAP-AVG (%) / mean tIoU")
+    print(render(per_seed))
+    print(f"({time.perf_counter() - began:.0f} s wall)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
