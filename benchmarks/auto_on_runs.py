@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ablations, peer_labels
+from ._stats import spearman
 
 AUTO = "auto"
 
@@ -35,8 +36,9 @@ def candidate_configs() -> dict:
     return {**candidates(ADMConfig()), AUTO: ADMConfig(tuning="auto")}
 
 
-def quality(rows: Sequence[dict], source: peer_labels.Source) -> tuple[float, float]:
-    """(mAP-AVG in %, mean tIoU with the point's instance) of pseudo-label rows on the run's training subset."""
+def quality(rows: Sequence[dict], source: peer_labels.Source) -> tuple[float, float, float]:
+    """(mAP-AVG in %, mean tIoU with the point's instance, the confidence's Spearman with that tIoU) of pseudo-label
+    rows on the run's training subset."""
     from admfit.datasets.annotation_columns import read_annotation_columns
     from admfit.evaluation import Detections, GroundTruthSegments, pseudo_label_quality
     from admfit.evaluation.thresholds import parse_tious
@@ -47,28 +49,31 @@ def quality(rows: Sequence[dict], source: peer_labels.Source) -> tuple[float, fl
     point_s = np.array([row["point_s"] for row in rows], dtype=np.float64)
     found = pseudo_label_quality(GroundTruthSegments.from_columns(columns), labels, point_s,
                                  parse_tious(source.cfg.run.tious))
-    return float(found.detection.map.mean()) * 100, float(found.mean_tiou)
+    assigned = np.isfinite(found.tious)
+    confidence = np.array([row["confidence"] for row in rows], dtype=np.float64)
+    return (float(found.detection.map.mean()) * 100, float(found.mean_tiou),
+            spearman(confidence[assigned], found.tious[assigned]))
 
 
-def run_seed(args, work: Path, data: ablations.Data, seed: int) -> dict[str, tuple[float, float]]:
-    """{configuration: (mAP-AVG, mean tIoU)} of one seed's base-model signals."""
+def run_seed(args, work: Path, data: ablations.Data, seed: int) -> dict[str, tuple[float, float, float]]:
+    """{configuration: ``quality``} of one seed's base-model signals."""
     cfg, run_dir, _ = ablations.default_run(args, work, data, seed, log=lambda line: print(line, flush=True))
     source = peer_labels.Source(data, cfg, run_dir, work)
     return {name: quality(peer_labels.fitted_rows(source, config)[0], source)
             for name, config in candidate_configs().items()}
 
 
-def render(per_seed: dict[int, dict[str, tuple[float, float]]]) -> str:
-    """One line per seed (mAP-AVG / mean tIoU per configuration; auto against the defaults and the best candidate)
-    and the mean over seeds."""
+def render(per_seed: dict[int, dict[str, tuple[float, float, float]]]) -> str:
+    """One line per seed (mAP-AVG / mean tIoU / the confidence's Spearman per configuration; auto against the
+    defaults and the best candidate) and the mean over seeds."""
     names = list(next(iter(per_seed.values())))
-    lines = ["seed  " + "  ".join(f"{name:>16s}" for name in names) + "  auto-defaults  auto-best"]
+    lines = ["seed  " + "  ".join(f"{name:>22s}" for name in names) + "  auto-defaults  auto-best"]
     for seed, found in per_seed.items():
         best = max(found[name][0] for name in names if name != AUTO)
-        cells = "  ".join(f"{found[name][0]:8.1f} / {found[name][1]:.3f}" for name in names)
+        cells = "  ".join(f"{found[name][0]:8.1f} / {found[name][1]:.3f} / {found[name][2]:+.2f}" for name in names)
         lines.append(f"{seed:4d}  {cells}  {found[AUTO][0] - found['defaults'][0]:+13.1f}  "
                      f"{found[AUTO][0] - best:+9.1f}")
-    means = "  ".join(f"{np.mean([f[name][0] for f in per_seed.values()]):16.1f}" for name in names)
+    means = "  ".join(f"{np.mean([f[name][0] for f in per_seed.values()]):22.1f}" for name in names)
     lines.append(f"mean  {means}")
     return "\n".join(lines)
 
@@ -106,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"code: {ablations.code_version()}", flush=True)
     data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
     per_seed = {seed: run_seed(args, work, data, seed) for seed in range(args.seeds)}
-    print("\n## pseudo-label quality of the base model's signals on the training videos: mAP-AVG (%) / mean tIoU")
+    print("\n## pseudo-label quality of the base model's signals on the training videos: mAP-AVG (%) / mean tIoU / "
+          "the confidence's Spearman with tIoU")
     print(render(per_seed))
     print(f"({time.perf_counter() - began:.0f} s wall)")
     return 0

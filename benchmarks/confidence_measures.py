@@ -94,6 +94,7 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
     per_label: dict[str, list] = {name: [] for name in (
         "lower boundary contrast", "class head contrast", "background head contrast", "nearest same-class point / L",
         "- point's distance from the centre / L", "run agreement x L/(L+8), shipped",
+        "run agreement on the class head x L/(L+8)", "run agreement, the lower of the two heads', x L/(L+8)",
         *[f"... {what} {value:g}" for what, value, _ in VARIANTS])}
     for video, point, label, first, last in zip(fits["video"], fits["point"], fits["label"], start, end):
         both, single, background = signals.columns(video, int(label), 2.0)
@@ -108,6 +109,10 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
         per_label["- point's distance from the centre / L"].append(-abs(point - 0.5 * (first + last))
                                                                    / max(last - first, 1.0))
         per_label["run agreement x L/(L+8), shipped"].append(run_agreement(both, lo, hi, *SHIPPED[:2]))
+        on_class = run_agreement(single, lo, hi, *SHIPPED[:2])
+        per_label["run agreement on the class head x L/(L+8)"].append(on_class)
+        per_label["run agreement, the lower of the two heads', x L/(L+8)"].append(
+            min(on_class, run_agreement(background, lo, hi, *SHIPPED[:2])))
         for what, value, (level, reach, sigma) in VARIANTS:
             values = both if sigma == 2.0 else signals.columns(video, int(label), sigma)[0]
             per_label[f"... {what} {value:g}"].append(run_agreement(values, lo, hi, level, reach))
