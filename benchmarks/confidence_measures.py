@@ -95,6 +95,8 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
         "lower boundary contrast", "class head contrast", "background head contrast", "nearest same-class point / L",
         "- point's distance from the centre / L", "run agreement x L/(L+8), shipped",
         "run agreement on the class head x L/(L+8)", "run agreement, the lower of the two heads', x L/(L+8)",
+        "run agreement, mean of both heads' and the class head's, x L/(L+8)",
+        "run agreement, both heads' x the class head's, x L/(L+8)",
         *[f"... {what} {value:g}" for what, value, _ in VARIANTS])}
     for video, point, label, first, last in zip(fits["video"], fits["point"], fits["label"], start, end):
         both, single, background = signals.columns(video, int(label), 2.0)
@@ -113,6 +115,9 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
         per_label["run agreement on the class head x L/(L+8)"].append(on_class)
         per_label["run agreement, the lower of the two heads', x L/(L+8)"].append(
             min(on_class, run_agreement(background, lo, hi, *SHIPPED[:2])))
+        shipped = per_label["run agreement x L/(L+8), shipped"][-1]
+        per_label["run agreement, mean of both heads' and the class head's, x L/(L+8)"].append(0.5 * (shipped + on_class))
+        per_label["run agreement, both heads' x the class head's, x L/(L+8)"].append(shipped * on_class)
         for what, value, (level, reach, sigma) in VARIANTS:
             values = both if sigma == 2.0 else signals.columns(video, int(label), sigma)[0]
             per_label[f"... {what} {value:g}"].append(run_agreement(values, lo, hi, level, reach))
