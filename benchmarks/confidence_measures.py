@@ -16,9 +16,10 @@ the background probability, Gaussian-smoothed by sigma snippets):
   L; minus |log L - the class's median log L|;
 - the run agreement of ``admfit.fit.confidence`` x L / (L + 8) at levels 0.3 to 0.7 of the way from floor to peak,
   floor reaches of 0.5, 1 and 2 interval lengths and smoothings of 1, 2 and 3 snippets (one changed at a time from
-  the shipped 0.5, 1, 2).
+  the shipped 0.5, 1, 2); the same run read on the class head alone; the lower of the two heads' runs; the mean and
+  the product of the shipped run agreement and the class head's (each x L / (L + 8)).
 
-``python -m benchmarks confidence_measures -- [--quick] [--workers N]`` (every table: about 6 minutes on 2 cores).
+``python -m benchmarks confidence_measures -- [--quick] [--workers N]`` (every table: about 9 minutes on 2 cores).
 """
 from __future__ import annotations
 
@@ -116,7 +117,8 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
         per_label["run agreement, the lower of the two heads', x L/(L+8)"].append(
             min(on_class, run_agreement(background, lo, hi, *SHIPPED[:2])))
         shipped = per_label["run agreement x L/(L+8), shipped"][-1]
-        per_label["run agreement, mean of both heads' and the class head's, x L/(L+8)"].append(0.5 * (shipped + on_class))
+        per_label["run agreement, mean of both heads' and the class head's, x L/(L+8)"].append(
+            0.5 * (shipped + on_class))
         per_label["run agreement, both heads' x the class head's, x L/(L+8)"].append(shipped * on_class)
         for what, value, (level, reach, sigma) in VARIANTS:
             values = both if sigma == 2.0 else signals.columns(video, int(label), sigma)[0]

@@ -47,8 +47,8 @@ class TuningResult(NamedTuple):
     ``contrast``, every candidate's mean label contrast on the scored points (in candidate order, the given one
     first); how many points and videos steps 1-2 scored; ``switched``, how many labels step 3 took from
     ``partner``, the pair's other candidate (None when the paper's method was chosen or no pair is left), out of
-    ``labels``; ``on_background``, the share of the scored points the background head calls background, and ``set_aside``,
-    the candidates that share excluded (module docstring)."""
+    ``labels``; ``on_background``, the share of the scored points the background head calls background, and
+    ``set_aside``, the candidates that share excluded (module docstring)."""
 
     base: str
     config: ADMConfig
