@@ -191,7 +191,8 @@ def diagnosis_table(extras: Sequence[Variant]) -> TableSpec:
     return TableSpec("diagnosis", "Diagnosis: variants of the main model (test mAP %)", DETECTION_COLUMNS,
                      (Row(DIAGNOSIS_DEFAULT_ROW, "default", ("main",)),
                       *(Row(item.label, item.name, ("main",)) for item in extras)),
-                     "each extra is the default main model with the overrides shown, on default's pseudo-labels")
+                     "each extra is the default main model with the overrides shown, on default's pseudo-labels, "
+                     "or on its own from default's base model when an override is adm.*")
 
 
 def diagnosis_checks(extras: Sequence[Variant]) -> tuple["Check", ...]:
@@ -600,7 +601,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="config override applied to every run (repeatable), e.g. for a bigger GPU preset")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=KEY=VALUE[,KEY=VALUE...]",
                         help="a diagnostic variant: the default main model with these overrides, on default's "
-                        "pseudo-labels (repeatable; its own table, checked against default)")
+                        "pseudo-labels (adm.* overrides: its own, from default's base model; repeatable; its own "
+                        "table, checked against default)")
     parser.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (default: the config's)")
     parser.add_argument("--work", type=Path, default=None, help="keep the data and runs here (default: a temporary "
                         "folder, removed at the end); rerunning with the same settings reuses finished runs")
