@@ -36,19 +36,13 @@ def candidate_configs() -> dict:
     return {**candidates(ADMConfig()), AUTO: ADMConfig(tuning="auto")}
 
 
-def quality(rows: Sequence[dict], source: peer_labels.Source) -> tuple[float, float, float]:
+def quality(rows: Sequence[dict], truth, tious: np.ndarray) -> tuple[float, float, float]:
     """(mAP-AVG in %, mean tIoU with the point's instance, the confidence's Spearman with that tIoU) of pseudo-label
-    rows on the run's training subset."""
-    from admfit.datasets.annotation_columns import read_annotation_columns
-    from admfit.evaluation import Detections, GroundTruthSegments, pseudo_label_quality
-    from admfit.evaluation.thresholds import parse_tious
+    rows against ``truth`` (GroundTruthSegments) at ``tious``."""
+    from admfit.evaluation import pseudo_label_quality
+    from admfit.evaluation.results_io import pseudo_label_columns
 
-    columns = read_annotation_columns(source.data.annotations).select(source.cfg.run.train_subset)
-    labels = Detections(*(np.array([row[field] for row in rows], dtype=kind) for field, kind in
-                          (("video", str), ("label", str), ("start_s", float), ("end_s", float), ("score", float))))
-    point_s = np.array([row["point_s"] for row in rows], dtype=np.float64)
-    found = pseudo_label_quality(GroundTruthSegments.from_columns(columns), labels, point_s,
-                                 parse_tious(source.cfg.run.tious))
+    found = pseudo_label_quality(truth, *pseudo_label_columns(rows), tious)
     assigned = np.isfinite(found.tious)
     confidence = np.array([row["confidence"] for row in rows], dtype=np.float64)
     return (float(found.detection.map.mean()) * 100, float(found.mean_tiou),
@@ -56,11 +50,17 @@ def quality(rows: Sequence[dict], source: peer_labels.Source) -> tuple[float, fl
 
 
 def run_seed(args, work: Path, data: ablations.Data, seed: int) -> dict[str, tuple[float, float, float]]:
-    """{configuration: ``quality``} of one seed's base-model signals."""
+    """{configuration: ``quality``} of one seed's base-model signals, on the run's training subset."""
+    from admfit.datasets.annotation_columns import read_annotation_columns
+    from admfit.evaluation import GroundTruthSegments
+    from admfit.evaluation.thresholds import parse_tious
+
     cfg, run_dir, _ = ablations.default_run(args, work, data, seed, log=lambda line: print(line, flush=True))
     source = peer_labels.Source(data, cfg, run_dir, work)
-    return {name: quality(peer_labels.fitted_rows(source, config)[0], source)
-            for name, config in candidate_configs().items()}
+    truth = GroundTruthSegments.from_columns(read_annotation_columns(data.annotations).select(cfg.run.train_subset))
+    tious = parse_tious(cfg.run.tious)
+    fitted, _ = peer_labels.fitted_rows_of(source, candidate_configs())
+    return {name: quality(rows, truth, tious) for name, rows in fitted.items()}
 
 
 def render(per_seed: dict[int, dict[str, tuple[float, float, float]]]) -> str:

@@ -133,6 +133,13 @@ def training_points(source: Source, classes: Sequence[str], videos) -> tuple[lis
 
 def fitted_rows(source: Source, config) -> tuple[list[dict], Path]:
     """``admfit fit RUN/base/signals.npz CLICKS`` with ``config`` (an ADMConfig): (its rows, the signals file)."""
+    found, signals_file = fitted_rows_of(source, {"": config})
+    return found[""], signals_file
+
+
+def fitted_rows_of(source: Source, configs: dict) -> tuple[dict[str, list[dict]], Path]:
+    """``fitted_rows`` of each of ``configs`` ({name: ADMConfig}), the signals and clicks read once: ({name: rows},
+    the signals file)."""
     from admfit.files.signals import load_signals
     from admfit.labelling import fit_signals
     from admfit_torch import RunLayout
@@ -140,9 +147,9 @@ def fitted_rows(source: Source, config) -> tuple[list[dict], Path]:
     signals_file = RunLayout(source.run_dir).signals
     signals = load_signals(signals_file)
     points, point_classes = training_points(source, signals.classes, signals.probs)
-    outcome = fit_signals(signals, points, point_classes, config=config, signals_file=signals_file,
-                          points_file=source.data.points)
-    return outcome.rows, signals_file
+    return {name: fit_signals(signals, points, point_classes, config=config, signals_file=signals_file,
+                              points_file=source.data.points).rows
+            for name, config in configs.items()}, signals_file
 
 
 def refitted_rows(source: Source) -> list[dict]:

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from admfit import ADMConfig, fit_instances
 from admfit.data import data_path
@@ -50,6 +49,7 @@ from admfit.fit.tuning import candidates, fit_tuned
 from admfit.fit.signal import prepare_signal
 from admfit.synthetic.families import FamilySignals
 
+from ._stats import spearman
 from ._workload import point_rows
 from .families import signal_family
 
@@ -185,17 +185,19 @@ def score(table: Table, video, label, start_s, end_s, score_, point_s, confidenc
     maps = quality.detection.map
     result = {"alpha": quality.alpha, "map": maps, "avg": float(maps.mean()) * 100,
               "own_iou": quality.mean_tiou if quality.mean_tiou is not None else float("nan")}
+    assigned = np.isfinite(quality.tious)
+    truth = quality.tious[assigned]
+
+    def rank(values) -> float:
+        return spearman(np.asarray(values)[assigned], truth)
+
     if confidence is not None:
-        assigned = np.isfinite(quality.tious)
-        result["spearman"] = float(spearmanr(np.asarray(confidence)[assigned], quality.tious[assigned])[0])
-        result["kept"] = kept_by_confidence(np.asarray(confidence)[assigned], quality.tious[assigned])
+        result["spearman"] = rank(confidence)
+        result["kept"] = kept_by_confidence(np.asarray(confidence)[assigned], truth)
     if contrast is not None:
-        assigned = np.isfinite(quality.tious)
-        result["contrast_spearman"] = float(spearmanr(np.asarray(contrast)[assigned], quality.tious[assigned])[0])
+        result["contrast_spearman"] = rank(contrast)
     if rankers is not None:
-        assigned = np.isfinite(quality.tious)
-        result["rankers"] = {name: float(spearmanr(values[assigned], quality.tious[assigned])[0])
-                             for name, values in rankers.items()}
+        result["rankers"] = {name: rank(values) for name, values in rankers.items()}
     return result
 
 
@@ -366,11 +368,11 @@ def auto_figures(table: Table) -> dict[str, float | str]:
     # Every configuration once: "cand defaults" and "cand paper" are "ADM default" and PAPER_LITERAL's labels.
     fitted = [r for name, r in results.items()
               if "contrast" in r and name not in (AUTO, "cand defaults", "cand paper")]
-    rho = float(spearmanr([r["contrast"] for r in fitted], [r["avg"] for r in fitted])[0])
+    rho = spearman([r["contrast"] for r in fitted], [r["avg"] for r in fitted])
     tuning = auto["tuning"]
     chosen = tuning.base if tuning.partner is None else f"{tuning.base} +{tuning.switched} {tuning.partner}"
     if tuning.set_aside:
-        chosen += f" ({', '.join(tuning.set_aside)} set aside: background at {tuning.on_background:.0%} of the points)"
+        chosen += f" ({tuning.set_aside_text})"
     return {"chosen": chosen, "base": tuning.base, "vs_default": auto["avg"] - results["ADM default"]["avg"],
             "vs_paper": auto["avg"] - results[PAPER_LITERAL]["avg"], "ceiling": ceiling[len("cand "):],
             "regret": results[ceiling]["avg"] - auto["avg"], "rho": rho, "configs": len(fitted)}

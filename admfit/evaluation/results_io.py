@@ -196,10 +196,17 @@ def load_pseudo_labels(path, *, min_confidence: float = 0.0) -> tuple[Detections
             raise InputError("has pseudo-labels without a confidence (written by an older admfit): fit them again",
                              file=str(path), field="confidence")
         rows = [row for row in rows if row["confidence"] >= min_confidence]
+    detections, point_s = pseudo_label_columns(rows)
+    return detections, point_s, meta
+
+
+def pseudo_label_columns(rows) -> tuple[Detections, np.ndarray]:
+    """Pseudo-label rows (``read_pseudo_labels``'s, or ``admfit.labelling.fit_signals``' before they are written;
+    segments in seconds) -> (Detections, (N,) annotated point times in seconds, NaN where absent)."""
     detections = Detections(np.array([row["video"] for row in rows], dtype=str),
                             np.array([row["label"] for row in rows], dtype=str),
                             np.array([row["start_s"] for row in rows], dtype=np.float64),
                             np.array([row["end_s"] for row in rows], dtype=np.float64),
                             np.array([row["score"] for row in rows], dtype=np.float64))
     point_s = np.array([row["point_s"] for row in rows], dtype=np.float64)  # None -> NaN
-    return detections, point_s, meta
+    return detections, point_s

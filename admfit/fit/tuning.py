@@ -67,10 +67,16 @@ class TuningResult(NamedTuple):
         scores = ", ".join(f"{name} {value:.3f}" for name, value in self.contrast.items())
         per_label = "" if self.partner is None else \
             f"; {self.switched} of {self.labels} labels from {self.partner} (label contrast +{LABEL_MARGIN:g})"
-        aside = "" if not self.set_aside else \
-            f"; {' and '.join(self.set_aside)} set aside: background at {self.on_background:.0%} of the points"
+        aside = f"; {self.set_aside_text}" if self.set_aside else ""
         return (f"auto: {self.base} (highest mean boundary contrast: {scores}; on {self.points_scored} points of "
                 f"{self.videos_scored} videos){per_label}{aside}")
+
+    @property
+    def set_aside_text(self) -> str:
+        """Which candidates the background check set aside and why ("" when none)."""
+        if not self.set_aside:
+            return ""
+        return f"{' and '.join(self.set_aside)} set aside: background at {self.on_background:.0%} of the points"
 
     def to_meta(self) -> dict:
         """The record kept in a pseudo-label file's meta (``tuning``)."""
