@@ -49,15 +49,62 @@ def quality(rows: Sequence[dict], truth, tious: np.ndarray) -> tuple[float, floa
             spearman(confidence[assigned], found.tious[assigned]))
 
 
-def run_seed(args, work: Path, data: ablations.Data, seed: int) -> dict[str, tuple[float, float, float]]:
-    """{configuration: ``quality``} of one seed's base-model signals, on the run's training subset."""
+def training_truth(data: ablations.Data, cfg):
+    """The GroundTruthSegments of the run's training subset."""
     from admfit.datasets.annotation_columns import read_annotation_columns
     from admfit.evaluation import GroundTruthSegments
+
+    return GroundTruthSegments.from_columns(read_annotation_columns(data.annotations).select(cfg.run.train_subset))
+
+
+def signals_table(signals, points, point_classes, truth, family: str, variant: str, *, signals_file=None,
+                  points_file=None):
+    """A ``benchmarks.pseudo_quality`` Table (role held out, point set "clicks") of a SignalSet with background
+    probabilities and its clicks (``admfit.files.points`` RawPoints), resolved as ``admfit fit`` resolves them."""
+    from admfit.fit.points import resolve_points
+    from admfit.synthetic.families import FamilySignals
+
+    from . import pseudo_quality as pq
+
+    resolved = resolve_points(signals, points, point_classes, signals_file=signals_file, points_file=points_file)
+    missing = [video for video in resolved.rows if video not in resolved.signals.bg_probs]
+    if missing:
+        raise ValueError(f"{signals_file}: no bg_probs for {missing[0]} (a background mask is not read here)")
+    videos = {video: FamilySignals(np.asarray(resolved.signals.probs[video], dtype=np.float64),
+                                   np.asarray(resolved.signals.bg_probs[video], dtype=np.float64),
+                                   resolved.grids[video], resolved.signals.centres) for video in resolved.rows}
+    return pq.Table(family, variant, "clicks", pq.HELD_OUT, videos, resolved.rows, truth, list(resolved.classes))
+
+
+def run_tables(argv: Sequence[str], log=print) -> list:
+    """One ``signals_table`` per seed of the default runs ``argv`` (this module's options) names, trained where
+    missing: family "base model, GENERATOR generator", variant "seed N"."""
+    from admfit.files.signals import load_signals
+    from admfit_torch import RunLayout
+
+    args = parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="admfit-auto-on-runs-"))
+    data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
+    tables = []
+    for seed in range(args.seeds):
+        cfg, run_dir, _ = ablations.default_run(args, work, data, seed, log=log)
+        source = peer_labels.Source(data, cfg, run_dir, work)
+        signals_file = RunLayout(run_dir).signals
+        signals = load_signals(signals_file)
+        points, point_classes = peer_labels.training_points(source, signals.classes, signals.probs)
+        tables.append(signals_table(signals, points, point_classes, training_truth(data, cfg),
+                                    f"base model, {args.generator} generator", f"seed {seed}",
+                                    signals_file=signals_file, points_file=data.points))
+    return tables
+
+
+def run_seed(args, work: Path, data: ablations.Data, seed: int) -> dict[str, tuple[float, float, float]]:
+    """{configuration: ``quality``} of one seed's base-model signals, on the run's training subset."""
     from admfit.evaluation.thresholds import parse_tious
 
     cfg, run_dir, _ = ablations.default_run(args, work, data, seed, log=lambda line: print(line, flush=True))
     source = peer_labels.Source(data, cfg, run_dir, work)
-    truth = GroundTruthSegments.from_columns(read_annotation_columns(data.annotations).select(cfg.run.train_subset))
+    truth = training_truth(data, cfg)
     tious = parse_tious(cfg.run.tious)
     fitted, _ = peer_labels.fitted_rows_of(source, candidate_configs())
     return {name: quality(rows, truth, tious) for name, rows in fitted.items()}

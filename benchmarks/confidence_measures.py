@@ -18,8 +18,15 @@ the background probability, Gaussian-smoothed by sigma snippets):
   floor reaches of 0.5, 1 and 2 interval lengths and smoothings of 1, 2 and 3 snippets (one changed at a time from
   the shipped 0.5, 1, 2); the same run read on the class head alone; the lower of the two heads' runs; the mean and
   the product of the shipped run agreement and the class head's (each x L / (L + 8)).
+- crowding, the shipped confidence (run agreement x L / (L + 8)) times: one minus the largest share of the interval
+  another label of the video covers; zero when another point (of any class; of the label's class) lies inside it.
 
-``python -m benchmarks confidence_measures -- [--quick] [--workers N]`` (every table: about 9 minutes on 2 cores).
+With ``--runs WORK``, the base model's signals of the ablation runner's default runs in WORK (both generators, seeds
+0..N-1; ``benchmarks.auto_on_runs.run_tables``) are ranked too, each generator a family, held out: real detector
+outputs with the runs' clicks.
+
+``python -m benchmarks confidence_measures -- [--quick] [--workers N] [--runs WORK [--seeds N]]`` (every table:
+about 9 minutes on 2 cores).
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ import argparse
 import multiprocessing
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -40,6 +48,7 @@ from admfit.fit.contrast import CONTRAST_MARGIN, ContrastTable
 from admfit.fit.signal import upsample_signal
 from admfit.fit.tuning import fit_tuned
 
+from . import ablations, auto_on_runs
 from . import pseudo_quality as pq
 from ._stats import spearman
 
@@ -129,9 +138,33 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
                              {k: s.bg_probs for k, s in table.signals.items()}, pq._centres(table))
     found["boundary contrast"] = contrast.contrast(fits["video"], fits["label"], start, end)
     found["- |log L - class median|"] = _length_consistency(length, fits["label"])
+    crowding = _crowding(fits)
+    shipped = found["run agreement x L/(L+8), shipped"]
+    found["x (1 - share claimed by a neighbouring label)"] = shipped * (1.0 - crowding["overlap"])
+    found["x [no other point inside]"] = shipped * (crowding["points_inside"] == 0)
+    found["x [no same-class point inside]"] = shipped * (crowding["same_class_inside"] == 0)
     for name, other in others.items():
         with np.errstate(invalid="ignore"):  # two empty intervals: no overlap, 0
             found[f"agreement with {name}"] = np.nan_to_num(segment_iou(start, end, other["start"], other["end"]))
+    return found
+
+
+def _crowding(fits: dict) -> dict[str, np.ndarray]:
+    """Per label: the largest share of its interval that another label of the same video covers, and how many other
+    points (of any class; of its class) lie inside it (snippets)."""
+    start, end, point, label = (np.asarray(fits[k], dtype=np.float64) for k in ("start", "end", "point", "label"))
+    video = np.asarray(list(fits["video"]))
+    found = {k: np.zeros(start.size) for k in ("overlap", "points_inside", "same_class_inside")}
+    for name in np.unique(video):
+        mine = np.flatnonzero(video == name)
+        s, e = start[mine], end[mine]
+        covered = np.clip(np.minimum(e[:, None], e[None, :]) - np.maximum(s[:, None], s[None, :]), 0.0, None)
+        np.fill_diagonal(covered, 0.0)
+        found["overlap"][mine] = covered.max(axis=1) / np.maximum(e - s, 1.0)
+        inside = (point[mine][None, :] >= s[:, None]) & (point[mine][None, :] <= e[:, None])
+        np.fill_diagonal(inside, False)
+        found["points_inside"][mine] = inside.sum(axis=1)
+        found["same_class_inside"][mine] = (inside & (label[mine][None, :] == label[mine][:, None])).sum(axis=1)
     return found
 
 
@@ -192,10 +225,18 @@ def main(argv: list[str] | None = None) -> None:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one variant per family, simulated points only")
     parser.add_argument("--workers", type=int, default=1, help="processes scoring tables in parallel")
+    parser.add_argument("--runs", type=Path, default=None, metavar="WORK",
+                        help="also rank on real detector outputs: the base-model signals of the ablation runner's "
+                        "default runs in WORK, both generators (benchmarks.auto_on_runs; trained where missing); "
+                        "held out")
+    parser.add_argument("--seeds", type=int, default=3, help="with --runs: training seeds 0..N-1")
     args = parser.parse_args(argv or [])
     began = time.perf_counter()
     tables = pq.build_tables(argparse.Namespace(quick=args.quick, families=None, hold_out="rough", choose=False,
                                                 seed=0))
+    for generator in ablations.GENERATORS if args.runs is not None else ():
+        tables += auto_on_runs.run_tables(["--generator", generator, "--seeds", str(args.seeds), "--work",
+                                           str(args.runs)], log=lambda line: None)
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
         ranks = pool.map(rank_table, tables, chunksize=1)
     report(tables, ranks)
