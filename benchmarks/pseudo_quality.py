@@ -645,6 +645,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--background-at-points", type=float, default=None, metavar="S",
                         help="with --auto: BACKGROUND_AT_POINTS instead of the shipped one (1: never set a candidate "
                              "aside, the rule before)")
+    parser.add_argument("--base-margin", type=float, default=None, metavar="M",
+                        help="with --auto: step 1's BASE_MARGIN instead of the shipped one (how it was chosen)")
     parser.add_argument("--label-by", choices=["contrast", "confidence"], default="contrast",
                         help="with --auto: what step 3 compares per label (confidence: the alternative tried, "
                              "docs/adm.md 'Self-tuning'), with --label-margin as its margin (default 0)")
@@ -662,6 +664,8 @@ def main(argv: list[str] | None = None) -> None:
         tuning.LABEL_MARGIN = args.label_margin
     if args.background_at_points is not None:
         tuning.BACKGROUND_AT_POINTS = args.background_at_points
+    if args.base_margin is not None:
+        tuning.BASE_MARGIN = args.base_margin
     tables = build_tables(args)
     for table, results in zip(tables, parallel(baselines_and_defaults, tables, candidate, args.auto,
                                                         workers=args.workers)):

@@ -8,7 +8,7 @@ mis-calibrated, and the candidates other than the given one that end a bracket a
 (bg_agreement 0) are set aside. Then, among the rest:
 
 1. the base is whichever of the given configuration and the same without background agreement has the higher
-   mean label contrast (ties: the given one);
+   mean label contrast (ties: the given one; ``BASE_MARGIN``, 0, is the relative lead the second would need);
 2. the paper's method replaces the base when its mean contrast is higher by ``PAPER_MARGIN`` (relative);
 3. otherwise each label is taken from the other of the pair where its contrast beats the base's label by
    ``LABEL_MARGIN`` (actionness, in [0, 1]).
@@ -34,6 +34,9 @@ from admfit.fit.result import _labels, fit_prepared
 from admfit.threads import numba_threads
 
 PAPER_MARGIN = 0.04  # relative gain of mean contrast the paper's method needs over the base
+# Relative gain of mean contrast no_bg_agreement needs over the given configuration in step 1; 0.04 was measured
+# (benchmarks/pseudo_quality.py --base-margin) and costs more tables than it mends (docs/adm.md, "Self-tuning").
+BASE_MARGIN = 0.0
 LABEL_MARGIN = 0.1  # gain of one label's contrast (actionness) for the pair's other label to be taken instead
 BACKGROUND_AT_POINTS = 0.5  # share of the points on background beyond which the background head is not trusted
 TUNING_POINTS = 3000  # steps 1-2 fit at most about this many points (whole videos) with every candidate
@@ -225,7 +228,8 @@ def _base(contrast: dict[str, float]) -> tuple[str, str | None]:
     """Steps 1-2 on the candidates' mean contrast (the given one first): (the base, step 3's partner or None)."""
     given = next(iter(contrast))
     pair = [name for name in (given, "no_bg_agreement") if name in contrast]
-    base = max(pair, key=lambda name: (contrast[name], name == given))
+    handicap = {name: 0.0 if name == given else BASE_MARGIN * abs(contrast[given]) for name in pair}
+    base = max(pair, key=lambda name: (contrast[name] - handicap[name], name == given))
     if "paper" in contrast and contrast["paper"] > contrast[base] + PAPER_MARGIN * abs(contrast[base]):
         return "paper", None
     others = [name for name in pair if name != base]
