@@ -26,6 +26,7 @@ whether it exceeds the seed spread (|mean difference| > the larger of the two ce
 with these overrides applied last, sharing ``default``'s base model and pseudo-labels (only its base model when an
 override is an ``adm.*`` field: the pseudo stage then fits again). The extras get their own table
 ("Diagnosis"), each checked against ``default``'s main model; rerunning with more extras reuses every finished run.
+``--extras-only`` trains ``default`` and the extras alone and prints that table alone (more seeds for one question).
 
 ``python -m benchmarks ablations -- --quick``: one seed, fewer videos and epochs (a smoke run, minutes on 2 CPU
 cores). docs/ablations.md holds a default run's tables.
@@ -530,6 +531,14 @@ def untrained_report(run_dir: Path, data: Data, device: str | None) -> dict:
             "base": detection_summary(result, sum(len(v) for v in document["results"].values()))}
 
 
+def variants_to_run(args) -> list[Variant]:
+    """Every variant and ``args.extra`` (``default`` alone with them when ``args.extras_only``), shared runs
+    first."""
+    extras = tuple(getattr(args, "extra", ()) or ())
+    variants = (variant("default"),) if getattr(args, "extras_only", False) else VARIANTS
+    return run_order([*variants, *extras])
+
+
 def run_all(args, work: Path, log=print) -> dict:
     """Every variant for every seed; {"reports": {variant: {seed: report}}, "runs": [...]}."""
     from admfit_torch import RunLayout, fork_run
@@ -541,9 +550,8 @@ def run_all(args, work: Path, log=print) -> dict:
     reports: dict = {}
     runs: list[dict] = []
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    extras = tuple(getattr(args, "extra", ()) or ())
     for seed in seeds:
-        for item in run_order([*VARIANTS, *extras]):
+        for item in variants_to_run(args):
             run_dir = root / f"seed{seed}" / item.name
             sets = run_overrides(item, seed, user_sets)
             if item.shares is not None and not RunLayout(run_dir).state.exists():
@@ -603,6 +611,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="a diagnostic variant: the default main model with these overrides, on default's "
                         "pseudo-labels (adm.* overrides: its own, from default's base model; repeatable; its own "
                         "table, checked against default)")
+    parser.add_argument("--extras-only", action="store_true",
+                        help="train default and the --extra variants alone (the diagnosis table and its checks)")
     parser.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (default: the config's)")
     parser.add_argument("--work", type=Path, default=None, help="keep the data and runs here (default: a temporary "
                         "folder, removed at the end); rerunning with the same settings reuses finished runs")
@@ -621,6 +631,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(str(error))
     if len({item.name for item in args.extra}) != len(args.extra):
         parser.error("--extra names must differ")
+    if args.extras_only and not args.extra:
+        parser.error("--extras-only needs at least one --extra")
     if args.generator == "independent":
         from admfit.synthetic.families.independent_features import DEFAULT_VARIANT, VARIANTS
 
@@ -658,9 +670,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
     wall = time.perf_counter() - began
-    specs = (*TABLES, diagnosis_table(args.extra)) if args.extra else TABLES
+    specs = (*(() if args.extras_only else TABLES), *((diagnosis_table(args.extra),) if args.extra else ()))
     tables = build_tables(result["reports"], specs)
-    checks = evaluate_checks(tables, CHECKS + diagnosis_checks(args.extra))
+    checks = evaluate_checks(tables, (() if args.extras_only else CHECKS) + diagnosis_checks(args.extra))
     print(render_text(tables))
     print("\n## The paper's effects (difference = mean over seeds of the per-seed difference)")
     for check in checks:

@@ -180,6 +180,15 @@ def test_extra_variants_share_default_and_put_their_overrides_last(tmp_path):
     assert extra.shares_through == "pseudo" and ab.extra_variant("short=adm.g1=1").shares_through == "base"
 
 
+def test_extras_only_runs_default_and_the_extras_alone():
+    every = ab.parse_args(["--extra", "auto=adm.tuning=auto"])
+    assert [v.name for v in ab.variants_to_run(every)] == [v.name for v in ab.run_order(ab.VARIANTS)] + ["auto"]
+    alone = ab.parse_args(["--extra", "auto=adm.tuning=auto", "--extras-only"])
+    assert [v.name for v in ab.variants_to_run(alone)] == ["default", "auto"]
+    with pytest.raises(SystemExit):
+        ab.parse_args(["--extras-only"])
+
+
 def test_check_shared_through_base_lets_the_pseudo_stage_run(tmp_path):
     from admfit_torch.run.pipeline import StageOutcome
 
