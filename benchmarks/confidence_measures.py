@@ -11,7 +11,9 @@ the background probability, Gaussian-smoothed by sigma snippets):
 - the confidence shipped before 692bc00, sqrt(p L / (L + 16)); the peak height p; the length L;
 - the boundary contrast (``admfit.fit.contrast``); the lower of the two boundaries' contrasts (a quarter of the
   interval inside each boundary against as much outside); the contrast of each head alone;
-- agreement (IoU) with the same point's label under ``ADMConfig.paper()`` and without background agreement;
+- agreement (IoU) with the same point's label under ``ADMConfig.paper()`` and without background agreement; with
+  its label under its own options (the defaults', or those auto chose) read at a smoother locate_sigma (stability
+  under neighbouring smoothing), alone and times the shipped confidence;
 - the distance to the nearest same-class point over L; minus the point's distance from the interval's centre over
   L; minus |log L - the class's median log L|;
 - the run agreement of ``admfit.fit.confidence`` x L / (L + 8) at levels 0.3 to 0.7 of the way from floor to peak,
@@ -52,6 +54,11 @@ from . import ablations, auto_on_runs
 from . import pseudo_quality as pq
 from ._stats import spearman
 
+# Stability: the same point's label under the labels' own options with the peak, splits and background agreement
+# read on a smoother copy of the class signal (locate_sigma, steps of the signal; the defaults choose it from the
+# measured noise).
+STABILITY_LOCATE_SIGMA = 4.0
+STABILITY = f"its own options at locate_sigma {STABILITY_LOCATE_SIGMA:g} (stability)"
 SHIPPED = (0.5, 1.0, 2.0)  # the run agreement's level, floor reach (interval lengths) and smoothing (snippets)
 VARIANTS = [("level", level, (level, 1.0, 2.0)) for level in (0.3, 0.4, 0.6, 0.7)] + \
     [("reach", reach, (0.5, reach, 2.0)) for reach in (0.5, 2.0)] + \
@@ -146,6 +153,8 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
     for name, other in others.items():
         with np.errstate(invalid="ignore"):  # two empty intervals: no overlap, 0
             found[f"agreement with {name}"] = np.nan_to_num(segment_iou(start, end, other["start"], other["end"]))
+    if STABILITY in others:
+        found[f"x agreement with {STABILITY}"] = shipped * found[f"agreement with {STABILITY}"]
     return found
 
 
@@ -187,17 +196,20 @@ def tious(table: pq.Table, fits: dict) -> np.ndarray:
 def rank_table(table: pq.Table) -> dict[str, dict[str, float]]:
     """{labels ("defaults", "auto"): {measure: Spearman with tIoU}} of one table."""
     inputs, options = pq._adm_inputs(table), pq._adm_options(table)
-    fitted = {"defaults": fit_instances(*inputs, config=ADMConfig(), **options, as_table=True),
-              "auto": fit_tuned(*inputs, config=ADMConfig(tuning="auto"), **options, as_table=True)[0]}
+    auto, tuned = fit_tuned(*inputs, config=ADMConfig(tuning="auto"), **options, as_table=True)
+    fitted = {"defaults": (fit_instances(*inputs, config=ADMConfig(), **options, as_table=True), ADMConfig()),
+              "auto": (auto, tuned.config)}
     others = {"ADMConfig.paper()": fit_instances(*inputs, config=ADMConfig.paper(), **options, as_table=True),
               "no background agreement": fit_instances(*inputs, config=ADMConfig(bg_agreement=0.0), **options,
                                                        as_table=True)}
     found = {}
-    for name, fits in fitted.items():
+    for name, (fits, config) in fitted.items():
         truth = tious(table, fits)
         known = np.isfinite(truth)
+        smoothed = config.model_copy(update={"locate_sigma": STABILITY_LOCATE_SIGMA})
+        compared = {**others, STABILITY: fit_instances(*inputs, config=smoothed, **options, as_table=True)}
         found[name] = {measure: spearman(values[known], truth[known])
-                       for measure, values in measures(table, fits, others).items()}
+                       for measure, values in measures(table, fits, compared).items()}
     return found
 
 
