@@ -25,9 +25,8 @@ def test_the_table_reads_auto_against_the_defaults_and_the_best_candidate():
 
 def _signals_and_points():
     """Two videos of 120 first-level snippets at 30 fps (stride 4: 7.5 per second), class probabilities on a level
-    twice as coarse (step j at snippet 2 j + 3: a detector's own geometry), a bell per action running past its end and background
-    probabilities low inside it;
-    one click (seconds) per action."""
+    twice as coarse (step j at snippet 2 j + 3: a detector's own geometry), a bell per action running past its end
+    and background probabilities low inside it; one click (seconds) per action."""
     from admfit.files.points import RawPoint
     from admfit.files.signals import SignalSet
     from admfit.levels import StepCentres
