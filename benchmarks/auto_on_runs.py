@@ -79,19 +79,14 @@ def signals_table(signals, points, point_classes, truth, family: str, variant: s
 def run_tables(argv: Sequence[str], log=print) -> list:
     """One ``signals_table`` per seed of the default runs ``argv`` (this module's options) names, trained where
     missing: family "base model, GENERATOR generator", variant "seed N"."""
-    from admfit.files.signals import load_signals
-    from admfit_torch import RunLayout
-
     args = parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="admfit-auto-on-runs-"))
     data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
     tables = []
     for seed in range(args.seeds):
         cfg, run_dir, _ = ablations.default_run(args, work, data, seed, log=log)
-        source = peer_labels.Source(data, cfg, run_dir, work)
-        signals_file = RunLayout(run_dir).signals
-        signals = load_signals(signals_file)
-        points, point_classes = peer_labels.training_points(source, signals.classes, signals.probs)
+        signals, points, point_classes, signals_file = peer_labels.fit_inputs(
+            peer_labels.Source(data, cfg, run_dir, work))
         tables.append(signals_table(signals, points, point_classes, training_truth(data, cfg),
                                     f"base model, {args.generator} generator", f"seed {seed}",
                                     signals_file=signals_file, points_file=data.points))

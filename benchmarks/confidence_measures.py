@@ -127,15 +127,15 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
         per_label["nearest same-class point / L"].append(gaps[gaps > 0].min(initial=1e6) / max(last - first, 1.0))
         per_label["- point's distance from the centre / L"].append(-abs(point - 0.5 * (first + last))
                                                                    / max(last - first, 1.0))
-        per_label["run agreement x L/(L+8), shipped"].append(run_agreement(both, lo, hi, *SHIPPED[:2]))
+        on_both = run_agreement(both, lo, hi, *SHIPPED[:2])
+        per_label["run agreement x L/(L+8), shipped"].append(on_both)
         on_class = run_agreement(single, lo, hi, *SHIPPED[:2])
         per_label["run agreement on the class head x L/(L+8)"].append(on_class)
         per_label["run agreement, the lower of the two heads', x L/(L+8)"].append(
             min(on_class, run_agreement(background, lo, hi, *SHIPPED[:2])))
-        shipped = per_label["run agreement x L/(L+8), shipped"][-1]
         per_label["run agreement, mean of both heads' and the class head's, x L/(L+8)"].append(
-            0.5 * (shipped + on_class))
-        per_label["run agreement, both heads' x the class head's, x L/(L+8)"].append(shipped * on_class)
+            0.5 * (on_both + on_class))
+        per_label["run agreement, both heads' x the class head's, x L/(L+8)"].append(on_both * on_class)
         for what, value, (level, reach, sigma) in VARIANTS:
             values = both if sigma == 2.0 else signals.columns(video, int(label), sigma)[0]
             per_label[f"... {what} {value:g}"].append(run_agreement(values, lo, hi, level, reach))

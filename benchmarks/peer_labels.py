@@ -137,16 +137,24 @@ def fitted_rows(source: Source, config) -> tuple[list[dict], Path]:
     return found[""], signals_file
 
 
-def fitted_rows_of(source: Source, configs: dict) -> tuple[dict[str, list[dict]], Path]:
-    """``fitted_rows`` of each of ``configs`` ({name: ADMConfig}), the signals and clicks read once: ({name: rows},
-    the signals file)."""
+def fit_inputs(source: Source) -> tuple[object, list, list[str] | None, Path]:
+    """What ``admfit fit RUN/base/signals.npz CLICKS`` reads: (the SignalSet, the training videos' clicks, their
+    class names, the signals file)."""
     from admfit.files.signals import load_signals
-    from admfit.labelling import fit_signals
     from admfit_torch import RunLayout
 
     signals_file = RunLayout(source.run_dir).signals
     signals = load_signals(signals_file)
     points, point_classes = training_points(source, signals.classes, signals.probs)
+    return signals, points, point_classes, signals_file
+
+
+def fitted_rows_of(source: Source, configs: dict) -> tuple[dict[str, list[dict]], Path]:
+    """``fitted_rows`` of each of ``configs`` ({name: ADMConfig}), the signals and clicks read once: ({name: rows},
+    the signals file)."""
+    from admfit.labelling import fit_signals
+
+    signals, points, point_classes, signals_file = fit_inputs(source)
     return {name: fit_signals(signals, points, point_classes, config=config, signals_file=signals_file,
                               points_file=source.data.points).rows
             for name, config in configs.items()}, signals_file
