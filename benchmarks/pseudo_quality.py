@@ -369,11 +369,14 @@ def auto_figures(table: Table) -> dict[str, float | str]:
     fitted = [r for name, r in results.items()
               if "contrast" in r and name not in (AUTO, "cand defaults", "cand paper")]
     rho = spearman([r["contrast"] for r in fitted], [r["avg"] for r in fitted])
-    tuning = auto["tuning"]
-    chosen = tuning.base if tuning.partner is None else f"{tuning.base} +{tuning.switched} {tuning.partner}"
-    if tuning.set_aside:
-        chosen += f" ({tuning.set_aside_text})"
-    return {"chosen": chosen, "base": tuning.base, "vs_default": auto["avg"] - results["ADM default"]["avg"],
+    tuned = auto["tuning"]
+    chosen = tuned.base if tuned.partner is None else f"{tuned.base} +{tuned.switched} {tuned.partner}"
+    if tuned.set_aside:
+        chosen += f" ({tuned.set_aside_text})"
+    if tuned.heads_out_of_step:
+        chosen += f" (heads out of step: no_bg_agreement needed +{tuning.OUT_OF_STEP_MARGIN:.0%})"
+    return {"chosen": chosen, "base": tuned.base, "out_of_step": tuned.out_of_step,
+            "vs_default": auto["avg"] - results["ADM default"]["avg"],
             "vs_paper": auto["avg"] - results[PAPER_LITERAL]["avg"], "ceiling": ceiling[len("cand "):],
             "regret": results[ceiling]["avg"] - auto["avg"], "rho": rho, "configs": len(fitted)}
 
@@ -473,7 +476,7 @@ def print_table(table: Table) -> None:
         f = auto_figures(table)
         print(f"auto: {f['chosen']}; vs defaults {f['vs_default']:+.1f}, vs paper {f['vs_paper']:+.1f}, below the "
               f"best candidate ({f['ceiling']}) by {f['regret']:.1f}; contrast vs avg mAP Spearman {f['rho']:+.2f} "
-              f"over {f['configs']} ADM configurations; mean contrast "
+              f"over {f['configs']} ADM configurations; videos out of step {f['out_of_step']:.0%}; mean contrast "
               + ", ".join(f"{name[5:]} {r['contrast']:.4f}" for name, r in table.results.items()
                           if name.startswith("cand ")))
 
@@ -647,6 +650,9 @@ def main(argv: list[str] | None = None) -> None:
                              "aside, the rule before)")
     parser.add_argument("--base-margin", type=float, default=None, metavar="M",
                         help="with --auto: step 1's BASE_MARGIN instead of the shipped one (how it was chosen)")
+    parser.add_argument("--out-of-step", type=float, default=None, metavar="S",
+                        help="with --auto: OUT_OF_STEP_VIDEOS instead of the shipped one (1: never ask no_bg_agreement "
+                             "a margin for heads out of step, the rule before)")
     parser.add_argument("--label-by", choices=["contrast", "confidence"], default="contrast",
                         help="with --auto: what step 3 compares per label (confidence: the alternative tried, "
                              "docs/adm.md 'Self-tuning'), with --label-margin as its margin (default 0)")
@@ -666,6 +672,8 @@ def main(argv: list[str] | None = None) -> None:
         tuning.BACKGROUND_AT_POINTS = args.background_at_points
     if args.base_margin is not None:
         tuning.BASE_MARGIN = args.base_margin
+    if args.out_of_step is not None:
+        tuning.OUT_OF_STEP_VIDEOS = args.out_of_step
     tables = build_tables(args)
     for table, results in zip(tables, parallel(baselines_and_defaults, tables, candidate, args.auto,
                                                         workers=args.workers)):

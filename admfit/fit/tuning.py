@@ -5,10 +5,14 @@ Every candidate (``candidates``) fits the same points, and each label is scored 
 (``admfit.fit.contrast``: the mean actionness inside its interval minus just outside it). When the background head
 calls background at more than ``BACKGROUND_AT_POINTS`` of the scored points (clicked inside actions), it is
 mis-calibrated, and the candidates other than the given one that end a bracket at every background snippet
-(bg_agreement 0) are set aside. Then, among the rest:
+(bg_agreement 0) are set aside. When the background head is out of step with the class head in more than
+``OUT_OF_STEP_VIDEOS`` of the scored videos (``admfit.fit.alignment``: its best lag against the class evidence is
+2 or more snippets), the contrast, which reads both heads, cannot be trusted to say whether to follow it, and step 1
+asks ``OUT_OF_STEP_MARGIN`` of the candidate that follows it. Then, among the candidates left:
 
 1. the base is whichever of the given configuration and the same without background agreement has the higher
-   mean label contrast (ties: the given one; ``BASE_MARGIN``, 0, is the relative lead the second would need);
+   mean label contrast (ties: the given one; ``BASE_MARGIN``, 0, is the relative lead the second would need, and
+   ``OUT_OF_STEP_MARGIN`` when the heads are out of step);
 2. the paper's method replaces the base when its mean contrast is higher by ``PAPER_MARGIN`` (relative);
 3. otherwise each label is taken from the other of the pair where its contrast beats the base's label by
    ``LABEL_MARGIN`` (actionness, in [0, 1]).
@@ -27,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from admfit.fit import alignment
 from admfit.fit.config import ADMConfig
 from admfit.fit.contrast import ContrastTable
 from admfit.fit.prepare import _inputs, prepare_instances
@@ -39,6 +44,10 @@ PAPER_MARGIN = 0.04  # relative gain of mean contrast the paper's method needs o
 BASE_MARGIN = 0.0
 LABEL_MARGIN = 0.1  # gain of one label's contrast (actionness) for the pair's other label to be taken instead
 BACKGROUND_AT_POINTS = 0.5  # share of the points on background beyond which the background head is not trusted
+# Share of the scored videos whose heads are out of step beyond which step 1 asks OUT_OF_STEP_MARGIN of
+# no_bg_agreement: 0.53 to 0.86 make the same choices on the choose families (docs/adm.md, "Self-tuning").
+OUT_OF_STEP_VIDEOS = 0.7
+OUT_OF_STEP_MARGIN = 0.04  # as --base-margin 0.04 measured it, applied to those datasets alone
 TUNING_POINTS = 3000  # steps 1-2 fit at most about this many points (whole videos) with every candidate
 
 # Fields that describe the data or the solver's tolerance, not the method: every candidate takes the given ones.
@@ -51,7 +60,8 @@ class TuningResult(NamedTuple):
     first); how many points and videos steps 1-2 scored; ``switched``, how many labels step 3 took from
     ``partner``, the pair's other candidate (None when the paper's method was chosen or no pair is left), out of
     ``labels``; ``on_background``, the share of the scored points the background head calls background, and
-    ``set_aside``, the candidates that share excluded (module docstring)."""
+    ``set_aside``, the candidates that share excluded; ``out_of_step``, the share of the scored videos whose heads
+    are out of step (module docstring)."""
 
     base: str
     config: ADMConfig
@@ -63,6 +73,7 @@ class TuningResult(NamedTuple):
     labels: int
     on_background: float = 0.0
     set_aside: tuple[str, ...] = ()
+    out_of_step: float = 0.0
 
     @property
     def line(self) -> str:
@@ -71,8 +82,15 @@ class TuningResult(NamedTuple):
         per_label = "" if self.partner is None else \
             f"; {self.switched} of {self.labels} labels from {self.partner} (label contrast +{LABEL_MARGIN:g})"
         aside = f"; {self.set_aside_text}" if self.set_aside else ""
+        step = f"; heads out of step in {self.out_of_step:.0%} of the videos: no_bg_agreement needs " \
+               f"+{OUT_OF_STEP_MARGIN:.0%} contrast" if self.heads_out_of_step else ""
         return (f"auto: {self.base} (highest mean boundary contrast: {scores}; on {self.points_scored} points of "
-                f"{self.videos_scored} videos){per_label}{aside}")
+                f"{self.videos_scored} videos){per_label}{aside}{step}")
+
+    @property
+    def heads_out_of_step(self) -> bool:
+        """Whether step 1 asked OUT_OF_STEP_MARGIN of no_bg_agreement."""
+        return self.out_of_step > OUT_OF_STEP_VIDEOS
 
     @property
     def set_aside_text(self) -> str:
@@ -86,7 +104,7 @@ class TuningResult(NamedTuple):
         return {"base": self.base, "mean_contrast": dict(self.contrast), "points_scored": self.points_scored,
                 "videos_scored": self.videos_scored, "partner": self.partner, "switched": self.switched,
                 "points_on_background": self.on_background, "set_aside": list(self.set_aside),
-                "paper_margin": PAPER_MARGIN, "label_margin": LABEL_MARGIN}
+                "videos_out_of_step": self.out_of_step, "paper_margin": PAPER_MARGIN, "label_margin": LABEL_MARGIN}
 
 
 def candidates(config: ADMConfig) -> dict[str, ADMConfig]:
@@ -154,7 +172,9 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
                 for name, t in tables.items()}
     on_background = points_on_background(scored, options[next(iter(options))].bg_threshold)
     set_aside = _untrusting(options) if on_background > BACKGROUND_AT_POINTS else ()
-    base, partner = _base({name: value for name, value in contrast.items() if name not in set_aside})
+    out_of_step = videos_out_of_step(scored)
+    margin = OUT_OF_STEP_MARGIN if out_of_step > OUT_OF_STEP_VIDEOS else BASE_MARGIN
+    base, partner = _base({name: value for name, value in contrast.items() if name not in set_aside}, margin)
     if others is not None:  # the other videos too, for the labels kept
         order = {key: index for index, key in enumerate(every["points"])}
         kept = [name for name in options if name in (base, partner)]
@@ -163,7 +183,7 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     if partner is not None:
         labels, switched = _per_label(tables[base], tables[partner], every)
     result = TuningResult(base, options[base], contrast, sum(counts[key] for key in keys), len(keys), partner,
-                          switched, int(labels["point"].size), on_background, set_aside)
+                          switched, int(labels["point"].size), on_background, set_aside, out_of_step)
     return (labels if as_table else _labels(labels)), result
 
 
@@ -181,6 +201,15 @@ def points_on_background(on: dict, threshold: float) -> float:
         called += int(np.count_nonzero(values if on["bg_probs"] is None else values > threshold))
         total += snippets.size
     return called / total if total else 0.0
+
+
+def videos_out_of_step(on: dict) -> float:
+    """The share of the videos of ``on`` (with points) whose background head is out of step with the class head
+    (``admfit.fit.alignment``); 0 without a background head."""
+    background = on["bg_probs"] if on["background"] is None else on["background"]
+    if background is None:
+        return 0.0
+    return alignment.share_out_of_step(alignment.lags(on["probs"], on["points"], background, on["centres"]))
 
 
 def _untrusting(options: dict[str, ADMConfig]) -> tuple[str, ...]:
@@ -224,11 +253,12 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def _base(contrast: dict[str, float]) -> tuple[str, str | None]:
-    """Steps 1-2 on the candidates' mean contrast (the given one first): (the base, step 3's partner or None)."""
+def _base(contrast: dict[str, float], margin: float) -> tuple[str, str | None]:
+    """Steps 1-2 on the candidates' mean contrast (the given one first), ``margin`` step 1's relative lead asked
+    of no_bg_agreement: (the base, step 3's partner or None)."""
     given = next(iter(contrast))
     pair = [name for name in (given, "no_bg_agreement") if name in contrast]
-    handicap = {name: 0.0 if name == given else BASE_MARGIN * abs(contrast[given]) for name in pair}
+    handicap = {name: 0.0 if name == given else margin * abs(contrast[given]) for name in pair}
     base = max(pair, key=lambda name: (contrast[name] - handicap[name], name == given))
     if "paper" in contrast and contrast["paper"] > contrast[base] + PAPER_MARGIN * abs(contrast[base]):
         return "paper", None

@@ -121,12 +121,13 @@ def test_scored_videos_are_whole_videos_by_hash_until_the_budget():
 
 
 def test_the_rule_keeps_the_given_options_on_a_tie_and_takes_the_paper_only_beyond_its_margin():
-    assert tuning._base({"defaults": 0.5, "paper": 0.4, "no_bg_agreement": 0.5}) == ("defaults", "no_bg_agreement")
-    assert tuning._base({"defaults": 0.5, "paper": 0.4, "no_bg_agreement": 0.51}) == ("no_bg_agreement", "defaults")
+    assert tuning._base({"defaults": 0.5, "paper": 0.4, "no_bg_agreement": 0.5}, 0.0) == ("defaults", "no_bg_agreement")
+    assert tuning._base({"defaults": 0.5, "paper": 0.4, "no_bg_agreement": 0.51}, 0.0) \
+        == ("no_bg_agreement", "defaults")
     just_below = 0.51 * (1 + PAPER_MARGIN) - 1e-6
-    assert tuning._base({"defaults": 0.5, "paper": just_below, "no_bg_agreement": 0.51})[0] == "no_bg_agreement"
-    assert tuning._base({"defaults": 0.5, "paper": 0.6, "no_bg_agreement": 0.51}) == ("paper", None)
-    assert tuning._base({"given": 0.5}) == ("given", None)
+    assert tuning._base({"defaults": 0.5, "paper": just_below, "no_bg_agreement": 0.51}, 0.0)[0] == "no_bg_agreement"
+    assert tuning._base({"defaults": 0.5, "paper": 0.6, "no_bg_agreement": 0.51}, 0.0) == ("paper", None)
+    assert tuning._base({"given": 0.5}, 0.0) == ("given", None)
 
 
 def test_candidates_keep_the_given_data_fields_and_drop_duplicates():
@@ -169,3 +170,25 @@ def test_the_yaml_word_off_reads_as_tuning_off():
     assert ADMConfig(**yaml.safe_load("tuning: off")).tuning == "off"
     with pytest.raises(ValueError, match="tuning"):
         ADMConfig(**yaml.safe_load("tuning: on"))
+
+
+def test_a_background_head_out_of_step_makes_step_1_ask_no_bg_agreement_its_margin(monkeypatch):
+    probs, points, bg_probs = _dataset(("bleed",))
+    _, in_step = fit_tuned(probs, points, bg_probs=bg_probs)
+    assert in_step.out_of_step == 0.0 and not in_step.heads_out_of_step and "out of step" not in in_step.line
+    # The background head late by 5 snippets in every video: the class head says where the action is.
+    late = {key: np.concatenate([np.full(5, value[0]), value[:-5]]) for key, value in bg_probs.items()}
+    margins = []
+    monkeypatch.setattr(tuning, "_base", lambda contrast, margin: margins.append(margin) or ("defaults", None))
+    _, shifted = fit_tuned(probs, points, bg_probs=late)
+    assert shifted.out_of_step == 1.0 and shifted.heads_out_of_step and margins == [tuning.OUT_OF_STEP_MARGIN]
+    assert "heads out of step in 100% of the videos: no_bg_agreement needs +4% contrast" in shifted.line
+    assert shifted.to_meta()["videos_out_of_step"] == 1.0
+    fit_tuned(probs, points, bg_probs=bg_probs)
+    assert margins[-1] == tuning.BASE_MARGIN
+
+
+def test_step_1_with_a_margin_keeps_the_given_options_unless_no_bg_agreement_leads_by_it():
+    contrast = {"defaults": 0.5, "paper": 0.4, "no_bg_agreement": 0.51}
+    assert tuning._base(contrast, 0.04) == ("defaults", "no_bg_agreement")
+    assert tuning._base({**contrast, "no_bg_agreement": 0.521}, 0.04) == ("no_bg_agreement", "defaults")
