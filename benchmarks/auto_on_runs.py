@@ -101,8 +101,10 @@ def run_seed(args, work: Path, data: ablations.Data, seed: int) -> dict[str, tup
     source = peer_labels.Source(data, cfg, run_dir, work)
     truth = training_truth(data, cfg)
     tious = parse_tious(cfg.run.tious)
-    fitted, _ = peer_labels.fitted_rows_of(source, candidate_configs())
-    return {name: quality(rows, truth, tious) for name, rows in fitted.items()}
+    fitted, _ = peer_labels.fits_of(source, candidate_configs())
+    tuned = fitted[AUTO].tuning
+    print(f"seed {seed}: {tuned.line}; videos out of step {tuned.out_of_step:.0%}", flush=True)
+    return {name: quality(outcome.rows, truth, tious) for name, outcome in fitted.items()}
 
 
 def render(per_seed: dict[int, dict[str, tuple[float, float, float]]]) -> str:

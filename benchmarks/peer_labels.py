@@ -133,8 +133,8 @@ def training_points(source: Source, classes: Sequence[str], videos) -> tuple[lis
 
 def fitted_rows(source: Source, config) -> tuple[list[dict], Path]:
     """``admfit fit RUN/base/signals.npz CLICKS`` with ``config`` (an ADMConfig): (its rows, the signals file)."""
-    found, signals_file = fitted_rows_of(source, {"": config})
-    return found[""], signals_file
+    found, signals_file = fits_of(source, {"": config})
+    return found[""].rows, signals_file
 
 
 def fit_inputs(source: Source) -> tuple[object, list, list[str] | None, Path]:
@@ -149,14 +149,14 @@ def fit_inputs(source: Source) -> tuple[object, list, list[str] | None, Path]:
     return signals, points, point_classes, signals_file
 
 
-def fitted_rows_of(source: Source, configs: dict) -> tuple[dict[str, list[dict]], Path]:
-    """``fitted_rows`` of each of ``configs`` ({name: ADMConfig}), the signals and clicks read once: ({name: rows},
-    the signals file)."""
+def fits_of(source: Source, configs: dict) -> tuple[dict, Path]:
+    """``admfit fit RUN/base/signals.npz CLICKS`` with each of ``configs`` ({name: ADMConfig}), the signals and
+    clicks read once: ({name: admfit.labelling.FitOutcome}, the signals file)."""
     from admfit.labelling import fit_signals
 
     signals, points, point_classes, signals_file = fit_inputs(source)
     return {name: fit_signals(signals, points, point_classes, config=config, signals_file=signals_file,
-                              points_file=source.data.points).rows
+                              points_file=source.data.points)
             for name, config in configs.items()}, signals_file
 
 
