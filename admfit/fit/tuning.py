@@ -45,7 +45,7 @@ BASE_MARGIN = 0.0
 LABEL_MARGIN = 0.1  # gain of one label's contrast (actionness) for the pair's other label to be taken instead
 BACKGROUND_AT_POINTS = 0.5  # share of the points on background beyond which the background head is not trusted
 # Share of the scored videos whose heads are out of step beyond which step 1 asks OUT_OF_STEP_MARGIN of
-# no_bg_agreement: any share from 0.52 to 0.97 makes the same choices on the choose families (docs/adm.md, "Self-tuning").
+# no_bg_agreement: any from 0.52 to 0.97 makes the same choices on the choose families (docs/adm.md, "Self-tuning").
 OUT_OF_STEP_VIDEOS = 0.7
 OUT_OF_STEP_MARGIN = 0.04  # as --base-margin 0.04 measured it, applied to those datasets alone
 TUNING_POINTS = 3000  # steps 1-2 fit at most about this many points (whole videos) with every candidate
