@@ -18,7 +18,9 @@ from admfit.fit.signal import upsample_signal
 MAX_LAG_SNIPPETS = 10  # first-level snippets each way
 OFF_STEP_SNIPPETS = 2  # a video whose best lag is at least this far from 0 has its heads out of step
 MIN_OVERLAP_SNIPPETS = 8  # a lag is tried only where the two overlap on at least this many snippets
-FLAT = 1e-12  # product of the two stretches' energies at or below which one of them is flat (rounding of the mean)
+FLAT = 1e-24  # product of the two stretches' energies at or below which one of them is flat (rounding of the mean)
+
+_LAGS = sorted(range(-MAX_LAG_SNIPPETS, MAX_LAG_SNIPPETS + 1), key=lambda lag: (abs(lag), lag))  # ties: nearest 0
 
 
 def best_lag(class_evidence: np.ndarray, background_evidence: np.ndarray) -> int:
@@ -28,13 +30,13 @@ def best_lag(class_evidence: np.ndarray, background_evidence: np.ndarray) -> int
     b = np.asarray(background_evidence, dtype=np.float64)
     a, b = a - a.mean(), b - b.mean()
     best, found = -np.inf, 0
-    for lag in sorted(range(-MAX_LAG_SNIPPETS, MAX_LAG_SNIPPETS + 1), key=lambda value: (abs(value), value)):
+    for lag in _LAGS:
         # Positive: background snippet t + lag pairs with class snippet t (the background head is late).
         x, y = (a[:a.size - lag], b[lag:]) if lag >= 0 else (a[-lag:], b[:b.size + lag])
-        scale = np.sqrt(np.dot(x, x) * np.dot(y, y))
-        if x.size < MIN_OVERLAP_SNIPPETS or scale <= FLAT:  # a flat stretch has no lag to tell
+        energies = np.dot(x, x) * np.dot(y, y)
+        if x.size < MIN_OVERLAP_SNIPPETS or energies <= FLAT:  # a flat stretch has no lag to tell
             continue
-        correlation = np.dot(x, y) / scale
+        correlation = np.dot(x, y) / np.sqrt(energies)
         if correlation > best:
             best, found = correlation, lag
     return found
