@@ -27,8 +27,11 @@ With ``--runs WORK``, the base model's signals of the ablation runner's default 
 0..N-1; ``benchmarks.auto_on_runs.run_tables``) are ranked too, each generator a family, held out: real detector
 outputs with the runs' clicks.
 
-``python -m benchmarks confidence_measures -- [--quick] [--workers N] [--runs WORK [--seeds N]]`` (every table:
-about 9 minutes on 2 cores).
+With ``--combine``, a weighted sum of the measures' within-table ranks is searched on the choose families alone
+(``combined_search``) and printed on every family: whether the measures together rank better than any one.
+
+``python -m benchmarks confidence_measures -- [--quick] [--workers N] [--runs WORK [--seeds N]] [--combine]`` (every
+table: about 9 minutes on 2 cores).
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
+from scipy.stats import rankdata
 
 from admfit import ADMConfig, fit_instances
 from admfit.evaluation import Detections
@@ -60,6 +64,9 @@ from ._stats import spearman
 STABILITY_LOCATE_SIGMA = 4.0
 STABILITY = f"its own options at locate_sigma {STABILITY_LOCATE_SIGMA:g} (stability)"
 SHIPPED = (0.5, 1.0, 2.0)  # the run agreement's level, floor reach (interval lengths) and smoothing (snippets)
+SHIPPED_NAME = "run agreement x L/(L+8), shipped"
+COMBINE_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0)  # --combine: each measure's weight against the shipped one's 1
+COMBINE_SWEEPS = 2
 VARIANTS = [("level", level, (level, 1.0, 2.0)) for level in (0.3, 0.4, 0.6, 0.7)] + \
     [("reach", reach, (0.5, reach, 2.0)) for reach in (0.5, 2.0)] + \
     [("sigma", sigma, (0.5, 1.0, sigma)) for sigma in (1.0, 3.0)]
@@ -110,7 +117,7 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
              "peak height": fits["score"], "length": length}
     per_label: dict[str, list] = {name: [] for name in (
         "lower boundary contrast", "class head contrast", "background head contrast", "nearest same-class point / L",
-        "- point's distance from the centre / L", "run agreement x L/(L+8), shipped",
+        "- point's distance from the centre / L", SHIPPED_NAME,
         "run agreement on the class head x L/(L+8)", "run agreement, the lower of the two heads', x L/(L+8)",
         "run agreement, mean of both heads' and the class head's, x L/(L+8)",
         "run agreement, both heads' x the class head's, x L/(L+8)",
@@ -128,7 +135,7 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
         per_label["- point's distance from the centre / L"].append(-abs(point - 0.5 * (first + last))
                                                                    / max(last - first, 1.0))
         on_both = run_agreement(both, lo, hi, *SHIPPED[:2])
-        per_label["run agreement x L/(L+8), shipped"].append(on_both)
+        per_label[SHIPPED_NAME].append(on_both)
         on_class = run_agreement(single, lo, hi, *SHIPPED[:2])
         per_label["run agreement on the class head x L/(L+8)"].append(on_class)
         per_label["run agreement, the lower of the two heads', x L/(L+8)"].append(
@@ -146,7 +153,7 @@ def measures(table: pq.Table, fits: dict, others: dict[str, dict]) -> dict[str, 
     found["boundary contrast"] = contrast.contrast(fits["video"], fits["label"], start, end)
     found["- |log L - class median|"] = _length_consistency(length, fits["label"])
     crowding = _crowding(fits)
-    shipped = found["run agreement x L/(L+8), shipped"]
+    shipped = found[SHIPPED_NAME]
     found["x (1 - share claimed by a neighbouring label)"] = shipped * (1.0 - crowding["overlap"])
     found["x [no other point inside]"] = shipped * (crowding["points_inside"] == 0)
     found["x [no same-class point inside]"] = shipped * (crowding["same_class_inside"] == 0)
@@ -193,8 +200,9 @@ def tious(table: pq.Table, fits: dict) -> np.ndarray:
     return pseudo_label_quality(table.ground_truth, labels, np.asarray(point_s), pq.TIOUS).tious
 
 
-def rank_table(table: pq.Table) -> dict[str, dict[str, float]]:
-    """{labels ("defaults", "auto"): {measure: Spearman with tIoU}} of one table."""
+def label_measures(table: pq.Table) -> dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """{labels ("defaults", "auto"): (each label's true tIoU, {measure: its values})} of one table, the labels whose
+    tIoU is known."""
     inputs, options = pq._adm_inputs(table), pq._adm_options(table)
     auto, tuned = fit_tuned(*inputs, config=ADMConfig(tuning="auto"), **options, as_table=True)
     fitted = {"defaults": (fit_instances(*inputs, config=ADMConfig(), **options, as_table=True), ADMConfig()),
@@ -208,9 +216,68 @@ def rank_table(table: pq.Table) -> dict[str, dict[str, float]]:
         known = np.isfinite(truth)
         smoothed = config.model_copy(update={"locate_sigma": STABILITY_LOCATE_SIGMA})
         compared = {**others, STABILITY: fit_instances(*inputs, config=smoothed, **options, as_table=True)}
-        found[name] = {measure: spearman(values[known], truth[known])
-                       for measure, values in measures(table, fits, compared).items()}
+        found[name] = (truth[known], {measure: np.asarray(values, dtype=np.float64)[known]
+                                      for measure, values in measures(table, fits, compared).items()})
     return found
+
+
+def spearmans(found: dict) -> dict[str, dict[str, float]]:
+    """``label_measures``' values -> {labels: {measure: Spearman with tIoU}}."""
+    return {name: {measure: spearman(values, truth) for measure, values in columns.items()}
+            for name, (truth, columns) in found.items()}
+
+
+def within_table_ranks(found: dict) -> dict:
+    """``label_measures``' values with each measure replaced by its ranks over the table's labels, in (0, 1]."""
+    return {name: (truth, {measure: rankdata(np.nan_to_num(values, nan=-np.inf)) / max(values.size, 1)
+                           for measure, values in columns.items()})
+            for name, (truth, columns) in found.items()}
+
+
+def combined_medians(tables: list[pq.Table], ranked: list[dict], weights: dict[str, float]) -> dict:
+    """{(family, labels): the median over the family's tables of the Spearman of the weighted sum of the measures'
+    ranks (``within_table_ranks``) with tIoU}."""
+    per: dict[tuple[str, str], list[float]] = {}
+    for table, table_ranked in zip(tables, ranked):
+        for name, (truth, columns) in table_ranked.items():
+            score = sum(weight * columns[measure] for measure, weight in weights.items())
+            per.setdefault((table.family, name), []).append(spearman(score, truth))
+    return {key: _median(values) for key, values in per.items()}
+
+
+def combined_search(tables: list[pq.Table], ranked: list[dict]) -> dict[str, float]:
+    """The weights of the rank sum with the best worst median over the choose families and both kinds of labels:
+    coordinate search from the shipped confidence alone, each other measure's weight over COMBINE_WEIGHTS, for
+    COMBINE_SWEEPS sweeps. Held-out families and real outputs are not read."""
+    chosen = [(table, table_ranked) for table, table_ranked in zip(tables, ranked) if table.role == pq.CHOOSE]
+
+    def worst(weights: dict[str, float]) -> float:  # a family where nothing ranks (NaN) counts as the worst
+        medians = combined_medians([t for t, _ in chosen], [r for _, r in chosen], weights).values()
+        return min(value if np.isfinite(value) else -np.inf for value in medians)
+
+    weights = {SHIPPED_NAME: 1.0}
+    best = worst(weights)
+    for _ in range(COMBINE_SWEEPS):
+        for measure in ranked[0]["defaults"][1]:
+            for weight in COMBINE_WEIGHTS if measure != SHIPPED_NAME else ():
+                trial = {**weights, measure: weight}
+                value = worst(trial)
+                if value > best + 1e-4:
+                    best, weights = value, trial
+            weights = {name: weight for name, weight in weights.items() if weight}
+    return weights
+
+
+def report_combined(tables: list[pq.Table], found: list[dict]) -> None:
+    """``--combine``: the weights ``combined_search`` chooses and the rank sum's median Spearman on every family."""
+    ranked = [within_table_ranks(table_found) for table_found in found]
+    weights = combined_search(tables, ranked)
+    medians = combined_medians(tables, ranked, weights)
+    print("\n## a weighted sum of the measures' ranks, weights chosen by the worst choose family (defaults' / auto's "
+          "labels; held-out families and real outputs not read)")
+    print("weights: " + "; ".join(f"{name} {weight:g}" for name, weight in weights.items()))
+    for family in dict.fromkeys(t.family for t in tables):
+        print(f"  {family:42s} {medians[family, 'defaults']:+.2f} / {medians[family, 'auto']:+.2f}")
 
 
 def _median(values: list[float]) -> float:
@@ -242,6 +309,8 @@ def main(argv: list[str] | None = None) -> None:
                         "default runs in WORK, both generators (benchmarks.auto_on_runs; trained where missing); "
                         "held out")
     parser.add_argument("--seeds", type=int, default=3, help="with --runs: training seeds 0..N-1")
+    parser.add_argument("--combine", action="store_true",
+                        help="also search a weighted sum of the measures' ranks on the choose families (docs/adm.md)")
     args = parser.parse_args(argv or [])
     began = time.perf_counter()
     tables = pq.build_tables(argparse.Namespace(quick=args.quick, families=None, hold_out="rough", choose=False,
@@ -250,8 +319,10 @@ def main(argv: list[str] | None = None) -> None:
         tables += auto_on_runs.run_tables(["--generator", generator, "--seeds", str(args.seeds), "--work",
                                            str(args.runs)], log=lambda line: None)
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
-        ranks = pool.map(rank_table, tables, chunksize=1)
-    report(tables, ranks)
+        found = pool.map(label_measures, tables, chunksize=1)
+    report(tables, [spearmans(table_found) for table_found in found])
+    if args.combine:
+        report_combined(tables, found)
     print(f"\n({time.perf_counter() - began:.0f} s)")
 
 
