@@ -9,11 +9,16 @@ annotations as ``admfit eval-pseudo`` scores them (paper Table 2: mAP-AVG over t
 label with its point's instance). No signal of these runs was used to design self-tuning or choose its margins: they
 are a family of real detector outputs held out of it (docs/adm.md, "Self-tuning").
 
-    python -m benchmarks auto_on_runs -- [--generator synthetic|independent] [--seeds N] [--work DIR]
+With ``--degrade KIND[,KIND...]|all``, each seed's signals are degraded instead (``admfit.synthetic.families
+.degradations``: the ways real outputs go wrong) and scored as ``pseudo_quality --auto`` scores a table, against
+self-tuning's bar: real detector outputs gone wrong, a family no part of self-tuning was designed on.
+
+    python -m benchmarks auto_on_runs -- [--generator synthetic|independent] [--seeds N] [--work DIR] [--degrade K]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -82,6 +87,11 @@ def run_tables(argv: Sequence[str], log=print) -> list:
     args = parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="admfit-auto-on-runs-"))
     data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
+    return tables_of(args, work, data, log)
+
+
+def tables_of(args: argparse.Namespace, work: Path, data: ablations.Data, log=print) -> list:
+    """``run_tables`` of parsed options, the data made."""
     tables = []
     for seed in range(args.seeds):
         cfg, run_dir, _ = ablations.default_run(args, work, data, seed, log=log)
@@ -91,6 +101,38 @@ def run_tables(argv: Sequence[str], log=print) -> list:
                                     f"base model, {args.generator} generator", f"seed {seed}",
                                     signals_file=signals_file, points_file=data.points))
     return tables
+
+
+def degraded_rows(table, kinds: Sequence[str]) -> tuple[list[str], list[dict]]:
+    """``--degrade``: for each of ``kinds`` (``admfit.synthetic.families.degradations``), the table's signals
+    degraded and scored as ``pseudo_quality --auto`` scores a table; one line each, and the figures of the bar."""
+    from admfit.synthetic.families.degradations import degrade
+
+    from . import pseudo_quality as pq
+
+    lines, figures = [], []
+    for kind in kinds:
+        degraded = dataclasses.replace(table, signals=degrade(table.signals, kind, 0), variant=f"{table.variant} "
+                                       f"{kind}", results={})
+        degraded.results = pq.baselines_and_defaults(degraded, None, True)
+        found = pq.auto_figures(degraded)
+        avg = {name: degraded.results[key]["avg"] for name, key in (
+            ("defaults", "ADM default"), ("paper", pq.PAPER_LITERAL), ("no_bg_agreement", "cand no_bg_agreement"),
+            ("auto", pq.AUTO))}
+        lines.append(f"{degraded.variant:22s} " + "  ".join(f"{name} {value:5.1f}" for name, value in avg.items())
+                     + f"; vs defaults {found['vs_default']:+.1f}, vs paper {found['vs_paper']:+.1f}, below the best "
+                     f"candidate {found['regret']:.1f}; videos out of step {found['out_of_step']:.0%}; "
+                     f"{found['chosen']}")
+        figures.append(found)
+    return lines, figures
+
+
+def bar_summary(figures: list[dict]) -> str:
+    """The bar of docs/adm.md "Self-tuning" over ``degraded_rows``' figures."""
+    outside = sum(f["vs_default"] < -1 or f["vs_paper"] < -1 or f["regret"] > 3 for f in figures)
+    return (f"{len(figures)} tables: worst vs defaults {min(f['vs_default'] for f in figures):+.1f}, vs paper "
+            f"{min(f['vs_paper'] for f in figures):+.1f}, most below the best candidate "
+            f"{max(f['regret'] for f in figures):.1f}; tables outside the bar: {outside}")
 
 
 def run_seed(args, work: Path, data: ablations.Data, seed: int) -> dict[str, tuple[float, float, float]]:
@@ -130,11 +172,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ablations.add_data_arguments(parser)
     parser.add_argument("--config", default="cpu-small", help="admfit's preset or YAML (the ablation runner's)")
     parser.add_argument("--device", default=None, help="admfit's device")
+    parser.add_argument("--degrade", default=None, metavar="KIND[,KIND...]|all",
+                        help="instead: each seed's signals degraded (admfit.synthetic.families.degradations) and "
+                             "scored as pseudo_quality --auto scores a table")
     parser.add_argument("--work", type=Path, default=None, help="keep data and runs here (default: a new temporary "
                         "folder, kept)")
     args = parser.parse_args(list(argv or []))
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.degrade is not None:
+        from admfit.synthetic.families.degradations import DEGRADATIONS
+
+        args.degrade = list(DEGRADATIONS) if args.degrade == "all" else args.degrade.split(",")
+        unknown = [kind for kind in args.degrade if kind not in DEGRADATIONS]
+        if unknown:
+            parser.error(f"--degrade: unknown {unknown[0]!r} (one of {', '.join(DEGRADATIONS)}, or all)")
     args.input_length, args.data = ablations.DEFAULT["input_length"], None
     if args.generator == "independent":
         from admfit.synthetic.families.independent_features import DEFAULT_VARIANT
@@ -154,6 +206,15 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{args.videos} videos, admfit {args.config} {args.epochs} epochs, seeds 0..{args.seeds - 1}\nwork: {work}\n"
           f"code: {ablations.code_version()}", flush=True)
     data = ablations.make_data(work, args.videos, args.dim, args.data_seed, args.generator, args.variant)
+    if args.degrade is not None:
+        figures = []
+        for table in tables_of(args, work, data, log=lambda line: print(line, flush=True)):
+            lines, found = degraded_rows(table, args.degrade)
+            print("\n".join(lines), flush=True)
+            figures += found
+        print(f"\n## degraded base-model signals, tuning='auto' against the bar: {bar_summary(figures)}")
+        print(f"({time.perf_counter() - began:.0f} s wall)")
+        return 0
     per_seed = {seed: run_seed(args, work, data, seed) for seed in range(args.seeds)}
     print("\n## pseudo-label quality of the base model's signals on the training videos: mAP-AVG (%) / mean tIoU / "
           "the confidence's Spearman with tIoU")

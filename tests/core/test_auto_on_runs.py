@@ -3,7 +3,7 @@ a pseudo_quality table."""
 import numpy as np
 import pytest
 
-from benchmarks.auto_on_runs import AUTO, candidate_configs, render
+from benchmarks.auto_on_runs import AUTO, bar_summary, candidate_configs, render
 
 
 def test_the_configurations_are_the_candidates_of_the_defaults_then_auto():
@@ -77,3 +77,30 @@ def test_a_signals_table_refuses_a_background_mask():
     masked = replace(signals, bg_probs={}, background={v: p > 0.5 for v, p in signals.bg_probs.items()})
     with pytest.raises(ValueError, match="no bg_probs for v1"):
         signals_table(masked, points, None, None, "base model", "seed 0", signals_file="s.npz")
+
+
+def test_degraded_rows_score_each_degradation_against_the_bar():
+    from admfit.evaluation import GroundTruthSegments
+    from benchmarks.auto_on_runs import degraded_rows, signals_table
+
+    signals, points = _signals_and_points()
+    truth = GroundTruthSegments(np.array(["v1", "v1", "v2"]), np.array(["A", "B", "B"]), np.array([20.0, 70.0, 30.0])
+                                / 7.5, np.array([45.0, 90.0, 60.0]) / 7.5)
+    table = signals_table(signals, points, None, truth, "base model", "seed 0")
+    lines, figures = degraded_rows(table, ["bg_shift", "bg_many"])
+    assert [line.split(";")[0].split()[:3] for line in lines] == [["seed", "0", "bg_shift"], ["seed", "0", "bg_many"]]
+    # Shifted by 3 to 6 snippets, the background head is out of step with the class head in both videos; raised
+    # by 3 logits, it calls background at every click, and the candidates that trust it are set aside.
+    assert figures[0]["out_of_step"] == 1.0 and "heads out of step" in lines[0]
+    assert "set aside: background at 100% of the points" in lines[1] and figures[1]["base"] == "defaults"
+    assert table.results == {}  # the table itself is left as it was
+
+
+def test_the_bar_summary_counts_each_way_of_missing_it():
+    figures = [{"vs_default": 0.5, "vs_paper": 3.0, "regret": 0.0},
+               {"vs_default": -1.2, "vs_paper": 2.0, "regret": 1.0},
+               {"vs_default": 0.0, "vs_paper": -1.5, "regret": 0.0},
+               {"vs_default": 0.0, "vs_paper": 1.0, "regret": 3.5}]
+    assert bar_summary(figures) == ("4 tables: worst vs defaults -1.2, vs paper -1.5, most below the best candidate "
+                                    "3.5; tables outside the bar: 3")
+    assert bar_summary(figures[:1]).endswith("tables outside the bar: 0")
