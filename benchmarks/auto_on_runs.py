@@ -175,11 +175,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--degrade", default=None, metavar="KIND[,KIND...]|all",
                         help="instead: each seed's signals degraded (admfit.synthetic.families.degradations) and "
                              "scored as pseudo_quality --auto scores a table")
+    parser.add_argument("--out-of-step", type=float, default=None, metavar="S",
+                        help="self-tuning's OUT_OF_STEP_VIDEOS instead of the shipped one (1: the rule before the "
+                             "alignment check)")
     parser.add_argument("--work", type=Path, default=None, help="keep data and runs here (default: a new temporary "
                         "folder, kept)")
     args = parser.parse_args(list(argv or []))
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.out_of_step is not None:  # read at each fit
+        from admfit.fit import tuning
+
+        tuning.OUT_OF_STEP_VIDEOS = args.out_of_step
     if args.degrade is not None:
         from admfit.synthetic.families.degradations import DEGRADATIONS
 
