@@ -129,7 +129,9 @@ def degraded_rows(table, kinds: Sequence[str]) -> tuple[list[str], list[dict]]:
 
 def bar_summary(figures: list[dict]) -> str:
     """The bar of docs/adm.md "Self-tuning" over ``degraded_rows``' figures."""
-    outside = sum(f["vs_default"] < -1 or f["vs_paper"] < -1 or f["regret"] > 3 for f in figures)
+    from .pseudo_quality import outside_bar
+
+    outside = sum(outside_bar(f) for f in figures)
     return (f"{len(figures)} tables: worst vs defaults {min(f['vs_default'] for f in figures):+.1f}, vs paper "
             f"{min(f['vs_paper'] for f in figures):+.1f}, most below the best candidate "
             f"{max(f['regret'] for f in figures):.1f}; tables outside the bar: {outside}")

@@ -221,6 +221,11 @@ def label_measures(table: pq.Table) -> dict[str, tuple[np.ndarray, dict[str, np.
     return found
 
 
+def rank_table(table: pq.Table) -> dict[str, dict[str, float]]:
+    """{labels: {measure: Spearman with tIoU}} of one table (what a worker returns without --combine)."""
+    return spearmans(label_measures(table))
+
+
 def spearmans(found: dict) -> dict[str, dict[str, float]]:
     """``label_measures``' values -> {labels: {measure: Spearman with tIoU}}."""
     return {name: {measure: spearman(values, truth) for measure, values in columns.items()}
@@ -319,8 +324,9 @@ def main(argv: list[str] | None = None) -> None:
         tables += auto_on_runs.run_tables(["--generator", generator, "--seeds", str(args.seeds), "--work",
                                            str(args.runs)], log=lambda line: None)
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
-        found = pool.map(label_measures, tables, chunksize=1)
-    report(tables, [spearmans(table_found) for table_found in found])
+        # The per-label values cross from the workers only when the rank sum needs them.
+        found = pool.map(label_measures if args.combine else rank_table, tables, chunksize=1)
+    report(tables, [spearmans(table_found) for table_found in found] if args.combine else found)
     if args.combine:
         report_combined(tables, found)
     print(f"\n({time.perf_counter() - began:.0f} s)")

@@ -82,15 +82,20 @@ class TuningResult(NamedTuple):
         per_label = "" if self.partner is None else \
             f"; {self.switched} of {self.labels} labels from {self.partner} (label contrast +{LABEL_MARGIN:g})"
         aside = f"; {self.set_aside_text}" if self.set_aside else ""
-        step = f"; heads out of step in {self.out_of_step:.0%} of the videos: no_bg_agreement needs " \
-               f"+{OUT_OF_STEP_MARGIN:.0%} contrast" if self.heads_out_of_step else ""
+        step = f"; {self.out_of_step_text}" if self.heads_out_of_step else ""
         return (f"auto: {self.base} (highest mean boundary contrast: {scores}; on {self.points_scored} points of "
                 f"{self.videos_scored} videos){per_label}{aside}{step}")
 
     @property
     def heads_out_of_step(self) -> bool:
         """Whether step 1 asked OUT_OF_STEP_MARGIN of no_bg_agreement."""
-        return self.out_of_step > OUT_OF_STEP_VIDEOS
+        return heads_out_of_step(self.out_of_step)
+
+    @property
+    def out_of_step_text(self) -> str:
+        """What the alignment check found and asked (whether or not it applied)."""
+        return (f"heads out of step in {self.out_of_step:.0%} of the videos: no_bg_agreement needs "
+                f"+{OUT_OF_STEP_MARGIN:.0%} contrast")
 
     @property
     def set_aside_text(self) -> str:
@@ -173,7 +178,7 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     on_background = points_on_background(scored, options[next(iter(options))].bg_threshold)
     set_aside = _untrusting(options) if on_background > BACKGROUND_AT_POINTS else ()
     out_of_step = videos_out_of_step(scored)
-    margin = OUT_OF_STEP_MARGIN if out_of_step > OUT_OF_STEP_VIDEOS else BASE_MARGIN
+    margin = OUT_OF_STEP_MARGIN if heads_out_of_step(out_of_step) else BASE_MARGIN
     base, partner = _base({name: value for name, value in contrast.items() if name not in set_aside}, margin)
     if others is not None:  # the other videos too, for the labels kept
         order = {key: index for index, key in enumerate(every["points"])}
@@ -201,6 +206,11 @@ def points_on_background(on: dict, threshold: float) -> float:
         called += int(np.count_nonzero(values if on["bg_probs"] is None else values > threshold))
         total += snippets.size
     return called / total if total else 0.0
+
+
+def heads_out_of_step(share: float) -> bool:
+    """Whether ``share`` of the scored videos out of step is beyond OUT_OF_STEP_VIDEOS (read at each call)."""
+    return share > OUT_OF_STEP_VIDEOS
 
 
 def videos_out_of_step(on: dict) -> float:
