@@ -88,7 +88,7 @@ class DetectorOutput:
         """(probs (T_0, C) float64 from the last level, background (T_0,) bool from the first level): the
         signals ADM fits for this video, prepared as ``admfit.fit_instances`` prepares them (docs/spec.md 1.6)
         with ``centres=self.level_centres(last level)``."""
-        config = config or ADMConfig()
+        config = config or ADMConfig(tuning="off")
         signal, _, _ = prepare_class_signals(np.asarray(self.class_probs[-1]), self.num_snippets, config,
                                              self.level_centres(len(self.class_probs) - 1))
         bg = prepare_background(np.asarray(self.bg_probs[0]), config, points_snippets)

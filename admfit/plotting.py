@@ -233,7 +233,7 @@ def plot_video_class(probs, *, class_index: int, bg_probs=None, pseudo_labels: I
         the T snippets, as ``fit_instances`` takes it (None: window-aligned). Returns a ``matplotlib.figure.Figure``.
     """
     Figure = _figure_class()
-    config = config or ADMConfig()
+    config = config or ADMConfig(tuning="off")
     probs, length = _check_inputs(probs, class_index, bg_probs, background)
     points = np.asarray(list(points), dtype=np.int64).reshape(-1)
     fits = [_as_fit(label, index) for index, label in enumerate(pseudo_labels)]

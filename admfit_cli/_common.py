@@ -116,3 +116,27 @@ class App(typer.Typer):
 def choices(name: str, values) -> type[Enum]:
     """A str Enum of ``values`` (each member named as its value), the type of an option with fixed choices."""
     return Enum(name, {value: value for value in values}, type=str)
+
+
+Tuning = choices("Tuning", ("auto", "off"))  # ADMConfig.tuning (admfit.fit.config)
+
+
+def tuning_option(command: str) -> object:
+    """``--tuning auto|off`` of a command that fits ADM (``command`` names it in the help); None: the config's."""
+    return typer.Option(None, "--tuning", help=f"auto (ADMConfig()'s default): {command} chooses among the options "
+                        "(the defaults, or --config / --paper's), the paper's method and no background agreement by "
+                        "the labels' boundary contrast, without ground truth, prints the choice and records it in "
+                        "meta.tuning; off: the options as they are (--paper alone is off); overrides --config's "
+                        "tuning")
+
+
+def tuning_value(tuning, auto: bool) -> str | None:
+    """The ``tuning`` of ``load_adm_config`` from ``--tuning`` and the older ``--auto`` flag (= --tuning auto)."""
+    if auto and tuning is not None and tuning.value != "auto":
+        raise fail("--auto and --tuning off contradict each other")
+    return "auto" if auto else (None if tuning is None else tuning.value)
+
+
+def auto_option() -> object:
+    """``--auto``: kept for scripts written before tuning became the default; the same as --tuning auto."""
+    return typer.Option(False, "--auto", hidden=True, help="the same as --tuning auto")

@@ -10,7 +10,7 @@ import typer
 from admfit.files.atomic import check_writable
 from admfit.threads import THREADS_HELP, set_threads
 
-from ._common import choices, reports_input_errors
+from ._common import Tuning, auto_option, choices, reports_input_errors, tuning_option, tuning_value
 
 # numba, numpy, pydantic and yaml are imported where they are used: `admfit --help` must stay fast.
 
@@ -34,9 +34,8 @@ def fit_command(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     paper: bool = typer.Option(False, "--paper", help="the paper's method (ADMConfig.paper()); --config fields "
                                "override it"),
-    auto: bool = typer.Option(False, "--auto", help="choose among the defaults (or the --config / --paper options), "
-                              "the paper's method and no background agreement by the labels' boundary contrast, "
-                              "without ground truth (tuning: auto); prints the choice, records it in meta.tuning"),
+    tuning: Optional[Tuning] = tuning_option("admfit fit"),
+    auto: bool = auto_option(),
     min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
                                          help="keep only pseudo-labels whose confidence is at least this (0-1)"),
     annotations: Optional[str] = typer.Option(None, "--annotations", help="the annotation JSON of these videos (or "
@@ -58,7 +57,7 @@ def fit_command(
     began = time.perf_counter()
     output = Path(PSEUDO_LABELS_FILE) if output is None else output
     fps, stride, num_frames = grid_options(fps, stride, num_frames)
-    config = load_adm_config(config_path, paper=paper, auto=auto)
+    config = load_adm_config(config_path, paper=paper, tuning=tuning_value(tuning, auto))
     check_writable(output)
     signals = load_signals(signals_path)
     points, point_classes = load_point_file(points_path, classes=signals.classes, rates=click_rates(points_fps),

@@ -10,7 +10,7 @@ import typer
 
 from admfit.threads import THREADS_HELP, set_threads
 
-from ._common import reports_input_errors
+from ._common import Tuning, auto_option, reports_input_errors, tuning_option, tuning_value
 
 # numpy, pydantic, numba and the plug-ins are imported where they are used: `admfit --help` must stay fast.
 
@@ -45,8 +45,8 @@ def label_command(
     config_path: Optional[Path] = typer.Option(None, "--config", help="YAML file of ADMConfig fields"),
     paper: bool = typer.Option(False, "--paper", help="the paper's method (ADMConfig.paper()); --config fields "
                                "override it"),
-    auto: bool = typer.Option(False, "--auto", help="choose the ADM options by the labels' boundary contrast, as "
-                              "admfit fit --auto does (tuning: auto)"),
+    tuning: Optional[Tuning] = tuning_option("admfit label"),
+    auto: bool = auto_option(),
     min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
                                          help="keep only pseudo-labels whose confidence is at least this (0-1)"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
@@ -65,7 +65,7 @@ def label_command(
     began = time.perf_counter()
     arguments = parse_detector_args(detector_args)
     fps, stride, num_frames = grid_options(fps, stride, num_frames)
-    config = load_adm_config(config_path, paper=paper, auto=auto)
+    config = load_adm_config(config_path, paper=paper, tuning=tuning_value(tuning, auto))
     check_label_folder(output)
     plugin = load_detector(detector, **arguments)
     outcome = label_features(plugin, detector, features, points_path, output, annotations=annotations, fps=fps,

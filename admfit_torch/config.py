@@ -253,9 +253,10 @@ class DetectorConfig(_Strict):
     data: DataConfig = DataConfig()
     optim: OptimConfig = OptimConfig()
     inference: InferenceConfig = InferenceConfig()
-    adm: ADMConfig = Field(ADMConfig(), description="the ADM fit of the pseudo-label stage (admfit.ADMConfig); "
-                           "'paper' = ADMConfig.paper(), the paper's method; 'auto' = ADMConfig(tuning='auto'), chosen "
-                           "by the labels' boundary contrast (docs/adm.md 'Self-tuning')")
+    adm: ADMConfig = Field(ADMConfig(), description="the ADM fit of the pseudo-label stage (admfit.ADMConfig; by "
+                           "default tuning 'auto': chosen by the labels' boundary contrast, docs/adm.md 'Self-tuning'; "
+                           "adm.tuning=off: the fixed defaults); 'paper' = ADMConfig.paper(), the paper's method; "
+                           "'auto' = ADMConfig()")
     main: MainConfig = MainConfig()
     run: RunConfig = RunConfig()
 

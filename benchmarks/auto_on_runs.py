@@ -38,7 +38,7 @@ def candidate_configs() -> dict:
     from admfit.fit.config import ADMConfig
     from admfit.fit.tuning import candidates
 
-    return {**candidates(ADMConfig()), AUTO: ADMConfig(tuning="auto")}
+    return {**candidates(ADMConfig(tuning="off")), AUTO: ADMConfig(tuning="auto")}
 
 
 def quality(rows: Sequence[dict], truth, tious: np.ndarray) -> tuple[float, float, float]:

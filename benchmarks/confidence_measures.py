@@ -205,10 +205,10 @@ def label_measures(table: pq.Table) -> dict[str, tuple[np.ndarray, dict[str, np.
     tIoU is known."""
     inputs, options = pq._adm_inputs(table), pq._adm_options(table)
     auto, tuned = fit_tuned(*inputs, config=ADMConfig(tuning="auto"), **options, as_table=True)
-    fitted = {"defaults": (fit_instances(*inputs, config=ADMConfig(), **options, as_table=True), ADMConfig()),
+    fitted = {"defaults": (fit_instances(*inputs, config=pq.FIXED, **options, as_table=True), pq.FIXED),
               "auto": (auto, tuned.config)}
     others = {"ADMConfig.paper()": fit_instances(*inputs, config=ADMConfig.paper(), **options, as_table=True),
-              "no background agreement": fit_instances(*inputs, config=ADMConfig(bg_agreement=0.0), **options,
+              "no background agreement": fit_instances(*inputs, config=pq.FIXED.model_copy(update={"bg_agreement": 0.0}), **options,
                                                        as_table=True)}
     found = {}
     for name, (fits, config) in fitted.items():

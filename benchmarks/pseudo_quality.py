@@ -59,9 +59,11 @@ THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 PAPER_WEIGHTS = ((1.0, 0.5), (1.0, 0.0), (0.0, 1.0), (0.5, 0.5), (1.0, 1.0), (1.5, 0.5), (0.5, 0.25))
 # The defaults shipped before they were chosen on these families ("before" in docs/adm.md, "The shipped defaults
 # on every table"), every field they set pinned (later defaults must not leak in).
-BEFORE = ADMConfig(delta=0.5, g1=1.5, g2=1.0, uniform_solver="exact", interval="two_sided", combine="select",
+BEFORE = ADMConfig(tuning="off", delta=0.5, g1=1.5, g2=1.0, uniform_solver="exact", interval="two_sided", combine="select",
                    select_margin=0.4, split_at_points=True, dip_cut=0.0, smoothing_sigma=0.0, bg_threshold=0.5,
                    point_radius=2, despike=False, locate_sigma=0.0, split_min_dip=0.0, bg_agreement=0.0)
+# "ADM default" of every table: the fixed defaults (ADMConfig()'s options, tuning off; auto is the --auto column).
+FIXED = ADMConfig(tuning="off")
 CHOOSE, HELD_OUT = "choose", "held out"
 
 
@@ -333,7 +335,7 @@ def baselines_and_defaults(table: Table, candidate: ADMConfig | None = None, aut
     results = {f"threshold {theta:.1f}": run_threshold(table, theta) for theta in THRESHOLDS}
     results.update(run_paper_weights(table))
     results["ADM before"] = run_adm(table, BEFORE)
-    results["ADM default"] = run_adm(table, ADMConfig())
+    results["ADM default"] = run_adm(table, FIXED)
     if candidate is not None:
         results[CANDIDATE] = run_adm(table, candidate)
     if auto:
@@ -353,7 +355,7 @@ def run_auto(table: Table, results: dict[str, dict]) -> dict[str, dict]:
                             as_table=True)
     done = {"defaults": results["ADM default"]}  # the paper's is fitted again for its labels' confidence
     found = {f"cand {name}": done[name] if name in done else run_adm(table, option)
-             for name, option in candidates(ADMConfig()).items()}
+             for name, option in candidates(FIXED).items()}
     found[AUTO] = {**score_fits(table, fits), "tuning": tuned}
     return found
 
@@ -388,7 +390,8 @@ def outside_bar(figures: dict) -> bool:
 
 
 def parse_candidate(text: str) -> ADMConfig:
-    """``KEY=VALUE[,KEY=VALUE...]`` of ADMConfig fields (values as YAML) -> the defaults with them changed."""
+    """``KEY=VALUE[,KEY=VALUE...]`` of ADMConfig fields (values as YAML) -> the fixed defaults (tuning off) with them
+    changed."""
     import yaml
 
     fields = {}
@@ -397,7 +400,7 @@ def parse_candidate(text: str) -> ADMConfig:
         if not sep:
             raise ValueError(f"--candidate wants KEY=VALUE[,KEY=VALUE...], got {part!r}")
         fields[key.strip()] = yaml.safe_load(value)
-    return ADMConfig(**fields)
+    return ADMConfig(**{"tuning": "off", **fields})
 
 
 # Tables are independent: on a machine with spare cores they are scored in parallel (fork: the workers
@@ -451,7 +454,7 @@ def _merit(margins: tuple[float, float]) -> float:
 
 def _config(point: dict) -> ADMConfig:
     values = {key: value for key, value in point.items() if key != "shape"}
-    return ADMConfig(**values, **SHAPES[point["shape"]])
+    return ADMConfig(tuning="off", **values, **SHAPES[point["shape"]])
 
 
 def _describe(point: dict) -> str:
@@ -575,7 +578,7 @@ def choose(tables: list[Table], sweeps: int, workers: int = 1) -> dict:
     """
     choosing = [t for t in tables if t.role == CHOOSE]
     held_out = [t for t in tables if t.role == HELD_OUT]
-    default = ADMConfig()
+    default = FIXED
     point = {key: getattr(default, key) for key in SEARCH if key != "shape"}
     point["shape"] = next(name for name, shape in SHAPES.items()
                           if all(getattr(default, k) == v for k, v in shape.items()))

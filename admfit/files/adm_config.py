@@ -12,14 +12,14 @@ from admfit.files.require import require_file
 from admfit.fit.config import ADMConfig
 
 
-def load_adm_config(path: str | Path | None, *, paper: bool = False, auto: bool = False) -> ADMConfig:
-    """ADMConfig from a YAML file of its fields; the defaults when ``path`` is None.
+def load_adm_config(path: str | Path | None, *, paper: bool = False, tuning: str | None = None) -> ADMConfig:
+    """ADMConfig from a YAML file of its fields; ADMConfig() (tuning "auto") when ``path`` is None.
 
-    paper: start from ADMConfig.paper() (the paper's method) instead of the defaults; auto: with tuning="auto"
-    (admfit.fit.tuning); the file's fields override either.
+    paper: start from ADMConfig.paper() (the paper's method, tuning "off") instead of ADMConfig(); the file's
+    fields override either. tuning: "auto" or "off" (a command's --tuning), over the start's and the file's.
     """
     start = ADMConfig.paper if paper else ADMConfig
-    make = (lambda **values: start(**{"tuning": "auto", **values})) if auto else start
+    make = start if tuning is None else (lambda **values: start(**{**values, "tuning": tuning}))
     if path is None:
         return make()
     path = require_file(path, "config")

@@ -41,8 +41,10 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
     bg_probs : dict video -> (T,) background probabilities; background = bg_probs >
         ``config.bg_threshold``, except within ``config.point_radius`` snippets of any point.
     config : ADMConfig, optional
-        ``config.tuning="auto"``: the labels of ``admfit.fit.tuning.fit_tuned`` (chosen among
-        ``admfit.fit.tuning.candidates(config)`` by their boundary contrast; fit_tuned also says which and why).
+        Default ``ADMConfig()``. ``config.tuning="auto"`` (the default): the labels of
+        ``admfit.fit.tuning.fit_tuned`` (chosen among ``admfit.fit.tuning.candidates(config)`` by their boundary
+        contrast; fit_tuned also says which and why). ``tuning="off"``: config's options as they are
+        (``ADMConfig(tuning="off")``: the fixed defaults).
     grid : SnippetGrid, or dict video -> SnippetGrid, optional
         Snippet timing; when given, ``start_s`` and ``end_s`` are filled in (seconds).
     num_threads : int, optional
@@ -63,7 +65,8 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
     ``points``, points in the order given within each video). Raises InputError on bad input.
     ``prepare_instances`` and ``fit_prepared`` are the two halves of the work.
     """
-    if config is not None and config.tuning == "auto":
+    config = ADMConfig() if config is None else config
+    if config.tuning == "auto":
         return fit_tuned(probs, points, background=background, bg_probs=bg_probs, config=config, grid=grid,
                          centres=centres, num_threads=num_threads, as_table=as_table)[0]
     with numba_threads(num_threads):

@@ -1,8 +1,9 @@
 """ADMConfig: every option of the ADM pseudo-label fit, validated.
 
-The defaults were chosen by their worst case over signal families designed apart from each other, one held
-out (benchmarks/pseudo_quality.py, docs/adm.md); ``ADMConfig.paper()`` is the method exactly as the paper
-states it.
+The fixed defaults (``ADMConfig(tuning="off")``) were chosen by their worst case over signal families designed
+apart from each other, one held out (benchmarks/pseudo_quality.py, docs/adm.md); ``ADMConfig()`` (tuning "auto")
+chooses per dataset among them, the paper's method and them without background agreement, by the labels' boundary
+contrast (admfit.fit.tuning); ``ADMConfig.paper()`` is the method exactly as the paper states it.
 
 Units: ``delta`` is a fraction of the bracket length; ``smoothing_sigma`` is in steps of the
 signal as given (the detector's last pyramid level when it is coarser than the background);
@@ -76,9 +77,10 @@ class ADMConfig(BaseModel):
     point_radius: int = Field(
         2, ge=0, description="snippets within this radius of any annotated point are never background (r_a)")
     tuning: Tuning = Field(
-        "off", description="'auto': fit_instances first chooses among these options, ADMConfig.paper() and these "
-        "options without bg_agreement, by the boundary contrast of their labels (no ground truth; "
-        "admfit.fit.tuning, docs/adm.md 'Self-tuning'); 'off': these options as they are")
+        "auto", description="'auto' (the default): fit_instances first chooses among these options, "
+        "ADMConfig.paper() and these options without bg_agreement, by the boundary contrast of their labels (no "
+        "ground truth; admfit.fit.tuning, docs/adm.md 'Self-tuning'); 'off': these options as they are (the fixed "
+        "defaults: ADMConfig(tuning='off'))")
 
     @field_validator("tuning", mode="before")
     @classmethod
@@ -88,8 +90,9 @@ class ADMConfig(BaseModel):
 
     @classmethod
     def paper(cls, **overrides) -> "ADMConfig":
-        """The paper's literal method: background bracket, symmetric interval, Delta = g1 sigma + g2 omega, Brent."""
-        values = {"interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
+        """The paper's literal method: background bracket, symmetric interval, Delta = g1 sigma + g2 omega, Brent;
+        tuning off (the method as stated, nothing chosen)."""
+        values = {"tuning": "off", "interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
                   "smoothing_sigma": 1.0, "locate_sigma": 1.0, "split_at_points": False, "despike": False,
                   "bg_agreement": 0.0}
         return cls(**{**values, **overrides})

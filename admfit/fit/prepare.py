@@ -375,12 +375,14 @@ def prepare_instances(probs, points, *, background=None, bg_probs=None, config: 
                       centres: StepCentres | Mapping[str, StepCentres] | None = None) -> PreparedBatch:
     """Check and prepare the inputs of ``fit_instances`` (same arguments) for ``fit_prepared``.
 
-    ``fit_instances(...)`` is ``fit_prepared(prepare_instances(...))``, turned into PseudoLabels: split, for
-    timing the fit alone or fitting one prepared batch more than once. Raises InputError on bad input.
+    ``fit_instances(..., config)`` with ``config.tuning="off"`` is ``fit_prepared(prepare_instances(...))``, turned
+    into PseudoLabels: split, for timing the fit alone or fitting one prepared batch more than once. One
+    configuration only: ``config`` defaults to the fixed defaults, ``ADMConfig(tuning="off")``, and one with
+    tuning "auto" is refused. Raises InputError on bad input.
     num_threads: numba threads for the preparation's parallel parts (default: numba's setting). centres: where
     the steps of each video's ``probs`` sit on its background's snippets, as ``fit_instances`` takes them.
     """
-    config = config or ADMConfig()
+    config = config or ADMConfig(tuning="off")
     if config.tuning == "auto":
         raise ValueError("prepare_instances prepares one configuration: choose it first with "
                          "admfit.fit.tuning.fit_tuned (fit_instances does)")

@@ -151,7 +151,7 @@ def fit_tuned(probs, points, *, background=None, bg_probs=None, config: ADMConfi
     """``fit_instances`` with the options chosen by the three steps of this module's docstring (arguments as
     ``fit_instances``; ``config``'s own options are the given candidate). Returns (labels, TuningResult); the
     labels as ``fit_instances(..., as_table=as_table)`` returns them. Same inputs, same labels."""
-    options = candidates(config or ADMConfig())
+    options = candidates(ADMConfig() if config is None else config)
     inputs = _inputs(probs, points, background, bg_probs, centres)
     every = {"probs": dict(zip(inputs.keys, inputs.probs)), "points": dict(zip(inputs.keys, inputs.points)),
              "background": _given(inputs.keys, inputs.masks), "bg_probs": _given(inputs.keys, inputs.bgs),

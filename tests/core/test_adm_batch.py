@@ -1,6 +1,7 @@
 """The vectorised preparation (admfit.fit.prepare) gives bitwise the labels of the per-video path it replaced
 (tests/core/per_video_fit.py), on realistic random inputs: many videos, classes, neighbouring and repeated
-points, coarse signals, float32 and float64, masks and bg_probs, short videos, grids; ADMConfig() and the paper's."""
+points, coarse signals, float32 and float64, masks and bg_probs, short videos, grids; the fixed
+defaults (ADMConfig(tuning="off")) and the paper's."""
 from __future__ import annotations
 
 import numpy as np
@@ -58,12 +59,12 @@ def _bits(labels) -> list[tuple]:
 
 
 CONFIGS = {
-    "default": ADMConfig(),
+    "default": ADMConfig(tuning="off"),
     "paper": ADMConfig.paper(),
-    "smoothed-fit": ADMConfig(smoothing_sigma="auto", dip_cut=0.3, bg_agreement=0.5),
-    "no-despike": ADMConfig(despike=False, locate_sigma=1.5, split_min_dip=0.0),
+    "smoothed-fit": ADMConfig(tuning="off", smoothing_sigma="auto", dip_cut=0.3, bg_agreement=0.5),
+    "no-despike": ADMConfig(tuning="off", despike=False, locate_sigma=1.5, split_min_dip=0.0),
     "paper-agreeing": ADMConfig.paper(bg_agreement=0.3),
-    "agreeing-auto": ADMConfig(bg_agreement=0.9, locate_sigma="auto", smoothing_sigma=0.5),
+    "agreeing-auto": ADMConfig(tuning="off", bg_agreement=0.9, locate_sigma="auto", smoothing_sigma=0.5),
 }
 
 
@@ -305,7 +306,7 @@ def test_background_despiking_is_the_per_video_one_with_or_without_crossings():
     from admfit.fit.signal import prepare_background
 
     rng = np.random.default_rng(3)
-    config = ADMConfig()
+    config = ADMConfig(tuning="off")
     calm = 0.2 + 0.01 * rng.standard_normal(300)  # no value near the threshold: nothing can cross
     spiky = calm.copy()
     spiky[[40, 41, 150, 220]] = [0.9, 0.55, 0.95, 0.6]  # impulses across it (one two snippets wide)

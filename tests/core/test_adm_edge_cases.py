@@ -44,7 +44,7 @@ def test_peak_window_rounds_outward_and_breaks_ties_to_the_smallest_index():
 
 def test_zero_width_bracket_returns_the_lower_bound():
     fit = fit_instances({"v": np.array([[0.7]])}, {"v": [[0, 0]]}, background={"v": mask(1)},
-                        config=ADMConfig(smoothing_sigma=0, locate_sigma=0, despike=False))[0]
+                        config=ADMConfig(tuning="off", smoothing_sigma=0, locate_sigma=0, despike=False))[0]
     # T = 1: b_s = b_e = t* = 0, ub = max(0, 0) floored at 1e-6 = lb, so both fits return lb.
     assert (fit.b_s, fit.b_e, fit.t_star) == (0, 0, 0)
     assert fit.sigma == fit.omega == 1e-6
@@ -72,7 +72,8 @@ def test_gaussian_fit_recovers_a_gaussian():
 def test_interval_uses_g1_g2_and_is_clipped_to_the_video():
     t = np.arange(40)
     s = 0.9 * np.exp(-0.5 * ((t - 3) / 4.0) ** 2)
-    config = ADMConfig(g1=2.0, g2=0.0, smoothing_sigma=0, locate_sigma=0, despike=False, interval="symmetric", combine="sum")
+    config = ADMConfig(tuning="off", g1=2.0, g2=0.0, smoothing_sigma=0, locate_sigma=0, despike=False,
+                       interval="symmetric", combine="sum")
     fit = fit_instances({"v": s[:, None]}, {"v": [[3, 0]]}, background={"v": np.zeros(40, bool)},
                         config=config)[0]
     assert fit.sigma == pytest.approx(4.0, abs=1e-4)
@@ -110,7 +111,7 @@ def test_coarse_signal_is_upsampled_to_the_background_length():
     coarse = np.zeros((10, 1))
     coarse[4:6, 0] = 0.9
     fits = fit_instances({"v": coarse}, {"v": [[40, 0]]}, background={"v": np.zeros(80, bool)},
-                         config=ADMConfig(smoothing_sigma=0, locate_sigma=0, despike=False))
+                         config=ADMConfig(tuning="off", smoothing_sigma=0, locate_sigma=0, despike=False))
     # Coarse steps 4 and 5 cover first-level snippets 32..47; the peak lies there.
     assert 32 <= fits[0].t_star <= 47
 
@@ -169,7 +170,8 @@ def test_two_sided_interval_follows_an_asymmetric_plateau():
     s = np.zeros(41)
     s[10:31] = 0.8
     s[12] = 0.9  # the peak sits near the plateau's left end
-    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False, interval="symmetric", combine="sum")
+    config = ADMConfig(tuning="off", g1=0.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False,
+                       interval="symmetric", combine="sum")
     background = np.zeros(41, bool)
     symmetric = fit_instances({"v": s[:, None]}, {"v": [[20, 0]]}, background={"v": background}, config=config)[0]
     two_sided = fit_instances({"v": s[:, None]}, {"v": [[20, 0]]}, background={"v": background},
@@ -187,7 +189,8 @@ def test_select_takes_the_better_fitting_model_alone():
     bell = 0.9 * np.exp(-0.5 * ((t - 30) / 5.0) ** 2)
     plateau = np.where(np.abs(t - 30) <= 8, 0.9, 0.0)
     plateau[30] = 0.95
-    config = ADMConfig(g1=2.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False, interval="symmetric", combine="select")
+    config = ADMConfig(tuning="off", g1=2.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False,
+                       interval="symmetric", combine="select")
     probs = np.stack([bell, plateau], axis=1)
     fits = fit_instances({"v": probs}, {"v": [[30, 0], [30, 1]]}, background={"v": np.zeros(61, bool)},
                          config=config)
@@ -212,7 +215,8 @@ def test_dip_cut_keeps_a_fit_from_spanning_two_instances():
     s[15] = 0.3  # a dip between two instances of one class, and no background to separate them
     s[16:26] = 0.9
     background = np.zeros(40, bool)
-    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False, interval="two_sided", combine="sum")
+    config = ADMConfig(tuning="off", g1=0.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False,
+                       interval="two_sided", combine="sum")
     spans = fit_instances({"v": s[:, None]}, {"v": [[10, 0]]}, background={"v": background}, config=config)[0]
     cut = fit_instances({"v": s[:, None]}, {"v": [[10, 0]]}, background={"v": background},
                         config=config.model_copy(update={"dip_cut": 0.5}))[0]
@@ -234,7 +238,8 @@ def test_select_margin_needs_the_gaussian_to_fit_clearly_better():
     t = np.arange(61)
     # A plateau with soft shoulders: both models fit it about equally well.
     soft = 0.9 / (1 + np.exp((np.abs(t - 30) - 8) / 1.5))
-    base = ADMConfig(g1=2.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False, interval="symmetric", combine="select")
+    base = ADMConfig(tuning="off", g1=2.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False,
+                     interval="symmetric", combine="select")
     background = {"v": np.zeros(61, bool)}
     plain = fit_instances({"v": soft[:, None]}, {"v": [[30, 0]]}, background=background,
                           config=base.model_copy(update={"select_margin": 1.0}))[0]
@@ -250,7 +255,8 @@ def test_split_at_points_ends_the_bracket_at_the_dip_between_two_instances():
     s[5:15] = 0.9
     s[15] = 0.3  # a dip between two instances of one class, and no background between them
     s[16:26] = 0.8
-    config = ADMConfig(g1=0.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False, interval="two_sided", combine="sum")
+    config = ADMConfig(tuning="off", g1=0.0, g2=1.0, smoothing_sigma=0, locate_sigma=0, despike=False,
+                       interval="two_sided", combine="sum")
     background = {"v": np.zeros(40, bool)}
     points = {"v": [[10, 0], [20, 0]]}
     merged = fit_instances({"v": s[:, None]}, points, background=background,

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from admfit import ADMConfig, fit_instances
 
-RAW = ADMConfig(smoothing_sigma=0.0, locate_sigma=0.0, despike=False)
+RAW = ADMConfig(tuning="off", smoothing_sigma=0.0, locate_sigma=0.0, despike=False)
 
 
 @st.composite

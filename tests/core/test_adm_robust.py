@@ -19,9 +19,11 @@ def _plateau(start: int, end: int, height: float = 0.9, base: float = 0.05) -> n
 
 
 def _fit(signal, points, bg=None, **config):
+    """The fixed defaults (tuning off) with ``config`` changed: what each robustness option does on its own."""
     bg = 1.0 - signal if bg is None else bg
     rows = [[p, 0] for p in points]
-    return fit_instances({"v": signal[:, None]}, {"v": rows}, bg_probs={"v": bg}, config=ADMConfig(**config))
+    return fit_instances({"v": signal[:, None]}, {"v": rows}, bg_probs={"v": bg},
+                         config=ADMConfig(**{"tuning": "off", **config}))
 
 
 def test_an_impulse_does_not_take_the_peak_or_move_the_interval():
@@ -132,8 +134,8 @@ def test_a_fit_stopped_by_maxiter_is_reported_not_converged():
 def test_background_preparation_follows_the_despike_option():
     bg = np.full(LENGTH, 0.1)
     bg[30] = 0.9
-    assert not prepare_background(bg, ADMConfig())[30]
-    assert prepare_background(bg, ADMConfig(despike=False))[30]
+    assert not prepare_background(bg, ADMConfig(tuning="off"))[30]
+    assert prepare_background(bg, ADMConfig(tuning="off", despike=False))[30]
 
 
 def test_paper_config_switches_every_new_rule_off():
