@@ -297,10 +297,10 @@ def test_paper_flag_fits_the_papers_method(files):
     assert config == json.loads(json.dumps(ADMConfig.paper().model_dump()))
 
 
-def test_auto_flag_prints_the_choice_and_records_it_in_meta(files):
+def test_tuning_is_auto_by_default_prints_the_choice_and_records_it_in_meta(files):
     folder, signals, points = files
     out = folder / "auto.json"
-    code, _, err = run(signals, points, "-o", out, "--auto")
+    code, _, err = run(signals, points, "-o", out)
     assert code == 0, err
     said = [line for line in err.splitlines() if line.startswith("auto: ")]
     assert len(said) == 1 and "mean boundary contrast" in said[0]
@@ -308,9 +308,27 @@ def test_auto_flag_prints_the_choice_and_records_it_in_meta(files):
     assert meta["tuning"]["base"] in said[0] and meta["tuning"]["points_scored"] == 3
     assert set(meta["tuning"]["mean_contrast"]) == {"defaults", "paper", "no_bg_agreement"}
     assert meta["config"]["tuning"] == "off"  # the options the labels were fitted with
-    again = folder / "again.json"
-    assert run(signals, points, "-o", again, "--auto", "-q")[0] == 0
-    assert json.loads(again.read_text())["results"] == json.loads(out.read_text())["results"]
+    for flag in ("--tuning", "--auto"):  # --auto: the flag of scripts written before auto was the default
+        again = folder / f"again{flag}.json"
+        assert run(signals, points, "-o", again, *([flag, "auto"] if flag == "--tuning" else [flag]), "-q")[0] == 0
+        assert json.loads(again.read_text()) == json.loads(out.read_text())
+
+
+def test_tuning_off_fits_the_fixed_defaults_as_they_are(files):
+    folder, signals, points = files
+    config = folder / "auto.yaml"
+    config.write_text("tuning: auto\n")
+    for extra in ((), ("--config", config)):  # the flag wins over the file's field
+        out = folder / f"off{len(extra)}.json"
+        code, _, err = run(signals, points, "-o", out, "--tuning", "off", *extra)
+        assert code == 0, err
+        assert not any(line.startswith("auto: ") for line in err.splitlines())
+        meta = json.loads(out.read_text())["meta"]
+        assert "tuning" not in meta
+        assert meta["config"] == json.loads(json.dumps(ADMConfig(tuning="off").model_dump()))
+    code, _, err = run(signals, points, "-o", folder / "both.json", "--auto", "--tuning", "off")
+    assert code == 2 and "--auto and --tuning off" in err and len(_errors(err)) == 1
+    assert not (folder / "both.json").exists()
 
 
 def test_auto_config_field_is_validated(files):

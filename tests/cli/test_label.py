@@ -148,14 +148,14 @@ def test_label_keeps_other_files_of_an_existing_folder_and_takes_the_adm_options
     assert meta["config"]["despike"] is False and meta["min_confidence"] == 0.99  # ADMConfig.paper()
 
 
-def test_label_auto_makes_what_admfit_fit_auto_makes_of_its_signals(installed, toy, tmp_path):
+def test_label_makes_what_admfit_fit_makes_of_its_signals_with_tuning_auto_by_default(installed, toy, tmp_path):
     out = tmp_path / "out"
-    code, _, stderr = _label(toy, out, "--auto")
+    code, _, stderr = _label(toy, out)
     assert code == 0, stderr
     labelled = json.loads((out / "pseudo_labels.json").read_text())
     assert labelled["meta"]["tuning"]["points_scored"] == toy["num_points"]
-    code, _, stderr = invoke(app, "fit", out / "signals.npz", toy["points"], "-o", tmp_path / "fit.json", "--auto",
-                             "--quiet")
+    code, _, stderr = invoke(app, "fit", out / "signals.npz", toy["points"], "-o", tmp_path / "fit.json",
+                             "--tuning", "auto", "--quiet")
     assert code == 0, stderr
     fitted = json.loads((tmp_path / "fit.json").read_text())
     assert fitted["results"] == labelled["results"] and fitted["meta"]["tuning"] == labelled["meta"]["tuning"]

@@ -193,3 +193,27 @@ def test_step_1_with_a_margin_keeps_the_given_options_unless_no_bg_agreement_lea
     contrast = {"defaults": 0.5, "paper": 0.4, "no_bg_agreement": 0.51}
     assert tuning._base(contrast, 0.04) == ("defaults", "no_bg_agreement")
     assert tuning._base({**contrast, "no_bg_agreement": 0.521}, 0.04) == ("no_bg_agreement", "defaults")
+
+
+def test_tuning_is_auto_by_default_and_the_papers_method_and_the_fixed_defaults_are_off():
+    assert ADMConfig().tuning == "auto" and ADMConfig.paper().tuning == "off"
+    assert ADMConfig.paper(tuning="auto").tuning == "auto"
+    assert ADMConfig(tuning="off").model_copy(update={"tuning": "auto"}) == ADMConfig()
+    # The candidates are fitted as they are: none of them tunes again.
+    assert all(option.tuning == "off" for option in candidates(ADMConfig()).values())
+    assert list(candidates(ADMConfig())) == ["defaults", "paper", "no_bg_agreement"]
+
+
+def test_fit_instances_without_a_config_makes_auto_s_labels_not_the_fixed_defaults():
+    probs, points, bg_probs = _dataset(("bleed",))  # no_bg_agreement's labels are right; the defaults' are not
+    tuned, result = fit_tuned(probs, points, bg_probs=bg_probs, as_table=True)
+    plain = fit_instances(probs, points, bg_probs=bg_probs, as_table=True)
+    fixed = fit_instances(probs, points, bg_probs=bg_probs, config=ADMConfig(tuning="off"), as_table=True)
+    assert result.base == "no_bg_agreement"
+    np.testing.assert_array_equal(plain["end"], tuned["end"])
+    assert _tiou_with_box(plain).min() > 0.9 and _tiou_with_box(fixed).max() < 0.8
+    # One configuration is prepared at a time: prepare_instances defaults to the fixed defaults, refuses auto.
+    prepared = prepare_instances(probs, points, bg_probs=bg_probs)
+    assert prepared.config == ADMConfig(tuning="off")
+    with pytest.raises(ValueError, match="fit_tuned"):
+        prepare_instances(probs, points, bg_probs=bg_probs, config=ADMConfig())
