@@ -3,11 +3,12 @@
 For each training seed, the ablation runner's ``default`` run (``benchmarks.ablations``; shared with ``python -m
 benchmarks ablations`` and ``peer_detector`` under the same ``--work``, trained here when missing) holds its base
 model's per-snippet signals on the training videos (``RUN/base/signals.npz``). They are fitted again as ``admfit fit
-RUN/base/signals.npz CLICKS`` fits them, with each candidate of self-tuning (``admfit.fit.tuning.candidates`` of
-``ADMConfig()``) and with ``tuning="auto"``, and each set of pseudo-labels is scored against the training videos'
-annotations as ``admfit eval-pseudo`` scores them (paper Table 2: mAP-AVG over tIoU 0.1:0.7 and the mean tIoU of each
-label with its point's instance). No signal of these runs was used to design self-tuning or choose its margins: they
-are a family of real detector outputs held out of it (docs/adm.md, "Self-tuning").
+RUN/base/signals.npz CLICKS`` fits them, with each candidate of self-tuning (``admfit.fit.tuning.candidates`` of the
+fixed defaults, ``ADMConfig(tuning="off")``) and with ``tuning="auto"``, and each set of pseudo-labels is scored
+against the training videos' annotations as ``admfit eval-pseudo`` scores them (paper Table 2: mAP-AVG over tIoU
+0.1:0.7 and the mean tIoU of each label with its point's instance). No signal of these runs was used to design
+self-tuning or choose its margins: they are a family of real detector outputs held out of it (docs/adm.md,
+"Self-tuning").
 
 With ``--degrade KIND[,KIND...]|all``, each seed's signals are degraded instead (``admfit.synthetic.families
 .degradations``: the ways real outputs go wrong) and scored as ``pseudo_quality --auto`` scores a table, against

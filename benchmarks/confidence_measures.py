@@ -1,10 +1,11 @@
 """Which per-label measure ranks pseudo-labels by their true tIoU: the search behind ``PseudoLabel.confidence``
 (docs/adm.md, "Confidence").
 
-On every table of ``pseudo_quality`` (the same families, variants and point sets), the labels of ``ADMConfig()`` and
-of ``tuning="auto"`` are scored by each measure below and by their true tIoU with their own instance; the Spearman
-correlation of the two, per table, is summarised per family as its median over the family's tables, and each
-measure by its worst family median over the families marked "choose" (the held-out ones are printed, never used).
+On every table of ``pseudo_quality`` (the same families, variants and point sets), the labels of the fixed defaults
+(``ADMConfig(tuning="off")``) and of ``tuning="auto"`` (``ADMConfig()``) are scored by each measure below and by their
+true tIoU with their own instance; the Spearman correlation of the two, per table, is summarised per family as its
+median over the family's tables, and each measure by its worst family median over the families marked "choose" (the
+held-out ones are printed, never used).
 
 Measures (snippets on the first-level grid; actionness: the mean of the raw class column, upsampled, and one minus
 the background probability, Gaussian-smoothed by sigma snippets):
@@ -208,8 +209,8 @@ def label_measures(table: pq.Table) -> dict[str, tuple[np.ndarray, dict[str, np.
     fitted = {"defaults": (fit_instances(*inputs, config=pq.FIXED, **options, as_table=True), pq.FIXED),
               "auto": (auto, tuned.config)}
     others = {"ADMConfig.paper()": fit_instances(*inputs, config=ADMConfig.paper(), **options, as_table=True),
-              "no background agreement": fit_instances(*inputs, config=pq.FIXED.model_copy(update={"bg_agreement": 0.0}), **options,
-                                                       as_table=True)}
+              "no background agreement": fit_instances(
+                  *inputs, config=pq.FIXED.model_copy(update={"bg_agreement": 0.0}), **options, as_table=True)}
     found = {}
     for name, (fits, config) in fitted.items():
         truth = tious(table, fits)

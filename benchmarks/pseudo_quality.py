@@ -59,9 +59,9 @@ THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 PAPER_WEIGHTS = ((1.0, 0.5), (1.0, 0.0), (0.0, 1.0), (0.5, 0.5), (1.0, 1.0), (1.5, 0.5), (0.5, 0.25))
 # The defaults shipped before they were chosen on these families ("before" in docs/adm.md, "The shipped defaults
 # on every table"), every field they set pinned (later defaults must not leak in).
-BEFORE = ADMConfig(tuning="off", delta=0.5, g1=1.5, g2=1.0, uniform_solver="exact", interval="two_sided", combine="select",
-                   select_margin=0.4, split_at_points=True, dip_cut=0.0, smoothing_sigma=0.0, bg_threshold=0.5,
-                   point_radius=2, despike=False, locate_sigma=0.0, split_min_dip=0.0, bg_agreement=0.0)
+BEFORE = ADMConfig(tuning="off", delta=0.5, g1=1.5, g2=1.0, uniform_solver="exact", interval="two_sided",
+                   combine="select", select_margin=0.4, split_at_points=True, dip_cut=0.0, smoothing_sigma=0.0,
+                   bg_threshold=0.5, point_radius=2, despike=False, locate_sigma=0.0, split_min_dip=0.0, bg_agreement=0.0)
 # "ADM default" of every table: the fixed defaults (ADMConfig()'s options, tuning off; auto is the --auto column).
 FIXED = ADMConfig(tuning="off")
 CHOOSE, HELD_OUT = "choose", "held out"

@@ -1,5 +1,5 @@
-"""Self-tuning of the ADM fit: choose, without ground truth, among a few documented configurations per dataset
-and, between the two closest ones, per label (docs/adm.md, "Self-tuning").
+"""Self-tuning of the ADM fit (``ADMConfig()``'s default, tuning "auto"): choose, without ground truth, among a few
+documented configurations per dataset and, between the two closest ones, per label (docs/adm.md, "Self-tuning").
 
 Every candidate (``candidates``) fits the same points, and each label is scored by its boundary contrast
 (``admfit.fit.contrast``: the mean actionness inside its interval minus just outside it). When the background head
@@ -113,9 +113,9 @@ class TuningResult(NamedTuple):
 
 
 def candidates(config: ADMConfig) -> dict[str, ADMConfig]:
-    """The candidate configurations of ``config`` (tuning off), the given one first: ``defaults`` (or ``given``
-    when it is not ADMConfig()), ``paper`` (ADMConfig.paper()) and ``no_bg_agreement`` (the given one with
-    bg_agreement=0). Duplicates are dropped; every candidate keeps the given data fields (bg_threshold,
+    """The candidate configurations of ``config`` (tuning off), the given one first: ``defaults`` (or ``given`` when
+    it is not the fixed defaults, ADMConfig(tuning="off")), ``paper`` (ADMConfig.paper()) and ``no_bg_agreement`` (the
+    given one with bg_agreement=0). Duplicates are dropped; every candidate keeps the given data fields (bg_threshold,
     point_radius, xatol, maxiter)."""
     given = config.model_copy(update={"tuning": "off"})
     data = {name: getattr(given, name) for name in _DATA_FIELDS}
