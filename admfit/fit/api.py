@@ -44,7 +44,8 @@ def fit_instances(probs, points, *, background=None, bg_probs=None, config: ADMC
         Default ``ADMConfig()``. ``config.tuning="auto"`` (the default): the labels of
         ``admfit.fit.tuning.fit_tuned`` (chosen among ``admfit.fit.tuning.candidates(config)`` by their boundary
         contrast; fit_tuned also says which and why). ``tuning="off"``: config's options as they are
-        (``ADMConfig(tuning="off")``: the fixed defaults).
+        (``ADMConfig(tuning="off")``: the fixed defaults). Self-tuning chooses once for the whole input, so a
+        label can change when other videos are added; pass tuning "off" where it must not.
     grid : SnippetGrid, or dict video -> SnippetGrid, optional
         Snippet timing; when given, ``start_s`` and ``end_s`` are filled in (seconds).
     num_threads : int, optional
