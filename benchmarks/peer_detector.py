@@ -7,7 +7,8 @@ every stage, and its report gives the base and ADM-Loc main models' test mAP. Th
 (``admfit_torch.peer_training.RECIPE``, fixed and hashed) is trained, seeded by the seed, on the training videos
 under the label files of ``benchmarks.peer_labels``, one per row: (a) the ground truth; (b) the pseudo-labels of the
 default run's base model (``admfit export --to actionformer``); (c) (b) less its lowest-confidence quarter;
-(d) the paper's ADM (``--paper``) on the same signals; (e) the clicks alone, each a 2 s segment centred on it (the
+(b0) the fixed ADM defaults (``--tuning off``, what (b) was before self-tuning became the default) and (d) the
+paper's ADM (``--paper``) on the same signals; (e) the clicks alone, each a 2 s segment centred on it (the
 naive baseline). On request (``--rows``): (b) with one kind of error replaced by the truth (``truth_boundaries``,
 ``truth_merges``, ``truth_long``, ``truth_short``, ``truth_missed``: what each kind costs) and the second round
 (``second_round``: ADM refitted on the signals of (b)'s ActionFormer through the ``actionformer`` detector
@@ -59,6 +60,7 @@ QUICK_SETTING = ("opt.warmup_epochs=2", "opt.epochs=10")
 ROWS = {
     "gt": ("(a) ActionFormer on the ground truth", peer_labels.ground_truth),
     "pseudo": ("(b) ActionFormer on admfit's pseudo-labels", peer_labels.pseudo),
+    "fixed": ("(b0) ActionFormer on the fixed ADM defaults (--tuning off)", peer_labels.fixed),
     "confident": (f"(c) (b) less the lowest-confidence {peer_labels.CONFIDENT_QUANTILE:.0%}", peer_labels.confident),
     "paper": ("(d) ActionFormer on the paper's ADM (--paper)", peer_labels.paper),
     "clicks": (f"(e) ActionFormer on the clicks as {peer_labels.CLICK_WIDTH_S:g} s segments", peer_labels.clicks),
@@ -67,7 +69,7 @@ ROWS = {
     "cut": ("(b) cut at the neighbouring clicks (any class)", peer_labels.cut),
     "second_round": ("(b2) ADM refitted on (b)'s ActionFormer, trained again", None),
 }
-TABLE_ROWS = ("gt", "pseudo", "confident", "paper", "clicks")  # the default --rows
+TABLE_ROWS = ("gt", "pseudo", "fixed", "confident", "paper", "clicks")  # the default --rows
 ADMFIT_ROWS = ("admfit base model", "admfit base model, main's total epochs", "admfit main model (ADM-Loc)")
 CACHE_NAME = "peer_detector_runs.json"
 

@@ -10,6 +10,8 @@ annotations (ActionFormer is evaluated on them by admfit's evaluator, not traine
   quartile (a filter: ActionFormer has no per-label loss weight to take it);
 - ``paper``: the paper's ADM (``ADMConfig.paper()``, ``admfit fit --paper``) fitted on the same signals
   (``RUN/base/signals.npz``) and clicks;
+- ``fixed``: the fixed ADM defaults (``ADMConfig(tuning="off")``, ``admfit fit --tuning off``) on the same signals
+  and clicks: what self-tuning changes in ``pseudo``;
 - ``clicks``: each click a ``CLICK_WIDTH_S`` segment centred on it, the naive baseline;
 - ``truth_<kind>``: the pseudo-labels with one kind of error replaced by the truth (``replaced``), to price each
   kind;
@@ -175,8 +177,20 @@ def paper(source: Source) -> Path:
     """``admfit fit RUN/base/signals.npz CLICKS --paper``."""
     from admfit.fit.config import ADMConfig
 
-    rows, signals_file = fitted_rows(source, ADMConfig.paper())
-    return write_document(rows, source, source.folder / f"paper-{source.stem}.json", signals_file)
+    return _refitted_document(source, ADMConfig.paper(), "paper")
+
+
+def fixed(source: Source) -> Path:
+    """``admfit fit RUN/base/signals.npz CLICKS --tuning off``: the fixed defaults, the pseudo stage's options before
+    self-tuning became its default (662955b), on the same signals as ``pseudo``."""
+    from admfit.fit.config import ADMConfig
+
+    return _refitted_document(source, ADMConfig(tuning="off"), "fixed")
+
+
+def _refitted_document(source: Source, config, name: str) -> Path:
+    rows, signals_file = fitted_rows(source, config)
+    return write_document(rows, source, source.folder / f"{name}-{source.stem}.json", signals_file)
 
 
 def clicks(source: Source) -> Path:
