@@ -92,7 +92,7 @@ class ADMConfig(BaseModel):
     def paper(cls, **overrides) -> "ADMConfig":
         """The paper's literal method: background bracket, symmetric interval, Delta = g1 sigma + g2 omega, Brent;
         tuning off (the method as stated, nothing chosen)."""
-        values = {"tuning": "off", "interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0, "g2": 0.5,
-                  "smoothing_sigma": 1.0, "locate_sigma": 1.0, "split_at_points": False, "despike": False,
+        values = {"tuning": "off", "interval": "symmetric", "combine": "sum", "uniform_solver": "brent", "g1": 1.0,
+                  "g2": 0.5, "smoothing_sigma": 1.0, "locate_sigma": 1.0, "split_at_points": False, "despike": False,
                   "bg_agreement": 0.0}
         return cls(**{**values, **overrides})
